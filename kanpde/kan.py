@@ -23,7 +23,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .splines import fit_coefficients, spline_jet, spline_values
+from .splines import (cell_polynomials, derivative_scales, fit_coefficients, gather_polynomials, horner,
+                      horner_transpose_, locate, monomial_weights, scatter_table, spline_jet, spline_values)
 
 Pair = tuple[int, int]
 
@@ -46,10 +47,17 @@ class Jet:
 
 
 def _silu_derivatives(x: torch.Tensor, order: int) -> list[torch.Tensor]:
-    """silu(x) and its derivatives up to ``order``, each shaped like x."""
+    """silu(x) and its derivatives up to ``order`` (at most 3), each shaped like x."""
     s = torch.sigmoid(x)
-    out = [x * s, s * (1 + x * (1 - s)), s * (1 - s) * (2 + x * (1 - 2 * s))]
-    return out[: order + 1]
+    out = [x * s]
+    if order >= 1:
+        out.append(s * (1 + x * (1 - s)))
+    if order >= 2:
+        ds, slope = s * (1 - s), 1 - 2 * s                              # sigma', sigma''/sigma'
+        out.append(ds * (2 + x * slope))
+        if order >= 3:
+            out.append(ds * (slope * (3 + x * slope) - 2 * x * ds))
+    return out
 
 
 def normalize_pairs(pairs: Sequence[Sequence[int]] | None, dim: int) -> tuple[Pair, ...]:
@@ -123,24 +131,19 @@ class KANLayer(nn.Module):
         Returns:
             ``(y (N, out), dy (N, out, D), d2y (N, out, P) or None)``.
         """
-        phi = self.edge_values(x, order, fused=True)                    # (N, in, out) each
-        y = phi[0].sum(1) + self.bias                                   # (N, out)
-        d1 = phi[1]                                                     # (N, in, out)
-        if dx is None:  # identity Jacobian: dy_o/dx_a = phi'_ao
-            dy = d1.transpose(1, 2)                                     # (N, out, D)
-        else:
-            dy = torch.einsum("nio,nid->nod", d1, dx)
-        if order < 2:
-            return y, dy, None
-        d2 = phi[2]                                                     # (N, in, out)
-        if dx is None:  # identity Jacobian: only pure pairs survive, d2y_o/dx_a^2 = phi''_ao
-            first, pure = _pure_selector(pairs, x)
-            d2y = d2.transpose(1, 2)[:, :, first] * pure                # (N, out, P)
-        else:
-            a, b = zip(*pairs)
-            dxdx = dx[:, :, list(a)] * dx[:, :, list(b)]                # (N, in, P)
-            d2y = torch.einsum("nio,nip->nop", d2, dxdx) + torch.einsum("nio,nip->nop", d1, d2x)
-        return y, dy, d2y
+        dx = None if dx is None else dx.transpose(1, 2)
+        d2x = None if d2x is None or order < 2 else d2x.transpose(1, 2)
+        y, dy, d2y = self._jet(x, dx, d2x, pairs, order)
+        return y, dy.transpose(1, 2), (d2y.transpose(1, 2) if order >= 2 else None)
+
+    def _jet(self, x, dx, d2x, pairs, order):
+        """:meth:`jet` on channel-major derivatives: dx ``(N, D, in)``, d2x ``(N, P, in)`` in, same layout out."""
+        table = cell_polynomials(self.coef * self.scale_spline.unsqueeze(-1), self.k)  # (in*G, (k+1)*out)
+        if dx is None:
+            return _InputLayerJet.apply(x, table, self.scale_base, self.bias,
+                                        self.lo, self.hi, self.grid, self.k, pairs, order)
+        return _LayerJet.apply(x, dx, d2x, table, self.scale_base, self.bias,
+                               self.lo, self.hi, self.grid, self.k, pairs, order)
 
     @torch.no_grad()
     def set_grid(self, lo: torch.Tensor, hi: torch.Tensor, grid: int) -> None:
@@ -162,11 +165,256 @@ class KANLayer(nn.Module):
         self.grid = grid
 
 
-def _pure_selector(pairs: tuple[Pair, ...], like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """For each pair (a, b): the index a, and 1 where a == b else 0."""
-    first = torch.tensor([a for a, _ in pairs], device=like.device)
-    pure = torch.tensor([float(a == b) for a, b in pairs], dtype=like.dtype, device=like.device)
-    return first, pure
+# Jet kernels. Derivatives travel between layers channel-major, dx[n, a, i] = dx_i/dz_a
+# (N, D, in) and d2x[n, p, i] (N, P, in), so every contraction over a layer's inputs is a
+# batched matrix product; each layer is one autograd node with a hand-written backward
+# (differentiable once, which is all that training on a residual needs).
+
+
+class _InputLayerJet(torch.autograd.Function):
+    """Jet of the first layer, whose inputs are the coordinates (identity Jacobian).
+
+    With ``w_r[n, i, :]`` the weights that turn a cell polynomial ``q`` into the r-th
+    x-derivative (:func:`~kanpde.splines.monomial_weights`), every output channel is
+    one product per point:
+
+        out[n, c, o] = sum_(i, p) M[n, c, (i, p)] q[n, (i, p), o] + sum_i Z[n, c, i] w_b[i, o] + [c = 0] b_o
+
+    Channel 0 (value) takes ``w_0`` of every input, channel ``1 + a`` (d/dz_a) takes
+    ``w_1`` of input a only, channel ``1 + D + p`` for a pure pair (a, a) takes ``w_2``
+    of input a (mixed pairs vanish); Z does the same with silu^(r). One batched
+    ``(C, in (k+1)) @ (in (k+1), out)`` product per point replaces all per-edge work.
+    """
+
+    @staticmethod
+    def forward(ctx, x, table, scale_base, bias, lo, hi, grid, k, pairs, order):
+        ctx.set_materialize_grads(False)
+        n, n_in = x.shape
+        top = order + int(ctx.needs_input_grad[0])                 # the x-gradient needs one more
+        weights, cell = monomial_weights(x, lo, hi, grid, k, top)   # (N, in, top+1, k+1)
+        silu = torch.stack(_silu_derivatives(x, top), dim=2)        # (N, in, top+1)
+        poly, rows = gather_polynomials(table, cell, grid, k)       # (N, in, k+1, out)
+        poly = poly.view(n, n_in * (k + 1), -1)                     # (N, in*(k+1), out)
+        mix, base = _input_channels(weights, silu, pairs, shift=0)  # (N, C, in*(k+1)), (N, C, in+1)
+        linear = torch.cat([scale_base, bias.unsqueeze(0)])         # (in+1, out)
+        out = torch.matmul(base, linear).baddbmm_(mix, poly)        # (N, C, out)
+        saved = (weights, silu, poly) if ctx.needs_input_grad[0] else ()
+        ctx.save_for_backward(mix, base, rows, linear, *saved)
+        ctx.meta = (table.shape[0], pairs)
+        return out[:, 0], out[:, 1:1 + n_in], out[:, 1 + n_in:]
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, gy, gdy, gd2y):            # (N, out), (N, D, out), (N, P, out); None when unused
+        mix, base, rows, linear, *saved = ctx.saved_tensors
+        n_rows, pairs = ctx.meta
+        gy = None if gy is None else gy.unsqueeze(1)
+        grad = _join_channels([gy, gdy, gd2y], (1, base.shape[2] - 1, len(pairs)))  # (N, C, out)
+        need = ctx.needs_input_grad
+        if grad is None:
+            return (None,) * 10
+        n, n_ch, n_out = grad.shape
+        grad_x = grad_table = None
+        if need[0]:
+            grad_x = _input_x_gradient(grad, linear, pairs, *saved)
+        if need[1]:
+            local = torch.bmm(mix.transpose(1, 2), grad)            # (N, in*(k+1), out)
+            grad_table = scatter_table(local.view(rows.shape[0], -1), rows, n_rows)
+        grad_linear = base.view(n * n_ch, -1).T @ grad.view(n * n_ch, n_out)  # (in+1, out)
+        return grad_x, grad_table, grad_linear[:-1], grad_linear[-1], *([None] * 6)
+
+
+def _input_channels(weights, silu, pairs, shift):
+    """M ``(N, C, in*(k+1))`` and Z ``(N, C, in+1)`` of :class:`_InputLayerJet`.
+
+    ``shift = 1`` gives their x-derivatives (every w_r becomes w_(r+1)).
+    """
+    n, n_in, _, k1 = weights.shape
+    n_ch = 1 + n_in + len(pairs)
+    mix = weights.new_zeros(n, n_ch, n_in, k1)
+    base = weights.new_zeros(n, n_ch, n_in + 1)                     # last column: the bias
+    mix[:, 0] = weights[:, :, shift]
+    base[:, 0, :n_in] = silu[:, :, shift]
+    base[:, 0, n_in] = 1.0 - shift
+    for a in range(n_in):
+        mix[:, 1 + a, a] = weights[:, a, 1 + shift]
+        base[:, 1 + a, a] = silu[:, a, 1 + shift]
+    for p, (a, b) in enumerate(pairs):
+        if a == b:
+            mix[:, 1 + n_in + p, a] = weights[:, a, 2 + shift]
+            base[:, 1 + n_in + p, a] = silu[:, a, 2 + shift]
+    return mix.view(n, n_ch, n_in * k1), base
+
+
+def _input_x_gradient(grad, linear, pairs, weights, silu, poly):
+    """x-gradient of :class:`_InputLayerJet`, ``(N, in)``: rarely needed (coordinates seldom require grad)."""
+    n, n_in = silu.shape[:2]
+    mix1, base1 = _input_channels(weights, silu, pairs, shift=1)
+    grad_mix = torch.bmm(grad, poly.transpose(1, 2)) * mix1          # (N, C, in*(k+1))
+    grad_base = torch.matmul(grad, linear.T) * base1                 # (N, C, in+1)
+    return grad_mix.view(n, grad.shape[1], n_in, -1).sum((1, 3)) + grad_base[:, :, :n_in].sum(1)
+
+
+def _join_channels(grads, widths):
+    """Output gradients ``(N, width, out)`` (or None) as one ``(N, C, out)``, zeros for the unused; None if all are."""
+    ref = next((g for g in grads if g is not None), None)
+    if ref is None:
+        return None
+    if all(g is not None for g in grads):
+        return torch.cat(grads, dim=1)
+    joined = ref.new_zeros(ref.shape[0], sum(widths), ref.shape[-1])
+    start = 0
+    for g, width in zip(grads, widths):
+        if g is not None:
+            joined[:, start:start + width] = g
+        start += width
+    return joined
+
+
+class _LayerJet(torch.autograd.Function):
+    """Jet of a hidden or output layer, as one graph node.
+
+    With ``phi_r`` the r-th derivative of every edge function ``(N, in, out)``
+    (Horner evaluation of the gathered cell polynomials plus the SiLU term):
+
+        y   = sum_i phi_0 + bias
+        dy  = dx @ phi_1
+        d2y = (dx_a dx_b) @ phi_2 + d2x @ phi_1
+
+    The backward needs ``phi_(r+1)`` for the x-gradient of ``phi_r``, so the
+    forward evaluates one derivative more when x needs a gradient.
+    """
+
+    @staticmethod
+    def forward(ctx, x, dx, d2x, table, scale_base, bias, lo, hi, grid, k, pairs, order):
+        ctx.set_materialize_grads(False)  # unused outputs (often y and dy of the last layer) cost nothing
+        n = x.shape[0]
+        count = order + 1 + int(ctx.needs_input_grad[0])           # derivatives phi_0 .. phi_(count-1)
+        cell, u, beyond, inv_h = locate(x, lo, hi, grid)            # (N, in) each
+        poly, rows = gather_polynomials(table, cell, grid, k)       # (N, in, k+1, out)
+        scales = derivative_scales(inv_h, beyond, count)
+        silu = _silu_derivatives(x, count - 1)                      # (N, in) each
+        u1 = u.unsqueeze(-1)                                         # (N, in, 1)
+        local = [horner(poly, u1, k, r) if r <= k else None for r in range(max(count, 2))]  # (N, in, out)
+        phi = [None] + [_edge_derivative(local[r], scales[r], silu[r], scale_base) for r in range(1, count)]
+        value = local[0] if local[1] is None else torch.addcmul(local[0], local[1], beyond.unsqueeze(-1))
+        y = torch.addmm(bias, silu[0], scale_base).add_(value.sum(1))  # (N, out); phi_0 is only summed
+        dy = torch.bmm(dx, phi[1])                                   # (N, D, out)
+        if order >= 2:
+            dxdx = _pair_products(dx, pairs)                         # (N, P, in)
+            d2y = torch.baddbmm(torch.bmm(d2x, phi[1]), dxdx, phi[2])  # (N, P, out)
+        else:
+            dxdx, d2x, d2y = None, None, y.new_zeros(n, 0, y.shape[1])
+        ctx.save_for_backward(u, beyond, rows, dx, d2x, dxdx, *scales[:order + 1], *silu[:order + 1], *phi[1:])
+        ctx.meta = (table.shape[0], k, order, pairs)
+        return y, dy, d2y
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, gy, gdy, gd2y):            # (N, out), (N, D, out), (N, P, out); None when unused
+        n_rows, k, order, pairs = ctx.meta
+        u, beyond, rows, dx, d2x, dxdx, *rest = ctx.saved_tensors
+        scales, silu, phi = rest[:order + 1], rest[order + 1:2 * order + 2], [None, *rest[2 * order + 2:]]
+        if order < 2:
+            gd2y = None
+        g = [gy, *_edge_gradients(dx, d2x, dxdx, gdy, gd2y)][:order + 1]  # d loss / d phi_r, or None
+        need = ctx.needs_input_grad
+        grad_x = _x_gradient(g, phi) if need[0] else None
+        grad_dx, grad_d2x = _derivative_gradients(dx, dxdx, phi, gdy, gd2y, pairs) if need[1] or need[2] \
+            else (None, None)
+        grad_table = _table_gradient(g, u, beyond, scales, rows, n_rows, k) if need[3] else None
+        grad_base = _base_gradient(g, silu) if need[4] else None
+        grad_bias = gy.sum(0) if need[5] and gy is not None else None
+        return grad_x, grad_dx, grad_d2x, grad_table, grad_base, grad_bias, *([None] * 6)
+
+
+def _edge_derivative(local, scale, silu, scale_base):
+    """``phi_r = a_r S_r + silu^(r) w_b``, ``(N, in, out)``; S_r is None when r > k."""
+    base = silu.unsqueeze(-1) * scale_base                          # (N, in, out)
+    return base if local is None else torch.addcmul(base, local, scale.unsqueeze(-1))
+
+
+def _pair_products(dx, pairs):
+    """``dx_a * dx_b`` for every pair, ``(N, P, in)``."""
+    a, b = (list(t) for t in zip(*pairs))
+    if a == b == list(range(dx.shape[1])):
+        return dx * dx
+    return dx[:, a] * dx[:, b]
+
+
+def _edge_gradients(dx, d2x, dxdx, gdy, gd2y):
+    """d loss / d phi_1 and d phi_2 from the output gradients, each ``(N, in, out)`` or None."""
+    g1 = None if gdy is None else torch.bmm(dx.transpose(1, 2), gdy)  # (N, in, out)
+    g2 = None
+    if gd2y is not None:
+        g1 = torch.bmm(d2x.transpose(1, 2), gd2y) if g1 is None else g1.baddbmm_(d2x.transpose(1, 2), gd2y)
+        g2 = torch.bmm(dxdx.transpose(1, 2), gd2y)                  # (N, in, out)
+    return [g1, g2]
+
+
+def _x_gradient(g, phi):
+    """``sum_r sum_o g_r phi_(r+1)``: d phi_r / dx is phi_(r+1). ``(N, in)`` or None."""
+    total = None
+    for r, g_r in enumerate(g):
+        if g_r is None:
+            continue
+        if r == 0:  # g_0 = dL/dy is shared by all inputs
+            term = torch.bmm(phi[1], g_r.unsqueeze(-1)).squeeze(-1)  # (N, in)
+        else:
+            term = (g_r * phi[r + 1]).sum(-1)                         # (N, in)
+        total = term if total is None else total.add_(term)
+    return total
+
+
+def _derivative_gradients(dx, dxdx, phi, gdy, gd2y, pairs):
+    """Gradients w.r.t. the incoming dx ``(N, D, in)`` and d2x ``(N, P, in)``."""
+    grad_dx = None if gdy is None else torch.bmm(gdy, phi[1].transpose(1, 2))  # (N, D, in)
+    if gd2y is None:
+        return grad_dx, None
+    grad_d2x = torch.bmm(gd2y, phi[1].transpose(1, 2))               # (N, P, in)
+    h = torch.bmm(gd2y, phi[2].transpose(1, 2))                      # (N, P, in) d loss / d(dx_a dx_b)
+    if grad_dx is None:
+        grad_dx = torch.zeros_like(dx)
+    if dxdx.shape == dx.shape and all(p == (i, i) for i, p in enumerate(pairs)):
+        return grad_dx.addcmul_(h, dx, value=2.0), grad_d2x
+    for p, (a, b) in enumerate(pairs):
+        grad_dx[:, a].addcmul_(h[:, p], dx[:, b])
+        grad_dx[:, b].addcmul_(h[:, p], dx[:, a])
+    return grad_dx, grad_d2x
+
+
+def _table_gradient(g, u, beyond, scales, rows, n_rows, k):
+    """Gradient of the cell-polynomial table ``(in * G, (k + 1) * out)``, or None."""
+    ref = next((g_r for g_r in g if g_r is not None), None)
+    if ref is None:
+        return None
+    n, n_in = u.shape
+    local = ref.new_zeros(n, n_in, k + 1, ref.shape[-1])             # (N, in, k+1, out) d loss / d q_p
+    top = 0
+    for r, g_r in enumerate(g[:k + 1]):
+        if g_r is None:
+            continue
+        if r == 0:
+            local[:, :, 0] = g_r.unsqueeze(1)                        # value: every input sees dL/dy
+        else:
+            torch.mul(g_r, scales[r].unsqueeze(-1), out=local[:, :, r])
+        top = r
+    if g[0] is not None and k >= 1:  # tangent continuation: value += beyond * dS/du
+        local[:, :, 1].addcmul_(g[0].unsqueeze(1), beyond.unsqueeze(-1))
+        top = max(top, 1)
+    horner_transpose_(local, u.unsqueeze(-1), k, top + 1)
+    return scatter_table(local.view(n * n_in, -1), rows, n_rows)
+
+
+def _base_gradient(g, silu):
+    """Gradient of the SiLU weights ``(in, out)``: ``sum_n sum_r g_r silu^(r)``, or None."""
+    total = None
+    for r, g_r in enumerate(g):
+        if g_r is None:
+            continue
+        term = silu[0].T @ g_r if r == 0 else (g_r * silu[r].unsqueeze(-1)).sum(0)
+        total = term if total is None else total.add_(term)
+    return total
 
 
 def _per_input_range(grid_range, in_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -277,10 +525,8 @@ class KAN(nn.Module):
             raise ValueError(f"second derivatives need spline degree k >= 2, got k={self.k}")
         dx = d2x = None
         for layer in self.layers:
-            x, dx, d2x = layer.jet(x, dx, d2x, pairs, order)
-        if d2x is None:
-            d2x = x.new_zeros(x.shape[0], self.out_dim, 0)
-        return Jet(x, dx, d2x, pairs)
+            x, dx, d2x = layer._jet(x, dx, d2x, pairs, order)            # channel-major (N, D|P, width)
+        return Jet(x, dx.transpose(1, 2), d2x.transpose(1, 2), pairs)
 
     @torch.no_grad()
     def update_grid(self, x: torch.Tensor, margin: float = 0.0) -> "KAN":

@@ -53,15 +53,13 @@ def cardinal_matrix(k: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=None)
-def _power_derivative_tables(k: int, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """Index and factor tables with ``d^r/du^r u^p = factor[r, p] * u^index[r, p]``, ``r < count``."""
-    index = np.zeros((count, k + 1), dtype=np.int64)
-    factor = np.zeros((count, k + 1))
+def _power_derivative_matrix(k: int, count: int) -> np.ndarray:
+    """``T`` with ``[1, u, .., u^k] @ T = [d^r/du^r u^p]`` for ``r < count``, flattened ``(k + 1, count * (k + 1))``."""
+    matrix = np.zeros((k + 1, count, k + 1))
     for r in range(count):
         for p in range(r, k + 1):
-            index[r, p] = p - r
-            factor[r, p] = factorial(p) / factorial(p - r)
-    return index, factor
+            matrix[p - r, r, p] = factorial(p) / factorial(p - r)
+    return matrix.reshape(k + 1, count * (k + 1))
 
 
 def _powers(u: torch.Tensor, k: int) -> torch.Tensor:
@@ -98,19 +96,15 @@ def monomial_weights(
     s_in = s.clamp(0.0, float(grid))
     cell = torch.floor(s_in.detach()).clamp(max=grid - 1)
     u = s_in - cell                                       # (N, in) in [0, 1]
-    count = max(order, 1) + 1
-    index, factor = _power_derivative_tables(k, count)
-    factor = torch.as_tensor(factor, dtype=x.dtype, device=x.device)
-    powers = _powers(u, k)                                # (N, in, k+1)
-    weights = powers[..., torch.as_tensor(index.ravel(), device=x.device)].unflatten(-1, (count, k + 1))
-    weights = weights * factor                            # (N, in, count, k+1) d^r/du^r u^p
-    beyond = (s - s_in)[..., None, None]                  # (N, in, 1, 1) distance past the range, in cells
-    parts = [weights[:, :, :1] + beyond * weights[:, :, 1:2], weights[:, :, 1:2]]
-    if order >= 2:
-        parts.append(weights[:, :, 2:] * (beyond == 0).to(x.dtype))
-    weights = torch.cat(parts, dim=2)[:, :, : order + 1]  # (N, in, r, k+1)
-    inverse_h = h.reciprocal()[:, None] ** torch.arange(order + 1, device=x.device)  # (in, r)
-    return weights * inverse_h[..., None], cell.long()
+    count = max(order, 1) + 1                             # the continuation needs d/du even for order 0
+    table = torch.as_tensor(_power_derivative_matrix(k, count), dtype=x.dtype, device=x.device)
+    du = (_powers(u, k) @ table).unflatten(-1, (count, k + 1))  # (N, in, count, k+1) d^r/du^r u^p
+    rank = torch.arange(count, device=x.device)
+    curved = (s_in.detach() != s.detach()).unsqueeze(-1) & (rank >= 2)  # (N, in, count) no curvature outside
+    scale = torch.where(curved, 0.0, h.reciprocal().unsqueeze(-1) ** rank)  # (N, in, count) 1/h^r
+    weights = du[:, :, : order + 1] * scale[:, :, : order + 1, None]  # (N, in, r, k+1)
+    weights[:, :, 0] += du[:, :, 1] * (s - s_in).unsqueeze(-1)  # value: + (x - x_c) dS/du, h cancels
+    return weights, cell.long()
 
 
 def local_basis(
@@ -185,14 +179,98 @@ def cell_polynomials(coef: torch.Tensor, k: int) -> torch.Tensor:
     return poly.permute(0, 2, 3, 1).reshape(n_in * (n_coef - k), (k + 1) * n_out)
 
 
-def _table_rows(cell: torch.Tensor, grid: int) -> torch.Tensor:
-    """Flat table row of every (point, input): ``(N * in,)``."""
-    return (cell + torch.arange(cell.shape[1], device=cell.device) * grid).reshape(-1)
+def locate(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, grid: int):
+    """Where each input sits on its grid, for the kernels that work on raw tensors.
+
+    Returns:
+        ``(cell, u, beyond, inv_h)``: cell index as a float ``(N, in)`` in
+        ``0 .. G - 1``, local coordinate ``u`` ``(N, in)`` in ``[0, 1]``, signed
+        distance past the range in cells ``(N, in)`` (0 inside), ``1 / h`` ``(in,)``.
+    """
+    inv_h = grid / (hi - lo)                              # (in,)
+    s = (x - lo) * inv_h                                  # (N, in) position in cells
+    s_in = s.clamp(0.0, float(grid))
+    cell = s_in.floor().clamp_(max=grid - 1)
+    return cell, s_in - cell, s - s_in, inv_h
+
+
+def gather_polynomials(table: torch.Tensor, cell: torch.Tensor, grid: int, k: int):
+    """The cell polynomial of every (point, input, output), from a :func:`cell_polynomials` table.
+
+    Returns:
+        ``(poly, rows)``: poly ``(N, in, k + 1, out)`` with ``poly[..., p, o] = q_p``,
+        rows ``(N * in,)`` the table rows read (for the scatter of the backward).
+    """
+    n, n_in = cell.shape
+    rows = (cell.long() + torch.arange(n_in, device=cell.device) * grid).view(-1)  # (N*in,)
+    return table.index_select(0, rows).view(n, n_in, k + 1, -1), rows
+
+
+def horner(poly: torch.Tensor, u: torch.Tensor, k: int, r: int) -> torch.Tensor:
+    """``(1 / r!) d^r/du^r sum_p q_p u^p`` by Horner's rule: ``k - r`` fused multiply-adds.
+
+    ``sum_{p >= r} C(p, r) q_p u^(p - r)`` nests as ``q_r + u c_r (q_(r+1) + u c_(r+1) (..))``
+    with ``c_p = C(p + 1, r) / C(p, r) = (p + 1) / (p + 1 - r)``.
+
+    Args:
+        poly: ``(N, in, k + 1, out)`` monomial coefficients ``q_p``.
+        u: ``(N, in, 1)`` local coordinates.
+
+    Returns:
+        ``(N, in, out)``; needs ``r <= k``.
+    """
+    acc = poly[:, :, k]
+    for p in range(k - 1, r - 1, -1):
+        acc = torch.addcmul(poly[:, :, p], acc, u, value=(p + 1) / (p + 1 - r))
+    return acc
+
+
+def horner_transpose_(grad: torch.Tensor, u: torch.Tensor, k: int, count: int) -> torch.Tensor:
+    """Gradient of :func:`horner` w.r.t. ``q``, in place (a Taylor shift by ``u``).
+
+    On entry ``grad[:, :, r]`` holds the gradient of derivative r (r < count) and zeros
+    above; on exit ``grad[:, :, p] = sum_r C(p, r) u^(p - r) grad_r``, the gradient of ``q_p``.
+
+    Args:
+        grad: ``(N, in, k + 1, out)``.
+        u: ``(N, in, 1)``.
+    """
+    for i in range(k):
+        for j in range(min(k, count + i), i, -1):  # entries above count + i are still zero
+            grad[:, :, j].addcmul_(grad[:, :, j - 1], u)
+    return grad
+
+
+def scatter_table(local: torch.Tensor, rows: torch.Tensor, n_rows: int) -> torch.Tensor:
+    """Sum per-point gradients of gathered rows back into a table ``(n_rows, width)``.
+
+    Args:
+        local: ``(N * in, width)``, one row per entry of ``rows``.
+    """
+    width = local.shape[-1]
+    if width >= 16:  # wide rows: one add per row is fastest
+        return local.new_zeros(n_rows, width).index_add_(0, rows, local)
+    flat = (rows.unsqueeze(1) * width + torch.arange(width, device=rows.device)).view(-1)  # (N*in*width,)
+    return local.new_zeros(n_rows * width).index_add_(0, flat, local.reshape(-1)).view(n_rows, width)
+
+
+def derivative_scales(inv_h: torch.Tensor, beyond: torch.Tensor, count: int) -> list[torch.Tensor]:
+    """``a_r`` with ``d^r S/dx^r = a_r (1/r!) d^r S/du^r``: ``r! / h^r``, zero outside the range for r >= 2.
+
+    Returns:
+        ``count`` tensors broadcastable to ``(N, in)``.
+    """
+    inside = (beyond == 0).to(beyond.dtype)               # (N, in)
+    scales = [torch.ones_like(inv_h), inv_h]
+    for r in range(2, count):
+        scales.append(inside * (factorial(r) * inv_h ** r))
+    return scales[:count]
 
 
 def _evaluate(weights, cell, table, grid: int) -> torch.Tensor:
     n, n_in, _, k1 = weights.shape
-    local = table.index_select(0, _table_rows(cell, grid)).view(n, n_in, k1, -1)  # (N, in, k+1, out)
+    rows = (cell + torch.arange(n_in, device=cell.device) * grid).reshape(-1)
+    local = table.index_select(0, rows).view(n, n_in, k1, -1)  # (N, in, k+1, out)
     return weights @ local                                # (N, in, r, out)
 
 
@@ -208,38 +286,67 @@ def spline_values(x, coef, lo, hi, grid: int, k: int, order: int = 0) -> torch.T
     return _evaluate(weights, cell, cell_polynomials(coef, k), grid)
 
 
+def _spline_derivatives(poly, u, beyond, scales, k: int, count: int) -> list[torch.Tensor]:
+    """x-derivatives 0 .. count - 1 of the splines, tangent continuation included, each ``(N, in, out)``."""
+    u = u.unsqueeze(-1)                                   # (N, in, 1)
+    local = [horner(poly, u, k, r) if r <= k else poly.new_zeros(()).expand_as(poly[:, :, 0])
+             for r in range(max(count, 2))]               # (1/r!) d^r/du^r, each (N, in, out)
+    out = [torch.addcmul(local[0], local[1], beyond.unsqueeze(-1))]  # S(x_c) + (x - x_c) S'(x_c)
+    out += [local[r] * scales[r].unsqueeze(-1) for r in range(1, count)]
+    return out
+
+
 class _FusedSplineJet(torch.autograd.Function):
     """``spline_values`` with a hand-written backward: one graph node instead of dozens.
 
-    The x-gradient of derivative r is derivative r + 1, so the forward also
-    evaluates one derivative more than asked. Differentiable once.
+    Horner evaluation from the gathered cell polynomials; the x-gradient of
+    derivative r is derivative r + 1, so the forward evaluates one more than
+    asked when x needs a gradient. Differentiable once.
     """
 
     @staticmethod
     def forward(ctx, x, coef, lo, hi, grid, k, order):
-        weights, cell = monomial_weights(x, lo, hi, grid, k, order + 1)  # (N, in, r+2, k+1)
-        values = _evaluate(weights, cell, cell_polynomials(coef, k), grid)  # (N, in, r+2, out)
-        ctx.save_for_backward(weights[:, :, :-1], values[:, :, 1:], _table_rows(cell, grid))
-        ctx.sizes = (coef.shape, grid, k)
-        return values[:, :, :-1]
+        cell, u, beyond, inv_h = locate(x, lo, hi, grid)
+        poly, rows = gather_polynomials(cell_polynomials(coef, k), cell, grid, k)  # (N, in, k+1, out)
+        count = order + 1 + int(ctx.needs_input_grad[0])
+        scales = derivative_scales(inv_h, beyond, count)
+        values = _spline_derivatives(poly, u, beyond, scales, k, count)  # count x (N, in, out)
+        ctx.save_for_backward(u, beyond, rows, *scales[:order + 1], *values[1:])
+        ctx.sizes = (coef.shape, grid, k, order)
+        return torch.stack(values[:order + 1], dim=2)     # (N, in, r+1, out)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):                              # grad (N, in, r+1, out)
-        weights, higher, rows = ctx.saved_tensors
-        (n_in, n_out, n_coef), grid, k = ctx.sizes
-        grad_x = (grad * higher).sum((-1, -2)) if ctx.needs_input_grad[0] else None  # (N, in)
-        grad_coef = None
+        (n_in, n_out, n_coef), grid, k, order = ctx.sizes
+        u, beyond, rows, *rest = ctx.saved_tensors
+        scales, higher = rest[:order + 1], rest[order + 1:]
+        grad_x = grad_coef = None
+        if ctx.needs_input_grad[0]:
+            grad_x = sum((grad[:, :, r] * higher[r]).sum(-1) for r in range(order + 1))  # (N, in)
         if ctx.needs_input_grad[1]:
-            grad_local = weights.transpose(-1, -2) @ grad  # (N, in, k+1, out)
-            table = grad.new_zeros(n_in * grid, (k + 1) * n_out)
-            table.index_add_(0, rows, grad_local.reshape(rows.shape[0], -1))
-            matrix = torch.as_tensor(cardinal_matrix(k), dtype=grad.dtype, device=grad.device)
-            windows = table.view(n_in, grid, k + 1, n_out).permute(0, 3, 1, 2) @ matrix  # (in, out, G, k+1)
-            grad_coef = grad.new_zeros(n_in, n_out, n_coef)
-            for m in range(k + 1):  # window m of cell c is coefficient c + m
-                grad_coef[:, :, m:m + grid] += windows[..., m]
+            local = grad.new_zeros(*u.shape, k + 1, n_out)  # (N, in, k+1, out)
+            for r in range(min(order, k) + 1):
+                torch.mul(grad[:, :, r], scales[r].unsqueeze(-1), out=local[:, :, r])
+            if k >= 1:  # the tangent continuation puts beyond * dS/du into the value
+                local[:, :, 1].addcmul_(grad[:, :, 0], beyond.unsqueeze(-1))
+            horner_transpose_(local, u.unsqueeze(-1), k, min(order, k) + 1 + (k >= 1 and order == 0))
+            table = scatter_table(local.view(rows.shape[0], -1), rows, n_in * grid)
+            grad_coef = cell_polynomials_backward(table, n_coef, k)
         return grad_x, grad_coef, None, None, None, None, None
+
+
+def cell_polynomials_backward(table_grad: torch.Tensor, n_coef: int, k: int) -> torch.Tensor:
+    """Gradient of :func:`cell_polynomials` w.r.t. the coefficients, ``(in, out, G + k)``."""
+    n_rows, width = table_grad.shape
+    n_out, grid = width // (k + 1), n_coef - k
+    n_in = n_rows // grid
+    matrix = torch.as_tensor(cardinal_matrix(k), dtype=table_grad.dtype, device=table_grad.device)
+    windows = table_grad.view(n_in, grid, k + 1, n_out).permute(0, 3, 1, 2) @ matrix  # (in, out, G, k+1)
+    grad = table_grad.new_zeros(n_in, n_out, n_coef)
+    for m in range(k + 1):  # window m of cell c is coefficient c + m
+        grad[:, :, m:m + grid] += windows[..., m]
+    return grad
 
 
 def spline_jet(x, coef, lo, hi, grid: int, k: int, order: int) -> torch.Tensor:

@@ -1,0 +1,479 @@
+"""The ``kanpde`` command: list, solve, export and FD baselines.
+
+    kanpde list
+    kanpde solve poisson2d --adam-steps 200 --lbfgs-steps 100 --grid-schedule 5,10,20
+    kanpde solve my_problem.py --model mlp --widths 2,64,64,1
+    kanpde export results/poisson2d/model.pt poisson.vtu --resolution 201
+    kanpde fd heat1d --resolution 128 --out results/heat1d
+
+A problem is a registered name (``problems.names()``) or a path to a ``.py`` file
+that defines ``problem = kp.Problem(...)``. Bad input prints one line,
+``kanpde: error: ...``, to stderr and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+EXIT_USAGE = 2
+_FILE_SUFFIXES = (".py",)
+
+
+class UsageError(Exception):
+    """A command-line mistake: reported as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line instead of usage + message + SystemExit
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+# ---------------------------------------------------------------------------------- problems
+
+
+def _registry():
+    try:
+        import problems
+    except ImportError as exc:
+        raise ValueError(f"the problems registry is not importable ({exc}); "
+                         "pass a problem file (.py defining `problem`) instead") from None
+    return problems
+
+
+def _looks_like_file(spec: str) -> bool:
+    return spec.endswith(_FILE_SUFFIXES) or "/" in spec or os.sep in spec
+
+
+def _load_problem_file(path: Path):
+    """The ``problem`` defined by a .py file (through ``problems.load_problem_file`` when available)."""
+    from .problem import Problem
+
+    if not path.is_file():
+        raise FileNotFoundError(f"no such problem file: {str(path)!r}")
+    loader = None
+    try:
+        import problems
+
+        loader = getattr(problems, "load_problem_file", None)
+    except ImportError:
+        pass
+    try:
+        if loader is not None:
+            problem = loader(path)
+        else:
+            spec = importlib.util.spec_from_file_location(f"kanpde_problem_file_{path.stem}", path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            problem = getattr(module, "problem", None)
+    except (ValueError, TypeError, FileNotFoundError):
+        raise
+    except Exception as exc:  # the file is user code: report its failure in one line
+        raise ValueError(f"cannot load problem file {str(path)!r}: {type(exc).__name__}: {exc}") from None
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem file {str(path)!r} must define `problem = kp.Problem(...)`, "
+                        f"got {type(problem).__name__}")
+    if problem.name == "problem":  # the default: name it after the file
+        problem.name = path.stem
+    return problem
+
+
+def load_problem(spec: str):
+    """``(problem, name, registry module or None)`` for a registered name or a .py path."""
+    if _looks_like_file(spec):
+        problem = _load_problem_file(Path(spec))
+        return problem, problem.name, None
+    registry = _registry()
+    names = list(registry.names())
+    if spec not in names:
+        raise ValueError(f"unknown problem {spec!r}. Pick one of {tuple(names)} "
+                         "(see 'kanpde list') or pass a .py file defining `problem`")
+    return registry.load_problem(spec), spec, registry.get(spec)
+
+
+def _description(module) -> str:
+    text = str(getattr(module, "DESCRIPTION", "") or "").strip()
+    return text.splitlines()[0] if text else ""
+
+
+# ---------------------------------------------------------------------------------- parsing helpers
+
+
+def _ints(text: str, option: str, minimum: int = 1) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip() != ""]
+    except ValueError:
+        values = None
+    if not values or any(v < minimum for v in values):
+        raise ValueError(f"{option} must be comma-separated integers >= {minimum} like 2,10,1, got {text!r}")
+    return values
+
+
+def _widths(args, problem) -> list[int]:
+    dim, outputs = problem.domain.dim, len(problem.outputs)
+    if args.widths is None:
+        hidden = [10] if args.model == "kan" else [32, 32, 32]
+        return [dim, *hidden, outputs]
+    widths = _ints(args.widths, "--widths")
+    if len(widths) < 2:
+        raise ValueError(f"--widths needs at least an input and an output width like {dim},10,{outputs}, "
+                         f"got {args.widths!r}")
+    if widths[0] != dim:
+        raise ValueError(f"--widths {args.widths} starts with {widths[0]} inputs, but problem {problem.name!r} "
+                         f"has {dim} coordinates {tuple(problem.domain.names)}")
+    if widths[-1] != outputs:
+        raise ValueError(f"--widths {args.widths} ends with {widths[-1]} outputs, but problem {problem.name!r} "
+                         f"has {outputs} {tuple(problem.outputs)}")
+    return widths
+
+
+def _model(args, problem, widths: list[int], grids: list[int]):
+    from .kan import KAN
+    from .mlp import MLP
+
+    if args.model == "kan":
+        return KAN(widths, grid=grids[0], k=args.k, seed=args.seed)
+    return MLP(widths, activation=args.activation, seed=args.seed)
+
+
+def _schedule(args, grids: list[int]) -> list:
+    from .train import LBFGS, Adam
+
+    stages = [Adam(args.adam_steps)] if args.adam_steps > 0 else []
+    if args.model == "kan":
+        stages += [LBFGS(args.lbfgs_steps, grid=g) for g in grids]
+    else:  # one stage with the KAN's total L-BFGS budget
+        stages.append(LBFGS(args.lbfgs_steps * len(grids)))
+    return stages
+
+
+def _model_label(spec: dict) -> str:
+    widths = ",".join(str(w) for w in spec["widths"])
+    if spec["type"] == "KAN":
+        return f"KAN [{widths}] G={spec['grid']} k={spec['k']}"
+    return f"MLP [{widths}] {spec['activation']}"
+
+
+# ---------------------------------------------------------------------------------- output helpers
+
+
+def _plain(value):
+    """JSON-safe copy: non-finite floats become None, unknown objects their repr."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (bool, str)) or value is None:
+        return value
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, torch.dtype):
+        return str(value).replace("torch.", "")
+    return repr(value)
+
+
+def _write_json(path: Path, data: dict) -> Path:
+    from .solution import atomic_write
+
+    text = json.dumps(_plain(data), indent=2, allow_nan=False) + "\n"
+
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    return atomic_write(path, write)
+
+
+def _fmt(value, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _table(rows: list[dict]) -> str:
+    header = f"{'method':<34} {'parameters':>10} {'time s':>9} {'rel L2':>10} {'max error':>10}"
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        lines.append(f"{r['method'][:34]:<34} {_fmt(r.get('parameters'), 'd'):>10} {_fmt(r.get('time_s'), '.2f'):>9} "
+                     f"{_fmt(r.get('rel_l2'), '.3e'):>10} {_fmt(r.get('max_abs'), '.3e'):>10}")
+    return "\n".join(lines)
+
+
+def _spatial_dim(domain) -> int:
+    return len(domain.spatial_axes)
+
+
+def _mesh_suffix(timed: bool) -> str:
+    return ".xdmf" if timed else ".vtu"
+
+
+def _fd_errors(fd, problem) -> dict | None:
+    """rel L2 and max error of an FD solution against the exact solution on its own grid."""
+    if problem is None or problem.exact is None or len(fd.axes) != problem.domain.dim:
+        return None
+    points = fd.points()
+    with torch.no_grad():
+        exact = problem.solution_values(torch.as_tensor(points, dtype=torch.float64)).cpu().numpy()[:, 0]
+    diff = np.asarray(fd.values, dtype=float).ravel() - exact
+    return {"rel_l2": float(np.linalg.norm(diff) / max(np.linalg.norm(exact), 1e-300)),
+            "max_abs": float(np.abs(diff).max())}
+
+
+def _run_fd(module, problem, resolution=None) -> tuple[object, dict]:
+    started = time.perf_counter()
+    fd = module.fd_solution(resolution=resolution) if resolution is not None else module.fd_solution()
+    elapsed = time.perf_counter() - started
+    errors = _fd_errors(fd, problem)
+    row = {"method": f"FD {getattr(fd, 'method', '')}".strip(), "parameters": int(np.asarray(fd.values).size),
+           "time_s": elapsed, "grid": [len(a) for a in fd.axes.values()], "axes": list(fd.axes),
+           **(errors or {"rel_l2": None, "max_abs": None})}
+    return fd, row
+
+
+def _say(args, text: str) -> None:
+    if not getattr(args, "quiet", False):
+        print(text)
+
+
+# ---------------------------------------------------------------------------------- commands
+
+
+def cmd_list(args) -> int:
+    registry = _registry()
+    names = list(registry.names())
+    if not names:
+        print("no registered problems")
+        return 0
+    rows = [(name, registry.get(name)) for name in names]
+    width = max(len("name"), *(len(n) for n in names))
+    print(f"{'name':<{width}}  {'FD':<3}  description")
+    for name, module in rows:
+        fd = "yes" if getattr(module, "FD", False) else "no"
+        print(f"{name:<{width}}  {fd:<3}  {_description(module)}")
+    return 0
+
+
+def cmd_solve(args) -> int:
+    from .export import export_fd, export_solution
+    from .plotting import plot_activations, plot_history, plot_solution, save_figure, _figure
+    from .solution import model_spec
+    from .train import TrainConfig, solve
+
+    problem, name, module = load_problem(args.problem)
+    grids = _ints(args.grid_schedule, "--grid-schedule")
+    if args.k < 0:
+        raise ValueError(f"--k must be an integer >= 0, got {args.k}")
+    widths = _widths(args, problem)
+    model = _model(args, problem, widths, grids)
+    for option in ("adam_steps", "lbfgs_steps"):
+        if getattr(args, option) < 0:
+            raise ValueError(f"--{option.replace('_', '-')} must be >= 0, got {getattr(args, option)}")
+    config = TrainConfig(interior_points=args.points, boundary_points=args.boundary_points,
+                         schedule=_schedule(args, grids), seed=args.seed,
+                         dtype=torch.float32 if args.float32 else torch.float64, verbose=not args.quiet)
+    out = Path(args.out) if args.out else Path("results") / name
+    out.mkdir(parents=True, exist_ok=True)
+
+    solution = solve(problem, model, config)
+    spec = model_spec(solution.model) or {"type": type(solution.model).__name__, "widths": widths}
+    n_params = sum(p.numel() for p in solution.model.parameters())
+    errors = solution.errors() if problem.has_solution() else None
+    rows = [{"method": _model_label(spec), "parameters": n_params, "time_s": solution.elapsed,
+             **(errors or {"rel_l2": None, "max_abs": None})}]
+
+    fd = fd_row = None
+    if module is not None and getattr(module, "FD", False):
+        fd, fd_row = _run_fd(module, problem)
+        rows.append(fd_row)
+
+    files, skipped = [], {}
+    timed = problem.domain.time_axis is not None
+    files.append(solution.save(out / "model.pt"))
+    if _spatial_dim(problem.domain) <= 3:
+        files.append(export_solution(solution, out / f"solution{_mesh_suffix(timed)}"))
+        if fd is not None:
+            fd_timed = list(fd.axes)[-1] == "t"
+            files.append(export_fd(fd, out / f"fd{_mesh_suffix(fd_timed)}",
+                                   exact=problem if problem.exact is not None else None))
+    else:
+        skipped["solution mesh"] = f"{_spatial_dim(problem.domain)}-D space has no mesh export"
+    try:
+        files.append(out / "solution.png")
+        plot_solution(solution, files[-1])
+    except ValueError as exc:  # a domain the field plots cannot draw (e.g. 3-D space x time)
+        files.pop()
+        skipped["solution.png"] = str(exc)
+    fig = _figure(6.5, 4.2)
+    plot_history(solution, ax=fig.add_subplot())
+    files.append(save_figure(fig, out / "history.png"))
+    if spec["type"] == "KAN":
+        files.append(out / "activations.png")
+        plot_activations(solution.model, files[-1])
+
+    summary = {
+        "problem": name, "source": args.problem, "domain": repr(problem.domain),
+        "coordinates": list(problem.domain.names), "outputs": list(problem.outputs),
+        "model": {**spec, "grid_schedule": grids if spec["type"] == "KAN" else None},
+        "parameters": n_params, "config": solution.config, "train_time_s": solution.elapsed,
+        "final_loss": solution.history.steps[-1]["loss"] if solution.history.steps else None,
+        "errors": errors, "learned_parameters": solution.parameters or None, "fd": fd_row,
+        "files": [p.name for p in files] + ["summary.json"], "skipped": skipped or None,
+    }
+    files.append(_write_json(out / "summary.json", summary))
+    print(_table(rows))
+    for path in files:
+        _say(args, f"wrote {path}")
+    for what, why in skipped.items():
+        _say(args, f"skipped {what}: {why}")
+    return 0
+
+
+def _read_checkpoint_problem_name(path: Path) -> str | None:
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+        return payload.get("problem") if isinstance(payload, dict) else None
+    except Exception:
+        return None
+
+
+def cmd_export(args) -> int:
+    from .export import export_solution
+    from .solution import Solution
+
+    checkpoint = Path(args.checkpoint)
+    if not checkpoint.is_file():
+        raise FileNotFoundError(f"no such checkpoint: {str(checkpoint)!r}")
+    problem = load_problem(args.problem)[0] if args.problem else None
+    try:
+        solution = Solution.load(checkpoint, problem=problem)
+    except (ValueError, TypeError, FileNotFoundError, KeyError):
+        raise
+    except Exception as exc:  # torch.load on a file that is no checkpoint: pickle / zip errors
+        raise ValueError(f"{str(checkpoint)!r} is not a readable kanpde checkpoint "
+                         f"({type(exc).__name__}: {exc})") from None
+    if solution.problem is None:
+        saved = _read_checkpoint_problem_name(checkpoint)
+        raise ValueError(f"checkpoint {str(checkpoint)!r} was saved for problem {saved!r}, which is not in the "
+                         "registry; pass --problem NAME_OR_FILE")
+    fields = [f.strip() for f in args.fields.split(",") if f.strip()] if args.fields else None
+    written = export_solution(solution, args.path, resolution=args.resolution, fields=fields,
+                              residual=args.residual)
+    print(f"wrote {written}")
+    return 0
+
+
+def cmd_fd(args) -> int:
+    from .export import export_fd
+
+    registry = _registry()
+    names = list(registry.names())
+    if args.problem not in names:
+        raise ValueError(f"unknown problem {args.problem!r}. Pick one of {tuple(names)} (see 'kanpde list')")
+    module = registry.get(args.problem)
+    if not getattr(module, "FD", False):
+        with_fd = tuple(n for n in names if getattr(registry.get(n), "FD", False))
+        raise ValueError(f"problem {args.problem!r} has no FD solver. Problems with one: {with_fd}")
+    if args.resolution is not None and args.resolution < 2:
+        raise ValueError(f"--resolution must be >= 2, got {args.resolution}")
+    problem = registry.load_problem(args.problem)
+    fd, row = _run_fd(module, problem, args.resolution)
+    grid = " x ".join(f"{n}:{k}" for n, k in zip(row["axes"], row["grid"]))
+    print(f"{row['method']} on {grid}: {row['time_s']:.3f} s")
+    if row["rel_l2"] is not None:
+        print(f"vs exact: rel L2 {row['rel_l2']:.3e}, max error {row['max_abs']:.3e}")
+    else:
+        print("no exact solution to compare with")
+    if args.out:
+        out = Path(args.out)
+        timed = list(fd.axes)[-1] == "t"
+        written = export_fd(fd, out / f"fd{_mesh_suffix(timed)}", exact=problem if problem.exact is not None else None)
+        summary = _write_json(out / "fd.json", {"problem": args.problem, **row})
+        print(f"wrote {written}")
+        print(f"wrote {summary}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="kanpde", description="Physics-informed Kolmogorov-Arnold Networks for PDEs.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("list", help="registered problems, with their FD baselines")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("solve", help="train a KAN or MLP on a problem and write results",
+                       description="Train on a problem (registered name or .py file defining `problem`), run the FD "
+                                   "baseline where there is one, print a table and write summary.json, the mesh "
+                                   "file, figures and the checkpoint under --out.")
+    p.add_argument("problem", metavar="NAME_OR_PATH")
+    p.add_argument("--model", choices=("kan", "mlp"), default="kan")
+    p.add_argument("--widths", help="layer widths, e.g. 2,10,1 (default: dim,10,out for KAN; dim,32,32,32,out for MLP)")
+    p.add_argument("--grid-schedule", default="5,10,20",
+                   help="KAN grids: the model starts on the first; one L-BFGS stage per grid (default 5,10,20)")
+    p.add_argument("--k", type=int, default=3, help="spline degree (default 3)")
+    p.add_argument("--adam-steps", type=int, default=200, help="Adam steps first (default 200)")
+    p.add_argument("--lbfgs-steps", type=int, default=100,
+                   help="L-BFGS iterations per grid (default 100); an MLP gets this times the number of grids")
+    p.add_argument("--points", type=int, default=2000, help="interior collocation points (default 2000)")
+    p.add_argument("--boundary-points", type=int, default=400, help="points per boundary/initial condition (default 400)")
+    p.add_argument("--activation", default="tanh", help="MLP activation (default tanh)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--float32", action="store_true", help="train in float32 (default float64)")
+    p.add_argument("--out", help="output folder (default results/NAME)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars, only the results table")
+    p.set_defaults(func=cmd_solve)
+
+    p = sub.add_parser("export", help="write a checkpoint's fields to a mesh file (.vtu, .vtk, .xdmf, .pvd)")
+    p.add_argument("checkpoint", metavar="CHECKPOINT")
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--resolution", type=int, help="points per axis (time levels included)")
+    p.add_argument("--fields", help="comma-separated point-data arrays (default: u, u_exact, error)")
+    p.add_argument("--residual", action="store_true", help="also write the PDE residual")
+    p.add_argument("--problem", metavar="NAME_OR_PATH",
+                   help="the problem, when the checkpoint's is not in the registry")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("fd", help="run a problem's finite-difference solver")
+    p.add_argument("problem", metavar="NAME")
+    p.add_argument("--resolution", type=int, help="grid resolution passed to the problem's fd_solution")
+    p.add_argument("--out", help="write fd.vtu (or fd.xdmf) and fd.json here")
+    p.set_defaults(func=cmd_fd)
+    return parser
+
+
+def _message(exc: BaseException) -> str:
+    text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+    return " ".join(str(text).split()) or type(exc).__name__
+
+
+def main(argv=None) -> int:
+    """Run the ``kanpde`` command; returns the exit status (0, or 2 for bad input)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            raise UsageError("choose a command: list, solve, export or fd (see 'kanpde --help')")
+        return args.func(args)
+    except SystemExit as exc:  # --help
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USAGE)
+    except (UsageError, ValueError, TypeError, FileNotFoundError, KeyError) as exc:
+        print(f"kanpde: error: {_message(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("kanpde: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

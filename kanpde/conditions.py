@@ -1,0 +1,270 @@
+"""Boundary and initial conditions, each turning into its own loss term.
+
+Every condition samples its own points and gives a residual ``r`` that is zero
+where the condition holds; its loss term is ``mean(r^2)``.
+
+=========================  ====================================  ==============
+condition                  residual                              points
+=========================  ====================================  ==============
+``Dirichlet(g)``           ``u - g``                             boundary
+``Neumann(g)``             ``du/dn - g``                         boundary
+``Robin(alpha, beta, g)``  ``alpha u + beta du/dn - g``          boundary
+``Periodic("x")``          ``u(x_lo) - u(x_hi)`` (and d/dx)      paired faces
+``Initial(g, derivative)`` ``d^m u/dt^m - g`` at ``t = t0``      initial slice
+=========================  ====================================  ==============
+
+``value`` is a number or a function of the points ``x`` (a ``(N, D)`` tensor)
+returning ``(N,)`` or ``(N, 1)`` (``(N, m)`` for all m components at once).
+``on`` narrows a boundary condition to a named side (``"left"``, ``"x_min"``, ...)
+or to the points where a predicate ``on(x) -> bool array`` holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .geometry import Domain
+
+
+@dataclass
+class ConditionPoints:
+    """A condition's sampled points: ``points`` ``(N, D)``, with ``normals`` or a
+    periodic ``partner`` ``(N, D)`` where the condition needs them."""
+
+    points: torch.Tensor
+    normals: torch.Tensor | None = None
+    partner: torch.Tensor | None = None
+
+    def to(self, **kwargs) -> "ConditionPoints":
+        move = lambda t: None if t is None else t.to(**kwargs)  # noqa: E731
+        return ConditionPoints(move(self.points), move(self.normals), move(self.partner))
+
+
+def evaluate_value(value, x: torch.Tensor, components: int = 1) -> torch.Tensor:
+    """A condition's data at points x as ``(N, components)``: numbers broadcast, callables reshaped."""
+    if callable(value):
+        out = value(x)
+        out = torch.as_tensor(out, dtype=x.dtype, device=x.device)
+        if out.ndim == 1:
+            out = out.unsqueeze(1)
+        if out.ndim != 2 or out.shape[0] != x.shape[0] or out.shape[1] not in (1, components):
+            raise ValueError(f"a condition value function must return shape ({x.shape[0]},) or "
+                             f"({x.shape[0]}, {components}), got {tuple(out.shape)}")
+        return out
+    return torch.full((x.shape[0], 1), float(value), dtype=x.dtype, device=x.device)
+
+
+def _check_value(value, what: str):
+    if callable(value):
+        return value
+    if isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool):
+        if not np.isfinite(value):
+            raise ValueError(f"{what} must be finite, got {value}")
+        return float(value)
+    raise TypeError(f"{what} must be a number or a function of x, got {type(value).__name__}")
+
+
+class Condition:
+    """Base class: a named loss term on sampled points.
+
+    Subclasses implement ``sample`` and ``residual``; ``check`` validates the
+    condition against a domain when the problem is built.
+    """
+
+    kind = "condition"
+    component: int | str | None = None
+
+    def __init__(self, name: str | None = None, component: int | str | None = None):
+        self.name = name
+        self.component = component
+
+    def default_name(self) -> str:
+        return self.kind
+
+    def check(self, domain: Domain) -> None:
+        """Raise ValueError when the condition makes no sense on ``domain``."""
+
+    def sample(self, domain: Domain, n: int, method: str, seed) -> ConditionPoints:
+        raise NotImplementedError
+
+    def residual(self, make_field: Callable, points: ConditionPoints) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _component(self, field):
+        return field if self.component is None else field[self.component]
+
+
+class BoundaryCondition(Condition):
+    """A condition on the (spatial) boundary, optionally narrowed by ``on``."""
+
+    def __init__(self, on=None, name=None, component=None):
+        super().__init__(name, component)
+        if on is not None and not isinstance(on, str) and not callable(on):
+            raise TypeError(f"on must be None, a side name or a predicate on points, got {type(on).__name__}")
+        self.on = on
+
+    def default_name(self) -> str:
+        return self.kind if not isinstance(self.on, str) else f"{self.kind}[{self.on}]"
+
+    def check(self, domain: Domain) -> None:
+        if isinstance(self.on, str) and self.on not in domain.side_names:
+            raise ValueError(f"unknown side {self.on!r} for {type(domain).__name__}. Pick one of {domain.side_names}")
+
+    def sample(self, domain, n, method, seed) -> ConditionPoints:
+        if callable(self.on):
+            x = self._sample_where(domain, n, method, seed)
+        else:
+            x = domain.sample_boundary(n, method=method, seed=seed, side=self.on)
+        normals = torch.as_tensor(domain.normals(x))
+        return ConditionPoints(torch.as_tensor(x), normals)
+
+    def _sample_where(self, domain, n, method, seed) -> np.ndarray:
+        """Oversample the boundary and keep the points where the predicate holds."""
+        kept = np.empty((0, domain.dim))
+        for attempt in range(8):
+            x = domain.sample_boundary(4 * n * 2 ** attempt, method=method,
+                                       seed=None if seed is None else seed + attempt)
+            mask = np.asarray(self.on(x), dtype=bool).reshape(-1)
+            if mask.shape != (x.shape[0],):
+                raise ValueError(f"the on= predicate must return one bool per point, shape ({x.shape[0]},), "
+                                 f"got {np.asarray(self.on(x)).shape}")
+            kept = np.concatenate([kept, x[mask]])
+            if kept.shape[0] >= n:
+                return kept[:n]
+        raise ValueError(f"the on= predicate selected too few boundary points ({kept.shape[0]} of the {n} wanted)")
+
+    def _normal_derivative(self, field, normals: torch.Tensor) -> torch.Tensor:
+        spatial = field.spatial_axes
+        return sum(field.d(a) * normals[:, a:a + 1] for a in spatial)  # (N, components)
+
+
+class Dirichlet(BoundaryCondition):
+    """``u = g`` on the boundary (or the part ``on`` selects).
+
+    ``hard=True`` meets it exactly by the output transform ``u = g + phi N``
+    (:mod:`kanpde.constraints`) instead of a loss term; ``g`` must then be a
+    number or a smooth function defined inside the domain too.
+    """
+
+    kind = "dirichlet"
+
+    def __init__(self, value=0.0, on=None, component=None, name=None, hard: bool = False):
+        super().__init__(on, name, component)
+        self.value = _check_value(value, "Dirichlet value")
+        self.hard = bool(hard)
+        if self.hard and (on is not None or component is not None):
+            raise ValueError("Dirichlet(hard=True) is built into the output transform u = g + phi * N and needs "
+                             f"the whole boundary and all components: on=None, component=None (got on={on!r}, "
+                             f"component={component!r})")
+
+    def residual(self, make_field, points):
+        u = self._component(make_field(points.points))
+        return u.value - evaluate_value(self.value, points.points, u.value.shape[1])
+
+
+class Neumann(BoundaryCondition):
+    """``du/dn = grad u . n = g`` with n the outward unit normal."""
+
+    kind = "neumann"
+
+    def __init__(self, value=0.0, on=None, component=None, name=None):
+        super().__init__(on, name, component)
+        self.value = _check_value(value, "Neumann value")
+
+    def residual(self, make_field, points):
+        u = self._component(make_field(points.points))
+        flux = self._normal_derivative(u, points.normals)
+        return flux - evaluate_value(self.value, points.points, flux.shape[1])
+
+
+class Robin(BoundaryCondition):
+    """``alpha u + beta du/dn = g``."""
+
+    kind = "robin"
+
+    def __init__(self, alpha, beta, value=0.0, on=None, component=None, name=None):
+        super().__init__(on, name, component)
+        self.alpha = _check_value(alpha, "Robin alpha")
+        self.beta = _check_value(beta, "Robin beta")
+        self.value = _check_value(value, "Robin value")
+
+    def residual(self, make_field, points):
+        x = points.points
+        u = self._component(make_field(x))
+        combined = (evaluate_value(self.alpha, x) * u.value
+                    + evaluate_value(self.beta, x) * self._normal_derivative(u, points.normals))
+        return combined - evaluate_value(self.value, x, combined.shape[1])
+
+
+class Periodic(Condition):
+    """``u`` (and, by default, ``du/dc``) equal on the two faces ``c = lo`` and ``c = hi``.
+
+    Args:
+        coordinate: a spatial coordinate of a box-like domain, by name or index.
+        derivatives: also match the first derivative across the faces (what a
+            second-order equation needs for a smooth periodic solution).
+    """
+
+    kind = "periodic"
+
+    def __init__(self, coordinate: str | int, derivatives: bool = True, component=None, name=None):
+        super().__init__(name, component)
+        self.coordinate = coordinate
+        self.derivatives = derivatives
+
+    def default_name(self) -> str:
+        return f"periodic[{self.coordinate}]"
+
+    def check(self, domain):
+        axis = domain.index(self.coordinate)
+        if axis == domain.time_axis:
+            raise ValueError(f"Periodic needs a spatial coordinate, got the time axis {self.coordinate!r}")
+
+    def sample(self, domain, n, method, seed):
+        lo, hi = domain.sample_periodic_pairs(self.coordinate, n, method=method, seed=seed)
+        return ConditionPoints(torch.as_tensor(lo), partner=torch.as_tensor(hi))
+
+    def residual(self, make_field, points):
+        u_lo = self._component(make_field(points.points))
+        u_hi = self._component(make_field(points.partner))
+        parts = [u_lo.value - u_hi.value]
+        if self.derivatives:
+            parts.append(u_lo.d(self.coordinate) - u_hi.d(self.coordinate))
+        return torch.cat(parts, dim=1)
+
+
+class Initial(Condition):
+    """``d^m u / dt^m = g`` at ``t = t0`` (``m = derivative``, 0 for the value).
+
+    Needs a space-time domain. For a second-order-in-time equation give two,
+    e.g. ``Initial(u0)`` and ``Initial(v0, derivative=1)``.
+    """
+
+    kind = "initial"
+
+    def __init__(self, value=0.0, derivative: int = 0, component=None, name=None):
+        super().__init__(name, component)
+        self.value = _check_value(value, "Initial value")
+        if not isinstance(derivative, int) or isinstance(derivative, bool) or derivative < 0:
+            raise ValueError(f"Initial derivative must be an int >= 0, got {derivative!r}")
+        self.derivative = derivative
+
+    def default_name(self) -> str:
+        return "initial" if self.derivative == 0 else f"initial_d{self.derivative}t"
+
+    def check(self, domain):
+        if domain.time_axis is None:
+            raise ValueError(f"Initial needs a domain with a time axis (space * TimeInterval), got {domain!r}")
+
+    def sample(self, domain, n, method, seed):
+        return ConditionPoints(torch.as_tensor(domain.sample_initial(n, method=method, seed=seed)))
+
+    def residual(self, make_field, points):
+        u = self._component(make_field(points.points))
+        axis = next(a for a in range(len(u.names)) if a not in u.spatial_axes)  # the time axis
+        data = u.d(*([axis] * self.derivative))
+        return data - evaluate_value(self.value, points.points, data.shape[1])

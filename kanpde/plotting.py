@@ -1,0 +1,429 @@
+"""Figures: solution fields, errors, loss histories and learned KAN activations (matplotlib).
+
+Functions that draw into one Axes take ``ax=None`` (a new pyplot figure then) and
+return the Axes; functions that build a whole figure return a
+:class:`matplotlib.figure.Figure` made without pyplot (no global state, nothing
+to close) and save it atomically when given ``path``. Nothing here calls ``show``.
+
+What a field plot shows, by domain:
+
+- 1-D: a line (the exact solution overlaid, dashed);
+- 2-D boxes: ``pcolormesh`` on a regular grid; disks and other 2-D domains:
+  ``tripcolor`` on the export triangulation (:func:`kanpde.export.domain_mesh`);
+- 1-D space x time: an x-t map (x across, t up);
+- 2-D space x time: the field at time ``at`` (default the final time);
+- 3-D boxes: the slice ``z = at`` (default the middle).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from .export import domain_mesh, field_values
+from .geometry import Box, SpaceTime
+from .solution import History, atomic_write
+
+__all__ = ["plot_field", "plot_solution", "plot_history", "plot_activations", "plot_fd_comparison", "save_figure"]
+
+WHICH = ("u", "exact", "error")
+_HISTORY_SKIP = {"step", "stage", "time", "step_time", "iterations", "loss", "rel_l2"}
+
+
+# ---------------------------------------------------------------------------------- helpers
+
+
+def _new_axes(ax):
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=(5.5, 4.2))[1]
+
+
+def _figure(width: float, height: float):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def save_figure(fig, path: str | os.PathLike, dpi: int = 130) -> Path:
+    """Save ``fig`` atomically; the format follows the extension (PNG when there is none)."""
+    path = Path(path)
+    fmt = path.suffix[1:].lower() or "png"
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi))
+
+
+def _problem(solution):
+    problem = getattr(solution, "problem", None)
+    if problem is None:
+        raise ValueError("plotting a field needs a solution with a problem (its domain) attached")
+    return problem
+
+
+def _component(problem, component) -> tuple[int, str]:
+    outputs = list(problem.outputs)
+    if isinstance(component, str):
+        if component not in outputs:
+            raise ValueError(f"unknown component {component!r}. Pick one of {tuple(outputs)}")
+        return outputs.index(component), component
+    if isinstance(component, bool) or not isinstance(component, int) or not 0 <= component < len(outputs):
+        raise ValueError(f"component must be an index 0..{len(outputs) - 1} or a name in {tuple(outputs)}, "
+                         f"got {component!r}")
+    return component, outputs[component]
+
+
+def _check_which(which: str, problem) -> None:
+    if which not in WHICH:
+        raise ValueError(f"unknown field {which!r}. Pick one of {WHICH}")
+    if which != "u" and not problem.has_solution():
+        raise ValueError(f"which={which!r} needs a problem with an exact or reference solution; "
+                         f"{problem.name!r} has none")
+
+
+@dataclass
+class _View:
+    """Where a field is evaluated and how it is drawn."""
+
+    kind: str                  # "line", "grid" or "tri"
+    points: np.ndarray         # (N, D) domain points
+    coords: tuple              # line: (x,); grid: (X, Y) 2-D arrays; tri: (x, y, triangles)
+    labels: tuple[str, str]
+    note: str = ""             # e.g. "t = 1"
+    spatial: bool = True       # both plot axes are space (equal aspect when sensible)
+
+
+def _view(domain, resolution=None, at=None) -> _View:
+    if isinstance(domain, SpaceTime):
+        spatial = domain.spatial
+        if spatial.dim == 1:
+            n = resolution or 201
+            xs = np.linspace(*(float(b[0]) for b in spatial.bounds), n)
+            ts = np.linspace(domain.t0, domain.t1, resolution or 101)
+            X, T = np.meshgrid(xs, ts)                               # (nt, nx): x across, t up
+            return _View("grid", np.column_stack([X.ravel(), T.ravel()]), (X, T),
+                         (spatial.names[0], domain.names[-1]), spatial=False)
+        if spatial.dim == 2:
+            t = domain.t1 if at is None else float(at)
+            if not domain.t0 - 1e-12 <= t <= domain.t1 + 1e-12:
+                raise ValueError(f"at={t} lies outside the time interval [{domain.t0}, {domain.t1}]")
+            sub = _view(spatial, resolution)
+            points = np.column_stack([sub.points, np.full(len(sub.points), t)])
+            return _View(sub.kind, points, sub.coords, sub.labels, f"{domain.names[-1]} = {t:g}")
+        raise ValueError(f"plot_field draws 1-D and 2-D space (x time); {domain!r} has {spatial.dim} spatial "
+                         "coordinates: export it with kanpde.export.export_solution instead")
+    if domain.dim == 1:
+        lo, hi = domain.bounds
+        xs = np.linspace(float(lo[0]), float(hi[0]), resolution or 401)
+        return _View("line", xs[:, None], (xs,), (domain.names[0], ""))
+    if domain.dim == 2:
+        if isinstance(domain, Box):
+            points, shape = domain.grid(resolution or 121)
+            X, Y = points[:, 0].reshape(shape), points[:, 1].reshape(shape)
+            return _View("grid", points, (X, Y), tuple(domain.names))
+        mesh = domain_mesh(domain, resolution or 81)
+        (_, triangles), = mesh.cells
+        return _View("tri", mesh.points, (mesh.points[:, 0], mesh.points[:, 1], triangles), tuple(domain.names))
+    if domain.dim == 3 and isinstance(domain, Box):
+        lo, hi = domain.bounds
+        z = 0.5 * (lo[2] + hi[2]) if at is None else float(at)
+        if not lo[2] - 1e-12 <= z <= hi[2] + 1e-12:
+            raise ValueError(f"at={z} lies outside [{lo[2]}, {hi[2]}] along {domain.names[2]!r}")
+        sub = _view(Box(lo[:2], hi[:2], domain.names[:2]), resolution)
+        points = np.column_stack([sub.points, np.full(len(sub.points), z)])
+        return _View("grid", points, sub.coords, sub.labels, f"{domain.names[2]} = {z:g}")
+    raise ValueError(f"plot_field draws 1-D, 2-D and 3-D box domains; got {domain!r}")
+
+
+def _values(solution, view: _View, index: int, name: str) -> dict[str, np.ndarray]:
+    """``{"u": ..., "exact": ..., "error": |u - u*|}`` (the last two where there is a solution)."""
+    problem = _problem(solution)
+    single = len(problem.outputs) == 1
+    fields = [name] + ([f"{name}_exact", "error" if single else f"{name}_error"] if problem.has_solution() else [])
+    arrays = field_values(solution, view.points, fields)
+    out = {"u": arrays[name]}
+    if problem.has_solution():
+        out["exact"] = arrays[f"{name}_exact"]
+        out["error"] = np.abs(arrays["error" if single else f"{name}_error"])
+    return out
+
+
+def _shaped(view: _View, values: np.ndarray) -> np.ndarray:
+    return values.reshape(view.coords[0].shape) if view.kind == "grid" else values
+
+
+def _draw_map(ax, view: _View, values: np.ndarray, cmap: str, label: str, **kwargs):
+    if view.kind == "grid":
+        X, Y = view.coords
+        artist = ax.pcolormesh(X, Y, _shaped(view, values), cmap=cmap, shading="gouraud", **kwargs)
+    else:
+        x, y, triangles = view.coords
+        artist = ax.tripcolor(x, y, triangles, values, cmap=cmap, shading="gouraud", **kwargs)
+    ax.figure.colorbar(artist, ax=ax, label=label)
+    ax.set_xlabel(view.labels[0])
+    ax.set_ylabel(view.labels[1])
+    if view.spatial and _equal_aspect(view):
+        ax.set_aspect("equal")
+    return artist
+
+
+def _equal_aspect(view: _View) -> bool:
+    """Equal axes for spatial maps unless they would be absurdly elongated."""
+    x, y = view.coords[0], view.coords[1]
+    w, h = np.ptp(x), np.ptp(y)
+    return h > 0 and w > 0 and 1 / 4 <= w / h <= 4
+
+
+def _title(which: str, name: str, note: str) -> str:
+    base = {"u": f"prediction {name}", "exact": f"exact {name}", "error": f"|{name} - {name}*|"}[which]
+    return f"{base} ({note})" if note else base
+
+
+def _draw(ax, view: _View, values: dict[str, np.ndarray], which: str, name: str, **kwargs):
+    if view.kind == "line":
+        x = view.coords[0]
+        if which == "u":
+            ax.plot(x, values["u"], label="prediction", **kwargs)
+            if "exact" in values:
+                ax.plot(x, values["exact"], "--", color="k", lw=1.2, label="exact")
+            ax.legend(fontsize="small")
+        elif which == "exact":
+            ax.plot(x, values["exact"], color="k", label="exact", **kwargs)
+        else:
+            ax.plot(x, values["error"], color="C3", label="|error|", **kwargs)
+        ax.set_xlabel(view.labels[0])
+        ax.set_ylabel({"u": name, "exact": name, "error": f"|{name} - {name}*|"}[which])
+    else:
+        cmap = "magma" if which == "error" else "viridis"
+        label = {"u": name, "exact": f"{name}*", "error": f"|{name} - {name}*|"}[which]
+        _draw_map(ax, view, values[which], cmap, label, **kwargs)
+    ax.set_title(_title(which, name, view.note), fontsize="medium")
+    return ax
+
+
+# ---------------------------------------------------------------------------------- public
+
+
+def plot_field(solution, which: str = "u", ax=None, resolution: int | None = None, component: int | str = 0,
+               at: float | None = None, **kwargs):
+    """Draw one field of a solution: the prediction, the exact solution or ``|u - u*|``.
+
+    Args:
+        which: ``"u"`` (prediction; 1-D plots overlay the exact solution), ``"exact"`` or ``"error"``.
+        ax: the Axes to draw into (default: a new pyplot figure).
+        resolution: points per axis of the evaluation grid.
+        component: output index or name for systems.
+        at: the time shown for 2-D space x time, or the ``z`` slice of a 3-D box.
+        kwargs: passed to ``plot`` / ``pcolormesh`` / ``tripcolor`` (e.g. ``vmin``, ``vmax``).
+
+    Returns:
+        The Axes.
+
+    Raises:
+        ValueError: unknown ``which`` or component, ``"exact"`` / ``"error"`` without a
+            solution to compare with, or a domain that cannot be drawn.
+    """
+    problem = _problem(solution)
+    _check_which(which, problem)
+    index, name = _component(problem, component)
+    view = _view(problem.domain, resolution, at)
+    ax = _new_axes(ax)
+    return _draw(ax, view, _values(solution, view, index, name), which, name, **kwargs)
+
+
+def plot_solution(solution, path: str | os.PathLike | None = None, resolution: int | None = None,
+                  component: int | str = 0, at: float | None = None):
+    """A row of panels: prediction, exact solution, ``|error|`` (prediction only without a solution).
+
+    1-D problems get two panels: the prediction with the exact solution overlaid, and
+    ``|error|``. The prediction and exact panels share one colour scale.
+
+    Returns:
+        The :class:`matplotlib.figure.Figure`; saved atomically (PNG) when ``path`` is given.
+    """
+    problem = _problem(solution)
+    index, name = _component(problem, component)
+    view = _view(problem.domain, resolution, at)
+    values = _values(solution, view, index, name)
+    panels = ["u"] if "exact" not in values else (["u", "error"] if view.kind == "line" else ["u", "exact", "error"])
+    fig = _figure(4.6 * len(panels), 3.8)
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    shared = {}
+    if view.kind != "line" and "exact" in values:
+        both = np.concatenate([values["u"], values["exact"]])
+        shared = {"vmin": float(both.min()), "vmax": float(both.max())}
+    for ax, which in zip(axes, panels):
+        _draw(ax, view, values, which, name, **(shared if which != "error" else {}))
+    if "exact" in values:
+        rel = np.linalg.norm(values["u"] - values["exact"]) / max(np.linalg.norm(values["exact"]), 1e-300)
+        axes[-1].set_title(f"{axes[-1].get_title()}, rel L2 {rel:.2e}", fontsize="medium")
+    fig.suptitle(problem.name)
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
+def _history(solution) -> History:
+    history = solution if isinstance(solution, History) else getattr(solution, "history", None)
+    if not isinstance(history, History):
+        raise TypeError(f"expected a kanpde Solution or History, got {type(solution).__name__}")
+    if not history.steps:
+        raise ValueError("the training history is empty: nothing to plot")
+    return history
+
+
+def _loss_terms(history: History) -> list[str]:
+    terms: list[str] = []
+    for record in history.steps:
+        for key, value in record.items():
+            if key not in _HISTORY_SKIP and key not in terms and isinstance(value, (int, float)):
+                terms.append(key)
+    return terms
+
+
+def plot_history(solution, ax=None):
+    """Loss history: every named loss term and the total (log scale), the relative L2
+    error on a twin axis where it was recorded, and a dotted vertical line labelled
+    with the stage (optimiser, grid refinement) at every stage boundary.
+
+    Args:
+        solution: a :class:`~kanpde.Solution` or its :class:`~kanpde.History`.
+
+    Returns:
+        The loss Axes (the error axis is its twin, ``ax.figure.axes``).
+    """
+    history = _history(solution)
+    ax = _new_axes(ax)
+    for i, term in enumerate(_loss_terms(history)):
+        steps, values = history.column(term)
+        ax.plot(steps, values, lw=1.0, color=f"C{i % 10}", label=term)
+    steps, values = history.column("loss")
+    ax.plot(steps, values, lw=1.8, color="k", label="total")
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    handles, labels = ax.get_legend_handles_labels()
+    steps, errors = history.column("rel_l2")
+    if len(errors):
+        twin = ax.twinx()
+        line, = twin.plot(steps, errors, "o-", ms=2.5, lw=1.2, color="C3", label="rel L2 error")
+        twin.set_yscale("log")
+        twin.set_ylabel("relative L2 error", color="C3")
+        handles.append(line)
+        labels.append(line.get_label())
+    from matplotlib.transforms import blended_transform_factory
+
+    where = blended_transform_factory(ax.transData, ax.transAxes)
+    for stage in history.stages:
+        start = stage.get("start", 0)
+        if start > 0:
+            ax.axvline(start, color="0.5", ls=":", lw=1.0)
+        ax.text(start, 0.98, f" {stage.get('label', '')}", transform=where, rotation=90, va="top", ha="left",
+                fontsize="x-small", color="0.35")
+    ax.legend(handles, labels, fontsize="small", loc="lower left")
+    return ax
+
+
+def _kan(model):
+    from .kan import KAN
+
+    model = getattr(model, "model", model)   # a Solution
+    model = getattr(model, "net", model)     # a hard-constraint TransformedModel
+    if not isinstance(model, KAN):
+        raise TypeError(f"plot_activations needs a kp.KAN (or a Solution of one), got {type(model).__name__}")
+    return model
+
+
+def plot_activations(model, path: str | os.PathLike | None = None, points: int = 101):
+    """The learned edge functions ``phi_io`` of a KAN, one small panel per edge.
+
+    Layer by layer (top to bottom); each layer is a block with one row per input
+    and one column per output (transposed when it has more inputs than outputs, so
+    blocks stay wide). Every curve spans its layer's grid range ``[lo_i, hi_i]``.
+
+    Args:
+        model: a :class:`~kanpde.KAN` or a Solution holding one.
+        points: samples per curve.
+
+    Returns:
+        The Figure; saved atomically when ``path`` is given.
+    """
+    kan = _kan(model)
+    blocks = []
+    for layer in kan.layers:
+        n_in, n_out = layer.in_dim, layer.out_dim
+        blocks.append((n_out, n_in, True) if n_in > n_out else (n_in, n_out, False))
+    columns = max(c for _, c, _ in blocks)
+    rows = sum(r for r, _, _ in blocks)
+    fig = _figure(max(4.0, 1.25 * columns), max(2.5, 1.0 * rows + 0.45 * len(blocks)))
+    outer = fig.add_gridspec(len(blocks), 1, height_ratios=[r for r, _, _ in blocks])
+    ref = next(iter(kan.parameters()))
+    for number, (layer, (n_rows, n_cols, transposed)) in enumerate(zip(kan.layers, blocks)):
+        t = torch.linspace(0, 1, points, dtype=ref.dtype, device=ref.device).unsqueeze(1)
+        x = layer.lo + t * (layer.hi - layer.lo)                       # (points, in)
+        with torch.no_grad():
+            phi = layer.edge_values(x)[0].cpu().numpy()                # (points, in, out)
+        x = x.cpu().numpy()
+        grid = outer[number].subgridspec(n_rows, columns)
+        for r in range(n_rows):
+            for c in range(n_cols):
+                i, o = (c, r) if transposed else (r, c)
+                ax = fig.add_subplot(grid[r, c])
+                ax.plot(x[:, i], phi[:, i, o], lw=1.2, color=f"C{number % 10}")
+                ax.set_xticks([])
+                ax.set_yticks([])
+                ax.set_title(f"L{number} {i}→{o}", fontsize=6, pad=1.5)
+    fig.suptitle(f"KAN {kan.widths} learned activations (grid={kan.grid}, k={kan.k})", fontsize="medium")
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
+def _fd_view(fd) -> tuple[_View, np.ndarray]:
+    axes = dict(fd.axes)
+    names = list(axes)
+    values = np.asarray(fd.values, dtype=float)
+    if len(names) == 1:
+        x = np.asarray(axes[names[0]])
+        return _View("line", x[:, None], (x,), (names[0], "")), values
+    if len(names) == 2:
+        a, b = (np.asarray(axes[n]) for n in names)
+        A, B = np.meshgrid(a, b, indexing="ij")
+        return _View("grid", np.column_stack([A.ravel(), B.ravel()]), (A, B), tuple(names),
+                     spatial=names[-1] != "t"), values.ravel()
+    raise ValueError(f"plot_fd_comparison draws 1-D and 2-D grids (x, y or x, t); got axes {tuple(names)}")
+
+
+def plot_fd_comparison(fd_solution, solution=None, exact=None, path: str | os.PathLike | None = None):
+    """Panels on the FD grid: the FD field, ``|FD - exact|`` (given ``exact``, a Problem or a
+    function of the points) and ``|network - FD|`` (given a ``solution``).
+
+    Returns:
+        The Figure; saved atomically when ``path`` is given.
+    """
+    from .export import _exact_on
+
+    view, fd_values = _fd_view(fd_solution)
+    panels = [("FD " + getattr(fd_solution, "method", ""), fd_values, "viridis")]
+    if exact is not None:
+        panels.append(("|FD - exact|", np.abs(fd_values - _exact_on(exact, view.points)), "magma"))
+    if solution is not None:
+        predicted = np.asarray(solution.predict(view.points, check_domain=False), dtype=float)[:, 0]
+        panels.append(("|network - FD|", np.abs(predicted - fd_values), "magma"))
+    fig = _figure(4.6 * len(panels), 3.8)
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (title, values, cmap) in zip(axes, panels):
+        if view.kind == "line":
+            ax.plot(view.coords[0], values)
+            ax.set_xlabel(view.labels[0])
+        else:
+            _draw_map(ax, view, values, cmap, "")
+        ax.set_title(title, fontsize="medium")
+    if path is not None:
+        save_figure(fig, path)
+    return fig

@@ -1,0 +1,437 @@
+"""Training: Adam / L-BFGS stages with KAN grid refinement.
+
+The loss is the weighted sum of mean squared residuals,
+
+    L = w_pde mean|R(x_i, u)|^2 + sum_c w_c mean|r_c(x_j, u)|^2,
+
+over interior collocation points and each condition's own points. A schedule is
+a list of stages run in order; a stage given ``grid=G`` first refines the KAN to
+G intervals (grid extension: the function is kept, the optimiser restarts).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .conditions import ConditionPoints
+from .geometry import METHODS
+from .problem import Problem
+from .solution import History, Solution, evaluation_points
+
+
+@dataclass
+class Adam:
+    """``steps`` Adam steps at learning rate ``lr`` (decaying geometrically to ``lr_final`` if given)."""
+
+    steps: int
+    lr: float = 1e-2
+    grid: int | None = None
+    lr_final: float | None = None
+    update_grid: bool = False
+
+    def label(self) -> str:
+        return f"Adam lr={self.lr:g}" + (f" grid={self.grid}" if self.grid else "")
+
+
+@dataclass
+class LBFGS:
+    """``steps`` L-BFGS iterations with strong Wolfe line search (``torch.optim.LBFGS``).
+
+    The optimiser runs ``chunk`` iterations per call (each call re-evaluates the
+    loss once), so the history has one row per chunk.
+    """
+
+    steps: int
+    grid: int | None = None
+    lr: float = 1.0
+    history_size: int = 20
+    chunk: int = 10
+    update_grid: bool = False
+
+    def label(self) -> str:
+        return "L-BFGS" + (f" grid={self.grid}" if self.grid else "")
+
+
+Stage = Adam | LBFGS
+
+
+def default_schedule() -> list[Stage]:
+    """A short Adam warm-up, then L-BFGS on grids 5 -> 10 -> 20 -> 40 (grid extension).
+
+    Measured on the Poisson benchmark by ``scripts/poisson_accuracy.py``.
+    """
+    return [Adam(100, lr=1e-2), LBFGS(200, grid=5), LBFGS(200, grid=10), LBFGS(300, grid=20), LBFGS(300, grid=40)]
+
+
+ADAPTIVE = (None, "rar", "rad")
+
+
+@dataclass
+class TrainConfig:
+    """How to train.
+
+    Attributes:
+        interior_points: collocation points in the interior.
+        boundary_points: points per boundary/initial condition.
+        schedule: list of :class:`Adam` / :class:`LBFGS` stages.
+        seed: seeds sampling and (where the model is not seeded) initialisation.
+        device, dtype: where and in which precision to train (float64 recommended for L-BFGS).
+        verbose: tqdm progress bars.
+        sampling: ``"sobol"``, ``"halton"``, ``"lhs"``, ``"uniform"`` or ``"grid"``.
+        weights: loss weight per term name (``"pde"``, ``"dirichlet"``, ...), default 1.
+        resample_every: draw new interior points every this many Adam steps.
+        adaptive: ``"rad"`` (resample with density ~ |residual|) or ``"rar"`` (add the worst
+            points), used when resampling.
+        eval_every: steps between error evaluations on the held-out dense set.
+        update_grid: fit the KAN's grid ranges to the activations on the training points
+            before training and at every refinement, so no layer's inputs fall outside its grid.
+        grid_update_every: also refit them every this many steps of the first Adam stage
+            (hidden activations move most early on); None never does.
+        grid_margin: the refitted ranges extend this fraction of their span beyond the activations.
+        derivatives: ``"auto"`` (jet for KANs), ``"jet"`` or ``"autograd"``.
+        callbacks: called as ``cb(record)`` after every step with the step's record;
+            a callback returning True stops training.
+        max_retries: NaN/inf recoveries per stage before it is stopped.
+        threads: ``torch.set_num_threads`` for the run (None leaves it).
+    """
+
+    interior_points: int = 2000
+    boundary_points: int = 400
+    schedule: list = field(default_factory=default_schedule)
+    seed: int = 0
+    device: str = "cpu"
+    dtype: torch.dtype = torch.float64
+    verbose: bool = True
+    sampling: str = "sobol"
+    weights: dict[str, float] = field(default_factory=dict)
+    resample_every: int | None = None
+    adaptive: str | None = None
+    eval_every: int = 25
+    update_grid: bool = True
+    grid_update_every: int | None = 20
+    grid_margin: float = 0.05
+    derivatives: str = "auto"
+    callbacks: Sequence[Callable] = ()
+    max_retries: int = 3
+    threads: int | None = None
+
+    def __post_init__(self):
+        for name in ("interior_points", "boundary_points", "eval_every", "max_retries"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "max_retries" else 1):
+                raise ValueError(f"TrainConfig.{name} must be a positive int, got {value!r}")
+        if self.sampling not in METHODS:
+            raise ValueError(f"unknown sampling {self.sampling!r}. Pick one of {METHODS}")
+        if self.adaptive not in ADAPTIVE:
+            raise ValueError(f"unknown adaptive sampling {self.adaptive!r}. Pick one of {ADAPTIVE}")
+        if not self.schedule:
+            raise ValueError("TrainConfig.schedule needs at least one stage, e.g. [kp.Adam(500), kp.LBFGS(100)]")
+        for stage in self.schedule:
+            if not isinstance(stage, (Adam, LBFGS)):
+                raise TypeError(f"schedule stages must be kp.Adam(...) or kp.LBFGS(...), got {stage!r}")
+            if not isinstance(stage.steps, int) or stage.steps < 0:
+                raise ValueError(f"stage steps must be an int >= 0, got {stage.steps!r} in {stage!r}")
+        if isinstance(self.dtype, str):
+            self.dtype = getattr(torch, self.dtype)
+
+    def to_dict(self) -> dict:
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "callbacks"}
+        out["schedule"] = [{"type": type(s).__name__, **dataclasses.asdict(s)} for s in self.schedule]
+        out["dtype"] = str(self.dtype).replace("torch.", "")
+        return out
+
+
+@dataclass
+class TrainingPoints:
+    interior: torch.Tensor
+    conditions: list[ConditionPoints]
+
+    def all(self) -> torch.Tensor:
+        return torch.cat([self.interior] + [c.points for c in self.conditions]
+                         + [c.partner for c in self.conditions if c.partner is not None])
+
+
+class Trainer:
+    """Runs a schedule on one problem and model; :func:`solve` is the front door."""
+
+    def __init__(self, problem: Problem, model: nn.Module, config: TrainConfig):
+        self.problem, self.model, self.config = problem, model, config
+        self.tensor_kwargs = {"dtype": config.dtype, "device": torch.device(config.device)}
+        self.parameters = nn.ParameterDict({k: nn.Parameter(torch.tensor(float(v), **self.tensor_kwargs))
+                                            for k, v in problem.parameters.items()})
+        self.history = History()
+        self.rng = np.random.default_rng(config.seed)
+        self.step = 0
+        self.start = time.perf_counter()
+        self.points = self.sample()
+        self.eval_x, self.eval_u = self._evaluation_set()
+        self.stopped = False
+
+    # -- points ---------------------------------------------------------------------------------------
+
+    def _tensor(self, x) -> torch.Tensor:
+        return torch.as_tensor(x).to(**self.tensor_kwargs)
+
+    def sample(self, seed_offset: int = 0) -> TrainingPoints:
+        cfg, domain = self.config, self.problem.domain
+        seed = cfg.seed + seed_offset
+        interior = self._tensor(domain.sample_interior(cfg.interior_points, method=cfg.sampling, seed=seed))
+        conditions = [c.sample(domain, cfg.boundary_points, cfg.sampling, seed + 1 + i).to(**self.tensor_kwargs)
+                      for i, c in enumerate(self.problem.conditions)]
+        return TrainingPoints(interior, conditions)
+
+    def _evaluation_set(self):
+        if not self.problem.has_solution():
+            return None, None
+        points, _ = evaluation_points(self.problem.domain, target=10_000)
+        x = self._tensor(points)
+        return x, self.problem.solution_values(x).detach()
+
+    def resample(self) -> None:
+        """New interior points: plain, RAD (density ~ |R|) or RAR (add the worst candidates)."""
+        cfg = self.config
+        offset = 1000 + self.step
+        if cfg.adaptive is None:
+            self.points.interior = self.sample(offset).interior
+            return
+        domain = self.problem.domain
+        candidates = self._tensor(domain.sample_interior(10 * cfg.interior_points, method="uniform",
+                                                         seed=cfg.seed + offset))
+        with torch.enable_grad():
+            residual = sum(r.detach().pow(2).sum(1) for r in self._residuals(candidates)).sqrt()  # (M,)
+        if cfg.adaptive == "rad":  # Wu et al. 2023: p ~ |R| / mean|R| + 1
+            weights = (residual / residual.mean().clamp_min(1e-300) + 1).cpu().numpy()
+            pick = self.rng.choice(len(weights), cfg.interior_points, replace=False, p=weights / weights.sum())
+            self.points.interior = candidates[torch.as_tensor(pick)]
+        else:
+            worst = residual.topk(max(1, cfg.interior_points // 10)).indices
+            self.points.interior = torch.cat([self.points.interior, candidates[worst]])
+
+    # -- loss -----------------------------------------------------------------------------------------
+
+    def _residuals(self, x):
+        return self.problem.residuals(self.model, x, self.config.derivatives, self.parameters)
+
+    def loss_terms(self) -> dict[str, torch.Tensor]:
+        """Every named loss term (unweighted mean squares)."""
+        residuals = self._residuals(self.points.interior)
+        terms = {name: r.pow(2).mean() for name, r in zip(self.problem.residual_names(len(residuals)), residuals)}
+        for condition, points in zip(self.problem.conditions, self.points.conditions):
+            r = self.problem.condition_residual(condition, self.model, points, self.config.derivatives)
+            terms[condition.term] = r.pow(2).mean()
+        return terms
+
+    def total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
+        weights = self.config.weights
+        unknown = set(weights) - set(terms)
+        if unknown:
+            raise ValueError(f"loss weights for unknown terms {sorted(unknown)}. Pick from {sorted(terms)}")
+        return sum(weights.get(name, 1.0) * value for name, value in terms.items())
+
+    # -- stages ---------------------------------------------------------------------------------------
+
+    def trainable(self) -> list[nn.Parameter]:
+        return list(self.model.parameters()) + list(self.parameters.values())
+
+    def make_optimizer(self, stage: Stage, previous: torch.optim.Optimizer | None):
+        if isinstance(stage, LBFGS):
+            return torch.optim.LBFGS(self.trainable(), lr=stage.lr, max_iter=stage.chunk,
+                                     history_size=stage.history_size, tolerance_grad=0.0,
+                                     tolerance_change=0.0, line_search_fn="strong_wolfe")
+        optimizer = torch.optim.Adam(self.trainable(), lr=stage.lr)
+        if isinstance(previous, torch.optim.Adam):  # carry moments of parameters that survived a refinement
+            for p in self.trainable():
+                state = previous.state.get(p)
+                if state and state["exp_avg"].shape == p.shape:
+                    optimizer.state[p] = state
+        return optimizer
+
+    def prepare_stage(self, stage: Stage, first: bool) -> None:
+        if stage.grid is not None:
+            if not hasattr(self.model, "refine"):
+                raise ValueError(f"stage {stage!r} asks for grid={stage.grid}, but {type(self.model).__name__} has no grid")
+            if stage.grid != self.model.grid:
+                self.model.refine(stage.grid)
+        if stage.update_grid or (self.config.update_grid and (first or stage.grid is not None)):
+            self.update_grid()
+
+    def update_grid(self) -> None:
+        if hasattr(self.model, "update_grid"):
+            self.model.update_grid(self.points.all(), margin=self.config.grid_margin)
+
+    def run(self) -> Solution:
+        optimizer = None
+        for index, stage in enumerate(self.config.schedule):
+            self.prepare_stage(stage, first=index == 0)
+            self.history.stages.append({"start": self.step, "label": stage.label(), "grid": getattr(self.model, "grid", None)})
+            optimizer = self.make_optimizer(stage, optimizer)
+            self.run_stage(index, stage, optimizer)
+            if self.stopped:
+                break
+        self.record_error(self.history.steps[-1] if self.history.steps else None)
+        params = {k: float(v) for k, v in self.parameters.items()}
+        return Solution(self.problem, self.model, self.history, self.config.to_dict(), params,
+                        time.perf_counter() - self.start)
+
+    def run_stage(self, index: int, stage: Stage, optimizer) -> None:
+        cfg = self.config
+        bar = tqdm(total=stage.steps, desc=f"[{index + 1}/{len(cfg.schedule)}] {stage.label()}",
+                   disable=not cfg.verbose, leave=True, dynamic_ncols=True)
+        decay = (stage.lr_final / stage.lr) ** (1 / max(stage.steps, 1)) if isinstance(stage, Adam) and stage.lr_final else None
+        good = self.snapshot()  # parameters whose loss is known to be finite
+        retries = 0
+        done = 0
+        while done < stage.steps:
+            if isinstance(stage, Adam) and cfg.resample_every and done and done % cfg.resample_every == 0:
+                self.resample()
+            if index == 0 and isinstance(stage, Adam) and cfg.update_grid and cfg.grid_update_every \
+                    and done and done % cfg.grid_update_every == 0:
+                self.update_grid()
+            candidate = self.snapshot()  # becomes "good" once the step has seen a finite loss here
+            limit = min(stage.chunk, stage.steps - done) if isinstance(stage, LBFGS) else 1
+            record = self.take_step(index, optimizer, limit)
+            if record is None:  # NaN/inf: restore, then retry more gently or give up on this stage
+                self.restore(good)
+                retries += 1
+                if retries > cfg.max_retries:
+                    warnings.warn(f"stage {stage.label()} stopped after {cfg.max_retries} NaN/inf recoveries; "
+                                  "the last good model is kept", RuntimeWarning)
+                    break
+                if isinstance(stage, Adam):
+                    stage = dataclasses.replace(stage, lr=stage.lr / 4)
+                optimizer = self.make_optimizer(stage, None)
+                continue
+            good = candidate
+            done += record["iterations"]
+            if record["iterations"] == 0:  # L-BFGS made no progress: converged (or stuck), stop the stage
+                bar.update(stage.steps - done)
+                self.record_error(record)
+                break
+            if decay is not None:
+                for group in optimizer.param_groups:
+                    group["lr"] *= decay
+            if self.step // cfg.eval_every > (self.step - record["iterations"]) // cfg.eval_every or done >= stage.steps:
+                self.record_error(record)
+            bar.update(record["iterations"])
+            if done % 10 < record["iterations"] or done >= stage.steps:
+                bar.set_postfix(self._postfix(record), refresh=False)
+            if any(cb(record) for cb in cfg.callbacks):
+                self.stopped = True
+                break
+        bar.close()
+        if not self.loss_is_finite():
+            self.restore(good)
+            warnings.warn(f"stage {stage.label()} ended on a non-finite loss; the last good model is kept", RuntimeWarning)
+
+    def loss_is_finite(self) -> bool:
+        with torch.enable_grad():
+            return bool(torch.isfinite(self.total(self.loss_terms())))
+
+    def take_step(self, stage_index: int, optimizer, limit: int) -> dict | None:
+        """One optimiser call (Adam: one step; L-BFGS: up to ``limit`` iterations).
+
+        Returns its record, or None when the loss or the parameters went non-finite.
+        """
+        seen: list[dict[str, torch.Tensor]] = []
+
+        def closure():
+            optimizer.zero_grad(set_to_none=True)
+            terms = self.loss_terms()
+            loss = self.total(terms)
+            if torch.isfinite(loss):
+                loss.backward()
+            seen.append({k: v.detach() for k, v in terms.items()} | {"loss": loss.detach()})
+            return loss
+
+        started = time.perf_counter()
+        if isinstance(optimizer, torch.optim.LBFGS):
+            group = optimizer.param_groups[0]
+            group["max_iter"], group["max_eval"] = limit, 4 * limit  # room for line-search evaluations
+            state = optimizer.state[group["params"][0]]
+            before = state.get("n_iter", 0)
+            optimizer.step(closure)
+            iterations = state.get("n_iter", 0) - before
+        else:
+            loss = closure()
+            if torch.isfinite(loss):
+                optimizer.step()
+            iterations = 1
+        values = {k: float(v) for k, v in seen[0].items()}
+        if not all(math.isfinite(v) for v in values.values()) or not self.parameters_finite():
+            return None
+        self.step += iterations
+        now = time.perf_counter()
+        record = {"step": self.step, "stage": stage_index, "time": now - self.start,
+                  "step_time": now - started, "iterations": iterations, **values}
+        self.history.steps.append(record)
+        return record
+
+    def parameters_finite(self) -> bool:
+        return all(bool(torch.isfinite(p).all()) for p in self.trainable())
+
+    def snapshot(self):
+        return copy.deepcopy(self.model.state_dict()), {k: v.detach().clone() for k, v in self.parameters.items()}
+
+    def restore(self, snapshot) -> None:
+        state, params = snapshot
+        self.model.load_state_dict(state)
+        with torch.no_grad():
+            for k, v in params.items():
+                self.parameters[k].copy_(v)
+
+    def record_error(self, record: dict | None) -> None:
+        if record is None or self.eval_x is None or "rel_l2" in record:
+            return
+        with torch.no_grad():
+            u = self.problem.model_for_fields(self.model)(self.eval_x)
+        record["rel_l2"] = float((u - self.eval_u).norm() / self.eval_u.norm().clamp_min(1e-300))
+
+    @staticmethod
+    def _postfix(record: dict) -> dict:
+        skip = {"step", "stage", "time", "step_time", "iterations"}
+        return {k: f"{v:.2e}" for k, v in record.items() if k not in skip}
+
+
+def solve(problem: Problem, model: nn.Module, config: TrainConfig | None = None) -> Solution:
+    """Train ``model`` on ``problem``; returns the :class:`Solution`.
+
+    Args:
+        problem: the PDE problem.
+        model: a :class:`kanpde.KAN`, :class:`kanpde.MLP` or any ``nn.Module`` mapping
+            ``(N, D)`` points to ``(N, m)``. It is trained in place (moved to the
+            config's device and dtype).
+        config: :class:`TrainConfig`; the defaults solve the Poisson benchmark.
+
+    Raises:
+        TypeError, ValueError: a problem, model or config that do not fit together.
+    """
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem must be a kanpde.Problem, got {type(problem).__name__}")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module (kp.KAN, kp.MLP, ...), got {type(model).__name__}")
+    config = config or TrainConfig()
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a kanpde.TrainConfig, got {type(config).__name__}")
+    problem.check_model(model)
+    if config.device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {config.device!r} asked for, but torch sees no CUDA device")
+    threads = torch.get_num_threads()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    model.to(device=torch.device(config.device), dtype=config.dtype)
+    try:
+        return Trainer(problem, model, config).run()
+    finally:
+        torch.set_num_threads(threads)

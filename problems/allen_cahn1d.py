@@ -1,0 +1,95 @@
+"""Allen-Cahn equation with periodic boundaries (Raissi et al. 2019).
+
+PDE:        u_t - 0.0001 u_xx + 5u³ - 5u = 0
+Domain:     x in [-1, 1], t in [0, 1]
+Conditions: periodic in x: u(-1, t) = u(1, t) and u_x(-1, t) = u_x(1, t)
+            (``kp.Periodic("x")``);  u(x, 0) = x² cos(π x) (Initial).
+            The initial data are periodic but not C¹-periodic (u0_x(±1) = ∓2):
+            the derivative condition holds only for t > 0, where diffusion has
+            smoothed the corner (within a few ε-lengths of t = 0 it is violated
+            by the true solution, as in the original benchmark).
+Reference:  a fine :func:`kanpde.fd.allen_cahn` run (Strang splitting, exact
+            reaction flow + Crank-Nicolson diffusion) on n = 4096 intervals and
+            nt = 4000 steps, 201 saved time levels; its estimated max error is
+            ~5e-5 (spatial, from an h-refinement study). It is computed on first use (about
+            a second), cached in memory and as ``allen_cahn1d_*.npz`` under
+            ``results/cache/`` (or ``$KANPDE_CACHE_DIR``), never downloaded.
+            :func:`reference` interpolates it with the not-a-knot cubic tensor
+            spline of :meth:`kanpde.fd.FDSolution.interpolate`;
+            :func:`reference_torch` is that spline as a differentiable torch function.
+Source:     M. Raissi, P. Perdikaris, G. E. Karniadakis, "Physics-informed neural
+            networks", J. Comput. Phys. 378 (2019), sec. 4.2 (Allen-Cahn example).
+FD:         :func:`kanpde.fd.allen_cahn`, default n = 1024 intervals and
+            nt = 2048 steps (max deviation from the reference ~7e-4).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import torch
+
+import kanpde as kp
+
+from ._common import SplineField, load_or_compute, numpy_version, parse_resolution
+
+NAME = "allen_cahn1d"
+DESCRIPTION = "1-D Allen-Cahn u_t = 1e-4 u_xx - 5u³ + 5u, periodic on [-1,1], u0 = x² cos(πx)"
+FD = True
+EPS = 1e-4
+LO, HI, T0, T1 = -1.0, 1.0, 0.0, 1.0
+DEFAULT_RESOLUTION = (1024, 2048)
+REFERENCE_RESOLUTION = (4096, 4000)
+REFERENCE_SAVE_EVERY = 20
+PI = math.pi
+
+exact = None  # no closed form: see reference / reference_torch
+
+
+def initial(x: torch.Tensor) -> torch.Tensor:
+    """u(x, 0) = x² cos(πx); reads only the first column, ``(N, 1)``."""
+    return x[:, 0:1] ** 2 * torch.cos(PI * x[:, 0:1])
+
+
+def pde(x, u):
+    return u.d("t") - EPS * u.d("x", "x") + 5 * u.value**3 - 5 * u.value
+
+
+def _run(n: int, nt: int, save_every: int) -> kp.fd.FDSolution:
+    return kp.fd.allen_cahn(numpy_version(initial), EPS, LO, HI, n, T1, nt, t0=T0, save_every=save_every)
+
+
+@functools.lru_cache(maxsize=None)
+def reference_solution() -> kp.fd.FDSolution:
+    """The fine FD reference (cached in memory and on disk)."""
+    n, nt = REFERENCE_RESOLUTION
+    filename = f"{NAME}_eps{EPS:g}_n{n}_nt{nt}_every{REFERENCE_SAVE_EVERY}.npz"
+    return load_or_compute(filename, lambda: _run(n, nt, REFERENCE_SAVE_EVERY))
+
+
+@functools.lru_cache(maxsize=None)
+def _reference_spline() -> SplineField:
+    return SplineField(reference_solution())
+
+
+def reference(points: np.ndarray) -> np.ndarray:
+    """The FD reference at numpy points ``(M, 2)`` (x, t) -> ``(M,)`` (cubic spline interpolation)."""
+    return reference_solution().interpolate(points)
+
+
+def reference_torch(x: torch.Tensor) -> torch.Tensor:
+    """The reference's cubic spline as a torch function ``(N, 2) -> (N, 1)``, differentiable by autograd."""
+    return _reference_spline()(x)
+
+
+def problem() -> kp.Problem:
+    domain = kp.Interval(LO, HI) * kp.TimeInterval(T0, T1)
+    return kp.Problem(domain, pde, [kp.Periodic("x"), kp.Initial(initial)], reference=reference, name=NAME)
+
+
+def fd_solution(resolution=None) -> kp.fd.FDSolution:
+    """:func:`kanpde.fd.allen_cahn` with ``resolution = n`` or ``(n, nt)`` (default (1024, 2048); nt = 2n for an int)."""
+    n, nt = parse_resolution(resolution, DEFAULT_RESOLUTION, NAME, nt_of_n=lambda n: 2 * n)
+    return _run(n, nt, max(1, nt // 100))

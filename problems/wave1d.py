@@ -1,0 +1,60 @@
+"""1-D wave equation: two standing waves on a string with fixed ends.
+
+PDE:        u_tt = c² u_xx,   c = 1
+Domain:     x in [0, 1], t in [0, 1]
+Conditions: u(0, t) = u(1, t) = 0 (Dirichlet);
+            u(x, 0) = sin(π x) + 0.5 sin(3π x) (Initial);
+            u_t(x, 0) = 0 (Initial, derivative=1)
+Exact:      u(x, t) = sin(π x) cos(c π t) + 0.5 sin(3π x) cos(3 c π t)
+Source:     d'Alembert / separation of variables (classical); a gentler version of
+            the c = 2 benchmark of Wang, Yu & Perdikaris, "When and why PINNs fail
+            to train: a neural tangent kernel perspective", J. Comput. Phys. 449 (2022).
+FD:         :func:`kanpde.fd.wave` (leapfrog), default n = 256 intervals and
+            nt = 512 steps (Courant number 0.5).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+import kanpde as kp
+
+from ._common import numpy_version, parse_resolution
+
+NAME = "wave1d"
+DESCRIPTION = "1-D wave u_tt = u_xx on [0,1] x [0,1], u = sin(πx)cos(πt) + 0.5 sin(3πx)cos(3πt)"
+FD = True
+C = 1.0
+LO, HI, T0, T1 = 0.0, 1.0, 0.0, 1.0
+DEFAULT_RESOLUTION = (256, 512)
+PI = math.pi
+
+
+def exact(x: torch.Tensor) -> torch.Tensor:
+    """u = sin(πx) cos(cπt) + 0.5 sin(3πx) cos(3cπt), ``(N, 2) -> (N, 1)`` with columns (x, t)."""
+    px, t = x[:, 0:1], x[:, 1:2]
+    return torch.sin(PI * px) * torch.cos(C * PI * t) + 0.5 * torch.sin(3 * PI * px) * torch.cos(3 * C * PI * t)
+
+
+def initial(x: torch.Tensor) -> torch.Tensor:
+    """u(x, 0) = sin(πx) + 0.5 sin(3πx); reads only the first column, ``(N, 1)``."""
+    return torch.sin(PI * x[:, 0:1]) + 0.5 * torch.sin(3 * PI * x[:, 0:1])
+
+
+def pde(x, u):
+    return u.d("t", "t") - C**2 * u.d("x", "x")
+
+
+def problem() -> kp.Problem:
+    domain = kp.Interval(LO, HI) * kp.TimeInterval(T0, T1)
+    conditions = [kp.Dirichlet(0.0), kp.Initial(initial), kp.Initial(0.0, derivative=1)]
+    return kp.Problem(domain, pde, conditions, exact=exact, name=NAME)
+
+
+def fd_solution(resolution=None) -> kp.fd.FDSolution:
+    """:func:`kanpde.fd.wave` with ``resolution = n`` or ``(n, nt)`` (default (256, 512); nt = 2n for an int)."""
+    n, nt = parse_resolution(resolution, DEFAULT_RESOLUTION, NAME, nt_of_n=lambda n: 2 * n)
+    return kp.fd.wave(numpy_version(initial), 0.0, C, LO, HI, n, T1, nt, g=0.0, t0=T0,
+                      save_every=max(1, nt // 100))
