@@ -5,7 +5,8 @@
     solution = kp.solve(problem, kp.KAN([2, 10, 1]), kp.TrainConfig())
 """
 
-from . import fd
+from . import fd, plotting
+from .export import export_fd, export_solution
 from .conditions import Condition, Dirichlet, Initial, Neumann, Periodic, Robin
 from .fields import Field
 from .geometry import Box, Disk, Domain, Interval, Rectangle, SpaceTime, TimeInterval
@@ -20,5 +21,6 @@ __version__ = "0.1.0"
 __all__ = [
     "Adam", "Box", "Condition", "Dirichlet", "Disk", "Domain", "Field", "History", "Initial", "Interval",
     "Jet", "KAN", "KANLayer", "LBFGS", "MLP", "Neumann", "Periodic", "Problem", "Rectangle", "Robin",
-    "Solution", "SpaceTime", "TimeInterval", "TrainConfig", "default_schedule", "fd", "solve",
+    "Solution", "SpaceTime", "TimeInterval", "TrainConfig", "default_schedule", "export_fd", "export_solution",
+    "fd", "plotting", "solve",
 ]

@@ -47,6 +47,11 @@ def _registry():
     except ImportError as exc:
         raise ValueError(f"the problems registry is not importable ({exc}); "
                          "pass a problem file (.py defining `problem`) instead") from None
+    missing = [f for f in ("names", "get", "load_problem") if not callable(getattr(problems, f, None))]
+    if missing:
+        where = getattr(problems, "__file__", None) or next(iter(getattr(problems, "__path__", [])), "?")
+        raise ValueError(f"the problems registry ({where}) lacks {', '.join(f + '()' for f in missing)}; "
+                         "pass a problem file (.py defining `problem`) instead")
     return problems
 
 

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from .conditions import evaluate_value
+from .fields import grad_or_zeros
 from .geometry import Box, Disk, Domain, SpaceTime
 from .kan import Jet
 
@@ -45,21 +46,13 @@ def boundary_factor(domain: Domain) -> Callable[[torch.Tensor], torch.Tensor]:
     raise ValueError(f"hard Dirichlet constraints need a box, disk or their product with time, got {domain!r}")
 
 
-def _grad(out: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    """d(sum out)/dz, zeros where out does not depend on z (constants, linear terms' second derivatives)."""
-    if not out.requires_grad:
-        return torch.zeros_like(z)
-    (g,) = torch.autograd.grad(out.sum(), z, create_graph=True, allow_unused=True)
-    return torch.zeros_like(z) if g is None else g
-
-
 def _derivatives(fn: Callable, x: torch.Tensor, pairs, order: int):
     """Value ``(N, m)``, gradient ``(N, m, D)`` and second derivatives ``(N, m, P)`` of a cheap function."""
     with torch.enable_grad():
         z = x.detach().requires_grad_(True)
         value = fn(z)                                                    # (N, m)
-        grad = torch.stack([_grad(value[:, c], z) for c in range(value.shape[1])], dim=1)  # (N, m, D)
-        second = [[_grad(grad[:, c, a], z)[:, b] for a, b in pairs] for c in range(value.shape[1])] \
+        grad = torch.stack([grad_or_zeros(value[:, c], z) for c in range(value.shape[1])], dim=1)  # (N, m, D)
+        second = [[grad_or_zeros(grad[:, c, a], z)[:, b] for a, b in pairs] for c in range(value.shape[1])] \
             if order > 1 else []
     if second and pairs:
         second = torch.stack([torch.stack(row, dim=-1) for row in second], dim=1)  # (N, m, P)
@@ -76,6 +69,7 @@ class HardDirichlet(nn.Module):
         self.net, self.value = net, value
         self.factor = boundary_factor(domain)
         self.in_dim, self.out_dim = getattr(net, "in_dim", None), getattr(net, "out_dim", None)
+        self.supports_jet = hasattr(net, "jet")  # an MLP inside: derivatives by autograd
         if hasattr(net, "k"):
             self.k = net.k
 

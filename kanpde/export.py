@@ -56,7 +56,6 @@ from .solution import atomic_write
 __all__ = ["FORMATS", "Mesh", "domain_mesh", "field_names", "field_values", "export_solution", "export_fd"]
 
 FORMATS = (".vtu", ".vtk", ".xdmf", ".pvd")
-SERIES_FORMATS = (".xdmf", ".vtu", ".pvd")
 DEFAULT_RESOLUTION = {1: 201, 2: 101, 3: 31}   # points per spatial axis
 DEFAULT_TIME_LEVELS = 51
 PREDICT_CHUNK = 65_536

@@ -137,13 +137,22 @@ class FDSolution:
                 f"points must lie in the grid box lo={lo.tolist()}, hi={hi.tolist()}; "
                 f"{int(outside.sum())} of {len(pts)} lie outside, first {first.tolist()}"
             )
-        pts = np.clip(pts, lo, hi)
+        return self._interpolant()(np.clip(pts, lo, hi))
+
+    def _interpolant(self):
+        """Built once per solution (a large space-time grid takes a fraction of a second)."""
+        cached = getattr(self, "_cached_interpolant", None)
+        if cached is not None:
+            return cached
         grid = tuple(self.axes.values())
         if any(len(a) < 4 for a in grid):
-            return RegularGridInterpolator(grid, self.values, method="linear")(pts)
-        if NdBSpline is None:  # pragma: no cover
-            return RegularGridInterpolator(grid, self.values, method="cubic")(pts)
-        return _tensor_spline(grid, self.values)(pts)
+            interpolant = RegularGridInterpolator(grid, self.values, method="linear")
+        elif NdBSpline is None:  # pragma: no cover
+            interpolant = RegularGridInterpolator(grid, self.values, method="cubic")
+        else:
+            interpolant = _tensor_spline(grid, self.values)
+        self._cached_interpolant = interpolant
+        return interpolant
 
 
 def _tensor_spline(grid, values, k: int = 3):

@@ -34,8 +34,16 @@ class DerivativeRecord:
             self.pairs.add(tuple(sorted(axes)))
 
 
+def grad_or_zeros(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``d(sum y)/dx`` with a graph; zeros where y does not depend on x (a linear map's second derivative)."""
+    if not y.requires_grad:
+        return torch.zeros_like(x)
+    (g,) = torch.autograd.grad(y.sum(), x, create_graph=True, allow_unused=True)
+    return torch.zeros_like(x) if g is None else g
+
+
 def _spline_degree(model) -> int | None:
-    return getattr(model, "k", None) if hasattr(model, "jet") else None
+    return getattr(model, "k", None)
 
 
 class _Evaluation:
@@ -44,7 +52,7 @@ class _Evaluation:
     def __init__(self, model, x: torch.Tensor, backend: str, record: DerivativeRecord):
         if backend not in BACKENDS:
             raise ValueError(f"unknown derivative backend {backend!r}. Pick one of {BACKENDS}")
-        has_jet = hasattr(model, "jet")
+        has_jet = hasattr(model, "jet") and getattr(model, "supports_jet", True)
         if backend == "jet" and not has_jet:
             raise ValueError(f"the jet backend needs a model with a jet() method (a KAN), got {type(model).__name__}")
         self.model, self.record = model, record
@@ -53,6 +61,7 @@ class _Evaluation:
         self._value = None
         self._jet = None
         self._autograd: dict[tuple[int, ...], torch.Tensor] = {}
+        self._derivatives: dict[tuple[int, ...], torch.Tensor] = {}
 
     @property
     def value(self) -> torch.Tensor:
@@ -66,11 +75,12 @@ class _Evaluation:
 
     def derivative(self, axes: tuple[int, ...]) -> torch.Tensor:
         """d^r u / dx_a dx_b ... for all components: ``(N, out)``."""
-        self._check_order(len(axes))
-        self.record.note(axes)
-        if self.use_jet and len(axes) <= 2:
-            return self._from_jet(axes)
-        return self._from_autograd(tuple(sorted(axes)))
+        key = tuple(sorted(axes))  # mixed partials commute
+        if key not in self._derivatives:
+            self._check_order(len(key))
+            self.record.note(key)
+            self._derivatives[key] = self._from_jet(key) if self.use_jet and len(key) <= 2 else self._from_autograd(key)
+        return self._derivatives[key]
 
     def _check_order(self, order: int) -> None:
         k = _spline_degree(self.model)
@@ -104,10 +114,10 @@ class _Evaluation:
                 self._value = self.model(self.x)
                 self._jet = None
             lower = self._from_autograd(axes[:-1])                      # (N, out)
-            columns = [torch.autograd.grad(lower[:, c].sum(), self.x, create_graph=True)[0][:, axes[-1]]
-                       for c in range(lower.shape[1])]
+            columns = [grad_or_zeros(lower[:, c], self.x)[:, axes[-1]] for c in range(lower.shape[1])]
             self._autograd[axes] = torch.stack(columns, dim=1)          # (N, out)
         return self._autograd[axes]
+
 
 
 class Field:

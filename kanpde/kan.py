@@ -23,8 +23,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .splines import (cell_polynomials, derivative_scales, fit_coefficients, gather_polynomials, horner,
-                      horner_transpose_, locate, monomial_weights, scatter_table, spline_jet, spline_values)
+from .splines import (cell_polynomials, derivative_scales, fit_coefficients, gather_polynomials, locate,
+                      spline_derivatives, spline_jet, spline_values, table_gradient)
 
 Pair = tuple[int, int]
 
@@ -51,12 +51,14 @@ def _silu_derivatives(x: torch.Tensor, order: int) -> list[torch.Tensor]:
     s = torch.sigmoid(x)
     out = [x * s]
     if order >= 1:
-        out.append(s * (1 + x * (1 - s)))
+        ds = torch.addcmul(s, s, s, value=-1)                           # sigma' = s (1 - s)
+        out.append(torch.addcmul(s, x, ds))                             # s + x sigma'
     if order >= 2:
-        ds, slope = s * (1 - s), 1 - 2 * s                              # sigma', sigma''/sigma'
-        out.append(ds * (2 + x * slope))
+        slope = torch.rsub(s, 1, alpha=2)                               # 1 - 2 s = sigma'' / sigma'
+        xs = x * slope
+        out.append((xs + 2).mul_(ds))                                   # sigma' (2 + x (1 - 2 s))
         if order >= 3:
-            out.append(ds * (slope * (3 + x * slope) - 2 * x * ds))
+            out.append((xs + 3).mul_(slope).addcmul_(x, ds, value=-2).mul_(ds))
     return out
 
 
@@ -131,17 +133,15 @@ class KANLayer(nn.Module):
         Returns:
             ``(y (N, out), dy (N, out, D), d2y (N, out, P) or None)``.
         """
-        dx = None if dx is None else dx.transpose(1, 2)
-        d2x = None if d2x is None or order < 2 else d2x.transpose(1, 2)
-        y, dy, d2y = self._jet(x, dx, d2x, pairs, order)
-        return y, dy.transpose(1, 2), (d2y.transpose(1, 2) if order >= 2 else None)
+        def points_last(t):
+            return None if t is None else t.permute(2, 1, 0).contiguous()
+        y, dy, d2y = self._jet(x.T.contiguous(), points_last(dx), points_last(d2x) if order >= 2 else None,
+                               pairs, order)
+        return y.T, dy.permute(2, 1, 0), (d2y.permute(2, 1, 0) if order >= 2 else None)
 
     def _jet(self, x, dx, d2x, pairs, order):
-        """:meth:`jet` on channel-major derivatives: dx ``(N, D, in)``, d2x ``(N, P, in)`` in, same layout out."""
-        table = cell_polynomials(self.coef * self.scale_spline.unsqueeze(-1), self.k)  # (in*G, (k+1)*out)
-        if dx is None:
-            return _InputLayerJet.apply(x, table, self.scale_base, self.bias,
-                                        self.lo, self.hi, self.grid, self.k, pairs, order)
+        """:meth:`jet` on points-last tensors: x ``(in, N)``, dx ``(D, in, N)``, d2x ``(P, in, N)``; same layout out."""
+        table = cell_polynomials(self.coef * self.scale_spline.unsqueeze(-1), self.k).T.contiguous()
         return _LayerJet.apply(x, dx, d2x, table, self.scale_base, self.bias,
                                self.lo, self.hi, self.grid, self.k, pairs, order)
 
@@ -165,255 +165,163 @@ class KANLayer(nn.Module):
         self.grid = grid
 
 
-# Jet kernels. Derivatives travel between layers channel-major, dx[n, a, i] = dx_i/dz_a
-# (N, D, in) and d2x[n, p, i] (N, P, in), so every contraction over a layer's inputs is a
-# batched matrix product; each layer is one autograd node with a hand-written backward
-# (differentiable once, which is all that training on a residual needs).
-
-
-class _InputLayerJet(torch.autograd.Function):
-    """Jet of the first layer, whose inputs are the coordinates (identity Jacobian).
-
-    With ``w_r[n, i, :]`` the weights that turn a cell polynomial ``q`` into the r-th
-    x-derivative (:func:`~kanpde.splines.monomial_weights`), every output channel is
-    one product per point:
-
-        out[n, c, o] = sum_(i, p) M[n, c, (i, p)] q[n, (i, p), o] + sum_i Z[n, c, i] w_b[i, o] + [c = 0] b_o
-
-    Channel 0 (value) takes ``w_0`` of every input, channel ``1 + a`` (d/dz_a) takes
-    ``w_1`` of input a only, channel ``1 + D + p`` for a pure pair (a, a) takes ``w_2``
-    of input a (mixed pairs vanish); Z does the same with silu^(r). One batched
-    ``(C, in (k+1)) @ (in (k+1), out)`` product per point replaces all per-edge work.
-    """
-
-    @staticmethod
-    def forward(ctx, x, table, scale_base, bias, lo, hi, grid, k, pairs, order):
-        ctx.set_materialize_grads(False)
-        n, n_in = x.shape
-        top = order + int(ctx.needs_input_grad[0])                 # the x-gradient needs one more
-        weights, cell = monomial_weights(x, lo, hi, grid, k, top)   # (N, in, top+1, k+1)
-        silu = torch.stack(_silu_derivatives(x, top), dim=2)        # (N, in, top+1)
-        poly, rows = gather_polynomials(table, cell, grid, k)       # (N, in, k+1, out)
-        poly = poly.view(n, n_in * (k + 1), -1)                     # (N, in*(k+1), out)
-        mix, base = _input_channels(weights, silu, pairs, shift=0)  # (N, C, in*(k+1)), (N, C, in+1)
-        linear = torch.cat([scale_base, bias.unsqueeze(0)])         # (in+1, out)
-        out = torch.matmul(base, linear).baddbmm_(mix, poly)        # (N, C, out)
-        saved = (weights, silu, poly) if ctx.needs_input_grad[0] else ()
-        ctx.save_for_backward(mix, base, rows, linear, *saved)
-        ctx.meta = (table.shape[0], pairs)
-        return out[:, 0], out[:, 1:1 + n_in], out[:, 1 + n_in:]
-
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, gy, gdy, gd2y):            # (N, out), (N, D, out), (N, P, out); None when unused
-        mix, base, rows, linear, *saved = ctx.saved_tensors
-        n_rows, pairs = ctx.meta
-        gy = None if gy is None else gy.unsqueeze(1)
-        grad = _join_channels([gy, gdy, gd2y], (1, base.shape[2] - 1, len(pairs)))  # (N, C, out)
-        need = ctx.needs_input_grad
-        if grad is None:
-            return (None,) * 10
-        n, n_ch, n_out = grad.shape
-        grad_x = grad_table = None
-        if need[0]:
-            grad_x = _input_x_gradient(grad, linear, pairs, *saved)
-        if need[1]:
-            local = torch.bmm(mix.transpose(1, 2), grad)            # (N, in*(k+1), out)
-            grad_table = scatter_table(local.view(rows.shape[0], -1), rows, n_rows)
-        grad_linear = base.view(n * n_ch, -1).T @ grad.view(n * n_ch, n_out)  # (in+1, out)
-        return grad_x, grad_table, grad_linear[:-1], grad_linear[-1], *([None] * 6)
-
-
-def _input_channels(weights, silu, pairs, shift):
-    """M ``(N, C, in*(k+1))`` and Z ``(N, C, in+1)`` of :class:`_InputLayerJet`.
-
-    ``shift = 1`` gives their x-derivatives (every w_r becomes w_(r+1)).
-    """
-    n, n_in, _, k1 = weights.shape
-    n_ch = 1 + n_in + len(pairs)
-    mix = weights.new_zeros(n, n_ch, n_in, k1)
-    base = weights.new_zeros(n, n_ch, n_in + 1)                     # last column: the bias
-    mix[:, 0] = weights[:, :, shift]
-    base[:, 0, :n_in] = silu[:, :, shift]
-    base[:, 0, n_in] = 1.0 - shift
-    for a in range(n_in):
-        mix[:, 1 + a, a] = weights[:, a, 1 + shift]
-        base[:, 1 + a, a] = silu[:, a, 1 + shift]
-    for p, (a, b) in enumerate(pairs):
-        if a == b:
-            mix[:, 1 + n_in + p, a] = weights[:, a, 2 + shift]
-            base[:, 1 + n_in + p, a] = silu[:, a, 2 + shift]
-    return mix.view(n, n_ch, n_in * k1), base
-
-
-def _input_x_gradient(grad, linear, pairs, weights, silu, poly):
-    """x-gradient of :class:`_InputLayerJet`, ``(N, in)``: rarely needed (coordinates seldom require grad)."""
-    n, n_in = silu.shape[:2]
-    mix1, base1 = _input_channels(weights, silu, pairs, shift=1)
-    grad_mix = torch.bmm(grad, poly.transpose(1, 2)) * mix1          # (N, C, in*(k+1))
-    grad_base = torch.matmul(grad, linear.T) * base1                 # (N, C, in+1)
-    return grad_mix.view(n, grad.shape[1], n_in, -1).sum((1, 3)) + grad_base[:, :, :n_in].sum(1)
-
-
-def _join_channels(grads, widths):
-    """Output gradients ``(N, width, out)`` (or None) as one ``(N, C, out)``, zeros for the unused; None if all are."""
-    ref = next((g for g in grads if g is not None), None)
-    if ref is None:
-        return None
-    if all(g is not None for g in grads):
-        return torch.cat(grads, dim=1)
-    joined = ref.new_zeros(ref.shape[0], sum(widths), ref.shape[-1])
-    start = 0
-    for g, width in zip(grads, widths):
-        if g is not None:
-            joined[:, start:start + width] = g
-        start += width
-    return joined
-
-
 class _LayerJet(torch.autograd.Function):
-    """Jet of a hidden or output layer, as one graph node.
+    """A whole layer's jet as one autograd node with a hand-written backward.
 
-    With ``phi_r`` the r-th derivative of every edge function ``(N, in, out)``
-    (Horner evaluation of the gathered cell polynomials plus the SiLU term):
+    Tensors are points-last (see :mod:`kanpde.splines`): x ``(in, N)``, dx
+    ``(D, in, N)``, d2x ``(P, in, N)``; ``dx`` is ``None`` for the network inputs
+    (identity Jacobian). With ``phi_r`` the r-th derivative of every edge function,
+    ``(out, in, N)``:
 
-        y   = sum_i phi_0 + bias
-        dy  = dx @ phi_1
-        d2y = (dx_a dx_b) @ phi_2 + d2x @ phi_1
+        y   = sum_i phi_0 + bias                          (out, N)
+        dy  = sum_i dx_i phi_1                            (D, out, N)
+        d2y = sum_i dx_a,i dx_b,i phi_2 + d2x_i phi_1     (P, out, N)
 
-    The backward needs ``phi_(r+1)`` for the x-gradient of ``phi_r``, so the
-    forward evaluates one derivative more when x needs a gradient.
+    The x-gradient of ``phi_r`` is ``phi_(r+1)``, so the forward evaluates one
+    derivative more when x needs a gradient. Differentiable once (enough to train
+    on a residual); a tiny graph instead of one node per elementwise op.
     """
 
     @staticmethod
     def forward(ctx, x, dx, d2x, table, scale_base, bias, lo, hi, grid, k, pairs, order):
         ctx.set_materialize_grads(False)  # unused outputs (often y and dy of the last layer) cost nothing
-        n = x.shape[0]
-        count = order + 1 + int(ctx.needs_input_grad[0])           # derivatives phi_0 .. phi_(count-1)
-        cell, u, beyond, inv_h = locate(x, lo, hi, grid)            # (N, in) each
-        poly, rows = gather_polynomials(table, cell, grid, k)       # (N, in, k+1, out)
+        count = order + 1 + int(ctx.needs_input_grad[0])           # phi_0 .. phi_(count-1)
+        cell, u, beyond, inv_h = locate(x, lo, hi, grid)            # (in, N)
+        poly, rows = gather_polynomials(table, cell, grid, k)       # (k+1, out, in, N)
         scales = derivative_scales(inv_h, beyond, count)
-        silu = _silu_derivatives(x, count - 1)                      # (N, in) each
-        u1 = u.unsqueeze(-1)                                         # (N, in, 1)
-        local = [horner(poly, u1, k, r) if r <= k else None for r in range(max(count, 2))]  # (N, in, out)
-        phi = [None] + [_edge_derivative(local[r], scales[r], silu[r], scale_base) for r in range(1, count)]
-        value = local[0] if local[1] is None else torch.addcmul(local[0], local[1], beyond.unsqueeze(-1))
-        y = torch.addmm(bias, silu[0], scale_base).add_(value.sum(1))  # (N, out); phi_0 is only summed
-        dy = torch.bmm(dx, phi[1])                                   # (N, D, out)
-        if order >= 2:
-            dxdx = _pair_products(dx, pairs)                         # (N, P, in)
-            d2y = torch.baddbmm(torch.bmm(d2x, phi[1]), dxdx, phi[2])  # (N, P, out)
-        else:
-            dxdx, d2x, d2y = None, None, y.new_zeros(n, 0, y.shape[1])
-        ctx.save_for_backward(u, beyond, rows, dx, d2x, dxdx, *scales[:order + 1], *silu[:order + 1], *phi[1:])
-        ctx.meta = (table.shape[0], k, order, pairs)
+        spline = spline_derivatives(poly, u, beyond, scales, k, count)  # (out, in, N) each
+        silu = _silu_derivatives(x, count - 1)                      # (in, N) each
+        weight = scale_base.T.unsqueeze(-1)                         # (out, in, 1)
+        phi = [None] + [spline[r].addcmul_(silu[r], weight) for r in range(1, count)]  # phi_0 is only summed
+        y = torch.addmm(bias.unsqueeze(-1), scale_base.T, silu[0]).add_(spline[0].sum(1))  # (out, N)
+        d2x = d2x if order >= 2 else None
+        dy, d2y, dxdx = _propagate(phi, dx, d2x, pairs, order)
+        ctx.save_for_backward(u, beyond, rows, poly, dx, d2x, dxdx, *scales[1:order + 1], *silu[:order + 1],
+                              *phi[1:])
+        ctx.meta = (table.shape[1], k, order, pairs)
         return y, dy, d2y
 
     @staticmethod
     @torch.autograd.function.once_differentiable
-    def backward(ctx, gy, gdy, gd2y):            # (N, out), (N, D, out), (N, P, out); None when unused
-        n_rows, k, order, pairs = ctx.meta
-        u, beyond, rows, dx, d2x, dxdx, *rest = ctx.saved_tensors
-        scales, silu, phi = rest[:order + 1], rest[order + 1:2 * order + 2], [None, *rest[2 * order + 2:]]
-        if order < 2:
-            gd2y = None
-        g = [gy, *_edge_gradients(dx, d2x, dxdx, gdy, gd2y)][:order + 1]  # d loss / d phi_r, or None
+    def backward(ctx, gy, gdy, gd2y):            # (out, N), (D, out, N), (P, out, N); None when unused
+        n_cols, k, order, pairs = ctx.meta
+        u, beyond, rows, poly, dx, d2x, dxdx, *rest = ctx.saved_tensors
+        scales, silu, phi = [1.0, *rest[:order]], rest[order:2 * order + 1], [None, *rest[2 * order + 1:]]
+        gd2y = gd2y if order >= 2 else None
+        g = [gy, *_phi_gradients(dx, d2x, dxdx, gdy, gd2y, pairs, u.shape[0])][:order + 1]
         need = ctx.needs_input_grad
         grad_x = _x_gradient(g, phi) if need[0] else None
-        grad_dx, grad_d2x = _derivative_gradients(dx, dxdx, phi, gdy, gd2y, pairs) if need[1] or need[2] \
-            else (None, None)
-        grad_table = _table_gradient(g, u, beyond, scales, rows, n_rows, k) if need[3] else None
+        grad_dx = grad_d2x = None
+        if dx is not None and (need[1] or need[2]):
+            grad_dx, grad_d2x = _derivative_gradients(dx, dxdx, phi, gdy, gd2y, pairs)
+        grad_table = None
+        if need[3]:
+            shared = None if gy is None else gy.unsqueeze(1)       # (out, 1, N): every input sees dL/dy
+            grad_table = table_gradient([shared, *g[1:]], u, beyond, scales, rows, n_cols, k, phi[1].shape[0],
+                                        workspace=poly)             # poly is dead: reuse its memory
         grad_base = _base_gradient(g, silu) if need[4] else None
-        grad_bias = gy.sum(0) if need[5] and gy is not None else None
+        grad_bias = gy.sum(-1) if need[5] and gy is not None else None
         return grad_x, grad_dx, grad_d2x, grad_table, grad_base, grad_bias, *([None] * 6)
 
 
-def _edge_derivative(local, scale, silu, scale_base):
-    """``phi_r = a_r S_r + silu^(r) w_b``, ``(N, in, out)``; S_r is None when r > k."""
-    base = silu.unsqueeze(-1) * scale_base                          # (N, in, out)
-    return base if local is None else torch.addcmul(base, local, scale.unsqueeze(-1))
+def _contract(a, b, acc=None):
+    """``sum_j a[j] * b[j]`` over the leading axis (broadcasting the rest), accumulated into ``acc``.
+
+    One fused multiply-add per j over the whole output: the summed axes here
+    (widths, derivative directions) are short, the points axis is long.
+    """
+    for j in range(a.shape[0]):
+        acc = a[j] * b[j] if acc is None else acc.addcmul_(a[j], b[j])
+    return acc
+
+
+def _is_pure(pairs, dim):
+    """True when pairs are exactly ``(0, 0), (1, 1), .., (dim-1, dim-1)``."""
+    return tuple(pairs) == tuple((a, a) for a in range(dim))
+
+
+def _propagate(phi, dx, d2x, pairs, order):
+    """``(dy (D, out, N), d2y (P, out, N), dxdx (P, in, N) or None)`` from the edge derivatives."""
+    if dx is None:  # identity Jacobian: dy_a = phi'_a, d2y for (a, a) is phi''_a, mixed pairs vanish
+        dy = phi[1].transpose(0, 1)                                 # (D = in, out, N)
+        if order < 2:
+            return dy, dy.new_zeros(0, *dy.shape[1:]), None
+        if _is_pure(pairs, phi[2].shape[1]):
+            return dy, phi[2].transpose(0, 1), None
+        zeros = phi[2].new_zeros(phi[2].shape[0], phi[2].shape[2])  # (out, N)
+        return dy, torch.stack([phi[2][:, a] if a == b else zeros for a, b in pairs]), None
+    by_input = [t.transpose(0, 1) for t in phi[1:3]]                # (in, out, N) each
+    dy = _contract(dx.transpose(0, 1).unsqueeze(2), by_input[0].unsqueeze(1))  # (D, out, N)
+    if order < 2:
+        return dy, dy.new_zeros(0, *dy.shape[1:]), None
+    dxdx = _pair_products(dx, pairs)                                # (P, in, N)
+    d2y = _contract(d2x.transpose(0, 1).unsqueeze(2), by_input[0].unsqueeze(1))
+    d2y = _contract(dxdx.transpose(0, 1).unsqueeze(2), by_input[1].unsqueeze(1), d2y)  # (P, out, N)
+    return dy, d2y, dxdx
 
 
 def _pair_products(dx, pairs):
-    """``dx_a * dx_b`` for every pair, ``(N, P, in)``."""
-    a, b = (list(t) for t in zip(*pairs))
-    if a == b == list(range(dx.shape[1])):
+    """``dx_a * dx_b`` for every pair, ``(P, in, N)``."""
+    if _is_pure(pairs, dx.shape[0]):
         return dx * dx
-    return dx[:, a] * dx[:, b]
+    a, b = (list(t) for t in zip(*pairs))
+    return dx[a] * dx[b]
 
 
-def _edge_gradients(dx, d2x, dxdx, gdy, gd2y):
-    """d loss / d phi_1 and d phi_2 from the output gradients, each ``(N, in, out)`` or None."""
-    g1 = None if gdy is None else torch.bmm(dx.transpose(1, 2), gdy)  # (N, in, out)
+def _phi_gradients(dx, d2x, dxdx, gdy, gd2y, pairs, n_in):
+    """``d loss / d phi_1`` and ``d loss / d phi_2``, each ``(out, in, N)`` or None."""
+    if dx is None:  # identity Jacobian: the transposes of the forward's selections
+        g1 = None if gdy is None else gdy.transpose(0, 1)
+        if gd2y is None or _is_pure(pairs, n_in):
+            return [g1, None if gd2y is None else gd2y.transpose(0, 1)]
+        g2 = gd2y.new_zeros(gd2y.shape[1], n_in, gd2y.shape[2])
+        for p, (a, b) in enumerate(pairs):
+            if a == b:
+                g2[:, a] += gd2y[p]
+        return [g1, g2]
+    g1 = None if gdy is None else _contract(gdy.unsqueeze(2), dx.unsqueeze(1))  # (out, in, N)
     g2 = None
     if gd2y is not None:
-        g1 = torch.bmm(d2x.transpose(1, 2), gd2y) if g1 is None else g1.baddbmm_(d2x.transpose(1, 2), gd2y)
-        g2 = torch.bmm(dxdx.transpose(1, 2), gd2y)                  # (N, in, out)
+        g1 = _contract(gd2y.unsqueeze(2), d2x.unsqueeze(1), g1)
+        g2 = _contract(gd2y.unsqueeze(2), dxdx.unsqueeze(1))
     return [g1, g2]
 
 
 def _x_gradient(g, phi):
-    """``sum_r sum_o g_r phi_(r+1)``: d phi_r / dx is phi_(r+1). ``(N, in)`` or None."""
-    total = None
+    """``sum_r sum_o g_r phi_(r+1)`` (the x-derivative of phi_r is phi_(r+1)), ``(in, N)`` or None."""
+    acc = None
     for r, g_r in enumerate(g):
-        if g_r is None:
-            continue
-        if r == 0:  # g_0 = dL/dy is shared by all inputs
-            term = torch.bmm(phi[1], g_r.unsqueeze(-1)).squeeze(-1)  # (N, in)
-        else:
-            term = (g_r * phi[r + 1]).sum(-1)                         # (N, in)
-        total = term if total is None else total.add_(term)
-    return total
+        if g_r is not None:
+            acc = _contract(g_r.unsqueeze(1) if r == 0 else g_r, phi[r + 1], acc)  # g_0 = dL/dy, (out, N)
+    return acc
 
 
 def _derivative_gradients(dx, dxdx, phi, gdy, gd2y, pairs):
-    """Gradients w.r.t. the incoming dx ``(N, D, in)`` and d2x ``(N, P, in)``."""
-    grad_dx = None if gdy is None else torch.bmm(gdy, phi[1].transpose(1, 2))  # (N, D, in)
+    """Gradients w.r.t. the incoming dx ``(D, in, N)`` and d2x ``(P, in, N)``."""
+    def through(grad, edge):  # sum_o grad[c, o] edge[o, i]
+        return _contract(grad.transpose(0, 1).unsqueeze(2), edge.unsqueeze(1))
+    grad_dx = None if gdy is None else through(gdy, phi[1])
     if gd2y is None:
         return grad_dx, None
-    grad_d2x = torch.bmm(gd2y, phi[1].transpose(1, 2))               # (N, P, in)
-    h = torch.bmm(gd2y, phi[2].transpose(1, 2))                      # (N, P, in) d loss / d(dx_a dx_b)
+    grad_d2x = through(gd2y, phi[1])
+    h = through(gd2y, phi[2])                                       # (P, in, N) d loss / d (dx_a dx_b)
     if grad_dx is None:
         grad_dx = torch.zeros_like(dx)
-    if dxdx.shape == dx.shape and all(p == (i, i) for i, p in enumerate(pairs)):
+    if _is_pure(pairs, dx.shape[0]):
         return grad_dx.addcmul_(h, dx, value=2.0), grad_d2x
     for p, (a, b) in enumerate(pairs):
-        grad_dx[:, a].addcmul_(h[:, p], dx[:, b])
-        grad_dx[:, b].addcmul_(h[:, p], dx[:, a])
+        grad_dx[a].addcmul_(h[p], dx[b])
+        grad_dx[b].addcmul_(h[p], dx[a])
     return grad_dx, grad_d2x
-
-
-def _table_gradient(g, u, beyond, scales, rows, n_rows, k):
-    """Gradient of the cell-polynomial table ``(in * G, (k + 1) * out)``, or None."""
-    ref = next((g_r for g_r in g if g_r is not None), None)
-    if ref is None:
-        return None
-    n, n_in = u.shape
-    local = ref.new_zeros(n, n_in, k + 1, ref.shape[-1])             # (N, in, k+1, out) d loss / d q_p
-    top = 0
-    for r, g_r in enumerate(g[:k + 1]):
-        if g_r is None:
-            continue
-        if r == 0:
-            local[:, :, 0] = g_r.unsqueeze(1)                        # value: every input sees dL/dy
-        else:
-            torch.mul(g_r, scales[r].unsqueeze(-1), out=local[:, :, r])
-        top = r
-    if g[0] is not None and k >= 1:  # tangent continuation: value += beyond * dS/du
-        local[:, :, 1].addcmul_(g[0].unsqueeze(1), beyond.unsqueeze(-1))
-        top = max(top, 1)
-    horner_transpose_(local, u.unsqueeze(-1), k, top + 1)
-    return scatter_table(local.view(n * n_in, -1), rows, n_rows)
 
 
 def _base_gradient(g, silu):
     """Gradient of the SiLU weights ``(in, out)``: ``sum_n sum_r g_r silu^(r)``, or None."""
     total = None
     for r, g_r in enumerate(g):
-        if g_r is None:
-            continue
-        term = silu[0].T @ g_r if r == 0 else (g_r * silu[r].unsqueeze(-1)).sum(0)
-        total = term if total is None else total.add_(term)
+        if g_r is not None:
+            term = silu[0] @ g_r.T if r == 0 else (g_r * silu[r]).sum(-1).T
+            total = term if total is None else total.add_(term)
     return total
 
 
@@ -523,10 +431,10 @@ class KAN(nn.Module):
         pairs = normalize_pairs(pairs, self.in_dim) if order == 2 else ()
         if order == 2 and self.k < 2:
             raise ValueError(f"second derivatives need spline degree k >= 2, got k={self.k}")
-        dx = d2x = None
+        y, dy, d2y = x.T.contiguous(), None, None                       # points-last: (width, N)
         for layer in self.layers:
-            x, dx, d2x = layer._jet(x, dx, d2x, pairs, order)            # channel-major (N, D|P, width)
-        return Jet(x, dx.transpose(1, 2), d2x.transpose(1, 2), pairs)
+            y, dy, d2y = layer._jet(y, dy, d2y, pairs, order)
+        return Jet(y.T, dy.permute(2, 1, 0), d2y.permute(2, 1, 0), pairs)
 
     @torch.no_grad()
     def update_grid(self, x: torch.Tensor, margin: float = 0.0) -> "KAN":

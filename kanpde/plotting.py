@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -43,7 +42,7 @@ def _new_axes(ax):
         return ax
     import matplotlib.pyplot as plt
 
-    return plt.subplots(figsize=(5.5, 4.2))[1]
+    return plt.subplots(figsize=(5.5, 4.2), layout="constrained")[1]
 
 
 def _figure(width: float, height: float):

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .conditions import Condition, ConditionPoints
+from .conditions import Condition, ConditionPoints, Dirichlet
 from .constraints import HardDirichlet, boundary_factor
 from .fields import DerivativeRecord, Field
 from .geometry import Domain
@@ -86,6 +86,22 @@ class Problem:
         self.record = DerivativeRecord()
         if exact is not None:
             self._check_exact()
+
+    def with_hard_dirichlet(self) -> "Problem":
+        """This problem with its whole-boundary Dirichlet condition as a hard constraint.
+
+        Raises:
+            ValueError: unless exactly one Dirichlet condition covers the whole boundary.
+        """
+        whole = [c for c in self.conditions if isinstance(c, Dirichlet) and c.on is None and c.component is None]
+        if self.hard:
+            return self
+        if len(whole) != 1:
+            raise ValueError(f"a hard constraint needs exactly one Dirichlet condition on the whole boundary, "
+                             f"problem {self.name!r} has {len(whole)}")
+        conditions = [Dirichlet(c.value, hard=True) if c is whole[0] else c for c in self.conditions]
+        return Problem(self.domain, self.pde, conditions, self.exact, reference=self.reference, name=self.name,
+                       outputs=self.outputs, parameters=self.parameters, transform=self.transform)
 
     # -- validation -------------------------------------------------------------------------------
 

@@ -179,94 +179,6 @@ def cell_polynomials(coef: torch.Tensor, k: int) -> torch.Tensor:
     return poly.permute(0, 2, 3, 1).reshape(n_in * (n_coef - k), (k + 1) * n_out)
 
 
-def locate(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, grid: int):
-    """Where each input sits on its grid, for the kernels that work on raw tensors.
-
-    Returns:
-        ``(cell, u, beyond, inv_h)``: cell index as a float ``(N, in)`` in
-        ``0 .. G - 1``, local coordinate ``u`` ``(N, in)`` in ``[0, 1]``, signed
-        distance past the range in cells ``(N, in)`` (0 inside), ``1 / h`` ``(in,)``.
-    """
-    inv_h = grid / (hi - lo)                              # (in,)
-    s = (x - lo) * inv_h                                  # (N, in) position in cells
-    s_in = s.clamp(0.0, float(grid))
-    cell = s_in.floor().clamp_(max=grid - 1)
-    return cell, s_in - cell, s - s_in, inv_h
-
-
-def gather_polynomials(table: torch.Tensor, cell: torch.Tensor, grid: int, k: int):
-    """The cell polynomial of every (point, input, output), from a :func:`cell_polynomials` table.
-
-    Returns:
-        ``(poly, rows)``: poly ``(N, in, k + 1, out)`` with ``poly[..., p, o] = q_p``,
-        rows ``(N * in,)`` the table rows read (for the scatter of the backward).
-    """
-    n, n_in = cell.shape
-    rows = (cell.long() + torch.arange(n_in, device=cell.device) * grid).view(-1)  # (N*in,)
-    return table.index_select(0, rows).view(n, n_in, k + 1, -1), rows
-
-
-def horner(poly: torch.Tensor, u: torch.Tensor, k: int, r: int) -> torch.Tensor:
-    """``(1 / r!) d^r/du^r sum_p q_p u^p`` by Horner's rule: ``k - r`` fused multiply-adds.
-
-    ``sum_{p >= r} C(p, r) q_p u^(p - r)`` nests as ``q_r + u c_r (q_(r+1) + u c_(r+1) (..))``
-    with ``c_p = C(p + 1, r) / C(p, r) = (p + 1) / (p + 1 - r)``.
-
-    Args:
-        poly: ``(N, in, k + 1, out)`` monomial coefficients ``q_p``.
-        u: ``(N, in, 1)`` local coordinates.
-
-    Returns:
-        ``(N, in, out)``; needs ``r <= k``.
-    """
-    acc = poly[:, :, k]
-    for p in range(k - 1, r - 1, -1):
-        acc = torch.addcmul(poly[:, :, p], acc, u, value=(p + 1) / (p + 1 - r))
-    return acc
-
-
-def horner_transpose_(grad: torch.Tensor, u: torch.Tensor, k: int, count: int) -> torch.Tensor:
-    """Gradient of :func:`horner` w.r.t. ``q``, in place (a Taylor shift by ``u``).
-
-    On entry ``grad[:, :, r]`` holds the gradient of derivative r (r < count) and zeros
-    above; on exit ``grad[:, :, p] = sum_r C(p, r) u^(p - r) grad_r``, the gradient of ``q_p``.
-
-    Args:
-        grad: ``(N, in, k + 1, out)``.
-        u: ``(N, in, 1)``.
-    """
-    for i in range(k):
-        for j in range(min(k, count + i), i, -1):  # entries above count + i are still zero
-            grad[:, :, j].addcmul_(grad[:, :, j - 1], u)
-    return grad
-
-
-def scatter_table(local: torch.Tensor, rows: torch.Tensor, n_rows: int) -> torch.Tensor:
-    """Sum per-point gradients of gathered rows back into a table ``(n_rows, width)``.
-
-    Args:
-        local: ``(N * in, width)``, one row per entry of ``rows``.
-    """
-    width = local.shape[-1]
-    if width >= 16:  # wide rows: one add per row is fastest
-        return local.new_zeros(n_rows, width).index_add_(0, rows, local)
-    flat = (rows.unsqueeze(1) * width + torch.arange(width, device=rows.device)).view(-1)  # (N*in*width,)
-    return local.new_zeros(n_rows * width).index_add_(0, flat, local.reshape(-1)).view(n_rows, width)
-
-
-def derivative_scales(inv_h: torch.Tensor, beyond: torch.Tensor, count: int) -> list[torch.Tensor]:
-    """``a_r`` with ``d^r S/dx^r = a_r (1/r!) d^r S/du^r``: ``r! / h^r``, zero outside the range for r >= 2.
-
-    Returns:
-        ``count`` tensors broadcastable to ``(N, in)``.
-    """
-    inside = (beyond == 0).to(beyond.dtype)               # (N, in)
-    scales = [torch.ones_like(inv_h), inv_h]
-    for r in range(2, count):
-        scales.append(inside * (factorial(r) * inv_h ** r))
-    return scales[:count]
-
-
 def _evaluate(weights, cell, table, grid: int) -> torch.Tensor:
     n, n_in, _, k1 = weights.shape
     rows = (cell + torch.arange(n_in, device=cell.device) * grid).reshape(-1)
@@ -286,53 +198,179 @@ def spline_values(x, coef, lo, hi, grid: int, k: int, order: int = 0) -> torch.T
     return _evaluate(weights, cell, cell_polynomials(coef, k), grid)
 
 
-def _spline_derivatives(poly, u, beyond, scales, k: int, count: int) -> list[torch.Tensor]:
-    """x-derivatives 0 .. count - 1 of the splines, tangent continuation included, each ``(N, in, out)``."""
-    u = u.unsqueeze(-1)                                   # (N, in, 1)
-    local = [horner(poly, u, k, r) if r <= k else poly.new_zeros(()).expand_as(poly[:, :, 0])
-             for r in range(max(count, 2))]               # (1/r!) d^r/du^r, each (N, in, out)
-    out = [torch.addcmul(local[0], local[1], beyond.unsqueeze(-1))]  # S(x_c) + (x - x_c) S'(x_c)
-    out += [local[r] * scales[r].unsqueeze(-1) for r in range(1, count)]
-    return out
+# ---------------------------------------------------------------------------
+# Points-last kernels for the fused (once-differentiable) paths. Here the points sit on
+# the last, contiguous axis -- inputs ``(in, N)``, cell polynomials ``(k+1, out, in, N)``
+# -- so every elementwise op runs over long contiguous rows (tiny trailing axes such as
+# k + 1 make PyTorch's CPU loops several times slower), and the table gather/scatter
+# moves whole rows of points.
+
+
+def locate(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, grid: int):
+    """Where each input sits on its grid (same arithmetic as :func:`monomial_weights`).
+
+    Args:
+        x: ``(in, N)``.
+
+    Returns:
+        ``(cell, u, beyond, inv_h)``: the cell index as a float ``(in, N)`` in
+        ``0 .. G - 1``, the local coordinate ``u`` ``(in, N)`` in ``[0, 1]``, the signed
+        distance past the range in cells ``(in, N)`` (0 inside), and ``1 / h`` ``(in, 1)``.
+    """
+    h = ((hi - lo) / grid).unsqueeze(-1)                  # (in, 1)
+    s = (x - lo.unsqueeze(-1)) / h                        # (in, N) position in cells
+    s_in = s.clamp(0.0, float(grid))
+    cell = s_in.floor().clamp_(max=grid - 1)
+    return cell, s_in - cell, s.sub_(s_in), h.reciprocal()
+
+
+def gather_polynomials(table: torch.Tensor, cell: torch.Tensor, grid: int, k: int):
+    """The cell polynomial of every (input, point) and output.
+
+    Args:
+        table: ``((k + 1) * out, in * G)``, the transpose of :func:`cell_polynomials`.
+        cell: ``(in, N)`` from :func:`locate`.
+
+    Returns:
+        ``(poly, rows)``: poly ``(k + 1, out, in, N)`` with ``poly[p]`` the coefficients
+        of ``u^p``; rows ``(in * N,)`` the table columns read (for the backward's scatter).
+    """
+    n_in, n = cell.shape
+    rows = (cell.long() + torch.arange(0, n_in * grid, grid, device=cell.device).unsqueeze(-1)).view(-1)
+    poly = torch.gather(table, 1, rows.expand(table.shape[0], -1))  # faster than index_select on dim 1
+    return poly.view(k + 1, -1, n_in, n), rows
+
+
+def horner(poly: torch.Tensor, u: torch.Tensor, k: int, r: int) -> torch.Tensor:
+    """``(1 / r!) d^r/du^r sum_p q_p u^p`` by Horner's rule: ``k - r`` fused multiply-adds.
+
+    ``sum_(p >= r) C(p, r) q_p u^(p - r)`` nests as ``q_r + u c_r (q_(r+1) + u c_(r+1) (..))``
+    with ``c_p = C(p + 1, r) / C(p, r) = (p + 1) / (p + 1 - r)``.
+
+    Args:
+        poly: ``(k + 1, out, in, N)``.
+        u: ``(in, N)``.
+
+    Returns:
+        ``(out, in, N)``; needs ``r <= k``.
+    """
+    acc = poly[k]
+    for p in range(k - 1, r - 1, -1):
+        acc = torch.addcmul(poly[p], acc, u, value=(p + 1) / (p + 1 - r))
+    return acc
+
+
+def horner_transpose_(grad: torch.Tensor, u: torch.Tensor, k: int, count: int) -> torch.Tensor:
+    """Gradient of :func:`horner` w.r.t. the coefficients, in place (a Taylor shift by ``u``).
+
+    On entry ``grad[r]`` holds the gradient w.r.t. ``(1/r!) d^r/du^r`` for ``r < count``
+    and zeros above; on exit ``grad[p] = sum_r C(p, r) u^(p - r) grad_r``.
+
+    Args:
+        grad: ``(k + 1, out, in, N)``.
+        u: ``(in, N)``.
+    """
+    for i in range(k):
+        for j in range(min(k, count + i), i, -1):  # entries above count + i are still zero
+            grad[j].addcmul_(grad[j - 1], u)
+    return grad
+
+
+def derivative_scales(inv_h: torch.Tensor, beyond: torch.Tensor, count: int) -> list[torch.Tensor]:
+    """``a_r`` with ``d^r S/dx^r = a_r (1/r!) d^r S/du^r``: ``r! / h^r``, and 0 outside the range for r >= 2.
+
+    Returns:
+        ``count`` factors: ``a_0 = 1`` (a float), ``a_1`` ``(in, 1)``, the others ``(in, N)``.
+    """
+    scales = [1.0, inv_h]
+    if count > 2:
+        inside = (beyond == 0).to(beyond.dtype)           # (in, N)
+        scales += [inside * (factorial(r) * inv_h ** r) for r in range(2, count)]
+    return scales[:count]
+
+
+def spline_derivatives(poly, u, beyond, scales, k: int, count: int) -> list[torch.Tensor]:
+    """x-derivatives ``0 .. count - 1`` of the splines, tangent continuation included.
+
+    Returns:
+        ``count`` tensors ``(out, in, N)``.
+    """
+    local = [horner(poly, u, k, r) if r <= k else torch.zeros_like(poly[0]) for r in range(max(count, 2))]
+    out = [torch.addcmul(local[0], local[1], beyond)]     # S(x_c) + (x - x_c) dS/dx(x_c), h cancels
+    return out + [local[r] * scales[r] for r in range(1, count)]
+
+
+def table_gradient(grads, u, beyond, scales, rows, n_cols: int, k: int, n_out: int,
+                   workspace: torch.Tensor | None = None) -> torch.Tensor | None:
+    """Gradient of the gathered table from gradients w.r.t. the spline derivatives.
+
+    Args:
+        grads: per derivative r, ``d loss / d S^(r)`` broadcastable to ``(out, in, N)``, or None.
+        u, beyond, scales, rows: as from :func:`locate`, :func:`derivative_scales`, :func:`gather_polynomials`.
+        n_cols: ``in * G``.
+        workspace: a ``(k + 1, out, in, N)`` tensor that may be overwritten, e.g. the
+            forward's gathered polynomials: memory already touched is much cheaper than
+            fresh pages (page faults cost more than the arithmetic here).
+
+    Returns:
+        ``((k + 1) * out, in * G)``, or None when every gradient is None.
+    """
+    grads = list(grads[:k + 1])
+    used = [r for r, g in enumerate(grads) if g is not None]
+    if not used:
+        return None
+    top = max(used[-1], 1 if grads[0] is not None and k >= 1 else 0)  # the continuation reads dS/du
+    local = u.new_empty(k + 1, n_out, *u.shape) if workspace is None else workspace  # (k+1, out, in, N)
+    local[top + 1:].zero_()
+    for r in range(top + 1):
+        if r < len(grads) and grads[r] is not None:
+            if r == 0:  # a_0 = 1; the value gradient may be shared by all inputs (broadcast)
+                local[0].copy_(grads[0])
+            else:
+                torch.mul(grads[r], scales[r], out=local[r])
+        else:
+            local[r].zero_()
+    if grads[0] is not None and k >= 1:
+        local[1].addcmul_(grads[0], beyond)
+    horner_transpose_(local, u, k, top + 1)
+    flat = local.view(-1, rows.shape[0])                  # ((k+1)*out, in*N)
+    return flat.new_zeros(flat.shape[0], n_cols).index_add_(1, rows, flat)
 
 
 class _FusedSplineJet(torch.autograd.Function):
     """``spline_values`` with a hand-written backward: one graph node instead of dozens.
 
-    Horner evaluation from the gathered cell polynomials; the x-gradient of
-    derivative r is derivative r + 1, so the forward evaluates one more than
-    asked when x needs a gradient. Differentiable once.
+    Horner evaluation from the gathered cell polynomials (points-last kernels
+    above); the x-gradient of derivative r is derivative r + 1, so the forward
+    evaluates one more than asked when x needs a gradient. Differentiable once.
     """
 
     @staticmethod
     def forward(ctx, x, coef, lo, hi, grid, k, order):
-        cell, u, beyond, inv_h = locate(x, lo, hi, grid)
-        poly, rows = gather_polynomials(cell_polynomials(coef, k), cell, grid, k)  # (N, in, k+1, out)
+        xt = x.T.contiguous()                              # (in, N)
+        cell, u, beyond, inv_h = locate(xt, lo, hi, grid)
+        table = cell_polynomials(coef, k).T.contiguous()   # ((k+1)*out, in*G)
+        poly, rows = gather_polynomials(table, cell, grid, k)  # (k+1, out, in, N)
         count = order + 1 + int(ctx.needs_input_grad[0])
         scales = derivative_scales(inv_h, beyond, count)
-        values = _spline_derivatives(poly, u, beyond, scales, k, count)  # count x (N, in, out)
-        ctx.save_for_backward(u, beyond, rows, *scales[:order + 1], *values[1:])
-        ctx.sizes = (coef.shape, grid, k, order)
-        return torch.stack(values[:order + 1], dim=2)     # (N, in, r+1, out)
+        values = spline_derivatives(poly, u, beyond, scales, k, count)  # count x (out, in, N)
+        ctx.save_for_backward(u, beyond, rows, *[a for a in scales if torch.is_tensor(a)], *values[1:])
+        ctx.sizes = (coef.shape, grid, k, order, count)
+        return torch.stack(values[:order + 1]).permute(3, 2, 0, 1)  # (N, in, r+1, out)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):                              # grad (N, in, r+1, out)
-        (n_in, n_out, n_coef), grid, k, order = ctx.sizes
+        (n_in, n_out, n_coef), grid, k, order, count = ctx.sizes
         u, beyond, rows, *rest = ctx.saved_tensors
-        scales, higher = rest[:order + 1], rest[order + 1:]
+        scales, higher = [1.0, *rest[:count - 1]], rest[count - 1:]
+        grad = grad.permute(2, 3, 1, 0)                   # (r+1, out, in, N)
         grad_x = grad_coef = None
         if ctx.needs_input_grad[0]:
-            grad_x = sum((grad[:, :, r] * higher[r]).sum(-1) for r in range(order + 1))  # (N, in)
+            grad_x = sum((grad[r] * higher[r]).sum(0) for r in range(order + 1)).T  # (N, in)
         if ctx.needs_input_grad[1]:
-            local = grad.new_zeros(*u.shape, k + 1, n_out)  # (N, in, k+1, out)
-            for r in range(min(order, k) + 1):
-                torch.mul(grad[:, :, r], scales[r].unsqueeze(-1), out=local[:, :, r])
-            if k >= 1:  # the tangent continuation puts beyond * dS/du into the value
-                local[:, :, 1].addcmul_(grad[:, :, 0], beyond.unsqueeze(-1))
-            horner_transpose_(local, u.unsqueeze(-1), k, min(order, k) + 1 + (k >= 1 and order == 0))
-            table = scatter_table(local.view(rows.shape[0], -1), rows, n_in * grid)
-            grad_coef = cell_polynomials_backward(table, n_coef, k)
+            table = table_gradient(list(grad), u, beyond, scales, rows, n_in * grid, k, n_out)
+            grad_coef = cell_polynomials_backward(table.T, n_coef, k)
         return grad_x, grad_coef, None, None, None, None, None
 
 
@@ -342,7 +380,7 @@ def cell_polynomials_backward(table_grad: torch.Tensor, n_coef: int, k: int) -> 
     n_out, grid = width // (k + 1), n_coef - k
     n_in = n_rows // grid
     matrix = torch.as_tensor(cardinal_matrix(k), dtype=table_grad.dtype, device=table_grad.device)
-    windows = table_grad.view(n_in, grid, k + 1, n_out).permute(0, 3, 1, 2) @ matrix  # (in, out, G, k+1)
+    windows = table_grad.reshape(n_in, grid, k + 1, n_out).permute(0, 3, 1, 2) @ matrix  # (in, out, G, k+1)
     grad = table_grad.new_zeros(n_in, n_out, n_coef)
     for m in range(k + 1):  # window m of cell c is coefficient c + m
         grad[:, :, m:m + grid] += windows[..., m]

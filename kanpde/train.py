@@ -95,7 +95,9 @@ class TrainConfig:
             points), used when resampling.
         eval_every: steps between error evaluations on the held-out dense set.
         update_grid: fit the KAN's grid ranges to the activations on the training points
-            before training and at every refinement, so no layer's inputs fall outside its grid.
+            before training and after each refinement, so no layer's inputs fall outside
+            its grid (hidden activations drift during training). The refit is a least-squares
+            fit, so the loss may jump a little; with False a refinement is exact.
         grid_update_every: also refit them every this many steps of the first Adam stage
             (hidden activations move most early on); None never does.
         grid_margin: the refitted ranges extend this fraction of their span beyond the activations.
@@ -258,11 +260,8 @@ class Trainer:
         return optimizer
 
     def prepare_stage(self, stage: Stage, first: bool) -> None:
-        if stage.grid is not None:
-            if not hasattr(self.model, "refine"):
-                raise ValueError(f"stage {stage!r} asks for grid={stage.grid}, but {type(self.model).__name__} has no grid")
-            if stage.grid != self.model.grid:
-                self.model.refine(stage.grid)
+        if stage.grid is not None and hasattr(self.model, "refine") and stage.grid != self.model.grid:
+            self.model.refine(stage.grid)  # models without a grid (MLP) just run the stage
         if stage.update_grid or (self.config.update_grid and (first or stage.grid is not None)):
             self.update_grid()
 

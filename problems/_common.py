@@ -61,6 +61,12 @@ def parse_resolution(value, default: tuple[int, ...], what: str, nt_of_n: Callab
     return tuple(int(v) for v in value)
 
 
+def save_every(nt: int, levels: int = 100) -> int:
+    """The largest divisor s of ``nt`` that still keeps at least ``levels`` time steps
+    (``nt // s >= levels``), so saved levels are evenly spaced; 1 when nt < levels."""
+    return max(s for s in range(1, nt + 1) if nt % s == 0 and (nt // s >= levels or s == 1))
+
+
 # --------------------------------------------------------------------------- disk cache
 
 
@@ -78,6 +84,7 @@ def _save_npz(path: Path, solution: FDSolution) -> None:
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, names=np.array(list(solution.axes)), values=solution.values, method=solution.method,
                      elapsed=solution.elapsed, **{f"axis_{i}": a for i, a in enumerate(solution.axes.values())})
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -7,7 +7,7 @@ Conditions: u = 0 on the whole boundary (Dirichlet)
 Exact:      u(x, y) = sin(a1 π x) sin(a2 π y)
 Source:     S. Wang, Y. Teng, P. Perdikaris, "Understanding and mitigating gradient
             flow pathologies in physics-informed neural networks", SIAM J. Sci.
-            Comput. 43 (2021), sec. 2.
+            Comput. 43 (2021) (the Helmholtz example).
 FD:         :func:`kanpde.fd.helmholtz` (5-point Laplacian, sparse direct solve),
             default 128 x 128 intervals.
 """

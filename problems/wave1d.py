@@ -6,8 +6,8 @@ Conditions: u(0, t) = u(1, t) = 0 (Dirichlet);
             u(x, 0) = sin(π x) + 0.5 sin(3π x) (Initial);
             u_t(x, 0) = 0 (Initial, derivative=1)
 Exact:      u(x, t) = sin(π x) cos(c π t) + 0.5 sin(3π x) cos(3 c π t)
-Source:     d'Alembert / separation of variables (classical); a gentler version of
-            the c = 2 benchmark of Wang, Yu & Perdikaris, "When and why PINNs fail
+Source:     d'Alembert / separation of variables (classical); compare the harder
+            c = 2 wave benchmark of Wang, Yu & Perdikaris, "When and why PINNs fail
             to train: a neural tangent kernel perspective", J. Comput. Phys. 449 (2022).
 FD:         :func:`kanpde.fd.wave` (leapfrog), default n = 256 intervals and
             nt = 512 steps (Courant number 0.5).
@@ -21,7 +21,7 @@ import torch
 
 import kanpde as kp
 
-from ._common import numpy_version, parse_resolution
+from ._common import numpy_version, parse_resolution, save_every
 
 NAME = "wave1d"
 DESCRIPTION = "1-D wave u_tt = u_xx on [0,1] x [0,1], u = sin(πx)cos(πt) + 0.5 sin(3πx)cos(3πt)"
@@ -57,4 +57,4 @@ def fd_solution(resolution=None) -> kp.fd.FDSolution:
     """:func:`kanpde.fd.wave` with ``resolution = n`` or ``(n, nt)`` (default (256, 512); nt = 2n for an int)."""
     n, nt = parse_resolution(resolution, DEFAULT_RESOLUTION, NAME, nt_of_n=lambda n: 2 * n)
     return kp.fd.wave(numpy_version(initial), 0.0, C, LO, HI, n, T1, nt, g=0.0, t0=T0,
-                      save_every=max(1, nt // 100))
+                      save_every=save_every(nt))

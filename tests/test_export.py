@@ -178,6 +178,22 @@ def test_disk_triangulation_covers_the_disk(solutions):
     assert len(np.unique(t)) == len(p)  # every point is used
 
 
+def test_generic_triangulation_is_clipped_to_the_domain():
+    from kanpde.export import _generic_mesh
+
+    disk = kp.Disk((0.0, 0.0), 1.0)
+    points, [(kind, cells)] = _generic_mesh(disk, (21, 21))
+    assert kind == "triangle" and np.all(disk.contains(points, tol=1e-9))
+    a, b, c = points[cells[:, 0]], points[cells[:, 1]], points[cells[:, 2]]
+    area = 0.5 * _cross(b - a, c - a)
+    assert np.all(area > 0) and area.sum() == pytest.approx(math.pi, rel=2e-2)
+    box = kp.Box((0, 0, 0), (1, 2, 1))
+    points, [(kind, cells)] = _generic_mesh(box, (4, 4, 4))
+    p = points[cells]
+    volume = np.linalg.det(p[:, 1:] - p[:, :1]) / 6
+    assert kind == "tetra" and np.all(volume > 0) and volume.sum() == pytest.approx(2.0)
+
+
 def test_residual_on_request(solutions, tmp_path):
     solution = solutions["rectangle"]
     path = export_solution(solution, tmp_path / "r.vtu", resolution=4, residual=True)

@@ -1,0 +1,145 @@
+"""Trainer: loss goes down, refinement is continuous, NaNs are survived, checkpoints round-trip."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import kanpde as kp
+
+from conftest import poisson_problem
+
+SMALL = dict(interior_points=200, boundary_points=60, verbose=False, eval_every=5)
+
+
+def _solve(schedule, problem=None, model=None, **kwargs):
+    problem = problem or poisson_problem()
+    model = model or kp.KAN([2, 5, 1], grid=3, seed=0)
+    return kp.solve(problem, model, kp.TrainConfig(schedule=schedule, **{**SMALL, **kwargs}))
+
+
+def test_loss_decreases_and_history_holds_every_term():
+    solution = _solve([kp.Adam(30, lr=1e-2), kp.LBFGS(20)])
+    history = solution.history
+    _, loss = history.column("loss")
+    assert loss[-1] < 0.2 * loss[0]
+    assert history.terms == ["pde", "dirichlet"]
+    assert all({"pde", "dirichlet", "loss", "time", "stage"} <= set(r) for r in history.steps)
+    steps, errors = history.column("rel_l2")
+    assert len(errors) >= 5 and errors[-1] < errors[0]
+    assert [s["label"] for s in history.stages] == ["Adam lr=0.01", "L-BFGS"]
+    assert history.steps[-1]["step"] == 50
+
+
+def test_exact_refinement_keeps_the_loss_continuous():
+    solution = _solve([kp.Adam(20), kp.LBFGS(10, grid=6), kp.LBFGS(10, grid=12)], update_grid=False)
+    rows = solution.history.steps
+    for stage in (1, 2):
+        before = [r for r in rows if r["stage"] == stage - 1][-1]
+        after = [r for r in rows if r["stage"] == stage][0]
+        assert solution.history.stages[stage]["grid"] == 6 * stage
+        # the first record of a stage is the loss before its first step: the refined model's loss
+        assert after["loss"] < 2 * before["loss"]
+    assert solution.model.grid == 12
+
+
+def test_nan_is_survived_and_the_last_good_model_kept():
+    injected = []
+
+    def poison(record):
+        if record["step"] == 5 and not injected:
+            with torch.no_grad():
+                model.layers[0].coef.fill_(float("nan"))
+            injected.append(True)
+
+    model = kp.KAN([2, 4, 1], grid=3, seed=0)
+    solution = _solve([kp.Adam(15)], model=model, callbacks=[poison])
+    assert injected
+    assert all(torch.isfinite(p).all() for p in solution.model.parameters())
+    assert solution.history.steps[-1]["step"] == 15
+    assert all(math.isfinite(r["loss"]) for r in solution.history.steps)
+
+
+def test_diverging_stage_stops_with_a_warning_and_a_finite_model():
+    def always_nan(record):
+        with torch.no_grad():
+            model.layers[1].coef.fill_(float("inf"))
+
+    model = kp.KAN([2, 4, 1], grid=3, seed=0)
+    with pytest.warns(RuntimeWarning, match="last good model"):
+        solution = _solve([kp.Adam(10)], model=model, callbacks=[always_nan], max_retries=2)
+    assert np.isfinite(solution.predict(np.zeros((3, 2)))).all()
+
+
+def test_save_load_round_trip_gives_identical_predictions(tmp_path):
+    solution = _solve([kp.Adam(10), kp.LBFGS(5, grid=6)])
+    path = solution.save(tmp_path / "model.pt")
+    loaded = kp.Solution.load(path, problem=solution.problem)
+    x = np.random.default_rng(0).uniform(-1, 1, (100, 2))
+    np.testing.assert_array_equal(loaded.predict(x), solution.predict(x))
+    assert loaded.history.steps == solution.history.steps
+    assert loaded.config["schedule"][1]["grid"] == 6
+    assert not list(tmp_path.glob(".*"))  # no temp files left behind
+
+
+def test_predict_keeps_the_input_kind_and_checks_points():
+    solution = _solve([kp.Adam(2)])
+    x = np.zeros((4, 2))
+    assert isinstance(solution.predict(x), np.ndarray) and solution.predict(x).shape == (4, 1)
+    assert isinstance(solution.predict(torch.zeros(4, 2)), torch.Tensor)
+    with pytest.raises(ValueError, match="outside the domain"):
+        solution.predict(np.full((2, 2), 3.0))
+    with pytest.raises(ValueError, match=r"expected points of shape \(N, 2\), got \(4, 3\)"):
+        solution.predict(np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="NaN"):
+        solution.predict(np.full((1, 2), np.nan))
+    assert set(solution.errors()) == {"rel_l2", "max_abs", "rel_h1"}
+
+
+def test_mlp_runs_the_default_schedule_shape_and_quiet_is_quiet(capsys):
+    schedule = [kp.Adam(5), kp.LBFGS(3, grid=10)]
+    solution = _solve(schedule, model=kp.MLP([2, 8, 1], seed=0))
+    assert solution.history.steps[-1]["step"] >= 6
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+def test_config_errors():
+    with pytest.raises(ValueError, match="unknown sampling 'random'. Pick one of"):
+        kp.TrainConfig(sampling="random")
+    with pytest.raises(ValueError, match="unknown adaptive"):
+        kp.TrainConfig(adaptive="magic")
+    with pytest.raises(TypeError, match="kp.Adam"):
+        kp.TrainConfig(schedule=["adam"])
+    with pytest.raises(ValueError, match="interior_points must be a positive int"):
+        kp.TrainConfig(interior_points=0)
+    with pytest.raises(ValueError, match="unknown terms"):
+        _solve([kp.Adam(1)], weights={"pdf": 1.0})
+    with pytest.raises(TypeError, match="kanpde.Problem"):
+        kp.solve("poisson", kp.KAN([2, 3, 1]))
+
+
+@pytest.mark.parametrize("adaptive", [None, "rad", "rar"])
+def test_resampling_changes_the_points(adaptive):
+    solution = _solve([kp.Adam(12)], resample_every=5, adaptive=adaptive)
+    assert solution.history.steps[-1]["step"] == 12
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_training():
+    solution = _solve([kp.Adam(10)], device="cuda")
+    assert next(solution.model.parameters()).device.type == "cuda"
+    assert solution.errors()["rel_l2"] < 10
+
+
+@pytest.mark.slow
+def test_poisson_benchmark_accuracy_with_default_config():
+    """The README's claim: default config, [2, 10, 1] KAN, hard Dirichlet -> rel L2 <= 1e-4."""
+    torch.set_num_threads(2)
+    problem = poisson_problem(conditions=[kp.Dirichlet(0.0, hard=True)])
+    solution = kp.solve(problem, kp.KAN([2, 10, 1], grid=5, seed=0), kp.TrainConfig(verbose=False))
+    errors = solution.errors()
+    assert errors["rel_l2"] <= 1e-4, errors
+    assert errors["max_abs"] <= 3e-4, errors
