@@ -274,6 +274,8 @@ def cmd_solve(args) -> int:
     from .train import TrainConfig, solve
 
     problem, name, module = load_problem(args.problem)
+    if args.hard:
+        problem = problem.with_hard_dirichlet()
     grids = _ints(args.grid_schedule, "--grid-schedule")
     if args.k < 0:
         raise ValueError(f"--k must be an integer >= 0, got {args.k}")
@@ -424,12 +426,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("problem", metavar="NAME_OR_PATH")
     p.add_argument("--model", choices=("kan", "mlp"), default="kan")
     p.add_argument("--widths", help="layer widths, e.g. 2,10,1 (default: dim,10,out for KAN; dim,32,32,32,out for MLP)")
-    p.add_argument("--grid-schedule", default="5,10,20",
-                   help="KAN grids: the model starts on the first; one L-BFGS stage per grid (default 5,10,20)")
+    p.add_argument("--grid-schedule", default="5,10,20,40",
+                   help="KAN grids: the model starts on the first; one L-BFGS stage per grid (default 5,10,20,40)")
     p.add_argument("--k", type=int, default=3, help="spline degree (default 3)")
-    p.add_argument("--adam-steps", type=int, default=200, help="Adam steps first (default 200)")
-    p.add_argument("--lbfgs-steps", type=int, default=100,
-                   help="L-BFGS iterations per grid (default 100); an MLP gets this times the number of grids")
+    p.add_argument("--adam-steps", type=int, default=100, help="Adam steps first (default 100)")
+    p.add_argument("--lbfgs-steps", type=int, default=250,
+                   help="L-BFGS iterations per grid (default 250); an MLP gets this times the number of grids")
+    p.add_argument("--hard", action="store_true",
+                   help="build the whole-boundary Dirichlet condition into the output (u = g + phi N), "
+                        "usually far more accurate")
     p.add_argument("--points", type=int, default=2000, help="interior collocation points (default 2000)")
     p.add_argument("--boundary-points", type=int, default=400, help="points per boundary/initial condition (default 400)")
     p.add_argument("--activation", default="tanh", help="MLP activation (default tanh)")

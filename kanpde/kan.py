@@ -13,6 +13,10 @@ the closed-form derivatives of ``phi``, so a PDE residual needs no nested autogr
 
     dy_o/dz_a        = sum_i phi'_io dx_i/dz_a
     d2y_o/dz_a dz_b  = sum_i phi''_io dx_i/dz_a dx_i/dz_b + phi'_io d2x_i/dz_a dz_b
+
+Each layer's jet is one autograd node (:class:`_LayerJet`) with a hand-written
+backward, working on points-last tensors; ``scripts/bench_derivatives.py`` times
+it against nested autograd.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import torch
 from torch import nn
 
 from .splines import (cell_polynomials, derivative_scales, fit_coefficients, gather_polynomials, locate,
-                      spline_derivatives, spline_jet, spline_values, table_gradient)
+                      spline_derivatives_, spline_jet, spline_values, table_gradient)
 
 Pair = tuple[int, int]
 
@@ -46,20 +50,30 @@ class Jet:
     pairs: tuple[Pair, ...]
 
 
-def _silu_derivatives(x: torch.Tensor, order: int) -> list[torch.Tensor]:
-    """silu(x) and its derivatives up to ``order`` (at most 3), each shaped like x."""
+def _silu_derivatives(x: torch.Tensor, order: int, out: torch.Tensor | None = None):
+    """silu(x) and its derivatives up to ``order`` (at most 3), each shaped like x.
+
+    With s = sigmoid(x), s' = s (1 - s) and c = 1 - 2 s (so s'' = s' c), the
+    derivatives are s + x s', s' (2 + x c) and s' (c (3 + x c) - 2 x s').
+
+    Args:
+        out: optional ``(order + 1, *x.shape)`` tensor to write into (no autograd then);
+            it is returned instead of the list.
+    """
+    def slot(r):
+        return None if out is None else out[r]
     s = torch.sigmoid(x)
-    out = [x * s]
+    values = [torch.mul(x, s, out=slot(0))]
     if order >= 1:
-        ds = torch.addcmul(s, s, s, value=-1)                           # sigma' = s (1 - s)
-        out.append(torch.addcmul(s, x, ds))                             # s + x sigma'
+        ds = torch.addcmul(s, s, s, value=-1)                           # s'
+        values.append(torch.addcmul(s, x, ds, out=slot(1)))
     if order >= 2:
-        slope = torch.rsub(s, 1, alpha=2)                               # 1 - 2 s = sigma'' / sigma'
-        xs = x * slope
-        out.append((xs + 2).mul_(ds))                                   # sigma' (2 + x (1 - 2 s))
+        c = torch.rsub(s, 1, alpha=2)                                   # 1 - 2 s
+        two_xc = torch.addcmul(x.new_tensor(2.0), x, c)                 # 2 + x c
+        values.append(torch.mul(ds, two_xc, out=slot(2)))
         if order >= 3:
-            out.append((xs + 3).mul_(slope).addcmul_(x, ds, value=-2).mul_(ds))
-    return out
+            values.append(torch.addcmul(c, c, two_xc, out=slot(3)).addcmul_(x, ds, value=-2).mul_(ds))
+    return values if out is None else out
 
 
 def normalize_pairs(pairs: Sequence[Sequence[int]] | None, dim: int) -> tuple[Pair, ...]:
@@ -187,17 +201,16 @@ class _LayerJet(torch.autograd.Function):
         ctx.set_materialize_grads(False)  # unused outputs (often y and dy of the last layer) cost nothing
         count = order + 1 + int(ctx.needs_input_grad[0])           # phi_0 .. phi_(count-1)
         cell, u, beyond, inv_h = locate(x, lo, hi, grid)            # (in, N)
-        poly, rows = gather_polynomials(table, cell, grid, k)       # (k+1, out, in, N)
+        poly, rows = gather_polynomials(table, cell, grid, k, depth=count)  # (depth, out, in, N)
         scales = derivative_scales(inv_h, beyond, count)
-        spline = spline_derivatives(poly, u, beyond, scales, k, count)  # (out, in, N) each
-        silu = _silu_derivatives(x, count - 1)                      # (in, N) each
+        phi = spline_derivatives_(poly, u, beyond, scales, k, count)  # (count, out, in, N) spline part
+        silu = _silu_derivatives(x, count - 1, out=x.new_empty(count, *x.shape))  # (count, in, N)
         weight = scale_base.T.unsqueeze(-1)                         # (out, in, 1)
-        phi = [None] + [spline[r].addcmul_(silu[r], weight) for r in range(1, count)]  # phi_0 is only summed
-        y = torch.addmm(bias.unsqueeze(-1), scale_base.T, silu[0]).add_(spline[0].sum(1))  # (out, N)
+        phi[1:].addcmul_(silu[1:].unsqueeze(1), weight)             # edge derivatives; phi_0 is only summed
+        y = phi[0].sum(1).addmm_(scale_base.T, silu[0]).add_(bias.unsqueeze(-1))  # (out, N)
         d2x = d2x if order >= 2 else None
         dy, d2y, dxdx = _propagate(phi, dx, d2x, pairs, order)
-        ctx.save_for_backward(u, beyond, rows, poly, dx, d2x, dxdx, *scales[1:order + 1], *silu[:order + 1],
-                              *phi[1:])
+        ctx.save_for_backward(u, beyond, rows, dx, d2x, dxdx, scales, silu, phi)
         ctx.meta = (table.shape[1], k, order, pairs)
         return y, dy, d2y
 
@@ -205,8 +218,7 @@ class _LayerJet(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, gy, gdy, gd2y):            # (out, N), (D, out, N), (P, out, N); None when unused
         n_cols, k, order, pairs = ctx.meta
-        u, beyond, rows, poly, dx, d2x, dxdx, *rest = ctx.saved_tensors
-        scales, silu, phi = [1.0, *rest[:order]], rest[order:2 * order + 1], [None, *rest[2 * order + 1:]]
+        u, beyond, rows, dx, d2x, dxdx, scales, silu, phi = ctx.saved_tensors
         gd2y = gd2y if order >= 2 else None
         g = [gy, *_phi_gradients(dx, d2x, dxdx, gdy, gd2y, pairs, u.shape[0])][:order + 1]
         need = ctx.needs_input_grad
@@ -217,8 +229,7 @@ class _LayerJet(torch.autograd.Function):
         grad_table = None
         if need[3]:
             shared = None if gy is None else gy.unsqueeze(1)       # (out, 1, N): every input sees dL/dy
-            grad_table = table_gradient([shared, *g[1:]], u, beyond, scales, rows, n_cols, k, phi[1].shape[0],
-                                        workspace=poly)             # poly is dead: reuse its memory
+            grad_table = table_gradient([shared, *g[1:]], u, beyond, scales, rows, n_cols, k, phi.shape[1])
         grad_base = _base_gradient(g, silu) if need[4] else None
         grad_bias = gy.sum(-1) if need[5] and gy is not None else None
         return grad_x, grad_dx, grad_d2x, grad_table, grad_base, grad_bias, *([None] * 6)
@@ -304,11 +315,12 @@ def _derivative_gradients(dx, dxdx, phi, gdy, gd2y, pairs):
     if gd2y is None:
         return grad_dx, None
     grad_d2x = through(gd2y, phi[1])
+    if _is_pure(pairs, dx.shape[0]):  # d(dx_a^2)/d dx_a = 2 dx_a; the 2 goes on the small gd2y
+        h = through(gd2y * 2.0, phi[2]).mul_(dx)
+        return (h if grad_dx is None else grad_dx.add_(h)), grad_d2x
     h = through(gd2y, phi[2])                                       # (P, in, N) d loss / d (dx_a dx_b)
     if grad_dx is None:
         grad_dx = torch.zeros_like(dx)
-    if _is_pure(pairs, dx.shape[0]):
-        return grad_dx.addcmul_(h, dx, value=2.0), grad_d2x
     for p, (a, b) in enumerate(pairs):
         grad_dx[a].addcmul_(h[p], dx[b])
         grad_dx[b].addcmul_(h[p], dx[a])
@@ -317,11 +329,13 @@ def _derivative_gradients(dx, dxdx, phi, gdy, gd2y, pairs):
 
 def _base_gradient(g, silu):
     """Gradient of the SiLU weights ``(in, out)``: ``sum_n sum_r g_r silu^(r)``, or None."""
-    total = None
-    for r, g_r in enumerate(g):
-        if g_r is not None:
-            term = silu[0] @ g_r.T if r == 0 else (g_r * silu[r]).sum(-1).T
-            total = term if total is None else total.add_(term)
+    total = None if g[0] is None else silu[0] @ g[0].T                 # (in, N) @ (N, out)
+    acc = None
+    for r in range(1, len(g)):
+        if g[r] is not None:
+            acc = g[r] * silu[r] if acc is None else acc.addcmul_(g[r], silu[r])  # (out, in, N)
+    if acc is not None:
+        total = acc.sum(-1).T if total is None else total.add_(acc.sum(-1).T)
     return total
 
 
@@ -429,6 +443,8 @@ class KAN(nn.Module):
         if order not in (1, 2):
             raise ValueError(f"jet order must be 1 or 2, got {order!r}")
         pairs = normalize_pairs(pairs, self.in_dim) if order == 2 else ()
+        if order == 2 and not pairs:  # an empty list of pairs asks for no second derivative
+            order = 1
         if order == 2 and self.k < 2:
             raise ValueError(f"second derivatives need spline degree k >= 2, got k={self.k}")
         y, dy, d2y = x.T.contiguous(), None, None                       # points-last: (width, N)

@@ -15,6 +15,12 @@ Outside ``[lo, hi]`` every basis is continued by its tangent line at the nearest
 end, so a spline extrapolates linearly: it stays C^1, its second derivative is
 zero there, and grid refinement (which is exact on ``[lo, hi]``) stays exact
 everywhere.
+
+Two evaluation paths share this arithmetic: :func:`spline_values` (plain autograd
+ops, differentiable to any order) and the once-differentiable fused kernels below
+it (:func:`spline_jet` and the KAN layer jet), which evaluate all derivatives of
+the gathered cell polynomials by an in-place Taylor shift and carry hand-written
+backward passes.
 """
 
 from __future__ import annotations
@@ -94,7 +100,7 @@ def monomial_weights(
     h = (hi - lo) / grid                                  # (in,)
     s = (x - lo) / h                                      # (N, in) position in cells
     s_in = s.clamp(0.0, float(grid))
-    cell = torch.floor(s_in.detach()).clamp(max=grid - 1)
+    cell = _cell_index(s_in.detach(), grid)               # (N, in) int64
     u = s_in - cell                                       # (N, in) in [0, 1]
     count = max(order, 1) + 1                             # the continuation needs d/du even for order 0
     table = torch.as_tensor(_power_derivative_matrix(k, count), dtype=x.dtype, device=x.device)
@@ -104,7 +110,14 @@ def monomial_weights(
     scale = torch.where(curved, 0.0, h.reciprocal().unsqueeze(-1) ** rank)  # (N, in, count) 1/h^r
     weights = du[:, :, : order + 1] * scale[:, :, : order + 1, None]  # (N, in, r, k+1)
     weights[:, :, 0] += du[:, :, 1] * (s - s_in).unsqueeze(-1)  # value: + (x - x_c) dS/du, h cancels
-    return weights, cell.long()
+    return weights, cell
+
+
+def _cell_index(s_in: torch.Tensor, grid: int) -> torch.Tensor:
+    """Cell of each clamped position: truncation is floor here (s_in >= 0), and the integer
+    clamp also maps a NaN position (diverged training) to a valid cell, so NaN propagates
+    through ``u`` instead of breaking the table lookup."""
+    return s_in.long().clamp_(0, grid - 1)
 
 
 def local_basis(
@@ -202,8 +215,9 @@ def spline_values(x, coef, lo, hi, grid: int, k: int, order: int = 0) -> torch.T
 # Points-last kernels for the fused (once-differentiable) paths. Here the points sit on
 # the last, contiguous axis -- inputs ``(in, N)``, cell polynomials ``(k+1, out, in, N)``
 # -- so every elementwise op runs over long contiguous rows (tiny trailing axes such as
-# k + 1 make PyTorch's CPU loops several times slower), and the table gather/scatter
-# moves whole rows of points.
+# k + 1 make PyTorch's CPU loops several times slower), the table gather/scatter moves
+# whole rows of points, and derivatives of all orders are stacked on a leading axis so
+# that one op treats them all (each op also costs a thread wake-up).
 
 
 def locate(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, grid: int):
@@ -213,134 +227,153 @@ def locate(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, grid: int):
         x: ``(in, N)``.
 
     Returns:
-        ``(cell, u, beyond, inv_h)``: the cell index as a float ``(in, N)`` in
-        ``0 .. G - 1``, the local coordinate ``u`` ``(in, N)`` in ``[0, 1]``, the signed
-        distance past the range in cells ``(in, N)`` (0 inside), and ``1 / h`` ``(in, 1)``.
+        ``(cell, u, beyond, inv_h)``: the int64 cell index ``(in, N)`` in ``0 .. G - 1``,
+        the local coordinate ``u`` ``(in, N)`` in ``[0, 1]``, the signed distance past
+        the range in cells ``(in, N)`` (0 inside), and ``1 / h`` ``(in, 1)``.
     """
     h = ((hi - lo) / grid).unsqueeze(-1)                  # (in, 1)
     s = (x - lo.unsqueeze(-1)) / h                        # (in, N) position in cells
     s_in = s.clamp(0.0, float(grid))
-    cell = s_in.floor().clamp_(max=grid - 1)
+    cell = _cell_index(s_in, grid)
     return cell, s_in - cell, s.sub_(s_in), h.reciprocal()
 
 
-def gather_polynomials(table: torch.Tensor, cell: torch.Tensor, grid: int, k: int):
+def gather_polynomials(table: torch.Tensor, cell: torch.Tensor, grid: int, k: int, depth: int | None = None):
     """The cell polynomial of every (input, point) and output.
 
     Args:
         table: ``((k + 1) * out, in * G)``, the transpose of :func:`cell_polynomials`.
         cell: ``(in, N)`` from :func:`locate`.
+        depth: rows of the result, at least ``k + 1`` (default); the extra ones are zero,
+            room for derivatives above k.
 
     Returns:
-        ``(poly, rows)``: poly ``(k + 1, out, in, N)`` with ``poly[p]`` the coefficients
+        ``(poly, rows)``: poly ``(depth, out, in, N)`` with ``poly[p]`` the coefficients
         of ``u^p``; rows ``(in * N,)`` the table columns read (for the backward's scatter).
     """
     n_in, n = cell.shape
-    rows = (cell.long() + torch.arange(0, n_in * grid, grid, device=cell.device).unsqueeze(-1)).view(-1)
-    poly = torch.gather(table, 1, rows.expand(table.shape[0], -1))  # faster than index_select on dim 1
-    return poly.view(k + 1, -1, n_in, n), rows
+    depth = max(depth or 0, k + 1)
+    rows = (cell + torch.arange(0, n_in * grid, grid, device=cell.device).unsqueeze(-1)).view(-1)
+    poly = table.new_empty(depth, table.shape[0] // (k + 1), n_in, n)
+    poly[k + 1:].zero_()
+    # gather along dim 1 is faster than index_select there
+    torch.gather(table, 1, rows.expand(table.shape[0], -1), out=poly[:k + 1].view(table.shape[0], -1))
+    return poly, rows
 
 
-def horner(poly: torch.Tensor, u: torch.Tensor, k: int, r: int) -> torch.Tensor:
-    """``(1 / r!) d^r/du^r sum_p q_p u^p`` by Horner's rule: ``k - r`` fused multiply-adds.
+def taylor_shift_(poly: torch.Tensor, u: torch.Tensor, k: int, count: int) -> torch.Tensor:
+    """Turn monomial coefficients into derivatives at u, in place: ``poly[r] = (1/r!) d^r/du^r sum_p q_p u^p``.
 
-    ``sum_(p >= r) C(p, r) q_p u^(p - r)`` nests as ``q_r + u c_r (q_(r+1) + u c_(r+1) (..))``
-    with ``c_p = C(p + 1, r) / C(p, r) = (p + 1) / (p + 1 - r)``.
+    Repeated Horner steps (a Taylor shift by u): pass i finalises entry i, so
+    ``count`` derivatives cost ``k + (k - 1) + ..`` fused multiply-adds and no new memory.
 
     Args:
-        poly: ``(k + 1, out, in, N)``.
+        poly: ``(>= k + 1, out, in, N)``, overwritten.
         u: ``(in, N)``.
-
-    Returns:
-        ``(out, in, N)``; needs ``r <= k``.
     """
-    acc = poly[k]
-    for p in range(k - 1, r - 1, -1):
-        acc = torch.addcmul(poly[p], acc, u, value=(p + 1) / (p + 1 - r))
-    return acc
+    for i in range(min(count, k)):
+        for j in range(k - 1, i - 1, -1):
+            poly[j].addcmul_(poly[j + 1], u)
+    return poly
 
 
-def horner_transpose_(grad: torch.Tensor, u: torch.Tensor, k: int, count: int) -> torch.Tensor:
-    """Gradient of :func:`horner` w.r.t. the coefficients, in place (a Taylor shift by ``u``).
+def taylor_shift_transpose_(grad: torch.Tensor, u: torch.Tensor, k: int, written: list[bool]) -> torch.Tensor:
+    """The transpose of :func:`taylor_shift_`, in place: derivative gradients to coefficient gradients.
 
-    On entry ``grad[r]`` holds the gradient w.r.t. ``(1/r!) d^r/du^r`` for ``r < count``
-    and zeros above; on exit ``grad[p] = sum_r C(p, r) u^(p - r) grad_r``.
+    On entry ``grad[r]`` holds the gradient w.r.t. ``(1/r!) d^r/du^r`` where ``written[r]``;
+    the other entries count as zero (their memory is not read) and cost nothing. On exit
+    ``grad[p] = sum_r C(p, r) u^(p - r) grad_r`` where ``written[p]``, which is updated.
 
     Args:
         grad: ``(k + 1, out, in, N)``.
         u: ``(in, N)``.
     """
     for i in range(k):
-        for j in range(min(k, count + i), i, -1):  # entries above count + i are still zero
-            grad[j].addcmul_(grad[j - 1], u)
+        for j in range(k, i, -1):
+            if not written[j - 1]:
+                continue
+            if written[j]:
+                grad[j].addcmul_(grad[j - 1], u)
+            else:
+                torch.mul(grad[j - 1], u, out=grad[j])
+                written[j] = True
     return grad
 
 
-def derivative_scales(inv_h: torch.Tensor, beyond: torch.Tensor, count: int) -> list[torch.Tensor]:
+def derivative_scales(inv_h: torch.Tensor, beyond: torch.Tensor, count: int) -> torch.Tensor:
     """``a_r`` with ``d^r S/dx^r = a_r (1/r!) d^r S/du^r``: ``r! / h^r``, and 0 outside the range for r >= 2.
 
     Returns:
-        ``count`` factors: ``a_0 = 1`` (a float), ``a_1`` ``(in, 1)``, the others ``(in, N)``.
+        ``(count, in, N)``, or ``(count, in, 1)`` when no factor depends on the point (count <= 2).
     """
-    scales = [1.0, inv_h]
-    if count > 2:
-        inside = (beyond == 0).to(beyond.dtype)           # (in, N)
-        scales += [inside * (factorial(r) * inv_h ** r) for r in range(2, count)]
-    return scales[:count]
+    rank = torch.arange(count, device=inv_h.device).view(-1, 1, 1)
+    factorials = inv_h.new_tensor([float(factorial(r)) for r in range(count)]).view(-1, 1, 1)
+    factor = factorials * inv_h ** rank                   # (count, in, 1) r! / h^r
+    if count <= 2:
+        return factor
+    return torch.where(beyond != 0, factor * (rank < 2), factor)  # no curvature outside the range
 
 
-def spline_derivatives(poly, u, beyond, scales, k: int, count: int) -> list[torch.Tensor]:
-    """x-derivatives ``0 .. count - 1`` of the splines, tangent continuation included.
+def spline_derivatives_(poly, u, beyond, scales, k: int, count: int) -> torch.Tensor:
+    """x-derivatives ``0 .. count - 1`` of the splines, tangent continuation included, computed in ``poly``.
+
+    Args:
+        poly: ``(>= count, out, in, N)`` from :func:`gather_polynomials`, overwritten.
+        scales: from :func:`derivative_scales`.
 
     Returns:
-        ``count`` tensors ``(out, in, N)``.
+        ``poly[:count]``: ``(count, out, in, N)``.
     """
-    local = [horner(poly, u, k, r) if r <= k else torch.zeros_like(poly[0]) for r in range(max(count, 2))]
-    out = [torch.addcmul(local[0], local[1], beyond)]     # S(x_c) + (x - x_c) dS/dx(x_c), h cancels
-    return out + [local[r] * scales[r] for r in range(1, count)]
+    taylor_shift_(poly, u, k, max(count, 2))
+    if k >= 1:
+        poly[0].addcmul_(poly[1], beyond)                 # S(x_c) + (x - x_c) dS/dx(x_c); h cancels
+    poly[1:count].mul_(scales[1:count].unsqueeze(1))
+    return poly[:count]
 
 
-def table_gradient(grads, u, beyond, scales, rows, n_cols: int, k: int, n_out: int,
-                   workspace: torch.Tensor | None = None) -> torch.Tensor | None:
+def table_gradient(grads, u, beyond, scales, rows, n_cols: int, k: int, n_out: int) -> torch.Tensor | None:
     """Gradient of the gathered table from gradients w.r.t. the spline derivatives.
 
     Args:
         grads: per derivative r, ``d loss / d S^(r)`` broadcastable to ``(out, in, N)``, or None.
         u, beyond, scales, rows: as from :func:`locate`, :func:`derivative_scales`, :func:`gather_polynomials`.
         n_cols: ``in * G``.
-        workspace: a ``(k + 1, out, in, N)`` tensor that may be overwritten, e.g. the
-            forward's gathered polynomials: memory already touched is much cheaper than
-            fresh pages (page faults cost more than the arithmetic here).
 
     Returns:
         ``((k + 1) * out, in * G)``, or None when every gradient is None.
     """
-    grads = list(grads[:k + 1])
-    used = [r for r, g in enumerate(grads) if g is not None]
-    if not used:
+    grads = list(grads[:k + 1]) + [None] * (k + 1 - len(grads))
+    if all(g is None for g in grads):
         return None
-    top = max(used[-1], 1 if grads[0] is not None and k >= 1 else 0)  # the continuation reads dS/du
-    local = u.new_empty(k + 1, n_out, *u.shape) if workspace is None else workspace  # (k+1, out, in, N)
-    local[top + 1:].zero_()
-    for r in range(top + 1):
-        if r < len(grads) and grads[r] is not None:
-            if r == 0:  # a_0 = 1; the value gradient may be shared by all inputs (broadcast)
-                local[0].copy_(grads[0])
-            else:
-                torch.mul(grads[r], scales[r], out=local[r])
+    local = u.new_empty(k + 1, n_out, *u.shape)           # (k+1, out, in, N) d loss / d (1/r!) d^r S/du^r
+    written = [g is not None for g in grads]
+    for r, g in enumerate(grads):
+        if g is None:
+            continue
+        if r == 0:
+            local[0].copy_(g)                             # a_0 = 1; g_0 may be shared by the inputs (broadcast)
         else:
+            torch.mul(g, scales[r], out=local[r])
+    if grads[0] is not None and k >= 1:                   # the value's continuation reads dS/du
+        if written[1]:
+            local[1].addcmul_(grads[0], beyond)
+        else:
+            torch.mul(grads[0], beyond, out=local[1])
+            written[1] = True
+    taylor_shift_transpose_(local, u, k, written)
+    first = written.index(True)                           # the entries below stay zero: not scattered
+    for r in range(first, k + 1):
+        if not written[r]:
             local[r].zero_()
-    if grads[0] is not None and k >= 1:
-        local[1].addcmul_(grads[0], beyond)
-    horner_transpose_(local, u, k, top + 1)
-    flat = local.view(-1, rows.shape[0])                  # ((k+1)*out, in*N)
-    return flat.new_zeros(flat.shape[0], n_cols).index_add_(1, rows, flat)
+    table = local.new_zeros((k + 1) * n_out, n_cols)
+    table[first * n_out:].index_add_(1, rows, local[first:].view(-1, rows.shape[0]))
+    return table
 
 
 class _FusedSplineJet(torch.autograd.Function):
     """``spline_values`` with a hand-written backward: one graph node instead of dozens.
 
-    Horner evaluation from the gathered cell polynomials (points-last kernels
+    Taylor-shift evaluation of the gathered cell polynomials (points-last kernels
     above); the x-gradient of derivative r is derivative r + 1, so the forward
     evaluates one more than asked when x needs a gradient. Differentiable once.
     """
@@ -350,24 +383,23 @@ class _FusedSplineJet(torch.autograd.Function):
         xt = x.T.contiguous()                              # (in, N)
         cell, u, beyond, inv_h = locate(xt, lo, hi, grid)
         table = cell_polynomials(coef, k).T.contiguous()   # ((k+1)*out, in*G)
-        poly, rows = gather_polynomials(table, cell, grid, k)  # (k+1, out, in, N)
         count = order + 1 + int(ctx.needs_input_grad[0])
+        poly, rows = gather_polynomials(table, cell, grid, k, depth=count)  # (depth, out, in, N)
         scales = derivative_scales(inv_h, beyond, count)
-        values = spline_derivatives(poly, u, beyond, scales, k, count)  # count x (out, in, N)
-        ctx.save_for_backward(u, beyond, rows, *[a for a in scales if torch.is_tensor(a)], *values[1:])
-        ctx.sizes = (coef.shape, grid, k, order, count)
-        return torch.stack(values[:order + 1]).permute(3, 2, 0, 1)  # (N, in, r+1, out)
+        values = spline_derivatives_(poly, u, beyond, scales, k, count)  # (count, out, in, N)
+        ctx.save_for_backward(u, beyond, rows, scales, values)
+        ctx.sizes = (coef.shape, grid, k, order)
+        return values[:order + 1].permute(3, 2, 0, 1)     # (N, in, r+1, out)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):                              # grad (N, in, r+1, out)
-        (n_in, n_out, n_coef), grid, k, order, count = ctx.sizes
-        u, beyond, rows, *rest = ctx.saved_tensors
-        scales, higher = [1.0, *rest[:count - 1]], rest[count - 1:]
+        (n_in, n_out, n_coef), grid, k, order = ctx.sizes
+        u, beyond, rows, scales, values = ctx.saved_tensors
         grad = grad.permute(2, 3, 1, 0)                   # (r+1, out, in, N)
         grad_x = grad_coef = None
         if ctx.needs_input_grad[0]:
-            grad_x = sum((grad[r] * higher[r]).sum(0) for r in range(order + 1)).T  # (N, in)
+            grad_x = (grad * values[1:]).sum((0, 1)).T    # d S^(r) / dx = S^(r+1); (N, in)
         if ctx.needs_input_grad[1]:
             table = table_gradient(list(grad), u, beyond, scales, rows, n_in * grid, k, n_out)
             grad_coef = cell_polynomials_backward(table.T, n_coef, k)

@@ -289,3 +289,15 @@ def test_help(capsys):
     assert "solve" in capsys.readouterr().out
     assert main(["solve", "--help"]) == 0
     assert "--grid-schedule" in capsys.readouterr().out
+
+
+def test_solve_hard_dirichlet_meets_the_boundary_data(registry, problem_file, tmp_path, capsys):
+    out = tmp_path / "hard"
+    assert main(["solve", str(problem_file), *TINY, "--hard", "--out", str(out)]) == 0
+    capsys.readouterr()
+    solution = kp.Solution.load(out / "model.pt", problem=kp.Problem(
+        kp.Interval(0, 1), lambda x, u: u.value, [kp.Dirichlet(0.0, hard=True)]))
+    assert np.abs(solution.predict(np.array([[0.0], [1.0]]))).max() < 1e-12
+    assert main(["solve", "square", *TINY, "--hard", "--out", str(tmp_path / "sq")]) == 0
+    capsys.readouterr()
+    assert main(["solve", "heat1d", *TINY, "--hard", "--out", str(tmp_path / "h")]) == 0
