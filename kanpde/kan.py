@@ -27,6 +27,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from .network import Network, seeded
 from .splines import (cell_polynomials, derivative_scales, fit_coefficients, gather_polynomials, locate,
                       spline_derivatives_, spline_jet, spline_values, table_gradient)
 
@@ -355,7 +356,7 @@ def _check_int(name: str, value, minimum: int) -> None:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
 
 
-class KAN(nn.Module):
+class KAN(Network):
     """A Kolmogorov-Arnold Network ``[n_0, n_1, .., n_L]``.
 
     Args:
@@ -383,24 +384,10 @@ class KAN(nn.Module):
         _check_int("grid", grid, 1)
         _check_int("k", k, 0)
         self.widths = widths
-        generator_state = torch.random.get_rng_state()
-        if seed is not None:
-            torch.manual_seed(seed)
-        try:
+        with seeded(seed):
             self.layers = nn.ModuleList(
                 KANLayer(i, o, grid, k, grid_range if n == 0 else _first_pair(grid_range), noise_scale, base_scale)
                 for n, (i, o) in enumerate(zip(widths[:-1], widths[1:])))
-        finally:
-            if seed is not None:
-                torch.random.set_rng_state(generator_state)
-
-    @property
-    def in_dim(self) -> int:
-        return self.widths[0]
-
-    @property
-    def out_dim(self) -> int:
-        return self.widths[-1]
 
     @property
     def grid(self) -> int:
@@ -410,15 +397,9 @@ class KAN(nn.Module):
     def k(self) -> int:
         return self.layers[0].k
 
-    def _check_input(self, x: torch.Tensor) -> None:
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"expected a torch.Tensor of shape (N, {self.in_dim}), got {type(x).__name__}")
-        if x.ndim != 2 or x.shape[1] != self.in_dim:
-            raise ValueError(f"expected input of shape (N, {self.in_dim}), got {tuple(x.shape)}")
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Network output ``(N, out)`` at inputs ``x`` ``(N, in)``."""
-        self._check_input(x)
+        self.check_input(x)
         for layer in self.layers:
             x = layer(x)
         return x
@@ -439,7 +420,7 @@ class KAN(nn.Module):
             ValueError: second derivatives of splines of degree k < 2 (their
                 second derivative is a sum of Dirac deltas), or bad pairs.
         """
-        self._check_input(x)
+        self.check_input(x)
         if order not in (1, 2):
             raise ValueError(f"jet order must be 1 or 2, got {order!r}")
         pairs = normalize_pairs(pairs, self.in_dim) if order == 2 else ()
@@ -460,7 +441,7 @@ class KAN(nn.Module):
         ``margin`` times the span), and its splines are refitted by least squares so
         the network function is kept (to the accuracy of the new grid).
         """
-        self._check_input(x)
+        self.check_input(x)
         for layer in self.layers:
             lo, hi = x.min(0).values, x.max(0).values
             span = (hi - lo).clamp_min(1e-6)

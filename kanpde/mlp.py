@@ -7,7 +7,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-ACTIVATIONS = {"tanh": nn.Tanh, "silu": nn.SiLU, "sin": None, "gelu": nn.GELU, "softplus": nn.Softplus}
+from .network import Network, seeded
 
 
 class Sine(nn.Module):
@@ -17,7 +17,10 @@ class Sine(nn.Module):
         return torch.sin(x)
 
 
-class MLP(nn.Module):
+ACTIVATIONS = {"tanh": nn.Tanh, "silu": nn.SiLU, "sin": Sine, "gelu": nn.GELU, "softplus": nn.Softplus}
+
+
+class MLP(Network):
     """Fully connected network ``[n_0, .., n_L]`` with a smooth activation.
 
     ``y = W_L s(.. s(W_1 x + b_1) ..) + b_L``, Xavier-normal weights, zero biases.
@@ -27,6 +30,9 @@ class MLP(nn.Module):
         widths: layer widths, input first, e.g. ``[2, 32, 32, 1]``.
         activation: one of ``tanh``, ``silu``, ``sin``, ``gelu``, ``softplus``.
         seed: makes the initialisation reproducible.
+
+    Raises:
+        ValueError: widths that are not at least two positive ints; an unknown activation.
     """
 
     def __init__(self, widths: Sequence[int], activation: str = "tanh", seed: int | None = None):
@@ -37,35 +43,18 @@ class MLP(nn.Module):
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}. Pick one of {tuple(ACTIVATIONS)}")
         self.widths, self.activation = widths, activation
-        state = torch.random.get_rng_state()
-        if seed is not None:
-            torch.manual_seed(seed)
-        try:
-            layers: list[nn.Module] = []
+        layers: list[nn.Module] = []
+        with seeded(seed):
             for n, (i, o) in enumerate(zip(widths[:-1], widths[1:])):
                 linear = nn.Linear(i, o)
                 nn.init.xavier_normal_(linear.weight)
                 nn.init.zeros_(linear.bias)
                 layers.append(linear)
                 if n < len(widths) - 2:
-                    layers.append(Sine() if activation == "sin" else ACTIVATIONS[activation]())
-            self.net = nn.Sequential(*layers)
-        finally:
-            if seed is not None:
-                torch.random.set_rng_state(state)
-
-    @property
-    def in_dim(self) -> int:
-        return self.widths[0]
-
-    @property
-    def out_dim(self) -> int:
-        return self.widths[-1]
+                    layers.append(ACTIVATIONS[activation]())
+        self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Network output ``(N, out)`` at inputs ``x`` ``(N, in)``."""
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"expected a torch.Tensor of shape (N, {self.in_dim}), got {type(x).__name__}")
-        if x.ndim != 2 or x.shape[1] != self.in_dim:
-            raise ValueError(f"expected input of shape (N, {self.in_dim}), got {tuple(x.shape)}")
+        self.check_input(x)
         return self.net(x)

@@ -58,6 +58,8 @@ class Problem:
         parameters: ``{name: initial value}`` of unknown scalars learned with the model.
         transform: ``transform(x, net_output) -> u``, e.g. to satisfy Dirichlet data
             exactly (hard constraint). Derivatives then come from autograd.
+        weights: suggested loss weights per term name (e.g. ``{"pde": 0.01}`` when the
+            residual's scale dwarfs the conditions'); ``TrainConfig.weights`` overrides them.
 
     Raises:
         TypeError, ValueError: for a domain, pde, condition or exact solution that
@@ -67,7 +69,8 @@ class Problem:
 
     def __init__(self, domain: Domain, pde: Callable, conditions: Sequence[Condition] = (), exact: Callable | None = None,
                  *, reference: Callable | None = None, name: str = "problem", outputs: Sequence[str] | None = None,
-                 parameters: dict[str, float] | None = None, transform: Callable | None = None):
+                 parameters: dict[str, float] | None = None, transform: Callable | None = None,
+                 weights: dict[str, float] | None = None):
         if not isinstance(domain, Domain):
             raise TypeError(f"domain must be a kanpde Domain (Interval, Rectangle, Box, Disk, ...), got {type(domain).__name__}")
         if not callable(pde):
@@ -76,6 +79,7 @@ class Problem:
         self.name, self.transform = name, transform
         self.outputs = tuple(outputs) if outputs is not None else ("u",)
         self.parameters = dict(parameters or {})
+        self.weights = {str(k): float(v) for k, v in (weights or {}).items()}
         conditions = self._check_conditions(conditions)
         self.hard = [c for c in conditions if getattr(c, "hard", False)]
         self.conditions = [c for c in conditions if not getattr(c, "hard", False)]
@@ -101,7 +105,8 @@ class Problem:
                              f"problem {self.name!r} has {len(whole)}")
         conditions = [Dirichlet(c.value, hard=True) if c is whole[0] else c for c in self.conditions]
         return Problem(self.domain, self.pde, conditions, self.exact, reference=self.reference, name=self.name,
-                       outputs=self.outputs, parameters=self.parameters, transform=self.transform)
+                       outputs=self.outputs, parameters=self.parameters, transform=self.transform,
+                       weights=self.weights)
 
     # -- validation -------------------------------------------------------------------------------
 

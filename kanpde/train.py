@@ -89,7 +89,8 @@ class TrainConfig:
         device, dtype: where and in which precision to train (float64 recommended for L-BFGS).
         verbose: tqdm progress bars.
         sampling: ``"sobol"``, ``"halton"``, ``"lhs"``, ``"uniform"`` or ``"grid"``.
-        weights: loss weight per term name (``"pde"``, ``"dirichlet"``, ...), default 1.
+        weights: loss weight per term name (``"pde"``, ``"dirichlet"``, ...); over the
+            problem's own ``weights``, then 1.
         resample_every: draw new interior points every this many Adam steps.
         adaptive: ``"rad"`` (resample with density ~ |residual|) or ``"rar"`` (add the worst
             points), used when resampling.
@@ -235,7 +236,7 @@ class Trainer:
         return terms
 
     def total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
-        weights = self.config.weights
+        weights = {**self.problem.weights, **self.config.weights}
         unknown = set(weights) - set(terms)
         if unknown:
             raise ValueError(f"loss weights for unknown terms {sorted(unknown)}. Pick from {sorted(terms)}")

@@ -143,3 +143,13 @@ def test_poisson_benchmark_accuracy_with_default_config():
     errors = solution.errors()
     assert errors["rel_l2"] <= 1e-4, errors
     assert errors["max_abs"] <= 3e-4, errors
+
+
+def test_problem_weights_apply_and_config_overrides_them():
+    problem = poisson_problem(weights={"pde": 0.5})
+    solution = _solve([kp.Adam(1)], problem=problem)
+    row = solution.history.steps[0]
+    assert row["loss"] == pytest.approx(0.5 * row["pde"] + row["dirichlet"])
+    solution = _solve([kp.Adam(1)], problem=poisson_problem(weights={"pde": 0.5}), weights={"pde": 2.0})
+    row = solution.history.steps[0]
+    assert row["loss"] == pytest.approx(2.0 * row["pde"] + row["dirichlet"])

@@ -1,0 +1,53 @@
+"""The benchmark scripts run end to end (tiny sizes) and report what they claim to."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
+
+def _script(name):
+    spec = importlib.util.spec_from_file_location(f"script_{name}", SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_derivatives_times_every_side(capsys):
+    rows = _script("bench_derivatives").main(["--points", "300", "--repeats", "1", "--grid", "5"])
+    assert len(rows) == 4 and all(t > 0 for t in rows.values())
+    assert "speed-up of jet over nested autograd" in capsys.readouterr().out
+
+
+def test_bench_speed_rows(capsys):
+    rows = _script("bench_speed").main(["--points", "200", "--grids", "3", "6", "--repeats", "1"])
+    assert [(r["points"], r["grid"]) for r in rows] == [(200, 3), (200, 6)]
+
+
+def test_benchmark_writes_json_and_markdown(tmp_path, capsys):
+    rows = _script("benchmark").main(["--problems", "poisson2d", "--scale", "0.02", "--points", "100",
+                                      "--out", str(tmp_path)])
+    methods = [r["method"] for r in rows]
+    assert methods[0].startswith("KAN") and methods[1].startswith("MLP") and methods[2].startswith("FD")
+    data = json.loads((tmp_path / "benchmark.json").read_text())
+    assert len(data["rows"]) == 3 and "machine" in data
+    table = (tmp_path / "benchmark.md").read_text()
+    assert table.count("| poisson2d |") == 3
+
+
+def test_poisson_accuracy_fd_row():
+    row = _script("poisson_accuracy").fd_row(32)
+    assert row["rel_l2"] < 5e-3
+
+
+def test_demo_writes_every_result(tmp_path):
+    summary = _script("demo").main(["--quick", "--quiet", "--out", str(tmp_path)])
+    names = {p.name for p in tmp_path.iterdir()}
+    assert names >= {"solution.vtu", "solution.png", "history.png", "activations.png", "summary.json", "model.pt"}
+    assert summary["rows"][0]["rel_l2"] < 0.1
+
+
+def test_fd_convergence_table(capsys):
+    _script("fd_convergence").main(["--levels", "2", "--no-shock", "--only", "poisson-2d-o2"])
+    assert "order" in capsys.readouterr().out.lower()
