@@ -7,7 +7,7 @@
 
 from . import fd, plotting
 from .export import export_fd, export_solution
-from .conditions import Condition, Dirichlet, Initial, Neumann, Periodic, Robin
+from .conditions import Condition, Data, Dirichlet, Initial, Neumann, Periodic, Robin
 from .fields import Field
 from .geometry import Box, Disk, Domain, Interval, Rectangle, SpaceTime, TimeInterval
 from .kan import KAN, Jet, KANLayer
@@ -19,7 +19,7 @@ from .train import LBFGS, Adam, TrainConfig, default_schedule, solve
 __version__ = "0.1.0"
 
 __all__ = [
-    "Adam", "Box", "Condition", "Dirichlet", "Disk", "Domain", "Field", "History", "Initial", "Interval",
+    "Adam", "Box", "Condition", "Data", "Dirichlet", "Disk", "Domain", "Field", "History", "Initial", "Interval",
     "Jet", "KAN", "KANLayer", "LBFGS", "MLP", "Neumann", "Periodic", "Problem", "Rectangle", "Robin",
     "Solution", "SpaceTime", "TimeInterval", "TrainConfig", "default_schedule", "export_fd", "export_solution",
     "fd", "plotting", "solve",

@@ -11,6 +11,7 @@ condition                  residual                              points
 ``Robin(alpha, beta, g)``  ``alpha u + beta du/dn - g``          boundary
 ``Periodic("x")``          ``u(x_lo) - u(x_hi)`` (and d/dx)      paired faces
 ``Initial(g, derivative)`` ``d^m u/dt^m - g`` at ``t = t0``      initial slice
+``Data(points, values)``   ``u - d`` at measurement points       given points
 =========================  ====================================  ==============
 
 ``value`` is a number or a function of the points ``x`` (a ``(N, D)`` tensor)
@@ -32,16 +33,17 @@ from .geometry import Domain
 
 @dataclass
 class ConditionPoints:
-    """A condition's sampled points: ``points`` ``(N, D)``, with ``normals`` or a
-    periodic ``partner`` ``(N, D)`` where the condition needs them."""
+    """A condition's sampled points: ``points`` ``(N, D)``, with ``normals``, a periodic
+    ``partner`` ``(N, D)`` or observed ``values`` ``(N, m)`` where the condition needs them."""
 
     points: torch.Tensor
     normals: torch.Tensor | None = None
     partner: torch.Tensor | None = None
+    values: torch.Tensor | None = None
 
     def to(self, **kwargs) -> "ConditionPoints":
         move = lambda t: None if t is None else t.to(**kwargs)  # noqa: E731
-        return ConditionPoints(move(self.points), move(self.normals), move(self.partner))
+        return ConditionPoints(move(self.points), move(self.normals), move(self.partner), move(self.values))
 
 
 def evaluate_value(value, x: torch.Tensor, components: int = 1) -> torch.Tensor:
@@ -268,3 +270,40 @@ class Initial(Condition):
         axis = next(a for a in range(len(u.names)) if a not in u.spatial_axes)  # the time axis
         data = u.d(*([axis] * self.derivative))
         return data - evaluate_value(self.value, points.points, data.shape[1])
+
+
+class Data(Condition):
+    """``u(x_j) = d_j`` at given measurement points: observations, e.g. for inverse problems.
+
+    Args:
+        points: ``(M, D)`` measurement locations inside the domain.
+        values: ``(M,)`` or ``(M, m)`` measured values (all components, or ``component``'s).
+    """
+
+    kind = "data"
+
+    def __init__(self, points, values, component=None, name=None):
+        super().__init__(name, component)
+        self.points = np.asarray(points, dtype=float)
+        self.values = np.asarray(values, dtype=float)
+        if self.values.ndim == 1:
+            self.values = self.values[:, None]
+        if self.points.ndim != 2 or self.values.ndim != 2 or len(self.points) != len(self.values):
+            raise ValueError(f"expected points (M, D) and values (M,) or (M, m) with the same M, "
+                             f"got {self.points.shape} and {np.shape(values)}")
+        if not (np.isfinite(self.points).all() and np.isfinite(self.values).all()):
+            raise ValueError("Data points and values must be finite (no NaN or inf)")
+
+    def check(self, domain):
+        if self.points.shape[1] != domain.dim:
+            raise ValueError(f"Data points must have {domain.dim} columns {domain.names}, got {self.points.shape[1]}")
+        outside = ~domain.contains(self.points, tol=1e-8)
+        if outside.any():
+            raise ValueError(f"{int(outside.sum())} Data points lie outside {domain!r}, e.g. {self.points[outside][0].tolist()}")
+
+    def sample(self, domain, n, method, seed):
+        return ConditionPoints(torch.as_tensor(self.points), values=torch.as_tensor(self.values))
+
+    def residual(self, make_field, points):
+        u = self._component(make_field(points.points))
+        return u.value - points.values

@@ -434,18 +434,30 @@ class KAN(Network):
         return Jet(y.T, dy.permute(2, 1, 0), d2y.permute(2, 1, 0), pairs)
 
     @torch.no_grad()
-    def update_grid(self, x: torch.Tensor, margin: float = 0.0) -> "KAN":
-        """Fit every layer's grid range to the activations seen on samples ``x``.
+    def update_grid(self, x: torch.Tensor, margin: float = 0.0, layers: int | None = None,
+                    grow_only: bool = False) -> "KAN":
+        """Fit the layers' grid ranges to the activations seen on samples ``x``.
 
         Each layer's range becomes ``[min, max]`` of its inputs over ``x`` (widened by
         ``margin`` times the span), and its splines are refitted by least squares so
         the network function is kept (to the accuracy of the new grid).
+
+        Args:
+            layers: update only this many leading layers (``1``: just the input range).
+            grow_only: only ever widen a range (to cover activations that left it), so a
+                layer whose activations stay inside keeps its splines exactly.
         """
         self.check_input(x)
-        for layer in self.layers:
+        for layer in self.layers[:layers]:
             lo, hi = x.min(0).values, x.max(0).values
             span = (hi - lo).clamp_min(1e-6)
-            layer.set_grid(lo - margin * span, hi + margin * span, layer.grid)
+            lo, hi = lo - margin * span, hi + margin * span
+            if grow_only:
+                lo, hi = torch.minimum(lo, layer.lo), torch.maximum(hi, layer.hi)
+                if torch.equal(lo, layer.lo) and torch.equal(hi, layer.hi):
+                    x = layer(x)
+                    continue
+            layer.set_grid(lo, hi, layer.grid)
             x = layer(x)
         return self
 

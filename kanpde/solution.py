@@ -193,6 +193,7 @@ class Solution:
             "config": _plain(self.config),
             "parameters": {k: float(v) for k, v in self.parameters.items()},
             "problem": None if self.problem is None else self.problem.name,
+            "hard_dirichlet": bool(self.problem is not None and self.problem.hard),
             "elapsed": float(self.elapsed),
         }
         return atomic_write(path, lambda tmp: torch.save(payload, tmp))
@@ -217,6 +218,11 @@ class Solution:
         model.to(next(iter(state.values())).dtype).load_state_dict(state)
         if problem is None and payload.get("problem"):
             problem = _registered_problem(payload["problem"])
+        if payload.get("hard_dirichlet"):  # the model is the N in u = g + phi N: predictions need the problem
+            if problem is None:
+                raise ValueError(f"{path} was trained with a hard Dirichlet constraint (u = g + phi N); "
+                                 "pass the problem: Solution.load(path, problem=...)")
+            problem = problem.with_hard_dirichlet()
         history = History(**payload["history"])
         return cls(problem, model, history, payload["config"], payload["parameters"], payload["elapsed"])
 

@@ -109,7 +109,7 @@ class TrainConfig:
         threads: ``torch.set_num_threads`` for the run (None leaves it).
     """
 
-    interior_points: int = 2000
+    interior_points: int = 3000
     boundary_points: int = 400
     schedule: list = field(default_factory=default_schedule)
     seed: int = 0
@@ -264,11 +264,14 @@ class Trainer:
         if stage.grid is not None and hasattr(self.model, "refine") and stage.grid != self.model.grid:
             self.model.refine(stage.grid)  # models without a grid (MLP) just run the stage
         if stage.update_grid or (self.config.update_grid and (first or stage.grid is not None)):
-            self.update_grid()
+            self.update_grid(inputs_only=first and self.step == 0)
 
-    def update_grid(self) -> None:
+    def update_grid(self, inputs_only: bool = False, grow_only: bool = False) -> None:
+        """Refit grid ranges to the activations. Before any training only the input layer's:
+        an untrained network's hidden activations span a sliver that training soon leaves."""
         if hasattr(self.model, "update_grid"):
-            self.model.update_grid(self.points.all(), margin=self.config.grid_margin)
+            self.model.update_grid(self.points.all(), margin=self.config.grid_margin,
+                                   layers=1 if inputs_only else None, grow_only=grow_only)
 
     def run(self) -> Solution:
         optimizer = None
@@ -280,7 +283,7 @@ class Trainer:
             if self.stopped:
                 break
         self.record_error(self.history.steps[-1] if self.history.steps else None)
-        params = {k: float(v) for k, v in self.parameters.items()}
+        params = {k: float(v.detach()) for k, v in self.parameters.items()}
         return Solution(self.problem, self.model, self.history, self.config.to_dict(), params,
                         time.perf_counter() - self.start)
 
@@ -297,7 +300,7 @@ class Trainer:
                 self.resample()
             if index == 0 and isinstance(stage, Adam) and cfg.update_grid and cfg.grid_update_every \
                     and done and done % cfg.grid_update_every == 0:
-                self.update_grid()
+                self.update_grid(grow_only=True)
             candidate = self.snapshot()  # becomes "good" once the step has seen a finite loss here
             limit = min(stage.chunk, stage.steps - done) if isinstance(stage, LBFGS) else 1
             record = self.take_step(index, optimizer, limit)

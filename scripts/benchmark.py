@@ -96,7 +96,7 @@ def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", nargs="+", default=DEFAULT_PROBLEMS)
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every stage's iterations")
-    parser.add_argument("--points", type=int, default=2000)
+    parser.add_argument("--points", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default="results")

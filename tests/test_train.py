@@ -153,3 +153,35 @@ def test_problem_weights_apply_and_config_overrides_them():
     solution = _solve([kp.Adam(1)], problem=poisson_problem(weights={"pde": 0.5}), weights={"pde": 2.0})
     row = solution.history.steps[0]
     assert row["loss"] == pytest.approx(2.0 * row["pde"] + row["dirichlet"])
+
+
+def test_hard_constraint_is_restored_on_load(tmp_path):
+    problem = poisson_problem(conditions=[kp.Dirichlet(0.0, hard=True)])
+    problem.name = "not-registered"
+    solution = _solve([kp.Adam(3)], problem=problem)
+    path = solution.save(tmp_path / "hard.pt")
+    with pytest.raises(ValueError, match="hard Dirichlet constraint"):
+        kp.Solution.load(path)
+    loaded = kp.Solution.load(path, problem=poisson_problem())  # the soft twin is hardened again
+    x = np.array([[-1.0, 0.3], [0.2, 1.0], [0.1, 0.2]])
+    np.testing.assert_array_equal(loaded.predict(x), solution.predict(x))
+    assert np.abs(loaded.predict(x[:2])).max() < 1e-12
+
+
+def test_inverse_problem_learns_the_unknown_coefficient():
+    """u'' = a on [0, 1] with data from u = x^2: the trainer recovers a = 2 (starting from 0.5)."""
+    x = np.linspace(0.05, 0.95, 19)[:, None]
+    problem = kp.Problem(kp.Interval(0, 1), lambda x, u, p: u.d("x", "x") - p["a"],
+                         [kp.Data(x, x[:, 0] ** 2)], parameters={"a": 0.5})
+    solution = _solve([kp.Adam(200, lr=0.02), kp.LBFGS(100)], problem=problem, model=kp.KAN([1, 4, 1], seed=0))
+    assert solution.parameters["a"] == pytest.approx(2.0, rel=0.02)
+
+
+def test_data_condition_validation():
+    line = kp.Interval(0, 1)
+    with pytest.raises(ValueError, match="outside"):
+        kp.Problem(line, lambda x, u: u.value, [kp.Data([[2.0]], [1.0])])
+    with pytest.raises(ValueError, match="same M"):
+        kp.Data([[0.5], [0.6]], [1.0])
+    with pytest.raises(ValueError, match="finite"):
+        kp.Data([[0.5]], [np.nan])
