@@ -60,6 +60,8 @@ class _Evaluation:
         self.x = x if self.use_jet else x.detach().requires_grad_(True)
         self._value = None
         self._jet = None
+        # autograd intermediates must hang off the graph of self.x; jet results (kept in
+        # _derivatives) do not, so the jet backend's third-derivative fallback needs its own cache
         self._autograd: dict[tuple[int, ...], torch.Tensor] = {}
         self._derivatives: dict[tuple[int, ...], torch.Tensor] = {}
 
@@ -101,9 +103,8 @@ class _Evaluation:
     def _from_jet(self, axes: tuple[int, ...]) -> torch.Tensor:
         if len(axes) == 1:
             return self._jet_for(1, ()).grad[:, :, axes[0]]
-        pair = tuple(sorted(axes))
-        jet = self._jet_for(2, pair)
-        return jet.second[:, :, jet.pairs.index(pair)]
+        jet = self._jet_for(2, axes)                                    # axes come sorted
+        return jet.second[:, :, jet.pairs.index(axes)]
 
     def _from_autograd(self, axes: tuple[int, ...]) -> torch.Tensor:
         if not axes:
@@ -117,7 +118,6 @@ class _Evaluation:
             columns = [grad_or_zeros(lower[:, c], self.x)[:, axes[-1]] for c in range(lower.shape[1])]
             self._autograd[axes] = torch.stack(columns, dim=1)          # (N, out)
         return self._autograd[axes]
-
 
 
 class Field:
@@ -149,6 +149,13 @@ class Field:
     def x(self) -> torch.Tensor:
         """The points, ``(N, D)``."""
         return self._eval.x
+
+    @property
+    def n_components(self) -> int:
+        """How many components this field has (without evaluating it when the model says)."""
+        if self._components is not None:
+            return len(self._components)
+        return len(self.outputs) if self.outputs is not None else self._eval.value.shape[1]
 
     def _select(self, values: torch.Tensor) -> torch.Tensor:
         return values if self._components is None else values[:, self._components]
@@ -185,30 +192,30 @@ class Field:
 
     def div(self) -> torch.Tensor:
         """Divergence of a vector field with one component per spatial coordinate, ``(N, 1)``."""
-        n = len(self._components) if self._components is not None else self._eval.value.shape[1]
+        n = self.n_components
         if n != len(self.spatial_axes):
             raise ValueError(f"div() needs {len(self.spatial_axes)} components (one per spatial coordinate), got {n}")
         return sum(self[i].d(a) for i, a in enumerate(self.spatial_axes))
 
     def _require_scalar(self, what: str) -> None:
-        n = len(self._components) if self._components is not None else self._eval.value.shape[1]
+        n = self.n_components
         if n != 1:
             raise ValueError(f"{what}() needs a scalar field, this one has {n} components; pick one with u[i]")
 
     def __getitem__(self, item: int | str) -> "Field":
+        """A component by output name (``u["v"]``) or by position in this field (``u[1]``)."""
         available = self.outputs or ()
         if isinstance(item, str):
             if item not in available:
                 raise ValueError(f"unknown component {item!r}. Pick one of {available}")
-            index = available.index(item)
+            component = available.index(item)
         else:
-            index = item
-        total = self._eval.value.shape[1] if not available else len(available)
-        if not isinstance(index, int) or not -total <= index < total:
-            raise ValueError(f"component index must be an int in 0..{total - 1} or a name in {available}, got {item!r}")
-        base = list(range(total)) if self._components is None else self._components
+            n = self.n_components
+            if isinstance(item, bool) or not isinstance(item, int) or not -n <= item < n:
+                raise ValueError(f"component index must be an int in 0..{n - 1} or a name in {available}, got {item!r}")
+            component = (list(range(n)) if self._components is None else self._components)[item]
         return Field(None, None, self.names, self.spatial_axes, outputs=self.outputs,
-                     _evaluation=self._eval, _components=[base[index]])
+                     _evaluation=self._eval, _components=[component])
 
     def __len__(self) -> int:
         return self._eval.x.shape[0]

@@ -50,6 +50,11 @@ class History:
         return {"steps": self.steps, "stages": self.stages}
 
 
+def relative_l2(u: torch.Tensor, exact: torch.Tensor) -> float:
+    """``||u - u*|| / ||u*||`` over all points and components."""
+    return float((u - exact).norm() / exact.norm().clamp_min(1e-300))
+
+
 def evaluation_points(domain, target: int = 40_000, seed: int = 12345) -> tuple[np.ndarray, tuple | None]:
     """A dense evaluation set: a regular grid up to 3-D, quasi-random points beyond."""
     if domain.dim > 3:
@@ -162,7 +167,7 @@ class Solution:
         exact = self.problem.solution_values(x).detach()
         with torch.no_grad():
             u = self.problem.model_for_fields(self.model)(x)
-        out = {"rel_l2": float((u - exact).norm() / exact.norm().clamp_min(1e-300)),
+        out = {"rel_l2": relative_l2(u, exact),
                "max_abs": float((u - exact).abs().max())}
         if self.problem.exact is not None:
             out["rel_h1"] = self._relative_h1(x, u - exact, exact)

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from .conditions import ConditionPoints
 from .geometry import METHODS
 from .problem import Problem
-from .solution import History, Solution, evaluation_points
+from .solution import History, Solution, evaluation_points, relative_l2
 
 
 @dataclass
@@ -264,7 +264,7 @@ class Trainer:
         if stage.grid is not None and hasattr(self.model, "refine") and stage.grid != self.model.grid:
             self.model.refine(stage.grid)  # models without a grid (MLP) just run the stage
         if stage.update_grid or (self.config.update_grid and (first or stage.grid is not None)):
-            self.update_grid(inputs_only=first and self.step == 0)
+            self.update_grid(inputs_only=first)
 
     def update_grid(self, inputs_only: bool = False, grow_only: bool = False) -> None:
         """Refit grid ranges to the activations. Before any training only the input layer's:
@@ -398,7 +398,7 @@ class Trainer:
             return
         with torch.no_grad():
             u = self.problem.model_for_fields(self.model)(self.eval_x)
-        record["rel_l2"] = float((u - self.eval_u).norm() / self.eval_u.norm().clamp_min(1e-300))
+        record["rel_l2"] = relative_l2(u, self.eval_u)
 
     @staticmethod
     def _postfix(record: dict) -> dict:

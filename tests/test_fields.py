@@ -93,3 +93,12 @@ def test_field_errors_name_what_was_expected():
         Field(model, _points(5, 2), ("x", "y"), backend="magic").value
     with pytest.raises(ValueError, match="jet backend needs"):
         Field(kp.MLP([2, 4, 1]), _points(5, 2), ("x", "y"), backend="jet").value
+
+
+def test_component_views_index_within_themselves():
+    model = kp.KAN([2, 3, 2], seed=0).double()
+    u = Field(model, _points(6, 2), ("x", "y"), outputs=("a", "b"))
+    torch.testing.assert_close(u[1][0].value, u["b"].value)
+    with pytest.raises(ValueError, match=r"int in 0..0"):
+        u[1][1]
+    assert u.n_components == 2 and u[0].n_components == 1
