@@ -3,18 +3,19 @@
     import kanpde as kp
     problem = kp.Problem(kp.Rectangle((-1, -1), (1, 1)), pde, [kp.Dirichlet(0.0)], exact=exact)
     solution = kp.solve(problem, kp.KAN([2, 10, 1]), kp.TrainConfig())
+
+Layout (arrows point down only): ``nn`` <- ``pde`` <- ``train`` <- ``io`` <- ``cli``.
 """
 
-from . import fd, plotting
-from .export import export_fd, export_solution
-from .conditions import Condition, Data, Dirichlet, Initial, Neumann, Periodic, Robin
-from .fields import Field
-from .geometry import Box, Disk, Domain, Interval, Rectangle, SpaceTime, TimeInterval
-from .kan import KAN, Jet, KANLayer
-from .mlp import MLP
-from .problem import Problem
-from .solution import History, Solution
-from .train import LBFGS, Adam, TrainConfig, default_schedule, solve
+import importlib
+
+from . import fd
+from .io import Solution, export_fd, export_solution
+from .nn import KAN, MLP, Jet, KANLayer
+from .pde import (Box, Condition, Data, Dirichlet, Disk, Domain, Field, Initial, Interval, Neumann, Periodic, Problem,
+                  Rectangle, Robin, SpaceTime, TimeInterval)
+from .solve import solve
+from .train import LBFGS, Adam, History, TrainConfig, default_schedule
 
 __version__ = "0.1.0"
 
@@ -24,3 +25,13 @@ __all__ = [
     "Solution", "SpaceTime", "TimeInterval", "TrainConfig", "default_schedule", "export_fd", "export_solution",
     "fd", "plotting", "solve",
 ]
+
+_LAZY = {"plotting": ".io.plotting"}  # figures pull in matplotlib only when asked for
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        module = importlib.import_module(_LAZY[name], __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'kanpde' has no attribute {name!r}")

@@ -61,7 +61,7 @@ def _looks_like_file(spec: str) -> bool:
 
 def _load_problem_file(path: Path):
     """The ``problem`` defined by a .py file (through ``problems.load_problem_file`` when available)."""
-    from .problem import Problem
+    from .pde.problem import Problem
 
     if not path.is_file():
         raise FileNotFoundError(f"no such problem file: {str(path)!r}")
@@ -142,8 +142,8 @@ def _widths(args, problem) -> list[int]:
 
 
 def _model(args, problem, widths: list[int], grids: list[int]):
-    from .kan import KAN
-    from .mlp import MLP
+    from .nn.kan import KAN
+    from .nn.mlp import MLP
 
     if args.model == "kan":
         return KAN(widths, grid=grids[0], k=args.k, seed=args.seed)
@@ -189,7 +189,7 @@ def _plain(value):
 
 
 def _write_json(path: Path, data: dict) -> Path:
-    from .solution import atomic_write
+    from .files import atomic_write
 
     text = json.dumps(_plain(data), indent=2, allow_nan=False) + "\n"
 
@@ -268,10 +268,11 @@ def cmd_list(args) -> int:
 
 
 def cmd_solve(args) -> int:
-    from .export import export_fd, export_solution
-    from .plotting import plot_activations, plot_history, plot_solution, save_figure, _figure
-    from .solution import model_spec
-    from .train import TrainConfig, solve
+    from .io.export import export_fd, export_solution
+    from .io.plotting import plot_activations, plot_history, plot_solution, save_figure, _figure
+    from .nn.spec import model_spec
+    from .solve import solve
+    from .train import TrainConfig
 
     problem, name, module = load_problem(args.problem)
     if args.hard:
@@ -353,8 +354,8 @@ def _read_checkpoint_problem_name(path: Path) -> str | None:
 
 
 def cmd_export(args) -> int:
-    from .export import export_solution
-    from .solution import Solution
+    from .io.export import export_solution
+    from .io.solution import Solution
 
     checkpoint = Path(args.checkpoint)
     if not checkpoint.is_file():
@@ -379,7 +380,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_fd(args) -> int:
-    from .export import export_fd
+    from .io.export import export_fd
 
     registry = _registry()
     names = list(registry.names())

@@ -31,7 +31,7 @@ import torch  # noqa: E402
 
 import kanpde as kp  # noqa: E402
 import problems  # noqa: E402
-from kanpde.solution import atomic_write  # noqa: E402
+from kanpde.files import atomic_write  # noqa: E402
 
 DEFAULT_PROBLEMS = ["poisson2d", "poisson2d_paper", "poisson_disk", "poisson3d", "poisson5d", "helmholtz2d",
                     "heat1d", "advection1d", "wave1d", "burgers1d", "allen_cahn1d"]

@@ -28,9 +28,9 @@ import torch  # noqa: E402
 
 import kanpde as kp  # noqa: E402
 import problems  # noqa: E402
-from kanpde.export import export_solution  # noqa: E402
-from kanpde.plotting import plot_activations, plot_history, plot_solution, save_figure  # noqa: E402
-from kanpde.solution import atomic_write  # noqa: E402
+from kanpde.io.export import export_solution  # noqa: E402
+from kanpde.io.plotting import plot_activations, plot_history, plot_solution, save_figure  # noqa: E402
+from kanpde.files import atomic_write  # noqa: E402
 
 
 def fd_row(module) -> dict:

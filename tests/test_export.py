@@ -14,7 +14,7 @@ import pytest
 import torch
 
 import kanpde as kp
-from kanpde.export import FORMATS, domain_mesh, export_fd, export_solution, field_names, field_values
+from kanpde.io.export import FORMATS, domain_mesh, export_fd, export_solution, field_names, field_values
 
 
 @pytest.fixture(autouse=True)
@@ -179,7 +179,7 @@ def test_disk_triangulation_covers_the_disk(solutions):
 
 
 def test_generic_triangulation_is_clipped_to_the_domain():
-    from kanpde.export import _generic_mesh
+    from kanpde.io.export import _generic_mesh
 
     disk = kp.Disk((0.0, 0.0), 1.0)
     points, [(kind, cells)] = _generic_mesh(disk, (21, 21))

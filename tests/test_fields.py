@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import kanpde as kp
-from kanpde.fields import DerivativeRecord, Field
+from kanpde.pde.fields import DerivativeRecord, Field
 
 from conftest import Exact
 

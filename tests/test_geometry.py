@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from kanpde.geometry import (
+from kanpde.pde.geometry import (
     METHODS,
     Box,
     Disk,

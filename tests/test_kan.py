@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from kanpde import KAN, MLP, Jet, KANLayer
-from kanpde.kan import normalize_pairs
-from kanpde.splines import fit_coefficients
+from kanpde.nn.kan import normalize_pairs
+from kanpde.nn.splines import fit_coefficients
 
 DT = torch.float64
 

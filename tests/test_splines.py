@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from kanpde.splines import (cardinal_matrix, cell_polynomials, dense_basis, fit_coefficients, local_basis,
+from kanpde.nn.splines import (cardinal_matrix, cell_polynomials, dense_basis, fit_coefficients, local_basis,
                             monomial_weights, spline_jet, spline_values)
 
 DT = torch.float64

@@ -50,8 +50,8 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from .geometry import Box, Disk, Domain, SpaceTime
-from .solution import atomic_write
+from ..pde.geometry import Box, Disk, Domain, SpaceTime
+from ..files import atomic_write
 
 __all__ = ["FORMATS", "Mesh", "domain_mesh", "field_names", "field_values", "export_solution", "export_fd"]
 

@@ -12,88 +12,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from .kan import KAN
-from .mlp import MLP
-from .problem import Problem
+from ..files import atomic_write
+from ..nn.spec import build_model, model_spec
+from ..pde.metrics import evaluation_points, relative_l2
+from ..pde.problem import Problem
+from ..train.history import History
 
-
-@dataclass
-class History:
-    """Per-step training record.
-
-    Attributes:
-        steps: one dict per optimiser call: ``step`` (iterations so far), ``stage``,
-            ``time`` (seconds since the start), ``step_time``, ``iterations`` (1 for Adam,
-            up to the chunk for L-BFGS), ``loss`` (weighted total, before the call), every
-            named loss term, and ``rel_l2`` where the error was evaluated.
-        stages: one dict per stage: ``start`` (first step), ``label``, ``grid``.
-    """
-
-    steps: list[dict] = field(default_factory=list)
-    stages: list[dict] = field(default_factory=list)
-
-    def column(self, key: str) -> tuple[np.ndarray, np.ndarray]:
-        """``(step numbers, values)`` of every step that recorded ``key``."""
-        rows = [(r["step"], r[key]) for r in self.steps if key in r]
-        if not rows:
-            return np.zeros(0, dtype=int), np.zeros(0)
-        steps, values = zip(*rows)
-        return np.asarray(steps), np.asarray(values, dtype=float)
-
-    @property
-    def terms(self) -> list[str]:
-        """Names of the loss terms, in recording order."""
-        skip = {"step", "stage", "time", "step_time", "iterations", "loss", "rel_l2"}
-        return [k for k in self.steps[0] if k not in skip] if self.steps else []
-
-    def to_dict(self) -> dict:
-        return {"steps": self.steps, "stages": self.stages}
-
-
-def relative_l2(u: torch.Tensor, exact: torch.Tensor) -> float:
-    """``||u - u*|| / ||u*||`` over all points and components."""
-    return float((u - exact).norm() / exact.norm().clamp_min(1e-300))
-
-
-def evaluation_points(domain, target: int = 40_000, seed: int = 12345) -> tuple[np.ndarray, tuple | None]:
-    """A dense evaluation set: a regular grid up to 3-D, quasi-random points beyond."""
-    if domain.dim > 3:
-        return domain.sample_interior(min(target, 20_000), method="halton", seed=seed), None
-    per_axis = max(5, min(401, math.ceil(target ** (1 / domain.dim))))
-    return domain.grid(per_axis)
-
-
-def model_spec(model: nn.Module) -> dict | None:
-    """What it takes to rebuild the model before loading its state dict."""
-    if isinstance(model, KAN):
-        return {"type": "KAN", "widths": list(model.widths), "grid": model.grid, "k": model.k}
-    if isinstance(model, MLP):
-        return {"type": "MLP", "widths": list(model.widths), "activation": model.activation}
-    return None
-
-
-def build_model(spec: dict) -> nn.Module:
-    if spec["type"] == "KAN":
-        return KAN(spec["widths"], grid=spec["grid"], k=spec["k"])
-    if spec["type"] == "MLP":
-        return MLP(spec["widths"], activation=spec["activation"])
-    raise ValueError(f"unknown model type {spec['type']!r} in checkpoint. Pick one of ('KAN', 'MLP')")
-
-
-def atomic_write(path: str | os.PathLike, write) -> Path:
-    """Call ``write(tmp_path)`` then move the file into place, so a reader never sees half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
 
 
 class Solution:

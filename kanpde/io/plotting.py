@@ -25,8 +25,9 @@ import numpy as np
 import torch
 
 from .export import domain_mesh, field_values
-from .geometry import Box, SpaceTime
-from .solution import History, atomic_write
+from ..pde.geometry import Box, SpaceTime
+from ..files import atomic_write
+from ..train.history import History
 
 __all__ = ["plot_field", "plot_solution", "plot_history", "plot_activations", "plot_fd_comparison", "save_figure"]
 
@@ -329,7 +330,7 @@ def plot_history(solution, ax=None):
 
 
 def _kan(model):
-    from .kan import KAN
+    from ..nn.kan import KAN
 
     model = getattr(model, "model", model)   # a Solution
     model = getattr(model, "net", model)     # a hard-constraint TransformedModel

@@ -25,7 +25,7 @@ from torch import nn
 from .conditions import evaluate_value
 from .fields import grad_or_zeros
 from .geometry import Box, Disk, Domain, SpaceTime
-from .kan import Jet
+from ..nn.kan import Jet
 
 
 def boundary_factor(domain: Domain) -> Callable[[torch.Tensor], torch.Tensor]:

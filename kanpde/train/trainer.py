@@ -9,6 +9,7 @@ a list of stages run in order; a stage given ``grid=G`` first refines the KAN to
 G intervals (grid extension: the function is kept, the optimiser restarts).
 """
 
+
 from __future__ import annotations
 
 import copy
@@ -16,143 +17,18 @@ import dataclasses
 import math
 import time
 import warnings
-from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
-from .conditions import ConditionPoints
-from .geometry import METHODS
-from .problem import Problem
-from .solution import History, Solution, evaluation_points, relative_l2
-
-
-@dataclass
-class Adam:
-    """``steps`` Adam steps at learning rate ``lr`` (decaying geometrically to ``lr_final`` if given)."""
-
-    steps: int
-    lr: float = 1e-2
-    grid: int | None = None
-    lr_final: float | None = None
-    update_grid: bool = False
-
-    def label(self) -> str:
-        return f"Adam lr={self.lr:g}" + (f" grid={self.grid}" if self.grid else "")
-
-
-@dataclass
-class LBFGS:
-    """``steps`` L-BFGS iterations with strong Wolfe line search (``torch.optim.LBFGS``).
-
-    The optimiser runs ``chunk`` iterations per call (each call re-evaluates the
-    loss once), so the history has one row per chunk.
-    """
-
-    steps: int
-    grid: int | None = None
-    lr: float = 1.0
-    history_size: int = 20
-    chunk: int = 10
-    update_grid: bool = False
-
-    def label(self) -> str:
-        return "L-BFGS" + (f" grid={self.grid}" if self.grid else "")
-
-
-Stage = Adam | LBFGS
-
-
-def default_schedule() -> list[Stage]:
-    """A short Adam warm-up, then L-BFGS on grids 5 -> 10 -> 20 -> 40 (grid extension).
-
-    Measured on the Poisson benchmark by ``scripts/poisson_accuracy.py``.
-    """
-    return [Adam(100, lr=1e-2), LBFGS(200, grid=5), LBFGS(200, grid=10), LBFGS(300, grid=20), LBFGS(300, grid=40)]
-
-
-ADAPTIVE = (None, "rar", "rad")
-
-
-@dataclass
-class TrainConfig:
-    """How to train.
-
-    Attributes:
-        interior_points: collocation points in the interior.
-        boundary_points: points per boundary/initial condition.
-        schedule: list of :class:`Adam` / :class:`LBFGS` stages.
-        seed: seeds sampling and (where the model is not seeded) initialisation.
-        device, dtype: where and in which precision to train (float64 recommended for L-BFGS).
-        verbose: tqdm progress bars.
-        sampling: ``"sobol"``, ``"halton"``, ``"lhs"``, ``"uniform"`` or ``"grid"``.
-        weights: loss weight per term name (``"pde"``, ``"dirichlet"``, ...); over the
-            problem's own ``weights``, then 1.
-        resample_every: draw new interior points every this many Adam steps.
-        adaptive: ``"rad"`` (resample with density ~ |residual|) or ``"rar"`` (add the worst
-            points), used when resampling.
-        eval_every: steps between error evaluations on the held-out dense set.
-        update_grid: fit the KAN's grid ranges to the activations on the training points
-            before training and after each refinement, so no layer's inputs fall outside
-            its grid (hidden activations drift during training). The refit is a least-squares
-            fit, so the loss may jump a little; with False a refinement is exact.
-        grid_update_every: also refit them every this many steps of the first Adam stage
-            (hidden activations move most early on); None never does.
-        grid_margin: the refitted ranges extend this fraction of their span beyond the activations.
-        derivatives: ``"auto"`` (jet for KANs), ``"jet"`` or ``"autograd"``.
-        callbacks: called as ``cb(record)`` after every step with the step's record;
-            a callback returning True stops training.
-        max_retries: NaN/inf recoveries per stage before it is stopped.
-        threads: ``torch.set_num_threads`` for the run (None leaves it).
-    """
-
-    interior_points: int = 3000
-    boundary_points: int = 400
-    schedule: list = field(default_factory=default_schedule)
-    seed: int = 0
-    device: str = "cpu"
-    dtype: torch.dtype = torch.float64
-    verbose: bool = True
-    sampling: str = "sobol"
-    weights: dict[str, float] = field(default_factory=dict)
-    resample_every: int | None = None
-    adaptive: str | None = None
-    eval_every: int = 25
-    update_grid: bool = True
-    grid_update_every: int | None = 20
-    grid_margin: float = 0.05
-    derivatives: str = "auto"
-    callbacks: Sequence[Callable] = ()
-    max_retries: int = 3
-    threads: int | None = None
-
-    def __post_init__(self):
-        for name in ("interior_points", "boundary_points", "eval_every", "max_retries"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "max_retries" else 1):
-                raise ValueError(f"TrainConfig.{name} must be a positive int, got {value!r}")
-        if self.sampling not in METHODS:
-            raise ValueError(f"unknown sampling {self.sampling!r}. Pick one of {METHODS}")
-        if self.adaptive not in ADAPTIVE:
-            raise ValueError(f"unknown adaptive sampling {self.adaptive!r}. Pick one of {ADAPTIVE}")
-        if not self.schedule:
-            raise ValueError("TrainConfig.schedule needs at least one stage, e.g. [kp.Adam(500), kp.LBFGS(100)]")
-        for stage in self.schedule:
-            if not isinstance(stage, (Adam, LBFGS)):
-                raise TypeError(f"schedule stages must be kp.Adam(...) or kp.LBFGS(...), got {stage!r}")
-            if not isinstance(stage.steps, int) or stage.steps < 0:
-                raise ValueError(f"stage steps must be an int >= 0, got {stage.steps!r} in {stage!r}")
-        if isinstance(self.dtype, str):
-            self.dtype = getattr(torch, self.dtype)
-
-    def to_dict(self) -> dict:
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "callbacks"}
-        out["schedule"] = [{"type": type(s).__name__, **dataclasses.asdict(s)} for s in self.schedule]
-        out["dtype"] = str(self.dtype).replace("torch.", "")
-        return out
+from ..pde.conditions import ConditionPoints
+from ..pde.metrics import evaluation_points, relative_l2
+from ..pde.problem import Problem
+from .config import TrainConfig
+from .history import History
+from .stages import LBFGS, Adam, Stage
 
 
 @dataclass
@@ -273,7 +149,8 @@ class Trainer:
             self.model.update_grid(self.points.all(), margin=self.config.grid_margin,
                                    layers=1 if inputs_only else None, grow_only=grow_only)
 
-    def run(self) -> Solution:
+    def run(self) -> "Trainer":
+        """Run every stage; the trained model, history and parameters stay on the trainer."""
         optimizer = None
         for index, stage in enumerate(self.config.schedule):
             self.prepare_stage(stage, first=index == 0)
@@ -283,12 +160,16 @@ class Trainer:
             if self.stopped:
                 break
         self.record_error(self.history.steps[-1] if self.history.steps else None)
-        params = {k: float(v.detach()) for k, v in self.parameters.items()}
-        return Solution(self.problem, self.model, self.history, self.config.to_dict(), params,
-                        time.perf_counter() - self.start)
+        self.elapsed = time.perf_counter() - self.start
+        return self
+
+    def learned_parameters(self) -> dict[str, float]:
+        return {k: float(v.detach()) for k, v in self.parameters.items()}
 
     def run_stage(self, index: int, stage: Stage, optimizer) -> None:
         cfg = self.config
+        from tqdm.auto import tqdm  # lazily: `import kanpde` stays light
+
         bar = tqdm(total=stage.steps, desc=f"[{index + 1}/{len(cfg.schedule)}] {stage.label()}",
                    disable=not cfg.verbose, leave=True, dynamic_ncols=True)
         decay = (stage.lr_final / stage.lr) ** (1 / max(stage.steps, 1)) if isinstance(stage, Adam) and stage.lr_final else None
@@ -404,37 +285,3 @@ class Trainer:
     def _postfix(record: dict) -> dict:
         skip = {"step", "stage", "time", "step_time", "iterations"}
         return {k: f"{v:.2e}" for k, v in record.items() if k not in skip}
-
-
-def solve(problem: Problem, model: nn.Module, config: TrainConfig | None = None) -> Solution:
-    """Train ``model`` on ``problem``; returns the :class:`Solution`.
-
-    Args:
-        problem: the PDE problem.
-        model: a :class:`kanpde.KAN`, :class:`kanpde.MLP` or any ``nn.Module`` mapping
-            ``(N, D)`` points to ``(N, m)``. It is trained in place (moved to the
-            config's device and dtype).
-        config: :class:`TrainConfig`; the defaults solve the Poisson benchmark.
-
-    Raises:
-        TypeError, ValueError: a problem, model or config that do not fit together.
-    """
-    if not isinstance(problem, Problem):
-        raise TypeError(f"problem must be a kanpde.Problem, got {type(problem).__name__}")
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module (kp.KAN, kp.MLP, ...), got {type(model).__name__}")
-    config = config or TrainConfig()
-    if not isinstance(config, TrainConfig):
-        raise TypeError(f"config must be a kanpde.TrainConfig, got {type(config).__name__}")
-    problem.check_model(model)
-    if config.device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {config.device!r} asked for, but torch sees no CUDA device")
-    threads = torch.get_num_threads()
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    torch.manual_seed(config.seed)
-    model.to(device=torch.device(config.device), dtype=config.dtype)
-    try:
-        return Trainer(problem, model, config).run()
-    finally:
-        torch.set_num_threads(threads)

@@ -1,0 +1,7 @@
+"""Networks: B-spline bases, KAN with its jet, MLP, model specs."""
+
+from .kan import KAN, Jet, KANLayer
+from .mlp import MLP
+from .network import Network
+
+__all__ = ["Jet", "KAN", "KANLayer", "MLP", "Network"]

@@ -1,0 +1,46 @@
+"""The front door: ``kp.solve(problem, model, config)`` trains and returns a Solution."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .io.solution import Solution
+from .pde.problem import Problem
+from .train.config import TrainConfig
+from .train.trainer import Trainer
+
+
+def solve(problem: Problem, model: nn.Module, config: TrainConfig | None = None) -> Solution:
+    """Train ``model`` on ``problem``; returns the :class:`Solution`.
+
+    Args:
+        problem: the PDE problem.
+        model: a :class:`kanpde.KAN`, :class:`kanpde.MLP` or any ``nn.Module`` mapping
+            ``(N, D)`` points to ``(N, m)``. It is trained in place (moved to the
+            config's device and dtype).
+        config: :class:`TrainConfig`; the defaults solve the Poisson benchmark.
+
+    Raises:
+        TypeError, ValueError: a problem, model or config that do not fit together.
+    """
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem must be a kanpde.Problem, got {type(problem).__name__}")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module (kp.KAN, kp.MLP, ...), got {type(model).__name__}")
+    config = config or TrainConfig()
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a kanpde.TrainConfig, got {type(config).__name__}")
+    problem.check_model(model)
+    if config.device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {config.device!r} asked for, but torch sees no CUDA device")
+    threads = torch.get_num_threads()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    model.to(device=torch.device(config.device), dtype=config.dtype)
+    try:
+        trainer = Trainer(problem, model, config).run()
+        return Solution(problem, model, trainer.history, config.to_dict(), trainer.learned_parameters(), trainer.elapsed)
+    finally:
+        torch.set_num_threads(threads)
