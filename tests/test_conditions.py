@@ -38,9 +38,9 @@ def test_each_condition_vanishes_on_the_exact_solution_and_not_on_a_perturbed_on
     problem, exact = _manufactured_2d()
     perturbed = lambda x: exact(x) + 0.1 * torch.cos(3 * x[:, :1] + x[:, 1:])  # noqa: E731
     for condition in problem.conditions:
-        assert _residual(problem, condition, exact).abs().max() < 1e-12, condition.term
-        assert _residual(problem, condition, perturbed).pow(2).mean() > 1e-4, condition.term
-    assert [c.term for c in problem.conditions] == [
+        assert _residual(problem, condition, exact).abs().max() < 1e-12, problem.term(condition)
+        assert _residual(problem, condition, perturbed).pow(2).mean() > 1e-4, problem.term(condition)
+    assert problem.terms == [
         "dirichlet[left]", "neumann[right]", "neumann[bottom]", "robin[top]", "dirichlet"]
 
 

@@ -208,9 +208,9 @@ def test_solution_satisfies_conditions(name):
             late = pts.points[:, 1] > 0.1
             assert late.sum() > 10 and float(r[late, 1].abs().max()) < 1e-3
         else:
-            assert float(r.abs().max()) < 1e-10, f"{name}: {condition.term} residual {float(r.abs().max()):.2e}"
+            assert float(r.abs().max()) < 1e-10, f"{name}: {problem.term(condition)} residual {float(r.abs().max()):.2e}"
         off = problem.condition_residual(condition, Exact(perturbed(fn, dim), dim), pts, "autograd")
-        assert rms(off) > 1e-2, f"{name}: {condition.term} does not see the perturbation"
+        assert rms(off) > 1e-2, f"{name}: {problem.term(condition)} does not see the perturbation"
 
 
 def test_initial_data_match_exact():

@@ -28,6 +28,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from .functions import call_points, call_predicate
 from .geometry import Domain
 
 
@@ -46,17 +47,11 @@ class ConditionPoints:
         return ConditionPoints(move(self.points), move(self.normals), move(self.partner), move(self.values))
 
 
-def evaluate_value(value, x: torch.Tensor, components: int = 1) -> torch.Tensor:
-    """A condition's data at points x as ``(N, components)``: numbers broadcast, callables reshaped."""
+def evaluate_value(value, x: torch.Tensor, components: int = 1, role: str = "condition value") -> torch.Tensor:
+    """A condition's data at points x as ``(N, 1)`` or ``(N, components)``: numbers broadcast,
+    functions called by the convention of :mod:`kanpde.pde.functions`."""
     if callable(value):
-        out = value(x)
-        out = torch.as_tensor(out, dtype=x.dtype, device=x.device)
-        if out.ndim == 1:
-            out = out.unsqueeze(1)
-        if out.ndim != 2 or out.shape[0] != x.shape[0] or out.shape[1] not in (1, components):
-            raise ValueError(f"a condition value function must return shape ({x.shape[0]},) or "
-                             f"({x.shape[0]}, {components}), got {tuple(out.shape)}")
-        return out
+        return call_points(value, x, role, columns=tuple(sorted({1, components})))
     return torch.full((x.shape[0], 1), float(value), dtype=x.dtype, device=x.device)
 
 
@@ -67,7 +62,21 @@ def _check_value(value, what: str):
         if not np.isfinite(value):
             raise ValueError(f"{what} must be finite, got {value}")
         return float(value)
-    raise TypeError(f"{what} must be a number or a function of x, got {type(value).__name__}")
+    raise TypeError(f"{what} must be a number or a function of x, got {type(value).__name__}: {value!r:.60}")
+
+
+def _check_name(name):
+    if name is not None and (not isinstance(name, str) or not name):
+        raise TypeError(f"name must be None or a non-empty str, got {name!r}")
+    return name
+
+
+def _check_component(component):
+    if component is None or isinstance(component, str):
+        return component
+    if isinstance(component, (int, np.integer)) and not isinstance(component, bool) and component >= 0:
+        return int(component)
+    raise TypeError(f"component must be None, an output name or an index >= 0, got {component!r}")
 
 
 class Condition:
@@ -81,8 +90,8 @@ class Condition:
     component: int | str | None = None
 
     def __init__(self, name: str | None = None, component: int | str | None = None):
-        self.name = name
-        self.component = component
+        self.name = _check_name(name)
+        self.component = _check_component(component)
 
     def default_name(self) -> str:
         return self.kind
@@ -130,10 +139,7 @@ class BoundaryCondition(Condition):
         for attempt in range(8):
             x = domain.sample_boundary(4 * n * 2 ** attempt, method=method,
                                        seed=None if seed is None else seed + attempt)
-            mask = np.asarray(self.on(x), dtype=bool).reshape(-1)
-            if mask.shape != (x.shape[0],):
-                raise ValueError(f"the on= predicate must return one bool per point, shape ({x.shape[0]},), "
-                                 f"got {np.asarray(self.on(x)).shape}")
+            mask = call_predicate(self.on, torch.as_tensor(x), "on= predicate").cpu().numpy()  # (M,)
             kept = np.concatenate([kept, x[mask]])
             if kept.shape[0] >= n:
                 return kept[:n]
@@ -157,7 +163,9 @@ class Dirichlet(BoundaryCondition):
     def __init__(self, value=0.0, on=None, component=None, name=None, hard: bool = False):
         super().__init__(on, name, component)
         self.value = _check_value(value, "Dirichlet value")
-        self.hard = bool(hard)
+        if not isinstance(hard, bool):
+            raise TypeError(f"Dirichlet hard must be True or False, got {hard!r}")
+        self.hard = hard
         if self.hard and (on is not None or component is not None):
             raise ValueError("Dirichlet(hard=True) is built into the output transform u = g + phi * N and needs "
                              f"the whole boundary and all components: on=None, component=None (got on={on!r}, "
@@ -165,7 +173,7 @@ class Dirichlet(BoundaryCondition):
 
     def residual(self, make_field, points):
         u = self._component(make_field(points.points))
-        return u.value - evaluate_value(self.value, points.points, u.value.shape[1])
+        return u.value - evaluate_value(self.value, points.points, u.value.shape[1], "Dirichlet value")
 
 
 class Neumann(BoundaryCondition):
@@ -180,7 +188,7 @@ class Neumann(BoundaryCondition):
     def residual(self, make_field, points):
         u = self._component(make_field(points.points))
         flux = self._normal_derivative(u, points.normals)
-        return flux - evaluate_value(self.value, points.points, flux.shape[1])
+        return flux - evaluate_value(self.value, points.points, flux.shape[1], "Neumann value")
 
 
 class Robin(BoundaryCondition):
@@ -197,9 +205,9 @@ class Robin(BoundaryCondition):
     def residual(self, make_field, points):
         x = points.points
         u = self._component(make_field(x))
-        combined = (evaluate_value(self.alpha, x) * u.value
-                    + evaluate_value(self.beta, x) * self._normal_derivative(u, points.normals))
-        return combined - evaluate_value(self.value, x, combined.shape[1])
+        combined = (evaluate_value(self.alpha, x, role="Robin alpha") * u.value
+                    + evaluate_value(self.beta, x, role="Robin beta") * self._normal_derivative(u, points.normals))
+        return combined - evaluate_value(self.value, x, combined.shape[1], "Robin value")
 
 
 class Periodic(Condition):
@@ -215,6 +223,10 @@ class Periodic(Condition):
 
     def __init__(self, coordinate: str | int, derivatives: bool = True, component=None, name=None):
         super().__init__(name, component)
+        if not isinstance(coordinate, (str, int)) or isinstance(coordinate, bool):
+            raise TypeError(f"Periodic coordinate must be a coordinate name or index, got {coordinate!r}")
+        if not isinstance(derivatives, bool):
+            raise TypeError(f"Periodic derivatives must be True or False, got {derivatives!r}")
         self.coordinate = coordinate
         self.derivatives = derivatives
 
@@ -269,7 +281,20 @@ class Initial(Condition):
         u = self._component(make_field(points.points))
         axis = next(a for a in range(len(u.names)) if a not in u.spatial_axes)  # the time axis
         data = u.d(*([axis] * self.derivative))
-        return data - evaluate_value(self.value, points.points, data.shape[1])
+        return data - evaluate_value(self.value, points.points, data.shape[1], "Initial value")
+
+
+def _data_array(values, what: str) -> np.ndarray:
+    """Data ``points``/``values`` as a finite float array (torch or numpy or lists in)."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().numpy()
+    try:
+        array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"Data {what} must be an array of numbers, got {type(values).__name__}: {err}") from None
+    if not np.isfinite(array).all():
+        raise ValueError(f"Data {what} must be finite, got {int((~np.isfinite(array)).sum())} NaN/inf entries")
+    return array
 
 
 class Data(Condition):
@@ -284,15 +309,15 @@ class Data(Condition):
 
     def __init__(self, points, values, component=None, name=None):
         super().__init__(name, component)
-        self.points = np.asarray(points, dtype=float)
-        self.values = np.asarray(values, dtype=float)
+        self.points, self.values = _data_array(points, "points"), _data_array(values, "values")
         if self.values.ndim == 1:
             self.values = self.values[:, None]
         if self.points.ndim != 2 or self.values.ndim != 2 or len(self.points) != len(self.values):
-            raise ValueError(f"expected points (M, D) and values (M,) or (M, m) with the same M, "
-                             f"got {self.points.shape} and {np.shape(values)}")
-        if not (np.isfinite(self.points).all() and np.isfinite(self.values).all()):
-            raise ValueError("Data points and values must be finite (no NaN or inf)")
+            raise ValueError(f"Data expects points (M, D) and values (M,) or (M, m) with the same M, "
+                             f"got points {self.points.shape} and values {np.shape(values)}")
+        if len(self.points) == 0 or self.values.shape[1] == 0:
+            raise ValueError(f"Data needs at least one point and one value column, got points {self.points.shape} "
+                             f"and values {self.values.shape}")
 
     def check(self, domain):
         if self.points.shape[1] != domain.dim:

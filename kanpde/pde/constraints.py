@@ -74,7 +74,7 @@ class HardDirichlet(nn.Module):
             self.k = net.k
 
     def lift(self, x: torch.Tensor) -> torch.Tensor:
-        return evaluate_value(self.value, x, self.out_dim or 1)          # (N, 1 or m)
+        return evaluate_value(self.value, x, self.out_dim or 1, "Dirichlet value")  # (N, 1 or m)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.lift(x) + self.factor(x) * self.net(x)

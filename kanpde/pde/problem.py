@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from .conditions import Condition, ConditionPoints, Dirichlet
+from .conditions import Condition, ConditionPoints, Data, Dirichlet
 from .constraints import HardDirichlet, boundary_factor
 from .fields import DerivativeRecord, Field
+from .functions import call_points
 from .geometry import Domain
 
 
@@ -26,15 +28,56 @@ class TransformedModel(nn.Module):
         return self.transform(x, self.net(x))
 
 
-def _as_columns(values: torch.Tensor, n: int, what: str) -> torch.Tensor:
-    """``(N,)`` or ``(N, m)`` -> ``(N, m)``, anything else a ValueError naming the shape."""
+def _residual_columns(values, n: int, outputs: int, what: str) -> torch.Tensor:
+    """A residual as ``(N, k)`` with ``1 <= k <= outputs``; anything else a TypeError/ValueError naming it."""
     if not isinstance(values, torch.Tensor):
-        raise TypeError(f"{what} must return a torch.Tensor, got {type(values).__name__}")
+        raise TypeError(f"{what} must be a torch.Tensor computed from u (e.g. u.laplacian() - f), "
+                        f"got {type(values).__name__}")
     if values.ndim == 1:
         values = values.unsqueeze(1)
-    if values.ndim != 2 or values.shape[0] != n:
-        raise ValueError(f"{what} must return shape ({n}, 1) or ({n},), got {tuple(values.shape)}")
+    if values.ndim != 2 or values.shape[0] != n or not 1 <= values.shape[1] <= outputs:
+        wanted = f"({n}, 1) or ({n},)" if outputs == 1 else f"({n}, k) with 1 <= k <= {outputs} (one per output)"
+        raise ValueError(f"{what} must have shape {wanted}, got {tuple(values.shape)}")
     return values
+
+
+def _check_outputs(outputs) -> tuple[str, ...]:
+    if outputs is None:
+        return ("u",)
+    if isinstance(outputs, str):
+        outputs = (outputs,)  # one name, not its letters
+    try:
+        outputs = tuple(outputs)
+    except TypeError:
+        raise TypeError(f"outputs must be a sequence of component names like ('u', 'v'), got {outputs!r}") from None
+    if not outputs or not all(isinstance(o, str) and o for o in outputs) or len(set(outputs)) != len(outputs):
+        raise ValueError(f"outputs must be unique non-empty names like ('u', 'v'), got {outputs!r}")
+    return outputs
+
+
+def _check_numbers(values, what: str, minimum: float | None = None) -> dict[str, float]:
+    """``{name: number}`` with finite values (and ``>= minimum``), as floats."""
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise TypeError(f"{what} must be a dict {{name: number}}, got {type(values).__name__}: {values!r:.60}")
+    out = {}
+    for key, value in values.items():
+        if not isinstance(key, str) or not key:
+            raise TypeError(f"{what} keys must be non-empty names, got {key!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{what}[{key!r}] must be a number, got {type(value).__name__}: {value!r:.60}")
+        if not math.isfinite(value) or (minimum is not None and value < minimum):
+            bound = "a finite number" if minimum is None else f"a finite number >= {minimum:g}"
+            raise ValueError(f"{what}[{key!r}] must be {bound}, got {value!r}")
+        out[key] = float(value)
+    return out
+
+
+def _check_callable(fn, what: str, signature: str):
+    if fn is not None and not callable(fn):
+        raise TypeError(f"{what} must be None or a function {signature}, got {type(fn).__name__}: {fn!r:.60}")
+    return fn
 
 
 class Problem:
@@ -49,12 +92,14 @@ class Problem:
             ``(N, 1)`` or ``(N,)``; with ``parameters``, ``pde(x, u, p)`` where
             ``p[name]`` are learnable scalars (inverse problems).
         conditions: boundary/initial conditions, see :mod:`kanpde.conditions`.
-        exact: optional exact solution ``exact(x) -> (N, m)`` on torch tensors, used
-            for errors and for the error history.
-        reference: optional reference solution on numpy points ``(N, D) -> (N,)``
-            or ``(N, m)`` (e.g. ``FDSolution.interpolate``), used when ``exact`` is None.
+        exact: optional exact solution ``exact(x) -> (N, m)`` (the convention of
+            :mod:`kanpde.pde.functions`: torch points in, torch out), used for errors
+            and for the error history.
+        reference: optional reference solution ``(N, D) -> (N,)`` or ``(N, m)`` by the
+            same convention (e.g. ``FDSolution.interpolate``), used when ``exact`` is None.
         name: shown in tables and saved with checkpoints.
-        outputs: names of the solution components, default ``("u",)``.
+        outputs: names of the solution components, default ``("u",)``; a single
+            string is one name.
         parameters: ``{name: initial value}`` of unknown scalars learned with the model.
         transform: ``transform(x, net_output) -> u``, e.g. to satisfy Dirichlet data
             exactly (hard constraint). Derivatives then come from autograd.
@@ -75,14 +120,19 @@ class Problem:
             raise TypeError(f"domain must be a kanpde Domain (Interval, Rectangle, Box, Disk, ...), got {type(domain).__name__}")
         if not callable(pde):
             raise TypeError(f"pde must be a function pde(x, u), got {type(pde).__name__}")
-        self.domain, self.pde, self.exact, self.reference = domain, pde, exact, reference
-        self.name, self.transform = name, transform
-        self.outputs = tuple(outputs) if outputs is not None else ("u",)
-        self.parameters = dict(parameters or {})
-        self.weights = {str(k): float(v) for k, v in (weights or {}).items()}
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"name must be a non-empty str, got {name!r}")
+        self.domain, self.pde, self.name = domain, pde, name
+        self.exact = _check_callable(exact, "exact", "exact(x) -> (N, m)")
+        self.reference = _check_callable(reference, "reference", "reference(x) -> (N, m)")
+        self.transform = _check_callable(transform, "transform", "transform(x, net_output) -> u")
+        self.outputs = _check_outputs(outputs)
+        self.parameters = _check_numbers(parameters, "parameters")
+        self.weights = _check_numbers(weights, "weights", minimum=0.0)
         conditions = self._check_conditions(conditions)
         self.hard = [c for c in conditions if getattr(c, "hard", False)]
         self.conditions = [c for c in conditions if not getattr(c, "hard", False)]
+        self.terms = self._term_names(self.conditions)  # the Problem's names; conditions stay untouched
         if len(self.hard) > 1 or (self.hard and transform is not None):
             raise ValueError("give at most one Dirichlet(hard=True), and not together with transform=")
         if self.hard:
@@ -113,23 +163,46 @@ class Problem:
     def _check_conditions(self, conditions) -> list[Condition]:
         if isinstance(conditions, Condition):
             conditions = [conditions]
-        conditions = list(conditions)
-        names: dict[str, int] = {}
+        try:
+            conditions = list(conditions)
+        except TypeError:
+            raise TypeError(f"conditions must be a list of kanpde conditions, got {type(conditions).__name__}") from None
         for c in conditions:
             if not isinstance(c, Condition):
                 raise TypeError(f"conditions must be kanpde conditions (Dirichlet, Neumann, ...), got {type(c).__name__}")
             c.check(self.domain)
-            base = c.name or c.default_name()
-            names[base] = names.get(base, 0) + 1
-            c.term = base if names[base] == 1 else f"{base}_{names[base]}"
+            if isinstance(c.component, int) and c.component >= len(self.outputs):
+                raise ValueError(f"{type(c).__name__} component {c.component} is out of range for outputs {self.outputs}")
+            if isinstance(c.component, str) and c.component not in self.outputs:
+                raise ValueError(f"unknown {type(c).__name__} component {c.component!r}. Pick one of {self.outputs}")
+            if isinstance(c, Data):
+                wanted = 1 if c.component is not None else len(self.outputs)
+                if c.values.shape[1] != wanted:
+                    raise ValueError(f"Data values must have {wanted} column(s) for outputs {self.outputs} "
+                                     f"(component={c.component!r}), got shape {c.values.shape}")
         return conditions
+
+    @staticmethod
+    def _term_names(conditions: Sequence[Condition]) -> list[str]:
+        """Loss-term names: the condition's name (or kind), numbered when repeated."""
+        counts: dict[str, int] = {}
+        terms = []
+        for c in conditions:
+            base = c.name or c.default_name()
+            counts[base] = counts.get(base, 0) + 1
+            terms.append(base if counts[base] == 1 else f"{base}_{counts[base]}")
+        return terms
+
+    def term(self, condition: Condition) -> str:
+        """The loss-term name of one of this problem's conditions."""
+        for c, name in zip(self.conditions, self.terms):
+            if c is condition:
+                return name
+        raise ValueError(f"{condition!r} is not a (soft) condition of problem {self.name!r}")
 
     def _check_exact(self) -> None:
         x = torch.as_tensor(self.domain.sample_interior(8, method="uniform", seed=0))
-        values = _as_columns(self.exact(x), 8, "exact")
-        if values.shape[1] != len(self.outputs):
-            raise ValueError(f"exact must return {len(self.outputs)} column(s) (outputs {self.outputs}), "
-                             f"got shape {tuple(values.shape)}")
+        call_points(self.exact, x, "exact", columns=len(self.outputs))
 
     def check_model(self, model: nn.Module) -> None:
         """Raise ValueError unless the model maps the domain's dimension to the outputs."""
@@ -152,11 +225,10 @@ class Problem:
     def solution_values(self, x: torch.Tensor) -> torch.Tensor:
         """Exact (or reference) solution at points x, ``(N, m)``."""
         if self.exact is not None:
-            return _as_columns(self.exact(x), x.shape[0], "exact").to(x)
+            return call_points(self.exact, x, "exact", columns=len(self.outputs))
         if self.reference is None:
             raise ValueError(f"problem {self.name!r} has neither an exact nor a reference solution")
-        values = np.asarray(self.reference(x.detach().cpu().numpy()))
-        return _as_columns(torch.as_tensor(values), x.shape[0], "reference").to(x)
+        return call_points(self.reference, x, "reference", columns=len(self.outputs))
 
     def model_for_fields(self, model: nn.Module) -> nn.Module:
         """The model as the solution sees it: with the hard constraint or transform applied."""
@@ -175,8 +247,12 @@ class Problem:
         """PDE residuals at interior points x, each ``(N, k)``."""
         u = self.field(model, x, backend)
         out = self.pde(u.x, u, parameters) if self.parameters else self.pde(u.x, u)
-        out = out if isinstance(out, (tuple, list)) else [out]
-        return [_as_columns(r, x.shape[0], "pde") for r in out]
+        out = list(out) if isinstance(out, (tuple, list)) else [out]
+        if not out:
+            raise ValueError("pde returned no residuals (an empty tuple); return at least one (N, 1) residual")
+        names = self.residual_names(len(out))
+        return [_residual_columns(r, x.shape[0], len(self.outputs), f"pde residual {name!r}")
+                for r, name in zip(out, names)]
 
     def residual_names(self, count: int) -> list[str]:
         return ["pde"] if count == 1 else [f"pde{i}" for i in range(count)]
@@ -185,6 +261,16 @@ class Problem:
                            backend: str = "auto") -> torch.Tensor:
         return condition.residual(lambda x: self.field(model, x, backend), points)
 
+    def spec(self) -> dict:
+        """What a checkpoint records to tell this problem from another: name, domain, outputs, terms."""
+        return {"name": self.name, "domain": repr(self.domain), "domain_kind": type(self.domain).__name__,
+                "coordinates": list(self.domain.names), "outputs": list(self.outputs), "terms": list(self.terms),
+                "transform": self.transform_kind()}
+
+    def transform_kind(self) -> str:
+        """``"hard_dirichlet"``, ``"custom"`` (a ``transform=``) or ``"none"``."""
+        return "hard_dirichlet" if self.hard else "custom" if self.transform is not None else "none"
+
     def __repr__(self) -> str:
-        terms = ", ".join(c.term for c in self.conditions)
+        terms = ", ".join(self.terms)
         return f"Problem({self.name!r}, domain={self.domain!r}, conditions=[{terms}])"

@@ -106,9 +106,9 @@ class Trainer:
         """Every named loss term (unweighted mean squares)."""
         residuals = self._residuals(self.points.interior)
         terms = {name: r.pow(2).mean() for name, r in zip(self.problem.residual_names(len(residuals)), residuals)}
-        for condition, points in zip(self.problem.conditions, self.points.conditions):
+        for condition, term, points in zip(self.problem.conditions, self.problem.terms, self.points.conditions):
             r = self.problem.condition_residual(condition, self.model, points, self.config.derivatives)
-            terms[condition.term] = r.pow(2).mean()
+            terms[term] = r.pow(2).mean()
         return terms
 
     def total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
