@@ -13,7 +13,7 @@ from . import fd
 from .io import Solution, export_fd, export_solution
 from .nn import KAN, MLP, Jet, KANLayer
 from .pde import (Box, Condition, Data, Dirichlet, Disk, Domain, Field, Initial, Interval, Neumann, Periodic, Problem,
-                  Rectangle, Robin, SpaceTime, TimeInterval)
+                  Rectangle, Robin, SpaceTime, TimeInterval, numpy_function)
 from .solve import solve
 from .train import LBFGS, Adam, History, TrainConfig, default_schedule
 
@@ -23,7 +23,7 @@ __all__ = [
     "Adam", "Box", "Condition", "Data", "Dirichlet", "Disk", "Domain", "Field", "History", "Initial", "Interval",
     "Jet", "KAN", "KANLayer", "LBFGS", "MLP", "Neumann", "Periodic", "Problem", "Rectangle", "Robin",
     "Solution", "SpaceTime", "TimeInterval", "TrainConfig", "default_schedule", "export_fd", "export_solution",
-    "fd", "plotting", "solve",
+    "fd", "numpy_function", "plotting", "solve",
 ]
 
 _LAZY = {"plotting": ".io.plotting"}  # figures pull in matplotlib only when asked for

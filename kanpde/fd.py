@@ -12,10 +12,12 @@ boundary nodes included. Sign conventions match the PINN side of kanpde:
 * advection   ``u_t + c u_x = 0``            (:func:`advection`, Lax-Wendroff)
 * wave        ``u_tt = c² u_xx``             (:func:`wave`, leapfrog)
 
-Callables (``f``, ``g``, ``u0``, ``v0``, ``source``) take an ``(M, d)`` numpy
-array of points -- for time-dependent data the spatial coordinates followed by
-``t`` as the last column -- and return ``(M,)`` or ``(M, 1)`` values; plain
-numbers are accepted in their place.
+Callables (``f``, ``g``, ``u0``, ``v0``, ``source``) follow the kanpde convention
+(:mod:`kanpde.pde.functions`): they take an ``(M, d)`` float64 torch tensor of points
+-- for time-dependent data the spatial coordinates followed by ``t`` as the last
+column -- and return ``(M,)`` or ``(M, 1)`` values (torch, or numpy); so the torch
+functions of a :class:`kanpde.Problem` serve here unchanged. Plain numbers are
+accepted in their place.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ except ImportError:  # pragma: no cover
     NdBSpline = None
 from scipy.linalg import solve_banded
 from scipy.sparse.linalg import splu
+import torch
+
+from .pde.functions import call_points
 
 __all__ = [
     "FDSolution",
@@ -96,8 +101,10 @@ class FDSolution:
         grids = np.meshgrid(*self.axes.values(), indexing="ij")
         return np.stack([g.ravel() for g in grids], axis=1)
 
-    def interpolate(self, points) -> np.ndarray:
-        """Values at arbitrary points inside the grid box.
+    def interpolate(self, points):
+        """Values at arbitrary points inside the grid box, ``(M, 1)`` like ``Solution.predict``:
+        numpy in, numpy out; torch in, torch out (same dtype and device), so a solution's
+        ``interpolate`` serves directly as a problem's ``reference``.
 
         Tensor-product cubic spline (not-a-knot) when every axis has at least
         4 nodes, else ``scipy.interpolate.RegularGridInterpolator`` with
@@ -112,14 +119,15 @@ class FDSolution:
                 columns in the order of ``axes``.
 
         Returns:
-            ``(M,)`` array of interpolated values.
+            ``(M, 1)`` interpolated values.
 
         Raises:
             ValueError: wrong number of columns, non-finite points, or points
                 outside the grid box by more than 1e-12.
         """
         d = len(self.axes)
-        pts = np.asarray(points, dtype=float)
+        like = points if isinstance(points, torch.Tensor) else None
+        pts = np.asarray(points.detach().cpu().numpy() if like is not None else points, dtype=float)
         if pts.ndim == 1 and d == 1:
             pts = pts[:, None]
         if pts.ndim != 2 or pts.shape[1] != d:
@@ -137,7 +145,8 @@ class FDSolution:
                 f"points must lie in the grid box lo={lo.tolist()}, hi={hi.tolist()}; "
                 f"{int(outside.sum())} of {len(pts)} lie outside, first {first.tolist()}"
             )
-        return self._interpolant()(np.clip(pts, lo, hi))
+        values = np.asarray(self._interpolant()(np.clip(pts, lo, hi)), dtype=float)[:, None]  # (M, 1)
+        return values if like is None else torch.as_tensor(values).to(dtype=like.dtype, device=like.device)
 
     def _interpolant(self):
         """Built once per solution (a large space-time grid takes a fraction of a second)."""
@@ -252,25 +261,17 @@ def _saved_levels(nt: int, save_every) -> list:
 
 
 def _evaluate(fun, pts: np.ndarray, name: str) -> np.ndarray:
-    """Evaluate a callable or number at (M, d) points -> finite (M,) floats."""
-    m = pts.shape[0]
+    """A number, or a function of points called by the kanpde convention (torch ``(M, d)`` in,
+    see :mod:`kanpde.pde.functions`), at (M, d) points -> finite (M,) floats."""
+    if callable(fun):
+        return call_points(fun, torch.as_tensor(pts, dtype=torch.float64), name, columns=1).numpy()[:, 0]
     try:
-        v = np.asarray(fun(pts) if callable(fun) else fun, dtype=float)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be a number or a callable on (M, d) numpy points: {err}") from None
-    if v.ndim == 0:
-        v = np.full(m, float(v))
-    elif v.shape == (m, 1):
-        v = v[:, 0]
-    elif v.shape != (m,):
-        raise ValueError(f"{name} must return shape ({m},) or ({m}, 1) for {m} points, got {v.shape}")
-    bad = ~np.isfinite(v)
-    if np.any(bad):
-        raise ValueError(
-            f"{name} must give finite values, got {int(bad.sum())} NaN/inf of {m}, "
-            f"first at point {pts[np.argmax(bad)].tolist()}"
-        )
-    return v
+        value = float(fun)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number or a function of (M, d) points, got {type(fun).__name__}") from None
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must give finite values, got {value}")
+    return np.full(pts.shape[0], value)
 
 
 def _grid_points(axes_list) -> np.ndarray:

@@ -1,6 +1,5 @@
 """Helpers shared by the benchmark modules (not a benchmark itself).
 
-- :func:`numpy_version`: a torch exact solution as a numpy callable for :mod:`kanpde.fd`.
 - :func:`parse_resolution`: parse ``fd_solution(resolution=...)`` arguments.
 - :func:`cache_dir`, :func:`load_or_compute`: the on-disk ``.npz`` cache of
   expensive reference solutions (``results/cache/`` at the project root, or
@@ -24,19 +23,6 @@ from scipy.interpolate import NdBSpline, make_interp_spline
 from kanpde.fd import FDSolution
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-
-
-def numpy_version(fn: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[np.ndarray], np.ndarray]:
-    """``fn`` on torch ``(N, D)`` tensors -> the same function on numpy ``(M, D)`` arrays, ``(M,)`` out."""
-
-    def wrapped(points: np.ndarray) -> np.ndarray:
-        x = torch.as_tensor(np.asarray(points, dtype=np.float64))
-        with torch.no_grad():
-            return fn(x).reshape(len(x)).numpy()
-
-    wrapped.__name__ = getattr(fn, "__name__", "function") + "_numpy"
-    wrapped.__doc__ = f"numpy version of {wrapped.__name__[:-6]}: (M, D) array -> (M,) array."
-    return wrapped
 
 
 def parse_resolution(value, default: tuple[int, ...], what: str, nt_of_n: Callable[[int], int] | None = None):

@@ -19,7 +19,7 @@ import torch
 
 import kanpde as kp
 
-from ._common import numpy_version, parse_resolution, save_every
+from ._common import parse_resolution, save_every
 
 NAME = "advection1d"
 DESCRIPTION = "1-D advection u_t + u_x = 0, periodic on [-1,1], u = sin(π(x - t))"
@@ -53,5 +53,5 @@ def problem() -> kp.Problem:
 def fd_solution(resolution=None) -> kp.fd.FDSolution:
     """:func:`kanpde.fd.advection` with ``resolution = n`` or ``(n, nt)`` (default (256, 256); nt = n for an int)."""
     n, nt = parse_resolution(resolution, DEFAULT_RESOLUTION, NAME, nt_of_n=lambda n: n)
-    return kp.fd.advection(numpy_version(initial), C, LO, HI, n, T1, nt, t0=T0,
+    return kp.fd.advection(initial, C, LO, HI, n, T1, nt, t0=T0,
                            save_every=save_every(nt))

@@ -28,12 +28,11 @@ from __future__ import annotations
 import functools
 import math
 
-import numpy as np
 import torch
 
 import kanpde as kp
 
-from ._common import SplineField, load_or_compute, numpy_version, parse_resolution, save_every
+from ._common import SplineField, load_or_compute, parse_resolution, save_every
 
 NAME = "allen_cahn1d"
 DESCRIPTION = "1-D Allen-Cahn u_t = 1e-4 u_xx - 5u³ + 5u, periodic on [-1,1], u0 = x² cos(πx)"
@@ -58,7 +57,7 @@ def pde(x, u):
 
 
 def _run(n: int, nt: int, every: int) -> kp.fd.FDSolution:
-    return kp.fd.allen_cahn(numpy_version(initial), EPS, LO, HI, n, T1, nt, t0=T0, save_every=every)
+    return kp.fd.allen_cahn(initial, EPS, LO, HI, n, T1, nt, t0=T0, save_every=every)
 
 
 @functools.lru_cache(maxsize=None)
@@ -74,8 +73,9 @@ def _reference_spline() -> SplineField:
     return SplineField(reference_solution())
 
 
-def reference(points: np.ndarray) -> np.ndarray:
-    """The FD reference at numpy points ``(M, 2)`` (x, t) -> ``(M,)`` (cubic spline interpolation)."""
+def reference(points):
+    """The FD reference at points ``(M, 2)`` (x, t) -> ``(M, 1)`` (cubic spline interpolation;
+    torch in, torch out, by the kanpde convention; numpy in, numpy out)."""
     return reference_solution().interpolate(points)
 
 

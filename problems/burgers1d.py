@@ -32,7 +32,7 @@ import torch
 
 import kanpde as kp
 
-from ._common import numpy_version, parse_resolution, save_every
+from ._common import parse_resolution, save_every
 
 NAME = "burgers1d"
 DESCRIPTION = "1-D viscous Burgers u_t + u u_x = (0.01/π) u_xx, u0 = -sin(πx), shock at x = 0"
@@ -63,8 +63,9 @@ def reference_torch(x: torch.Tensor) -> torch.Tensor:
     return -(weights * torch.sin(PI * y)).sum(dim=1, keepdim=True)
 
 
-def reference(points: np.ndarray) -> np.ndarray:
-    """Cole-Hopf solution at numpy points ``(M, 2)`` (x, t) -> ``(M,)`` (same quadrature as reference_torch)."""
+def reference_numpy(points: np.ndarray) -> np.ndarray:
+    """Cole-Hopf solution at numpy points ``(M, 2)`` (x, t) -> ``(M,)`` (same quadrature as reference_torch,
+    in chunks, so it serves large evaluation sets)."""
     points = np.asarray(points, dtype=np.float64)
     if points.ndim != 2 or points.shape[1] != 2:
         raise ValueError(f"burgers1d reference: expected points of shape (M, 2) with columns (x, t), "
@@ -81,6 +82,9 @@ def reference(points: np.ndarray) -> np.ndarray:
     return out
 
 
+reference = kp.numpy_function(reference_numpy)  # torch points in, torch out: the kanpde convention
+
+
 def pde(x, u):
     return u.d("t") + u.value * u.d("x") - NU * u.d("x", "x")
 
@@ -94,5 +98,5 @@ def fd_solution(resolution=None) -> kp.fd.FDSolution:
     """:func:`kanpde.fd.burgers` with ``resolution = n`` or ``(n, nt)``
     (default (2048, 1000); nt = max(100, n // 2) for an int)."""
     n, nt = parse_resolution(resolution, DEFAULT_RESOLUTION, NAME, nt_of_n=lambda n: max(100, n // 2))
-    return kp.fd.burgers(numpy_version(initial), NU, LO, HI, n, T1, nt, g=0.0, t0=T0,
+    return kp.fd.burgers(initial, NU, LO, HI, n, T1, nt, g=0.0, t0=T0,
                          save_every=save_every(nt))

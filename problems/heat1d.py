@@ -17,7 +17,7 @@ import torch
 
 import kanpde as kp
 
-from ._common import numpy_version, parse_resolution, save_every
+from ._common import parse_resolution, save_every
 
 NAME = "heat1d"
 DESCRIPTION = "1-D heat u_t = 0.1 u_xx on [-1,1] x [0,1], u = exp(-0.1π²t) sin(πx)"
@@ -50,5 +50,5 @@ def problem() -> kp.Problem:
 def fd_solution(resolution=None) -> kp.fd.FDSolution:
     """:func:`kanpde.fd.heat` with ``resolution = n`` or ``(n, nt)`` (default (128, 128); nt = n for an int)."""
     n, nt = parse_resolution(resolution, DEFAULT_RESOLUTION, NAME, nt_of_n=lambda n: n)
-    return kp.fd.heat(numpy_version(initial), ALPHA, [LO], [HI], n, T1, nt, g=0.0, t0=T0,
+    return kp.fd.heat(initial, ALPHA, [LO], [HI], n, T1, nt, g=0.0, t0=T0,
                       save_every=save_every(nt))

@@ -18,7 +18,7 @@ import torch
 
 import kanpde as kp
 
-from ._common import numpy_version, parse_resolution, save_every
+from ._common import parse_resolution, save_every
 
 NAME = "heat2d"
 DESCRIPTION = "2-D heat u_t = 0.1 Δu on [0,1]² x [0,1], u = exp(-0.2π²t) sin(πx) sin(πy)"
@@ -51,5 +51,5 @@ def problem() -> kp.Problem:
 def fd_solution(resolution=None) -> kp.fd.FDSolution:
     """:func:`kanpde.fd.heat` with ``resolution = n`` or ``(n, nt)`` (default (64, 64); nt = n for an int)."""
     n, nt = parse_resolution(resolution, DEFAULT_RESOLUTION, NAME, nt_of_n=lambda n: n)
-    return kp.fd.heat(numpy_version(initial), ALPHA, LO, HI, n, T1, nt, g=0.0, t0=T0,
+    return kp.fd.heat(initial, ALPHA, LO, HI, n, T1, nt, g=0.0, t0=T0,
                       save_every=save_every(nt))

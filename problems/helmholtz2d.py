@@ -20,7 +20,7 @@ import torch
 
 import kanpde as kp
 
-from ._common import numpy_version, parse_resolution
+from ._common import parse_resolution
 
 NAME = "helmholtz2d"
 DESCRIPTION = "2-D Helmholtz Δu + k²u = f on [-1,1]², u = sin(πx) sin(4πy), k = 1, zero Dirichlet"
@@ -52,4 +52,4 @@ def problem() -> kp.Problem:
 def fd_solution(resolution=None) -> kp.fd.FDSolution:
     """:func:`kanpde.fd.helmholtz` on ``n x n`` intervals (``resolution=n``, default 128)."""
     (n,) = parse_resolution(resolution, (DEFAULT_RESOLUTION,), NAME)
-    return kp.fd.helmholtz(numpy_version(source), K, LO, HI, n, g=0.0)
+    return kp.fd.helmholtz(source, K, LO, HI, n, g=0.0)

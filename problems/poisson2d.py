@@ -19,7 +19,7 @@ import torch
 
 import kanpde as kp
 
-from ._common import numpy_version, parse_resolution
+from ._common import parse_resolution
 
 NAME = "poisson2d"
 DESCRIPTION = "2-D Poisson Δu = f on [-1,1]², u = sin(πx) sin(πy), zero Dirichlet"
@@ -50,4 +50,4 @@ def problem() -> kp.Problem:
 def fd_solution(resolution=None, *, order: int = 2) -> kp.fd.FDSolution:
     """:func:`kanpde.fd.poisson` on ``n x n`` intervals (``resolution=n``, default 64; ``order`` 2 or 4)."""
     (n,) = parse_resolution(resolution, (DEFAULT_RESOLUTION,), NAME)
-    return kp.fd.poisson(numpy_version(source), LO, HI, n, g=0.0, order=order)
+    return kp.fd.poisson(source, LO, HI, n, g=0.0, order=order)

@@ -24,7 +24,7 @@ import torch
 
 import kanpde as kp
 
-from ._common import numpy_version, parse_resolution, save_every
+from ._common import parse_resolution, save_every
 
 NAME = "wave1d"
 DESCRIPTION = "1-D wave u_tt = u_xx on [0,1] x [0,1], u = sin(πx)cos(πt) + 0.5 sin(3πx)cos(3πt)"
@@ -59,5 +59,5 @@ def problem() -> kp.Problem:
 def fd_solution(resolution=None) -> kp.fd.FDSolution:
     """:func:`kanpde.fd.wave` with ``resolution = n`` or ``(n, nt)`` (default (256, 512); nt = 2n for an int)."""
     n, nt = parse_resolution(resolution, DEFAULT_RESOLUTION, NAME, nt_of_n=lambda n: 2 * n)
-    return kp.fd.wave(numpy_version(initial), 0.0, C, LO, HI, n, T1, nt, g=0.0, t0=T0,
+    return kp.fd.wave(initial, 0.0, C, LO, HI, n, T1, nt, g=0.0, t0=T0,
                       save_every=save_every(nt))

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from kanpde import fd
 
@@ -26,11 +27,11 @@ def assert_order(hs, errors, band, label):
 
 
 def nodal_error(sol, exact) -> float:
-    return float(np.max(np.abs(sol.values.ravel() - exact(sol.points()))))
+    return float(np.max(np.abs(sol.values.ravel() - exact(torch.as_tensor(sol.points())).numpy().ravel())))
 
 
 def sine_product(p):
-    return np.prod(np.sin(PI * p), axis=1)
+    return torch.prod(torch.sin(PI * p), dim=1)
 
 
 # --------------------------------------------------------------------------- Poisson
@@ -60,7 +61,7 @@ def test_poisson_order_sine(d, order, ns):
 
 
 def test_poisson_nonzero_boundary_harmonic():
-    exact = lambda p: np.exp(p[:, 0]) * np.sin(p[:, 1])  # noqa: E731  (harmonic: f = 0)
+    exact = lambda p: torch.exp(p[:, 0]) * torch.sin(p[:, 1])  # noqa: E731  (harmonic: f = 0)
     for order, ns, band in [(2, [8, 16, 32, 64], SECOND), (4, [4, 8, 16], (3.6, 6.5))]:
         hs, errs = [], []
         for n in ns:
@@ -72,7 +73,7 @@ def test_poisson_nonzero_boundary_harmonic():
 
 
 def test_poisson_nonzero_boundary_fourth_order_anisotropic():
-    exact = lambda p: np.exp(p[:, 0]) * np.sin(2 * p[:, 1])  # noqa: E731
+    exact = lambda p: torch.exp(p[:, 0]) * torch.sin(2 * p[:, 1])  # noqa: E731
     f = lambda p: -3.0 * exact(p)  # noqa: E731
     hs, errs = [], []
     for n in [8, 16, 32]:
@@ -87,7 +88,7 @@ def test_poisson_nonzero_boundary_fourth_order_anisotropic():
 
 
 def test_helmholtz_benchmark_order():
-    exact = lambda p: np.sin(PI * p[:, 0]) * np.sin(4 * PI * p[:, 1])  # noqa: E731
+    exact = lambda p: torch.sin(PI * p[:, 0]) * torch.sin(4 * PI * p[:, 1])  # noqa: E731
     f = lambda p: (1.0 - 17 * PI**2) * exact(p)  # noqa: E731  (k = 1)
     hs, errs = [], []
     for n in [24, 48, 96]:
@@ -99,8 +100,8 @@ def test_helmholtz_benchmark_order():
 
 def test_helmholtz_1d_nonzero_boundary():
     k = 3.0
-    exact = lambda p: np.cos(2 * p[:, 0]) + p[:, 0]  # noqa: E731
-    f = lambda p: (k**2 - 4) * np.cos(2 * p[:, 0]) + k**2 * p[:, 0]  # noqa: E731
+    exact = lambda p: torch.cos(2 * p[:, 0]) + p[:, 0]  # noqa: E731
+    f = lambda p: (k**2 - 4) * torch.cos(2 * p[:, 0]) + k**2 * p[:, 0]  # noqa: E731
     hs, errs = [], []
     for n in [16, 32, 64]:
         sol = fd.helmholtz(f, k, 0.0, 2.0, n, g=exact)
@@ -115,7 +116,7 @@ def test_helmholtz_1d_nonzero_boundary():
 @pytest.mark.parametrize("d, ns", [(1, [16, 32, 64, 128]), (2, [8, 16, 32])])
 def test_heat_order(d, ns):
     alpha = 0.5
-    exact = lambda p: np.exp(-d * alpha * PI**2 * p[:, -1]) * sine_product(p[:, :-1])  # noqa: E731
+    exact = lambda p: torch.exp(-d * alpha * PI**2 * p[:, -1]) * sine_product(p[:, :-1])  # noqa: E731
     hs, errs = [], []
     for n in ns:
         sol = fd.heat(sine_product, alpha, [-1.0] * d, [1.0] * d, n, t1=0.25, nt=n // 2)
@@ -127,11 +128,11 @@ def test_heat_order(d, ns):
 
 def test_heat_source_and_time_dependent_boundary():
     alpha = 0.3
-    exact = lambda p: np.cos(p[:, -1]) * np.exp(p[:, 0])  # noqa: E731
-    source = lambda p: -(np.sin(p[:, -1]) + alpha * np.cos(p[:, -1])) * np.exp(p[:, 0])  # noqa: E731
+    exact = lambda p: torch.cos(p[:, -1]) * torch.exp(p[:, 0])  # noqa: E731
+    source = lambda p: -(torch.sin(p[:, -1]) + alpha * torch.cos(p[:, -1])) * torch.exp(p[:, 0])  # noqa: E731
     hs, errs = [], []
     for n in [8, 16, 32]:
-        sol = fd.heat(lambda p: np.exp(p[:, 0]), alpha, 0.0, 1.0, n, 1.0, n, g=exact, source=source, save_every=4)
+        sol = fd.heat(lambda p: torch.exp(p[:, 0]), alpha, 0.0, 1.0, n, 1.0, n, g=exact, source=source, save_every=4)
         hs.append(sol.h)
         errs.append(nodal_error(sol, exact))
     assert np.isclose(sol.axes["t"][-1], 1.0)
@@ -142,7 +143,7 @@ def test_heat_source_and_time_dependent_boundary():
 
 
 def _minus_sine(p):
-    return -np.sin(PI * p[:, 0])
+    return -torch.sin(PI * p[:, 0])
 
 
 def test_burgers_self_refinement_order():
@@ -169,7 +170,7 @@ def test_burgers_shock_benchmark():
 
 
 def _ac_initial(p):
-    return p[:, 0] ** 2 * np.cos(PI * p[:, 0])
+    return p[:, 0] ** 2 * torch.cos(PI * p[:, 0])
 
 
 def test_allen_cahn_self_refinement_order():
@@ -193,10 +194,10 @@ def test_allen_cahn_benchmark_bounded_and_periodic():
 
 
 def test_advection_order():
-    exact = lambda p: np.sin(PI * (p[:, 0] - 0.7 * p[:, 1]))  # noqa: E731
+    exact = lambda p: torch.sin(PI * (p[:, 0] - 0.7 * p[:, 1]))  # noqa: E731
     hs, errs = [], []
     for n in [32, 64, 128, 256]:
-        sol = fd.advection(lambda p: np.sin(PI * p[:, 0]), 0.7, -1, 1, n, 0.5, n // 2)
+        sol = fd.advection(lambda p: torch.sin(PI * p[:, 0]), 0.7, -1, 1, n, 0.5, n // 2)
         hs.append(sol.h)
         errs.append(nodal_error(sol, exact))
     assert_order(hs, errs, SECOND, "advection (Lax-Wendroff)")
@@ -204,10 +205,10 @@ def test_advection_order():
 
 def test_wave_order():
     c = 2.0
-    exact = lambda p: np.sin(PI * p[:, 0]) * np.cos(PI * c * p[:, 1])  # noqa: E731
+    exact = lambda p: torch.sin(PI * p[:, 0]) * torch.cos(PI * c * p[:, 1])  # noqa: E731
     hs, errs = [], []
     for n in [16, 32, 64, 128]:
-        sol = fd.wave(lambda p: np.sin(PI * p[:, 0]), 0.0, c, -1, 1, n, 0.5, n)  # c dt/h = 0.5
+        sol = fd.wave(lambda p: torch.sin(PI * p[:, 0]), 0.0, c, -1, 1, n, 0.5, n)  # c dt/h = 0.5
         hs.append(sol.h)
         errs.append(nodal_error(sol, exact))
     assert_order(hs, errs, SECOND, "wave (leapfrog)")
@@ -215,20 +216,20 @@ def test_wave_order():
 
 def test_wave_initial_velocity():
     c = 1.0
-    exact = lambda p: np.sin(PI * p[:, 0]) * np.sin(PI * c * p[:, 1]) / (PI * c)  # noqa: E731
+    exact = lambda p: torch.sin(PI * p[:, 0]) * torch.sin(PI * c * p[:, 1]) / (PI * c)  # noqa: E731
     hs, errs = [], []
     for n in [16, 32, 64]:
-        sol = fd.wave(0.0, lambda p: np.sin(PI * p[:, 0]), c, -1, 1, n, 0.75, n)
+        sol = fd.wave(0.0, lambda p: torch.sin(PI * p[:, 0]), c, -1, 1, n, 0.75, n)
         hs.append(sol.h)
         errs.append(nodal_error(sol, exact))
     assert_order(hs, errs, SECOND, "wave with v0")
 
 
 def test_wave_travelling_with_time_dependent_boundary():
-    exact = lambda p: np.sin(p[:, 0] - p[:, -1])  # noqa: E731  (c = 1)
+    exact = lambda p: torch.sin(p[:, 0] - p[:, -1])  # noqa: E731  (c = 1)
     hs, errs = [], []
     for n in [16, 32, 64]:
-        sol = fd.wave(np.sin, lambda p: -np.cos(p[:, 0]), 1.0, 0, 1, n, 1.0, 2 * n, g=exact)  # c dt/h = 0.5
+        sol = fd.wave(torch.sin, lambda p: -torch.cos(p[:, 0]), 1.0, 0, 1, n, 1.0, 2 * n, g=exact)  # c dt/h = 0.5
         hs.append(sol.h)
         errs.append(nodal_error(sol, exact))
     assert_order(hs, errs, SECOND, "wave with g(x, t)")
@@ -283,15 +284,32 @@ def test_interpolate_exact_on_linear_function():
     for n in [(2, 3), (8, 16)]:  # linear and cubic interpolation
         sol = fd.poisson(0.0, [-1, 0], [1, 2], n, g=linear)
         pts = rng.uniform([-1, 0], [1, 2], size=(50, 2))
-        np.testing.assert_allclose(sol.interpolate(pts), linear(pts), atol=1e-10)
+        np.testing.assert_allclose(sol.interpolate(pts), linear(pts)[:, None], atol=1e-10)
     corner = np.array([[1.0 + 1e-13, 2.0]])
-    np.testing.assert_allclose(sol.interpolate(corner), linear(np.array([[1.0, 2.0]])), atol=1e-10)
+    np.testing.assert_allclose(sol.interpolate(corner), linear(np.array([[1.0, 2.0]]))[:, None], atol=1e-10)
 
 
 def test_interpolate_space_time_and_errors():
     sol = fd.advection(lambda p: p[:, 0] * 0 + 2.0, 1.0, 0, 1, 16, 1.0, 32)
-    assert sol.interpolate(np.array([[0.3, 0.5]])) == pytest.approx([2.0])
+    assert sol.interpolate(np.array([[0.3, 0.5]]))[:, 0] == pytest.approx([2.0])
     with pytest.raises(ValueError, match=r"shape \(M, 2\)"):
         sol.interpolate(np.zeros((3, 3)))
     with pytest.raises(ValueError, match="outside"):
         sol.interpolate(np.array([[0.5, 1.1]]))
+
+
+def test_data_functions_take_torch_points_and_interpolate_matches_predict_shape():
+    """kp.fd data follow the kanpde convention: torch (M, d) in; interpolate gives (M, 1), torch in -> torch out."""
+    seen = []
+
+    def g(p):
+        seen.append(type(p))
+        return 1.0 + p[:, 0]
+
+    sol = fd.poisson(0.0, [0.0], [1.0], 8, g=g)
+    assert seen and all(t is torch.Tensor for t in seen)
+    x = torch.tensor([[0.25], [0.5]], dtype=torch.float32)
+    values = sol.interpolate(x)
+    assert isinstance(values, torch.Tensor) and values.shape == (2, 1) and values.dtype == torch.float32
+    np.testing.assert_allclose(values.numpy()[:, 0], [1.25, 1.5], atol=1e-6)
+    assert sol.interpolate(x.numpy()).shape == (2, 1)

@@ -14,9 +14,9 @@ def test_problem_validation_errors():
         kp.Problem((0, 1), lambda x, u: u.value)
     with pytest.raises(TypeError, match="pde must be a function"):
         kp.Problem(square, "laplace")
-    with pytest.raises(ValueError, match=r"exact must return shape \(8, 1\) or \(8,\), got \(8, 2, 1\)"):
+    with pytest.raises(ValueError, match=r"exact must return shape \(8,\) or \(8, 1\) for 8 points, got \(8, 2, 1\)"):
         kp.Problem(square, lambda x, u: u.value, exact=lambda x: x.unsqueeze(-1))
-    with pytest.raises(ValueError, match="exact must return 2 column"):
+    with pytest.raises(ValueError, match=r"exact must return shape \(8,\) or \(8, 2\) for 8 points, got \(8, 1\)"):
         kp.Problem(square, lambda x, u: u.value, exact=sinsin, outputs=("u", "v"))
 
 
@@ -27,7 +27,7 @@ def test_model_and_residual_shape_checks():
     with pytest.raises(ValueError, match="has 2 outputs but the problem has 1"):
         problem.check_model(kp.KAN([2, 4, 2]))
     bad = kp.Problem(problem.domain, lambda x, u: torch.zeros(x.shape[0], 2, 2))
-    with pytest.raises(ValueError, match=r"pde must return shape \(7, 1\) or \(7,\), got \(7, 2, 2\)"):
+    with pytest.raises(ValueError, match=r"pde residual 'pde' must have shape \(7, 1\) or \(7,\), got \(7, 2, 2\)"):
         bad.residuals(kp.KAN([2, 3, 1]).double(), torch.rand(7, 2, dtype=torch.float64))
     with pytest.raises(ValueError, match="k >= 2, got k=1"):
         problem.residuals(kp.KAN([2, 3, 1], k=1).double(), torch.rand(7, 2, dtype=torch.float64))
