@@ -289,11 +289,13 @@ def cmd_solve(args) -> int:
                          schedule=_schedule(args, grids), seed=args.seed,
                          dtype=torch.float32 if args.float32 else torch.float64, verbose=not args.quiet)
     out = Path(args.out) if args.out else Path("results") / name
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out must be a folder, got the existing file {str(out)!r}")
     out.mkdir(parents=True, exist_ok=True)
 
     solution = solve(problem, model, config)
-    spec = model_spec(solution.model) or {"type": type(solution.model).__name__, "widths": widths}
-    n_params = sum(p.numel() for p in solution.model.parameters())
+    spec = model_spec(solution.network) or {"type": type(solution.network).__name__, "widths": widths}
+    n_params = sum(p.numel() for p in solution.network.parameters())
     errors = solution.errors() if problem.has_solution() else None
     rows = [{"method": _model_label(spec), "parameters": n_params, "time_s": solution.elapsed,
              **(errors or {"rel_l2": None, "max_abs": None})}]
@@ -325,7 +327,7 @@ def cmd_solve(args) -> int:
     files.append(save_figure(fig, out / "history.png"))
     if spec["type"] == "KAN":
         files.append(out / "activations.png")
-        plot_activations(solution.model, files[-1])
+        plot_activations(solution.network, files[-1])
 
     summary = {
         "problem": name, "source": args.problem, "domain": repr(problem.domain),
@@ -345,33 +347,26 @@ def cmd_solve(args) -> int:
     return 0
 
 
-def _read_checkpoint_problem_name(path: Path) -> str | None:
+def _registered_problem(name: str | None):
+    """The registered problem of that name, or None (the CLI resolves names; the library never does)."""
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-        return payload.get("problem") if isinstance(payload, dict) else None
-    except Exception:
+        registry = _registry()
+    except ValueError:
         return None
+    return registry.load_problem(name) if name in registry.names() else None
 
 
 def cmd_export(args) -> int:
     from .io.export import export_solution
-    from .io.solution import Solution
+    from .io.solution import Solution, read_checkpoint
 
     checkpoint = Path(args.checkpoint)
-    if not checkpoint.is_file():
-        raise FileNotFoundError(f"no such checkpoint: {str(checkpoint)!r}")
-    problem = load_problem(args.problem)[0] if args.problem else None
-    try:
-        solution = Solution.load(checkpoint, problem=problem)
-    except (ValueError, TypeError, FileNotFoundError, KeyError):
-        raise
-    except Exception as exc:  # torch.load on a file that is no checkpoint: pickle / zip errors
-        raise ValueError(f"{str(checkpoint)!r} is not a readable kanpde checkpoint "
-                         f"({type(exc).__name__}: {exc})") from None
-    if solution.problem is None:
-        saved = _read_checkpoint_problem_name(checkpoint)
-        raise ValueError(f"checkpoint {str(checkpoint)!r} was saved for problem {saved!r}, which is not in the "
-                         "registry; pass --problem NAME_OR_FILE")
+    saved = read_checkpoint(checkpoint)["problem"] or {}  # FileNotFoundError / ValueError naming the file
+    problem = load_problem(args.problem)[0] if args.problem else _registered_problem(saved.get("name"))
+    if problem is None:
+        raise ValueError(f"checkpoint {str(checkpoint)!r} was saved for problem {saved.get('name')!r}, which is not "
+                         "in the registry; pass --problem NAME_OR_FILE")
+    solution = Solution.load(checkpoint, problem=problem)
     fields = [f.strip() for f in args.fields.split(",") if f.strip()] if args.fields else None
     written = export_solution(solution, args.path, resolution=args.resolution, fields=fields,
                               residual=args.residual)
@@ -478,7 +473,7 @@ def main(argv=None) -> int:
         return args.func(args)
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USAGE)
-    except (UsageError, ValueError, TypeError, FileNotFoundError, KeyError) as exc:
+    except (UsageError, ValueError, TypeError, OSError, KeyError) as exc:  # OSError: unwritable paths
         print(f"kanpde: error: {_message(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

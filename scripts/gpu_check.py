@@ -42,7 +42,7 @@ def solve_on_cuda() -> dict:
     elapsed = time.perf_counter() - start
     x = torch.rand(1000, 2, dtype=torch.float64) * 2 - 1
     on_gpu = solution.predict(x.cuda()).cpu()
-    cpu_model = kp.Solution(problem, solution.model.cpu())
+    cpu_model = kp.Solution(problem, solution.network.cpu())
     on_cpu = cpu_model.predict(x)
     return {"time_s": elapsed, **cpu_model.errors(), "gpu_vs_cpu_max_diff": float((on_gpu - on_cpu).abs().max())}
 

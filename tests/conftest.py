@@ -36,4 +36,5 @@ def poisson_problem(**kwargs):
     def pde(x, u):
         return u.laplacian() + 2 * PI ** 2 * sinsin(x)
     kwargs.setdefault("conditions", [kp.Dirichlet(0.0)])
-    return kp.Problem(kp.Rectangle((-1, -1), (1, 1)), pde, exact=sinsin, name="poisson2d", **kwargs)
+    kwargs.setdefault("name", "poisson2d")
+    return kp.Problem(kp.Rectangle((-1, -1), (1, 1)), pde, exact=sinsin, **kwargs)

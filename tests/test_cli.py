@@ -147,7 +147,10 @@ def test_solve_problem_file(registry, problem_file, tmp_path, capsys):
     assert summary["train_time_s"] > 0
     mesh = meshio.read(out / "solution.vtu")
     assert mesh.cells[0].type == "line" and set(mesh.point_data) == {"u", "u_exact", "error"}
-    solution = kp.Solution.load(out / "model.pt", problem=kp.Problem(kp.Interval(0, 1), lambda x, u: u.value))
+    solution = kp.Solution.load(out / "model.pt")  # no transform: the bare network is u, no problem needed
+    assert solution.problem is None and solution.problem_spec["name"] == "bump"
+    with pytest.raises(ValueError, match="does not match checkpoint.*name: saved 'bump', given 'problem'"):
+        kp.Solution.load(out / "model.pt", problem=kp.Problem(kp.Interval(0, 1), lambda x, u: u.value))
     np.testing.assert_allclose(solution.predict(mesh.points[:, :1])[:, 0], mesh.point_data["u"], atol=1e-12)
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
 
@@ -296,7 +299,7 @@ def test_solve_hard_dirichlet_meets_the_boundary_data(registry, problem_file, tm
     assert main(["solve", str(problem_file), *TINY, "--hard", "--out", str(out)]) == 0
     capsys.readouterr()
     solution = kp.Solution.load(out / "model.pt", problem=kp.Problem(
-        kp.Interval(0, 1), lambda x, u: u.value, [kp.Dirichlet(0.0, hard=True)]))
+        kp.Interval(0, 1), lambda x, u: u.value, [kp.Dirichlet(0.0, hard=True)], name="bump"))
     assert np.abs(solution.predict(np.array([[0.0], [1.0]]))).max() < 1e-12
     assert main(["solve", "square", *TINY, "--hard", "--out", str(tmp_path / "sq")]) == 0
     capsys.readouterr()

@@ -156,13 +156,14 @@ def test_problem_weights_apply_and_config_overrides_them():
 
 
 def test_hard_constraint_is_restored_on_load(tmp_path):
-    problem = poisson_problem(conditions=[kp.Dirichlet(0.0, hard=True)])
-    problem.name = "not-registered"
+    problem = poisson_problem(conditions=[kp.Dirichlet(0.0, hard=True)], name="not-registered")
     solution = _solve([kp.Adam(3)], problem=problem)
     path = solution.save(tmp_path / "hard.pt")
     with pytest.raises(ValueError, match="hard Dirichlet constraint"):
         kp.Solution.load(path)
-    loaded = kp.Solution.load(path, problem=poisson_problem())  # the soft twin is hardened again
+    with pytest.raises(ValueError, match="name: saved 'not-registered', given 'poisson2d'"):
+        kp.Solution.load(path, problem=poisson_problem())  # a different problem is refused
+    loaded = kp.Solution.load(path, problem=poisson_problem(name="not-registered"))  # the soft twin is hardened
     x = np.array([[-1.0, 0.3], [0.2, 1.0], [0.1, 0.2]])
     np.testing.assert_array_equal(loaded.predict(x), solution.predict(x))
     assert np.abs(loaded.predict(x[:2])).max() < 1e-12

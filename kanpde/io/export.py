@@ -300,7 +300,7 @@ def _model_kind(model) -> dict:
 
 def _residuals(solution, x: np.ndarray) -> np.ndarray:
     """PDE residuals at points ``(N, D)`` as ``(N, k)`` (all residuals' columns side by side)."""
-    problem, model = solution.problem, solution.model
+    problem, model = solution.problem, solution.network
     kind = _model_kind(model)
     params = None
     if problem.parameters:

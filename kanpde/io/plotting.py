@@ -332,7 +332,7 @@ def plot_history(solution, ax=None):
 def _kan(model):
     from ..nn.kan import KAN
 
-    model = getattr(model, "model", model)   # a Solution
+    model = getattr(model, "network", model)  # a Solution: its bare network
     model = getattr(model, "net", model)     # a hard-constraint TransformedModel
     if not isinstance(model, KAN):
         raise TypeError(f"plot_activations needs a kp.KAN (or a Solution of one), got {type(model).__name__}")

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import math
 import os
-import tempfile
-from dataclasses import dataclass, field
+import pickle
+import re
 from pathlib import Path
 
 import numpy as np
@@ -25,29 +24,43 @@ class Solution:
 
     Attributes:
         problem: the :class:`Problem` (None for a checkpoint loaded without one).
-        model: the trained network.
+        model: the solution u as an ``nn.Module`` on points ``(N, D) -> (N, m)``, hard
+            constraints and ``transform=`` included (``model(x)`` equals ``predict(x)``).
+        network: the bare trained network inside ``model`` (what the optimiser trained).
+        problem_spec: the problem's spec as saved with a checkpoint (name, domain, outputs,
+            terms, transform), or that of ``problem``.
         history: :class:`History` of the training.
         parameters: learned unknown scalars of an inverse problem, ``{name: value}``.
         config: the training configuration, as a plain dict.
         elapsed: training wall time in seconds.
     """
 
-    def __init__(self, problem: Problem | None, model: nn.Module, history: History | None = None,
-                 config: dict | None = None, parameters: dict[str, float] | None = None, elapsed: float = 0.0):
-        self.problem, self.model = problem, model
+    def __init__(self, problem: Problem | None, network: nn.Module, history: History | None = None,
+                 config: dict | None = None, parameters: dict[str, float] | None = None, elapsed: float = 0.0,
+                 problem_spec: dict | None = None):
+        if problem is not None and not isinstance(problem, Problem):
+            raise TypeError(f"problem must be a kanpde.Problem or None, got {type(problem).__name__}")
+        if not isinstance(network, nn.Module):
+            raise TypeError(f"network must be a torch.nn.Module, got {type(network).__name__}")
+        self.problem, self.network = problem, network
+        self.model = problem.model_for_fields(network) if problem is not None else network  # u, not N
+        self.problem_spec = problem.spec() if problem is not None else problem_spec
         self.history = history or History()
         self.config = config or {}
         self.parameters = dict(parameters or {})
         self.elapsed = elapsed
 
     def _model_tensor(self) -> torch.Tensor:
-        return next(iter(self.model.parameters()))
+        return next(iter(self.network.parameters()))
 
     def _points(self, points) -> tuple[torch.Tensor, bool]:
         is_numpy = not isinstance(points, torch.Tensor)
         if is_numpy:
-            points = np.asarray(points, dtype=float)
-        dim = getattr(self.model, "in_dim", None)
+            try:
+                points = np.asarray(points, dtype=float)
+            except (TypeError, ValueError) as err:
+                raise TypeError(f"points must be an (N, D) array of numbers, got {type(points).__name__}: {err}") from None
+        dim = getattr(self.network, "in_dim", None)
         if points.ndim != 2 or (dim is not None and points.shape[1] != dim):
             raise ValueError(f"expected points of shape (N, {dim}), got {tuple(points.shape)}")
         x = torch.as_tensor(points)
@@ -73,7 +86,7 @@ class Solution:
                 raise ValueError(f"{int((~inside).sum())} of {len(inside)} points lie outside the domain "
                                  f"{self.problem.domain!r}, e.g. {bad}; pass check_domain=False to extrapolate")
         with torch.no_grad():
-            values = self.problem.model_for_fields(self.model)(x) if self.problem is not None else self.model(x)
+            values = self.model(x)                                       # (N, m)
         return values.cpu().numpy() if is_numpy else values.to(points.device)
 
     def errors(self, points=None) -> dict[str, float]:
@@ -90,7 +103,7 @@ class Solution:
         x, _ = self._points(points)
         exact = self.problem.solution_values(x).detach()
         with torch.no_grad():
-            u = self.problem.model_for_fields(self.model)(x)
+            u = self.model(x)
         out = {"rel_l2": relative_l2(u, exact),
                "max_abs": float((u - exact).abs().max())}
         if self.problem.exact is not None:
@@ -99,7 +112,7 @@ class Solution:
 
     def _relative_h1(self, x, diff, exact) -> float:
         grads = []
-        for f in (lambda z: self.problem.model_for_fields(self.model)(z), self.problem.exact):
+        for f in (self.model, self.problem.exact):
             z = x.detach().clone().requires_grad_(True)
             values = f(z)
             values = values.unsqueeze(1) if values.ndim == 1 else values
@@ -112,59 +125,145 @@ class Solution:
     # -- checkpoints --------------------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write a checkpoint atomically (model, history, config, problem name)."""
-        spec = model_spec(self.model)
+        """Write a checkpoint atomically: network weights and spec, history, config, the
+        transform kind and the problem's spec (no code: it loads with ``weights_only=True``)."""
         payload = {
-            "format": "kanpde-solution-1",
-            "model_spec": spec,
-            "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "format": FORMAT,
+            "model_spec": model_spec(self.network),
+            "state_dict": {k: v.detach().cpu() for k, v in self.network.state_dict().items()},
             "history": self.history.to_dict(),
             "config": _plain(self.config),
             "parameters": {k: float(v) for k, v in self.parameters.items()},
-            "problem": None if self.problem is None else self.problem.name,
-            "hard_dirichlet": bool(self.problem is not None and self.problem.hard),
+            "transform": self.problem.transform_kind() if self.problem is not None else
+            (self.problem_spec or {}).get("transform", "none"),
+            "problem": _plain(self.problem_spec),
             "elapsed": float(self.elapsed),
         }
         return atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
     @classmethod
     def load(cls, path: str | os.PathLike, problem: Problem | None = None, model: nn.Module | None = None) -> "Solution":
-        """Read a checkpoint (``weights_only=True``: no code is unpickled).
+        """Read a checkpoint (``weights_only=True``: no code is unpickled) and restore the same solution.
 
         Args:
-            problem: the problem to attach; by default the registered problem of the
-                saved name, if there is one.
-            model: a model of the saved architecture, for models kanpde cannot rebuild.
+            problem: the problem it was trained on. Needed for a hard constraint or a custom
+                ``transform=`` (their data are code, not saved); checked against the saved spec.
+                Without it, predictions come from the bare network and no domain is known.
+            model: a network of the saved architecture, for models kanpde cannot rebuild.
+
+        Raises:
+            FileNotFoundError: no such file.
+            ValueError: a file that is no readable kanpde checkpoint (corrupt, empty, truncated,
+                or holding code), a transform checkpoint loaded without its problem, or a
+                problem whose spec differs from the saved one.
         """
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-        if not isinstance(payload, dict) or payload.get("format") != "kanpde-solution-1":
-            raise ValueError(f"{path} is not a kanpde solution checkpoint")
-        if model is None:
-            if payload["model_spec"] is None:
-                raise ValueError("this checkpoint's model type cannot be rebuilt; pass model=")
-            model = build_model(payload["model_spec"])
-        state = payload["state_dict"]
-        model.to(next(iter(state.values())).dtype).load_state_dict(state)
-        if problem is None and payload.get("problem"):
-            problem = _registered_problem(payload["problem"])
-        if payload.get("hard_dirichlet"):  # the model is the N in u = g + phi N: predictions need the problem
-            if problem is None:
-                raise ValueError(f"{path} was trained with a hard Dirichlet constraint (u = g + phi N); "
-                                 "pass the problem: Solution.load(path, problem=...)")
+        payload = read_checkpoint(path)
+        network = _network(path, payload, model)
+        transform, spec = payload["transform"], payload["problem"]
+        if problem is None:
+            if transform != "none":
+                what = ("a hard Dirichlet constraint (u = g + phi N)" if transform == "hard_dirichlet"
+                        else "a custom transform= (code, which checkpoints do not hold)")
+                raise ValueError(f"{str(path)!r} was trained with {what}; without its problem it cannot give u. "
+                                 f"Pass the problem: Solution.load(path, problem=...)")
+            return cls(None, network, _history(path, payload), payload["config"], payload["parameters"],
+                       payload["elapsed"], problem_spec=spec)
+        if not isinstance(problem, Problem):
+            raise TypeError(f"problem must be a kanpde.Problem, got {type(problem).__name__}")
+        if transform == "hard_dirichlet" and not problem.hard:
             problem = problem.with_hard_dirichlet()
-        history = History(**payload["history"])
-        return cls(problem, model, history, payload["config"], payload["parameters"], payload["elapsed"])
+        _check_spec(path, spec, transform, problem)
+        return cls(problem, network, _history(path, payload), payload["config"], payload["parameters"],
+                   payload["elapsed"])
 
 
-def _registered_problem(name: str) -> Problem | None:
+FORMAT = "kanpde-solution-2"
+TRANSFORMS = ("none", "hard_dirichlet", "custom")
+_FIELDS = {"model_spec": (dict, type(None)), "state_dict": dict, "history": dict, "config": dict,
+           "parameters": dict, "transform": str, "problem": (dict, type(None)), "elapsed": (float, int)}
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict:
+    """A checkpoint's payload, read with ``weights_only=True`` and checked field by field.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: naming the file, for anything that is not a readable kanpde checkpoint.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such checkpoint: {str(path)!r}")
+    if not path.is_file():
+        raise ValueError(f"checkpoint {str(path)!r} is not a file")
     try:
-        from problems import load_problem  # the benchmark library, when installed beside kanpde
-    except ImportError:
-        return None
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        found = re.search(r"GLOBAL ([\w.]+)", str(err))
+        if not found:
+            raise ValueError(f"{str(path)!r} is not a readable kanpde checkpoint (corrupt, empty or truncated?): "
+                             f"{_pickle_detail(err)}") from None
+        # weights_only refuses globals before calling them: nothing in the file has run
+        raise ValueError(f"refusing checkpoint {str(path)!r}: it holds code ({found.group(1)}), not just tensors "
+                         "and plain data; kanpde never unpickles code") from None
+    except Exception as err:  # zip/pickle/EOF/index errors of corrupt, empty or truncated files
+        raise ValueError(f"{str(path)!r} is not a readable kanpde checkpoint (corrupt, empty or truncated?): "
+                         f"{type(err).__name__}: {' '.join(str(err).split())[:200]}") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
+        raise ValueError(f"{str(path)!r} is not a kanpde solution checkpoint of format {FORMAT!r} (found {found!r})")
+    for key, kind in _FIELDS.items():
+        if not isinstance(payload.get(key), kind):
+            raise ValueError(f"checkpoint {str(path)!r} is damaged: field {key!r} is "
+                             f"{type(payload.get(key)).__name__}")
+    if payload["transform"] not in TRANSFORMS:
+        raise ValueError(f"checkpoint {str(path)!r} has unknown transform {payload['transform']!r}. "
+                         f"Pick one of {TRANSFORMS}")
+    return payload
+
+
+def _pickle_detail(err: Exception) -> str:
+    text = " ".join(str(err).split())
+    return text[text.find("WeightsUnpickler error:"):][:200] if "WeightsUnpickler error:" in text else text[:200]
+
+
+def _network(path, payload: dict, model: nn.Module | None) -> nn.Module:
+    """The saved network: rebuilt from its spec (or the given ``model``), weights loaded."""
+    state = payload["state_dict"]
+    if not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"checkpoint {str(path)!r} is damaged: its state_dict holds no tensors")
+    if model is None:
+        if payload["model_spec"] is None:
+            raise ValueError(f"the model type of {str(path)!r} cannot be rebuilt; pass model=")
+        try:
+            model = build_model(payload["model_spec"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"checkpoint {str(path)!r} has a damaged model spec {payload['model_spec']!r}: "
+                             f"{err}") from None
+    elif not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     try:
-        return load_problem(name)
-    except ValueError:
-        return None
+        model.to(next(iter(state.values())).dtype).load_state_dict(state)
+    except RuntimeError as err:
+        raise ValueError(f"the weights in {str(path)!r} do not fit the model: {' '.join(str(err).split())[:300]}") \
+            from None
+    return model
+
+
+def _history(path, payload: dict) -> History:
+    try:
+        return History(**payload["history"])
+    except TypeError as err:
+        raise ValueError(f"checkpoint {str(path)!r} is damaged: unreadable history ({err})") from None
+
+
+def _check_spec(path, spec: dict | None, transform: str, problem: Problem) -> None:
+    """Raise ValueError unless ``problem`` is the one the checkpoint was saved with."""
+    given = problem.spec()
+    saved = spec if spec is not None else {"transform": transform}
+    differ = [k for k in saved if saved[k] != given.get(k)]
+    if differ:
+        details = "; ".join(f"{k}: saved {saved[k]!r}, given {given.get(k)!r}" for k in differ)
+        raise ValueError(f"the problem given does not match checkpoint {str(path)!r} ({details})")
 
 
 def _plain(value):
