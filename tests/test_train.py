@@ -107,13 +107,13 @@ def test_mlp_runs_the_default_schedule_shape_and_quiet_is_quiet(capsys):
 
 
 def test_config_errors():
-    with pytest.raises(ValueError, match="unknown sampling 'random'. Pick one of"):
+    with pytest.raises(ValueError, match="unknown TrainConfig.sampling 'random'. Pick one of"):
         kp.TrainConfig(sampling="random")
-    with pytest.raises(ValueError, match="unknown adaptive"):
+    with pytest.raises(ValueError, match="unknown TrainConfig.adaptive 'magic'"):
         kp.TrainConfig(adaptive="magic")
     with pytest.raises(TypeError, match="kp.Adam"):
         kp.TrainConfig(schedule=["adam"])
-    with pytest.raises(ValueError, match="interior_points must be a positive int"):
+    with pytest.raises(ValueError, match=r"interior_points must be an int >= 1, got 0"):
         kp.TrainConfig(interior_points=0)
     with pytest.raises(ValueError, match="unknown terms"):
         _solve([kp.Adam(1)], weights={"pdf": 1.0})

@@ -21,12 +21,14 @@ it against nested autograd.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
 import torch
 from torch import nn
 
+from ..memory import check_fits
 from .network import Network, seeded
 from .splines import (cell_polynomials, derivative_scales, fit_coefficients, gather_polynomials, locate,
                       spline_derivatives_, spline_jet, spline_values, table_gradient)
@@ -341,19 +343,29 @@ def _base_gradient(g, silu):
 
 
 def _per_input_range(grid_range, in_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
-    r = torch.as_tensor(grid_range, dtype=torch.get_default_dtype())
+    try:
+        r = torch.as_tensor(grid_range, dtype=torch.get_default_dtype())
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(f"expected grid_range as numbers (lo, hi), got {grid_range!r:.60}") from None
     if r.shape == (2,):
         r = r.expand(in_dim, 2)
-    if r.shape != (in_dim, 2) or not torch.all(r[:, 1] > r[:, 0]):
-        raise ValueError(f"expected grid_range (lo, hi) with hi > lo, or {in_dim} such pairs, got {grid_range!r}")
+    if r.shape != (in_dim, 2) or not torch.all(r[:, 1] > r[:, 0]) or not bool(torch.isfinite(r).all()):
+        raise ValueError(f"expected grid_range (lo, hi) finite with hi > lo, or {in_dim} such pairs, got {grid_range!r}")
     return r[:, 0].clone(), r[:, 1].clone()
 
 
 def _check_int(name: str, value, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r:.60}")
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
+
+
+def _check_scale(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r:.60}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
 
 
 class KAN(Network):
@@ -383,6 +395,11 @@ class KAN(Network):
             _check_int("each width", w, 1)
         _check_int("grid", grid, 1)
         _check_int("k", k, 0)
+        _check_scale("noise_scale", noise_scale)
+        _check_scale("base_scale", base_scale)
+        if seed is not None:
+            _check_int("seed", seed, 0)
+        check_fits(sum(i * o * (grid + k + 2) for i, o in zip(widths[:-1], widths[1:])), f"KAN({widths}, grid={grid})")
         self.widths = widths
         with seeded(seed):
             self.layers = nn.ModuleList(

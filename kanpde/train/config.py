@@ -9,10 +9,70 @@ from typing import Callable, Sequence
 import torch
 
 from ..pde.geometry import METHODS
+from .checks import check_bool, check_choice, check_float, check_int
 from .stages import LBFGS, Adam, default_schedule
 
 
 ADAPTIVE = (None, "rar", "rad")
+DERIVATIVES = ("auto", "jet", "autograd")
+DTYPES = {"float64": torch.float64, "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
+          "double": torch.float64, "float": torch.float32, "half": torch.float16}
+
+
+def _check_schedule(schedule) -> list:
+    if isinstance(schedule, (Adam, LBFGS)):
+        schedule = [schedule]
+    if not isinstance(schedule, (list, tuple)):
+        raise TypeError(f"TrainConfig.schedule must be a list of stages like [kp.Adam(500), kp.LBFGS(100)], "
+                        f"got {type(schedule).__name__}: {schedule!r:.60}")
+    if not schedule:
+        raise ValueError("TrainConfig.schedule needs at least one stage, e.g. [kp.Adam(500), kp.LBFGS(100)]")
+    for stage in schedule:
+        if not isinstance(stage, (Adam, LBFGS)):
+            raise TypeError(f"TrainConfig.schedule stages must be kp.Adam(...) or kp.LBFGS(...), got {stage!r:.60}")
+    return list(schedule)
+
+
+def _check_device(device) -> str:
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"TrainConfig.device must be a device name like 'cpu' or 'cuda:0' (or a torch.device), "
+                        f"got {type(device).__name__}: {device!r}")
+    try:
+        return str(torch.device(device))
+    except (RuntimeError, ValueError):
+        raise ValueError(f"unknown TrainConfig.device {device!r}. Pick one of ('cpu', 'cuda', 'cuda:N', 'mps')") \
+            from None
+
+
+def _check_dtype(dtype) -> torch.dtype:
+    if isinstance(dtype, str):
+        if dtype.removeprefix("torch.") not in DTYPES:
+            raise ValueError(f"unknown TrainConfig.dtype {dtype!r}. Pick one of {tuple(DTYPES)}")
+        return DTYPES[dtype.removeprefix("torch.")]
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"TrainConfig.dtype must be a floating torch dtype (torch.float64, ...) or its name, "
+                        f"got {dtype!r}")
+    return dtype
+
+
+def _check_weights(weights) -> dict[str, float]:
+    if not isinstance(weights, dict):
+        raise TypeError(f"TrainConfig.weights must be a dict {{term: weight}}, got {type(weights).__name__}: "
+                        f"{weights!r:.60}")
+    out = {}
+    for key, value in weights.items():
+        if not isinstance(key, str) or not key:
+            raise TypeError(f"TrainConfig.weights keys must be loss-term names like 'pde', got {key!r}")
+        out[key] = check_float("TrainConfig", f"weights[{key!r}]", value, 0.0)
+    return out
+
+
+def _check_callbacks(callbacks) -> tuple:
+    if callable(callbacks):
+        callbacks = (callbacks,)
+    if not isinstance(callbacks, (list, tuple)) or not all(callable(cb) for cb in callbacks):
+        raise TypeError(f"TrainConfig.callbacks must be a list of functions cb(record), got {callbacks!r:.80}")
+    return tuple(callbacks)
 
 
 @dataclass
@@ -68,23 +128,26 @@ class TrainConfig:
     threads: int | None = None
 
     def __post_init__(self):
-        for name in ("interior_points", "boundary_points", "eval_every", "max_retries"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "max_retries" else 1):
-                raise ValueError(f"TrainConfig.{name} must be a positive int, got {value!r}")
-        if self.sampling not in METHODS:
-            raise ValueError(f"unknown sampling {self.sampling!r}. Pick one of {METHODS}")
-        if self.adaptive not in ADAPTIVE:
-            raise ValueError(f"unknown adaptive sampling {self.adaptive!r}. Pick one of {ADAPTIVE}")
-        if not self.schedule:
-            raise ValueError("TrainConfig.schedule needs at least one stage, e.g. [kp.Adam(500), kp.LBFGS(100)]")
-        for stage in self.schedule:
-            if not isinstance(stage, (Adam, LBFGS)):
-                raise TypeError(f"schedule stages must be kp.Adam(...) or kp.LBFGS(...), got {stage!r}")
-            if not isinstance(stage.steps, int) or stage.steps < 0:
-                raise ValueError(f"stage steps must be an int >= 0, got {stage.steps!r} in {stage!r}")
-        if isinstance(self.dtype, str):
-            self.dtype = getattr(torch, self.dtype)
+        name = "TrainConfig"
+        self.interior_points = check_int(name, "interior_points", self.interior_points, 1)
+        self.boundary_points = check_int(name, "boundary_points", self.boundary_points, 1)
+        self.schedule = _check_schedule(self.schedule)
+        self.seed = check_int(name, "seed", self.seed, 0)
+        self.device = _check_device(self.device)
+        self.dtype = _check_dtype(self.dtype)
+        self.verbose = check_bool(name, "verbose", self.verbose)
+        self.sampling = check_choice(name, "sampling", self.sampling, METHODS)
+        self.weights = _check_weights(self.weights)
+        self.resample_every = check_int(name, "resample_every", self.resample_every, 1, allow_none=True)
+        self.adaptive = check_choice(name, "adaptive", self.adaptive, ADAPTIVE)
+        self.eval_every = check_int(name, "eval_every", self.eval_every, 1)
+        self.update_grid = check_bool(name, "update_grid", self.update_grid)
+        self.grid_update_every = check_int(name, "grid_update_every", self.grid_update_every, 1, allow_none=True)
+        self.grid_margin = check_float(name, "grid_margin", self.grid_margin, 0.0)
+        self.derivatives = check_choice(name, "derivatives", self.derivatives, DERIVATIVES)
+        self.callbacks = _check_callbacks(self.callbacks)
+        self.max_retries = check_int(name, "max_retries", self.max_retries, 0)
+        self.threads = check_int(name, "threads", self.threads, 1, allow_none=True)
 
     def to_dict(self) -> dict:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "callbacks"}

@@ -1,19 +1,37 @@
-"""Training stages: Adam and L-BFGS, each optionally refining the KAN grid first."""
+"""Training stages: Adam and L-BFGS, each optionally refining the KAN grid first.
+
+``steps`` is the only positional argument; every option is keyword-only
+(``kp.Adam(100, lr=5e-3)``, ``kp.LBFGS(200, grid=10)``) and checked when the stage is built.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
+
+from .checks import check_bool, check_float, check_int
 
 
 @dataclass
 class Adam:
-    """``steps`` Adam steps at learning rate ``lr`` (decaying geometrically to ``lr_final`` if given)."""
+    """``steps`` Adam steps at learning rate ``lr`` (decaying geometrically to ``lr_final`` if given).
+
+    Raises:
+        TypeError, ValueError: a field of the wrong type or out of range (lr > 0 finite, grid >= 1, ...).
+    """
 
     steps: int
+    _: KW_ONLY
     lr: float = 1e-2
     grid: int | None = None
     lr_final: float | None = None
     update_grid: bool = False
+
+    def __post_init__(self):
+        self.steps = check_int("Adam", "steps", self.steps, 0)
+        self.lr = check_float("Adam", "lr", self.lr, 0.0, strict=True)
+        self.grid = check_int("Adam", "grid", self.grid, 1, allow_none=True)
+        self.lr_final = check_float("Adam", "lr_final", self.lr_final, 0.0, strict=True, allow_none=True)
+        self.update_grid = check_bool("Adam", "update_grid", self.update_grid)
 
     def label(self) -> str:
         return f"Adam lr={self.lr:g}" + (f" grid={self.grid}" if self.grid else "")
@@ -25,14 +43,27 @@ class LBFGS:
 
     The optimiser runs ``chunk`` iterations per call (each call re-evaluates the
     loss once), so the history has one row per chunk.
+
+    Raises:
+        TypeError, ValueError: a field of the wrong type or out of range (lr > 0, history_size >= 1,
+            chunk >= 1, grid >= 1, ...).
     """
 
     steps: int
+    _: KW_ONLY
     grid: int | None = None
     lr: float = 1.0
     history_size: int = 20
     chunk: int = 10
     update_grid: bool = False
+
+    def __post_init__(self):
+        self.steps = check_int("LBFGS", "steps", self.steps, 0)
+        self.grid = check_int("LBFGS", "grid", self.grid, 1, allow_none=True)
+        self.lr = check_float("LBFGS", "lr", self.lr, 0.0, strict=True)
+        self.history_size = check_int("LBFGS", "history_size", self.history_size, 1)
+        self.chunk = check_int("LBFGS", "chunk", self.chunk, 1)
+        self.update_grid = check_bool("LBFGS", "update_grid", self.update_grid)
 
     def label(self) -> str:
         return "L-BFGS" + (f" grid={self.grid}" if self.grid else "")

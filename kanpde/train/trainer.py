@@ -29,6 +29,7 @@ from ..pde.problem import Problem
 from .config import TrainConfig
 from .history import History
 from .stages import LBFGS, Adam, Stage
+from .start import check_size, check_start
 
 
 @dataclass
@@ -50,6 +51,7 @@ class Trainer:
         self.parameters = nn.ParameterDict({k: nn.Parameter(torch.tensor(float(v), **self.tensor_kwargs))
                                             for k, v in problem.parameters.items()})
         self.history = History()
+        check_size(problem, model, config)  # before sampling allocates anything
         self.rng = np.random.default_rng(config.seed)
         self.step = 0
         self.start = time.perf_counter()
@@ -151,6 +153,7 @@ class Trainer:
 
     def run(self) -> "Trainer":
         """Run every stage; the trained model, history and parameters stay on the trainer."""
+        check_start(self)  # NaN/inf input is a ValueError naming it, not a divergence
         optimizer = None
         for index, stage in enumerate(self.config.schedule):
             self.prepare_stage(stage, first=index == 0)
