@@ -32,8 +32,9 @@ def solve(problem: Problem, model: nn.Module, config: TrainConfig | None = None)
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a kanpde.TrainConfig, got {type(config).__name__}")
     problem.check_model(model)
-    if config.device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {config.device!r} asked for, but torch sees no CUDA device")
+    device = torch.device(config.device)
+    if device.type == "cuda" and (not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()):
+        raise ValueError(f"device {config.device!r} asked for, but torch sees {torch.cuda.device_count()} CUDA device(s)")
     threads = torch.get_num_threads()
     if config.threads:
         torch.set_num_threads(config.threads)

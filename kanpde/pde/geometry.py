@@ -43,6 +43,8 @@ from typing import Callable, NamedTuple
 import numpy as np
 from scipy.stats import qmc
 
+from ..memory import check_fits
+
 __all__ = [
     "Domain",
     "Box",
@@ -88,6 +90,7 @@ def _check_n(n) -> int:
         raise TypeError(f"expected a positive int number of points n, got {n!r} ({type(n).__name__})")
     if n <= 0:
         raise ValueError(f"expected a positive number of points n, got {n}")
+    check_fits(n, f"sampling n={n} points")  # at least one float64 coordinate each
     return int(n)
 
 
