@@ -50,7 +50,9 @@ def check_start(trainer) -> None:
         if not bool(torch.isfinite(p).all()):
             raise ValueError(f"problem parameter {name!r} is {float(p)} before training")
     with torch.enable_grad():
-        terms = {k: float(v.detach()) for k, v in trainer.loss_terms().items()}
+        raw = trainer.loss_terms()
+        trainer.total(raw)  # unknown weight names are refused here, before any step
+        terms = {k: float(v.detach()) for k, v in raw.items()}
     bad = {k: v for k, v in terms.items() if not math.isfinite(v)}
     if bad:
         raise ValueError(f"loss term(s) {sorted(bad)} are non-finite at step 0, before any training "
