@@ -50,7 +50,7 @@ def _heat_problem():
 
 def _heat_fd(resolution=None):
     n = resolution or 32
-    return kp.fd.heat(lambda p: np.sin(np.pi * p[:, 0]), ALPHA, (0.0,), (1.0,), n, 0.5, n)
+    return kp.fd.heat(lambda p: torch.sin(np.pi * p[:, 0]), ALPHA, (0.0,), (1.0,), n, 0.5, n)
 
 
 def _square_problem():
@@ -232,7 +232,7 @@ def test_fd_errors(registry, capsys):
                                                r"coordinates \('x', 't'\)"),
     (["solve", "heat1d", "--widths", "2,4,2"], r"ends with 2 outputs"),
     (["solve", "heat1d", "--grid-schedule", "0,5"], r"--grid-schedule must be comma-separated integers >= 1"),
-    (["solve", "heat1d", "--points", "0"], r"interior_points must be a positive int"),
+    (["solve", "heat1d", "--points", "0"], r"interior_points must be an int >= 1, got 0"),
     (["solve", "heat1d", "--adam-steps", "-1"], r"--adam-steps must be >= 0"),
     (["solve", "heat1d", "--model", "mlp", "--activation", "relu6"], r"unknown activation 'relu6'"),
     (["solve", "heat1d", "--k", "x"], r"argument --k: invalid int value: 'x'"),

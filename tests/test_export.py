@@ -276,7 +276,7 @@ def test_series_replaces_a_longer_one(solutions, tmp_path):
 
 
 def test_export_fd_steady(tmp_path):
-    fd = kp.fd.poisson(lambda p: -2 * np.pi ** 2 * np.sin(np.pi * p[:, 0]) * np.sin(np.pi * p[:, 1]),
+    fd = kp.fd.poisson(lambda p: -2 * np.pi ** 2 * torch.sin(np.pi * p[:, 0]) * torch.sin(np.pi * p[:, 1]),
                        (0, 0), (1, 1), (8, 6))
     exact = lambda x: torch.sin(math.pi * x[:, :1]) * torch.sin(math.pi * x[:, 1:])  # noqa: E731
     mesh = meshio.read(export_fd(fd, tmp_path / "fd.vtu", exact=exact))
@@ -290,7 +290,7 @@ def test_export_fd_steady(tmp_path):
 
 @pytest.mark.parametrize("ext", [".xdmf", ".vtu"])
 def test_export_fd_time_series(tmp_path, ext):
-    fd = kp.fd.heat(lambda p: np.sin(np.pi * p[:, 0]), 0.1, (0,), (1,), 10, 0.5, 8, save_every=2)
+    fd = kp.fd.heat(lambda p: torch.sin(np.pi * p[:, 0]), 0.1, (0,), (1,), 10, 0.5, 8, save_every=2)
     written = export_fd(fd, tmp_path / f"heat{ext}")
     levels = _read(written)
     assert len(levels) == len(fd.axes["t"]) == 5

@@ -181,12 +181,12 @@ def test_plot_activations_needs_a_kan():
 
 
 def test_plot_fd_comparison(tmp_path):
-    fd = kp.fd.poisson(lambda p: -2 * np.pi ** 2 * np.sin(np.pi * p[:, 0]) * np.sin(np.pi * p[:, 1]),
+    fd = kp.fd.poisson(lambda p: -2 * np.pi ** 2 * torch.sin(np.pi * p[:, 0]) * torch.sin(np.pi * p[:, 1]),
                        (0, 0), (1, 1), 8)
     exact = lambda x: torch.sin(math.pi * x[:, :1]) * torch.sin(math.pi * x[:, 1:])  # noqa: E731
     solution = _solution(kp.Rectangle((0, 0), (1, 1)), exact=exact)
     fig = plotting.plot_fd_comparison(fd, solution, exact=exact, path=tmp_path / "fd.png")
     assert len(_panels(fig)) == 3 and _is_png(tmp_path / "fd.png")
-    heat = kp.fd.heat(lambda p: np.sin(np.pi * p[:, 0]), 0.1, (0,), (1,), 10, 0.5, 4)
+    heat = kp.fd.heat(lambda p: torch.sin(np.pi * p[:, 0]), 0.1, (0,), (1,), 10, 0.5, 4)
     fig = plotting.plot_fd_comparison(heat)
     assert len(_panels(fig)) == 1 and _panels(fig)[0].get_ylabel() == "t"
