@@ -15,6 +15,7 @@ import sys
 
 import numpy as np
 
+from kanpde import numpy_function as N  # these data are numpy functions; kp.fd passes torch points
 from kanpde.fd import advection, allen_cahn, burgers, heat, helmholtz, poisson, wave
 
 PI = np.pi
@@ -55,44 +56,44 @@ class _Final:
 
 def _poisson(d, order):
     f = lambda p: -d * PI**2 * _sine(p)  # noqa: E731
-    return _exact_rows(lambda n: poisson(f, [-1.0] * d, [1.0] * d, n, order=order), _sine)
+    return _exact_rows(lambda n: poisson(N(f), [-1.0] * d, [1.0] * d, n, order=order), _sine)
 
 
 def _poisson_boundary(order):
     exact = lambda p: np.exp(p[:, 0]) * np.sin(2 * p[:, 1])  # noqa: E731
     f = lambda p: -3.0 * exact(p)  # noqa: E731
-    return _exact_rows(lambda n: poisson(f, [0, -1], [1, 2], (n, 3 * n), g=exact, order=order), exact)
+    return _exact_rows(lambda n: poisson(N(f), [0, -1], [1, 2], (n, 3 * n), g=N(exact), order=order), exact)
 
 
 def _helmholtz():
     exact = lambda p: np.sin(PI * p[:, 0]) * np.sin(4 * PI * p[:, 1])  # noqa: E731
     f = lambda p: (1.0 - 17 * PI**2) * exact(p)  # noqa: E731
-    return _exact_rows(lambda n: helmholtz(f, 1.0, [-1, -1], [1, 1], n), exact)
+    return _exact_rows(lambda n: helmholtz(N(f), 1.0, [-1, -1], [1, 1], n), exact)
 
 
 def _heat(d, alpha=0.5):
     exact = lambda p: np.exp(-d * alpha * PI**2 * p[:, -1]) * _sine(p[:, :-1])  # noqa: E731
-    return _exact_rows(lambda n: heat(_sine, alpha, [-1.0] * d, [1.0] * d, n, 0.25, max(n // 2, 1)), exact)
+    return _exact_rows(lambda n: heat(N(_sine), alpha, [-1.0] * d, [1.0] * d, n, 0.25, max(n // 2, 1)), exact)
 
 
 def _advection(c=0.7):
     exact = lambda p: np.sin(PI * (p[:, 0] - c * p[:, 1]))  # noqa: E731
-    return _exact_rows(lambda n: advection(lambda p: np.sin(PI * p[:, 0]), c, -1, 1, n, 0.5, n // 2), exact)
+    return _exact_rows(lambda n: advection(N(lambda p: np.sin(PI * p[:, 0])), c, -1, 1, n, 0.5, n // 2), exact)
 
 
 def _wave(c=2.0):
     exact = lambda p: np.sin(PI * p[:, 0]) * np.cos(PI * c * p[:, 1])  # noqa: E731
-    return _exact_rows(lambda n: wave(lambda p: np.sin(PI * p[:, 0]), 0.0, c, -1, 1, n, 0.5, n), exact)
+    return _exact_rows(lambda n: wave(N(lambda p: np.sin(PI * p[:, 0])), 0.0, c, -1, 1, n, 0.5, n), exact)
 
 
 def _burgers():
     u0 = lambda p: -np.sin(PI * p[:, 0])  # noqa: E731
-    return _refined_rows(lambda n: burgers(u0, 0.1, -1, 1, n, 0.2, n // 2))
+    return _refined_rows(lambda n: burgers(N(u0), 0.1, -1, 1, n, 0.2, n // 2))
 
 
 def _allen_cahn():
     u0 = lambda p: p[:, 0] ** 2 * np.cos(PI * p[:, 0])  # noqa: E731
-    return _refined_rows(lambda n: allen_cahn(u0, 0.01, -1, 1, n, 0.1, n))
+    return _refined_rows(lambda n: allen_cahn(N(u0), 0.01, -1, 1, n, 0.1, n))
 
 
 # name -> (description, case, coarsest n)
