@@ -105,6 +105,17 @@ def _one_error_line(capsys, pattern):
 # ---------------------------------------------------------------------------------- list
 
 
+_SIDE = re.compile(r"(.*)\.[0-9a-f]{12}(\.h5)?")  # an index's side data (kanpde.files.atomic_write_set)
+
+
+def _outputs(names):
+    return [n for n in names if not _SIDE.fullmatch(n)]
+
+
+def _side_data(names):
+    return [_SIDE.fullmatch(n).group(1) for n in names if _SIDE.fullmatch(n)]
+
+
 def test_list(registry, capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out.splitlines()
@@ -168,8 +179,9 @@ def test_solve_registered_space_time_with_fd(registry, tmp_path, capsys):
     rows = stdout.splitlines()[2:]
     assert rows[0].startswith("KAN [2,4,1] G=5") and rows[1].startswith("FD fd-heat-cn-splu")
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["activations.png", "fd.xdmf", "history.png", "model.pt", "solution.png", "solution.xdmf",
-                     "summary.json"]
+    assert _outputs(names) == ["activations.png", "fd.xdmf", "history.png", "model.pt", "solution.png",
+                               "solution.xdmf", "summary.json"]
+    assert sorted(_side_data(names)) == ["fd", "solution"]  # each XDMF's HDF5 file
     summary = json.loads((out / "summary.json").read_text())
     fd = summary["fd"]
     assert fd["method"] == "FD fd-heat-cn-splu" and fd["grid"] == [33, 33] and fd["parameters"] == 33 * 33
@@ -182,8 +194,11 @@ def test_solve_registered_space_time_with_fd(registry, tmp_path, capsys):
     assert main(["export", str(out / "model.pt"), str(tmp_path / "exp" / "heat.vtu"), "--resolution", "4",
                  "--fields", "u,error"]) == 0
     assert capsys.readouterr().out.strip() == f"wrote {tmp_path / 'exp' / 'heat.pvd'}"
-    assert sorted(p.name for p in (tmp_path / "exp").iterdir()) == ["heat.pvd"] + [f"heat_{j:04d}.vtu" for j in range(4)]
-    assert set(meshio.read(tmp_path / "exp" / "heat_0003.vtu").point_data) == {"u", "error"}
+    names = sorted(p.name for p in (tmp_path / "exp").iterdir())
+    assert _outputs(names) == ["heat.pvd"] and _side_data(names) == ["heat"]
+    steps = sorted((tmp_path / "exp" / names[0]).iterdir())
+    assert [p.name for p in steps] == [f"heat_{j:04d}.vtu" for j in range(4)]
+    assert set(meshio.read(steps[-1]).point_data) == {"u", "error"}
 
 
 def test_solve_mlp(registry, problem_file, tmp_path, capsys):
@@ -206,7 +221,8 @@ def test_fd(registry, tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("FD fd-heat-cn-splu on x:17 x t:17: ")
     assert lines[1].startswith("vs exact: rel L2 ")
-    assert sorted(p.name for p in (tmp_path / "fd").iterdir()) == ["fd.json", "fd.xdmf"]
+    names = sorted(p.name for p in (tmp_path / "fd").iterdir())
+    assert _outputs(names) == ["fd.json", "fd.xdmf"] and _side_data(names) == ["fd"]
     info = json.loads((tmp_path / "fd" / "fd.json").read_text())
     assert info["problem"] == "heat1d" and info["grid"] == [17, 17] and info["rel_l2"] < 1e-2
 
