@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from .io.solution import Solution
+from .nn.network import Network
 from .pde.problem import Problem
 from .train.config import TrainConfig
 from .train.trainer import Trainer
@@ -38,6 +39,8 @@ def solve(problem: Problem, model: nn.Module, config: TrainConfig | None = None)
     if config.threads:
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
+    if isinstance(model, Network):  # an unseeded model, still as built, starts from the config seed
+        model.adopt_seed(config.seed)
     model.to(device=torch.device(config.device), dtype=config.dtype)
     try:
         trainer = Trainer(problem, model, config).run()
