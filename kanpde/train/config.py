@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -45,6 +46,10 @@ class TrainConfig:
             a callback returning True stops training.
         max_retries: NaN/inf recoveries per stage before it is stopped.
         threads: ``torch.set_num_threads`` for the run (None leaves it).
+        checkpoint: path of a resumable training checkpoint (:mod:`kanpde.train.resume`),
+            written every ``checkpoint_every`` steps, when a callback stops training and on
+            Ctrl-C; continue with ``kp.solve(..., resume=path)``.
+        checkpoint_every: steps between checkpoints; None writes one only when stopped.
     """
 
     interior_points: int = 3000
@@ -66,6 +71,8 @@ class TrainConfig:
     callbacks: Sequence[Callable] = ()
     max_retries: int = 3
     threads: int | None = None
+    checkpoint: str | None = None
+    checkpoint_every: int | None = None
 
     def __post_init__(self):
         for name in ("interior_points", "boundary_points", "eval_every", "max_retries"):
@@ -83,6 +90,16 @@ class TrainConfig:
                 raise TypeError(f"schedule stages must be kp.Adam(...) or kp.LBFGS(...), got {stage!r}")
             if not isinstance(stage.steps, int) or stage.steps < 0:
                 raise ValueError(f"stage steps must be an int >= 0, got {stage.steps!r} in {stage!r}")
+        if self.checkpoint is not None:
+            if not isinstance(self.checkpoint, (str, os.PathLike)):
+                raise TypeError(f"TrainConfig.checkpoint must be a path (str or os.PathLike), got {self.checkpoint!r}")
+            self.checkpoint = os.fspath(self.checkpoint)
+        if self.checkpoint_every is not None:
+            every = self.checkpoint_every
+            if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+                raise ValueError(f"TrainConfig.checkpoint_every must be a positive int or None, got {every!r}")
+            if self.checkpoint is None:
+                raise ValueError(f"TrainConfig.checkpoint_every={every} needs a path: TrainConfig(checkpoint=...)")
         if isinstance(self.dtype, str):
             self.dtype = getattr(torch, self.dtype)
 
