@@ -18,6 +18,7 @@ Guarantees:
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import secrets
@@ -47,6 +48,10 @@ def _prepare(path: Path, create: Callable[[], str]) -> str:
         path.parent.mkdir(parents=True, exist_ok=True)
         return create()
     except OSError as exc:
+        blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        if blocker is not None:  # mkdir says "File exists", which hides the cause
+            raise NotADirectoryError(errno.ENOTDIR, f"cannot write {str(path)!r}: "
+                                                    f"{str(blocker)!r} is a file, not a folder") from None
         raise type(exc)(exc.errno, f"cannot write {str(path)!r}: {exc.strerror}") from None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import shlex
 import sys
 import textwrap
 import types
@@ -317,3 +318,58 @@ def test_solve_hard_dirichlet_meets_the_boundary_data(registry, problem_file, tm
     assert main(["solve", "square", *TINY, "--hard", "--out", str(tmp_path / "sq")]) == 0
     capsys.readouterr()
     assert main(["solve", "heat1d", *TINY, "--hard", "--out", str(tmp_path / "h")]) == 0
+
+
+# ---------------------------------------------------------------------------------- files and resume
+
+
+def test_out_is_an_existing_file(registry, problem_file, tmp_path, capsys):
+    (tmp_path / "taken").write_text("x")
+    assert main(["solve", str(problem_file), *TINY, "--out", str(tmp_path / "taken")]) == 2
+    _one_error_line(capsys, r"--out '.*taken' is an existing file; give a folder")
+
+
+def test_unwritable_export_path(registry, problem_file, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["solve", str(problem_file), *TINY, "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["export", str(out / "model.pt"), str(out / "model.pt" / "u.vtu"), "--problem", str(problem_file)]) == 2
+    _one_error_line(capsys, r"cannot write '.*model\.pt/u\.vtu': '.*model\.pt' is a file, not a folder$")
+
+
+def test_ctrl_c_writes_a_checkpoint_and_resuming_ends_like_an_uninterrupted_run(registry, problem_file, tmp_path,
+                                                                                capsys, monkeypatch):
+    import kanpde.train
+
+    argv = ["solve", str(problem_file), *TINY]
+    assert main([*argv, "--out", str(tmp_path / "whole")]) == 0
+    real = kanpde.train.TrainConfig
+
+    def ctrl_c_in_lbfgs(**kwargs):
+        def press(record):
+            if record["step"] >= 6:  # in the first L-BFGS stage
+                raise KeyboardInterrupt
+        return real(**kwargs, callbacks=[press])
+
+    monkeypatch.setattr(kanpde.train, "TrainConfig", ctrl_c_in_lbfgs)
+    out = tmp_path / "cut"
+    capsys.readouterr()
+    assert main([*argv, "--out", str(out)]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0] == f"kanpde: interrupted; checkpoint written to {out / 'checkpoint.pt'}"
+    assert err[1].startswith("resume with: kanpde solve ") and "Traceback" not in "".join(err)
+    command = shlex.split(err[1].removeprefix("resume with: "))
+    assert command[-2:] == ["--resume", str(out / "checkpoint.pt")] and not (out / "model.pt").exists()
+
+    monkeypatch.setattr(kanpde.train, "TrainConfig", real)
+    assert main(command[1:]) == 0
+    whole, resumed = (kp.Solution.load(tmp_path / d / "model.pt") for d in ("whole", "cut"))
+    strip = lambda h: [{k: v for k, v in r.items() if k not in ("time", "step_time")} for r in h.steps]  # noqa: E731
+    assert strip(resumed.history) == strip(whole.history) and len(whole.history.steps) > 6
+    for k, v in whole.model.state_dict().items():
+        assert torch.equal(v, resumed.model.state_dict()[k]), k
+
+
+def test_bad_resume_path(registry, problem_file, tmp_path, capsys):
+    assert main(["solve", str(problem_file), *TINY, "--out", str(tmp_path), "--resume", str(tmp_path / "no.pt")]) == 2
+    _one_error_line(capsys, r"resume: no such checkpoint '.*no\.pt'")

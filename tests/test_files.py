@@ -76,7 +76,7 @@ def test_umask_is_honoured_not_hard_coded(tmp_path):
 
 def test_unwritable_target_names_the_path(tmp_path):
     (tmp_path / "file").write_text("x")
-    with pytest.raises(OSError, match=r"cannot write '.*file/out\.vtu'"):
+    with pytest.raises(NotADirectoryError, match=r"cannot write '.*file/out\.vtu': '.*file' is a file, not a folder"):
         atomic_write(tmp_path / "file" / "out.vtu", lambda tmp: None)
     with pytest.raises(OSError, match=r"cannot write '.*file/out\.pvd'"):
         atomic_write_set(tmp_path / "file" / "out.pvd", lambda folder, data: None)
