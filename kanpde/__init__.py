@@ -16,6 +16,7 @@ from .pde import (Box, Condition, Data, Dirichlet, Disk, Domain, Field, Initial,
                   Rectangle, Robin, SpaceTime, TimeInterval, numpy_function)
 from .solve import solve
 from .train import LBFGS, Adam, History, TrainConfig, default_schedule
+from .train.resume import TrainingInterrupted
 
 __version__ = "0.1.0"
 
@@ -25,6 +26,8 @@ __all__ = [
     "Solution", "SpaceTime", "TimeInterval", "TrainConfig", "default_schedule", "export_fd", "export_solution",
     "fd", "numpy_function", "plotting", "solve",
 ]
+
+__all__ += ["TrainingInterrupted"]
 
 _LAZY = {"plotting": ".io.plotting"}  # figures pull in matplotlib only when asked for
 

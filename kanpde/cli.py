@@ -18,6 +18,7 @@ import importlib.util
 import json
 import math
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -285,15 +286,16 @@ def cmd_solve(args) -> int:
     for option in ("adam_steps", "lbfgs_steps"):
         if getattr(args, option) < 0:
             raise ValueError(f"--{option.replace('_', '-')} must be >= 0, got {getattr(args, option)}")
-    config = TrainConfig(interior_points=args.points, boundary_points=args.boundary_points,
-                         schedule=_schedule(args, grids), seed=args.seed,
-                         dtype=torch.float32 if args.float32 else torch.float64, verbose=not args.quiet)
     out = Path(args.out) if args.out else Path("results") / name
     if out.exists() and not out.is_dir():
-        raise ValueError(f"--out must be a folder, got the existing file {str(out)!r}")
+        raise ValueError(f"--out {str(out)!r} is an existing file; give a folder for the results")
     out.mkdir(parents=True, exist_ok=True)
+    config = TrainConfig(interior_points=args.points, boundary_points=args.boundary_points,
+                         schedule=_schedule(args, grids), seed=args.seed,
+                         dtype=torch.float32 if args.float32 else torch.float64, verbose=not args.quiet,
+                         checkpoint=str(out / "checkpoint.pt"), checkpoint_every=args.checkpoint_every)
 
-    solution = solve(problem, model, config)
+    solution = _solve_resumable(args, solve, problem, model, config)
     spec = model_spec(solution.network) or {"type": type(solution.network).__name__, "widths": widths}
     n_params = sum(p.numel() for p in solution.network.parameters())
     errors = solution.errors() if problem.has_solution() else None
@@ -345,6 +347,22 @@ def cmd_solve(args) -> int:
     for what, why in skipped.items():
         _say(args, f"skipped {what}: {why}")
     return 0
+
+
+def _solve_resumable(args, solve, problem, model, config):
+    """``solve``, resuming from ``--resume``; Ctrl-C writes a checkpoint and says how to go on."""
+    from .train.resume import TrainingInterrupted
+
+    try:
+        return solve(problem, model, config, resume=args.resume)
+    except TrainingInterrupted as exc:
+        argv = list(getattr(args, "argv", None) or ["solve", args.problem])
+        if "--resume" in argv:  # drop the old --resume PATH
+            del argv[argv.index("--resume"):argv.index("--resume") + 2]
+        argv = [a for a in argv if not a.startswith("--resume=")]
+        command = shlex.join(["kanpde", *argv, "--resume", str(exc.checkpoint)])
+        print(f"kanpde: interrupted; checkpoint written to {exc.checkpoint}\nresume with: {command}", file=sys.stderr)
+        raise SystemExit(130) from None
 
 
 def _registered_problem(name: str | None):
@@ -438,6 +456,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--float32", action="store_true", help="train in float32 (default float64)")
     p.add_argument("--out", help="output folder (default results/NAME)")
     p.add_argument("--quiet", action="store_true", help="no progress bars, only the results table")
+    p.add_argument("--resume", metavar="PATH", help="continue from a training checkpoint (same options as its run)")
+    p.add_argument("--checkpoint-every", type=int, metavar="N",
+                   help="write OUT/checkpoint.pt every N steps (Ctrl-C always writes it)")
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser("export", help="write a checkpoint's fields to a mesh file (.vtu, .vtk, .xdmf, .pvd)")
@@ -468,13 +489,18 @@ def main(argv=None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        args.argv = list(sys.argv[1:] if argv is None else argv)  # to print a resume command
         if args.command is None:
             raise UsageError("choose a command: list, solve, export or fd (see 'kanpde --help')")
         return args.func(args)
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USAGE)
-    except (UsageError, ValueError, TypeError, OSError, KeyError) as exc:  # OSError: unwritable paths
+    except (UsageError, ValueError, TypeError, FileNotFoundError, KeyError) as exc:
         print(f"kanpde: error: {_message(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # an output that cannot be written: permissions, a file where a folder goes
+        where = f": {exc.filename!r}" if exc.filename else ""
+        print(f"kanpde: error: {exc.strerror or _message(exc)}{where}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("kanpde: interrupted", file=sys.stderr)

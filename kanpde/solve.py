@@ -6,12 +6,13 @@ import torch
 from torch import nn
 
 from .io.solution import Solution
+from .nn.network import Network
 from .pde.problem import Problem
 from .train.config import TrainConfig
 from .train.trainer import Trainer
 
 
-def solve(problem: Problem, model: nn.Module, config: TrainConfig | None = None) -> Solution:
+def solve(problem: Problem, model: nn.Module, config: TrainConfig | None = None, *, resume=None) -> Solution:
     """Train ``model`` on ``problem``; returns the :class:`Solution`.
 
     Args:
@@ -20,9 +21,14 @@ def solve(problem: Problem, model: nn.Module, config: TrainConfig | None = None)
             ``(N, D)`` points to ``(N, m)``. It is trained in place (moved to the
             config's device and dtype).
         config: :class:`TrainConfig`; the defaults solve the Poisson benchmark.
+        resume: path of a training checkpoint (``TrainConfig(checkpoint=...)``) to continue
+            from, under the same config; the result equals the uninterrupted run's.
 
     Raises:
-        TypeError, ValueError: a problem, model or config that do not fit together.
+        TypeError, ValueError: a problem, model or config that do not fit together, or
+            a resume checkpoint that is unreadable or from another run.
+        TrainingInterrupted: Ctrl-C (or a callback's KeyboardInterrupt) with a checkpoint
+            path set; its ``checkpoint`` attribute names the checkpoint written.
     """
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be a kanpde.Problem, got {type(problem).__name__}")
@@ -39,9 +45,11 @@ def solve(problem: Problem, model: nn.Module, config: TrainConfig | None = None)
     if config.threads:
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
+    if isinstance(model, Network):  # an unseeded model, still as built, starts from the config seed
+        model.adopt_seed(config.seed)
     model.to(device=torch.device(config.device), dtype=config.dtype)
     try:
-        trainer = Trainer(problem, model, config).run()
+        trainer = Trainer(problem, model, config, resume=resume).run()
         return Solution(problem, model, trainer.history, config.to_dict(), trainer.learned_parameters(), trainer.elapsed)
     finally:
         torch.set_num_threads(threads)

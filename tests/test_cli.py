@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import shlex
 import sys
 import textwrap
 import types
@@ -105,6 +106,17 @@ def _one_error_line(capsys, pattern):
 # ---------------------------------------------------------------------------------- list
 
 
+_SIDE = re.compile(r"(.*)\.[0-9a-f]{12}(\.h5)?")  # an index's side data (kanpde.files.atomic_write_set)
+
+
+def _outputs(names):
+    return [n for n in names if not _SIDE.fullmatch(n)]
+
+
+def _side_data(names):
+    return [_SIDE.fullmatch(n).group(1) for n in names if _SIDE.fullmatch(n)]
+
+
 def test_list(registry, capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out.splitlines()
@@ -171,8 +183,9 @@ def test_solve_registered_space_time_with_fd(registry, tmp_path, capsys):
     rows = stdout.splitlines()[2:]
     assert rows[0].startswith("KAN [2,4,1] G=5") and rows[1].startswith("FD fd-heat-cn-splu")
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["activations.png", "fd.xdmf", "history.png", "model.pt", "solution.png", "solution.xdmf",
-                     "summary.json"]
+    assert _outputs(names) == ["activations.png", "fd.xdmf", "history.png", "model.pt", "solution.png",
+                               "solution.xdmf", "summary.json"]
+    assert sorted(_side_data(names)) == ["fd", "solution"]  # each XDMF's HDF5 file
     summary = json.loads((out / "summary.json").read_text())
     fd = summary["fd"]
     assert fd["method"] == "FD fd-heat-cn-splu" and fd["grid"] == [33, 33] and fd["parameters"] == 33 * 33
@@ -185,8 +198,11 @@ def test_solve_registered_space_time_with_fd(registry, tmp_path, capsys):
     assert main(["export", str(out / "model.pt"), str(tmp_path / "exp" / "heat.vtu"), "--resolution", "4",
                  "--fields", "u,error"]) == 0
     assert capsys.readouterr().out.strip() == f"wrote {tmp_path / 'exp' / 'heat.pvd'}"
-    assert sorted(p.name for p in (tmp_path / "exp").iterdir()) == ["heat.pvd"] + [f"heat_{j:04d}.vtu" for j in range(4)]
-    assert set(meshio.read(tmp_path / "exp" / "heat_0003.vtu").point_data) == {"u", "error"}
+    names = sorted(p.name for p in (tmp_path / "exp").iterdir())
+    assert _outputs(names) == ["heat.pvd"] and _side_data(names) == ["heat"]
+    steps = sorted((tmp_path / "exp" / names[0]).iterdir())
+    assert [p.name for p in steps] == [f"heat_{j:04d}.vtu" for j in range(4)]
+    assert set(meshio.read(steps[-1]).point_data) == {"u", "error"}
 
 
 def test_solve_mlp(registry, problem_file, tmp_path, capsys):
@@ -209,7 +225,8 @@ def test_fd(registry, tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("FD fd-heat-cn-splu on x:17 x t:17: ")
     assert lines[1].startswith("vs exact: rel L2 ")
-    assert sorted(p.name for p in (tmp_path / "fd").iterdir()) == ["fd.json", "fd.xdmf"]
+    names = sorted(p.name for p in (tmp_path / "fd").iterdir())
+    assert _outputs(names) == ["fd.json", "fd.xdmf"] and _side_data(names) == ["fd"]
     info = json.loads((tmp_path / "fd" / "fd.json").read_text())
     assert info["problem"] == "heat1d" and info["grid"] == [17, 17] and info["rel_l2"] < 1e-2
 
@@ -304,3 +321,58 @@ def test_solve_hard_dirichlet_meets_the_boundary_data(registry, problem_file, tm
     assert main(["solve", "square", *TINY, "--hard", "--out", str(tmp_path / "sq")]) == 0
     capsys.readouterr()
     assert main(["solve", "heat1d", *TINY, "--hard", "--out", str(tmp_path / "h")]) == 0
+
+
+# ---------------------------------------------------------------------------------- files and resume
+
+
+def test_out_is_an_existing_file(registry, problem_file, tmp_path, capsys):
+    (tmp_path / "taken").write_text("x")
+    assert main(["solve", str(problem_file), *TINY, "--out", str(tmp_path / "taken")]) == 2
+    _one_error_line(capsys, r"--out '.*taken' is an existing file; give a folder")
+
+
+def test_unwritable_export_path(registry, problem_file, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["solve", str(problem_file), *TINY, "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["export", str(out / "model.pt"), str(out / "model.pt" / "u.vtu"), "--problem", str(problem_file)]) == 2
+    _one_error_line(capsys, r"cannot write '.*model\.pt/u\.vtu': '.*model\.pt' is a file, not a folder$")
+
+
+def test_ctrl_c_writes_a_checkpoint_and_resuming_ends_like_an_uninterrupted_run(registry, problem_file, tmp_path,
+                                                                                capsys, monkeypatch):
+    import kanpde.train
+
+    argv = ["solve", str(problem_file), *TINY]
+    assert main([*argv, "--out", str(tmp_path / "whole")]) == 0
+    real = kanpde.train.TrainConfig
+
+    def ctrl_c_in_lbfgs(**kwargs):
+        def press(record):
+            if record["step"] >= 6:  # in the first L-BFGS stage
+                raise KeyboardInterrupt
+        return real(**kwargs, callbacks=[press])
+
+    monkeypatch.setattr(kanpde.train, "TrainConfig", ctrl_c_in_lbfgs)
+    out = tmp_path / "cut"
+    capsys.readouterr()
+    assert main([*argv, "--out", str(out)]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0] == f"kanpde: interrupted; checkpoint written to {out / 'checkpoint.pt'}"
+    assert err[1].startswith("resume with: kanpde solve ") and "Traceback" not in "".join(err)
+    command = shlex.split(err[1].removeprefix("resume with: "))
+    assert command[-2:] == ["--resume", str(out / "checkpoint.pt")] and not (out / "model.pt").exists()
+
+    monkeypatch.setattr(kanpde.train, "TrainConfig", real)
+    assert main(command[1:]) == 0
+    whole, resumed = (kp.Solution.load(tmp_path / d / "model.pt") for d in ("whole", "cut"))
+    strip = lambda h: [{k: v for k, v in r.items() if k not in ("time", "step_time")} for r in h.steps]  # noqa: E731
+    assert strip(resumed.history) == strip(whole.history) and len(whole.history.steps) > 6
+    for k, v in whole.model.state_dict().items():
+        assert torch.equal(v, resumed.model.state_dict()[k]), k
+
+
+def test_bad_resume_path(registry, problem_file, tmp_path, capsys):
+    assert main(["solve", str(problem_file), *TINY, "--out", str(tmp_path), "--resume", str(tmp_path / "no.pt")]) == 2
+    _one_error_line(capsys, r"resume: no such checkpoint '.*no\.pt'")

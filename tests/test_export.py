@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-import types
+import os
+import re
+import threading
 import xml.etree.ElementTree as ET
 
 import meshio
@@ -15,14 +15,6 @@ import torch
 
 import kanpde as kp
 from kanpde.io.export import FORMATS, domain_mesh, export_fd, export_solution, field_names, field_values
-
-
-@pytest.fixture(autouse=True)
-def _h5py_stub(monkeypatch):
-    """meshio's XDMF *reader* imports h5py even for inline XML data; kanpde writes inline
-    XML only, so a stub is enough when h5py is not installed."""
-    if importlib.util.find_spec("h5py") is None:
-        monkeypatch.setitem(sys.modules, "h5py", types.ModuleType("h5py"))
 
 
 def _exact(x):
@@ -78,6 +70,19 @@ def _read(path):
     return [(None, meshio.read(path))]
 
 
+def _layout(folder, stem, ext):
+    """``{index: side}`` of a folder holding one index and its side data, after checking the
+    folder holds nothing else: side is ".h5" for an HDF5 file, or the sorted file names of a folder."""
+    entries = sorted(p.name for p in folder.iterdir())
+    assert f"{stem}{ext}" in entries, entries
+    side = [e for e in entries if e != f"{stem}{ext}"]
+    assert len(side) == 1 and re.fullmatch(re.escape(stem) + r"\.[0-9a-f]{12}(\.h5)?", side[0]), entries
+    if side[0].endswith(".h5"):
+        assert f"{side[0]}:/" in (folder / f"{stem}{ext}").read_text()  # the index points at this write's data
+        return {f"{stem}{ext}": ".h5"}
+    return {f"{stem}{ext}": sorted(p.name for p in (folder / side[0]).iterdir())}
+
+
 def _check_levels(solution, levels, domain, mesh_ref):
     d = len(domain.spatial_axes)
     timed = domain.time_axis is not None
@@ -114,10 +119,12 @@ def test_static_round_trip(solutions, tmp_path, name, ext):
     mesh_ref = domain_mesh(domain, RES)
     assert mesh_ref.cells[0][0] == CELL_TYPES[name]
     _check_levels(solution, _read(written), domain, mesh_ref)
-    if ext == ".pvd":
-        assert sorted(p.name for p in tmp_path.iterdir()) == ["out.pvd", "out_0000.vtu"]
+    if ext == ".pvd":  # no temporary files left
+        assert _layout(tmp_path, "out", ".pvd") == {"out.pvd": ["out_0000.vtu"]}
+    elif ext == ".xdmf":
+        assert _layout(tmp_path, "out", ".xdmf") == {"out.xdmf": ".h5"}
     else:
-        assert [p.name for p in tmp_path.iterdir()] == [f"out{ext}"]  # no temporary files left
+        assert [p.name for p in tmp_path.iterdir()] == [f"out{ext}"]
 
 
 @pytest.mark.parametrize("ext", [".xdmf", ".vtu", ".pvd"])
@@ -128,10 +135,10 @@ def test_time_series_round_trip(solutions, tmp_path, name, ext):
     written = export_solution(solution, tmp_path / f"series{ext}", resolution=RES)
     if ext == ".xdmf":
         assert written == tmp_path / "series.xdmf"
-        assert [p.name for p in tmp_path.iterdir()] == ["series.xdmf"]
-    else:  # .vtu names the series base: series_0000.vtu ... and the index series.pvd
+        assert _layout(tmp_path, "series", ".xdmf") == {"series.xdmf": ".h5"}
+    else:  # .vtu names the series base: the index series.pvd and series.<token>/series_0000.vtu ...
         assert written == tmp_path / "series.pvd"
-        assert sorted(p.name for p in tmp_path.iterdir()) == ["series.pvd"] + [f"series_{j:04d}.vtu" for j in range(RES)]
+        assert _layout(tmp_path, "series", ".pvd") == {"series.pvd": [f"series_{j:04d}.vtu" for j in range(RES)]}
     mesh_ref = domain_mesh(domain, RES)
     np.testing.assert_allclose(mesh_ref.times, np.linspace(domain.t0, domain.t1, RES))
     _check_levels(solution, _read(written), domain, mesh_ref)
@@ -271,7 +278,7 @@ def test_series_replaces_a_longer_one(solutions, tmp_path):
     solution = solutions["interval_time"]
     export_solution(solution, tmp_path / "s.pvd", resolution=(4, 6))
     export_solution(solution, tmp_path / "s.pvd", resolution=(4, 3))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.pvd", "s_0000.vtu", "s_0001.vtu", "s_0002.vtu"]
+    assert _layout(tmp_path, "s", ".pvd") == {"s.pvd": ["s_0000.vtu", "s_0001.vtu", "s_0002.vtu"]}
     assert len(_read(tmp_path / "s.pvd")) == 3
 
 

@@ -51,3 +51,9 @@ def test_demo_writes_every_result(tmp_path):
 def test_fd_convergence_table(capsys):
     _script("fd_convergence").main(["--levels", "2", "--no-shock", "--only", "poisson-2d-o2"])
     assert "order" in capsys.readouterr().out.lower()
+
+
+def test_bench_checkpoint_times_every_write(capsys):
+    row = _script("bench_checkpoint").main(["--steps", "4", "--every", "2", "--threads", "1"])
+    assert row["checkpoints"] >= 3 and row["file_kB"] > 0 and 0 < row["share"] < 1
+    assert "checkpoints: mean write" in capsys.readouterr().out

@@ -16,12 +16,14 @@ Formats, chosen by the extension of the path:
 
 =========  =====================================================================
 ``.vtu``   VTK XML unstructured grid. For a space-time solution the path names the
-           series base: ``out/sol.vtu`` writes ``out/sol_0000.vtu``,
-           ``out/sol_0001.vtu``, ... (one per time level) and the index
-           ``out/sol.pvd``, which is returned (open it in ParaView).
+           series base: ``out/sol.vtu`` writes the index ``out/sol.pvd``, which is
+           returned (open it in ParaView), and one VTU per time level in a folder
+           beside it, ``out/sol.<token>/sol_0000.vtu``, ...
 ``.pvd``   the same series (a static solution gives a one-step series).
-``.xdmf``  XDMF with the data inline (XML, no HDF5 side file). A space-time solution
-           is written with ``meshio.xdmf.TimeSeriesWriter``: one mesh, one step per level.
+``.xdmf``  XDMF 3 with the heavy data in HDF5 (h5py): ``out/sol.xdmf`` plus
+           ``out/sol.<token>.h5``. A space-time solution is one mesh with one step
+           per level (``meshio.xdmf.TimeSeriesWriter``; read it back with
+           ``meshio.xdmf.TimeSeriesReader``), a static one reads with ``meshio.read``.
 ``.vtk``   legacy VTK (static solutions only: legacy VTK has no time series).
 =========  =====================================================================
 
@@ -33,15 +35,16 @@ Point data (``fields=`` selects among them):
 - on request (``residual=True`` or ``"residual"`` in ``fields``), the PDE residual
   ``residual`` (systems: ``residual_0``, ``residual_1``, ...), from autograd derivatives.
 
-Every file is written atomically (a temporary file in the same folder, then ``os.replace``).
+Every file is written atomically with the umask's normal mode (:mod:`kanpde.files`). An
+index with side data (``.pvd`` + VTUs, ``.xdmf`` + ``.h5``) is atomic as a set: the side
+data has a name unique to the write (``<token>``), and the index is replaced last, so it
+always points at one writer's complete output; the side data it replaced is removed.
 """
 
 from __future__ import annotations
 
-import io
 import math
 import os
-import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +54,7 @@ import numpy as np
 import torch
 
 from ..pde.geometry import Box, Disk, Domain, SpaceTime
-from ..files import atomic_write
+from ..files import atomic_write, atomic_write_set
 
 __all__ = ["FORMATS", "Mesh", "domain_mesh", "field_names", "field_values", "export_solution", "export_fd"]
 
@@ -370,82 +373,66 @@ def _suffix(path: Path) -> str:
     return suffix
 
 
-_XDMF_TOPOLOGY = {"line": "Polyline", "triangle": "Triangle", "quad": "Quadrilateral",
-                  "tetra": "Tetrahedron", "hexahedron": "Hexahedron"}
-
-
-def _xdmf_item(parent: ET.Element, array: np.ndarray) -> None:
-    """An inline (XML) DataItem, in the layout meshio writes and reads."""
-    floating = np.issubdtype(array.dtype, np.floating)
-    item = ET.SubElement(parent, "DataItem", DataType="Float" if floating else "Int",
-                         Dimensions=" ".join(str(s) for s in array.shape), Format="XML", Precision="8")
-    buffer = io.StringIO()
-    np.savetxt(buffer, array.reshape(len(array), -1), fmt="%.17g" if floating else "%d")
-    item.text = "\n" + buffer.getvalue()
-
-
-def _write_xdmf_static(tmp: str, mesh: Mesh, point_data: dict[str, np.ndarray]) -> None:
-    """One XDMF 3 grid with inline data. (meshio's own XDMF writer imports h5py even for
-    inline data; this one needs nothing beyond the standard library.)"""
-    root = ET.Element("Xdmf", Version="3.0")
-    grid = ET.SubElement(ET.SubElement(root, "Domain"), "Grid", Name="Grid", GridType="Uniform")
-    (kind, cells), = mesh.cells
-    cells = np.asarray(cells, dtype=np.int64)
-    topology = ET.SubElement(grid, "Topology", TopologyType=_XDMF_TOPOLOGY[kind],
-                             NumberOfElements=str(len(cells)), NodesPerElement=str(cells.shape[1]))
-    _xdmf_item(topology, cells)
-    _xdmf_item(ET.SubElement(grid, "Geometry", GeometryType="XYZ"), mesh.points3())
-    for name, data in point_data.items():
-        attribute = ET.SubElement(grid, "Attribute", Name=name, AttributeType="Scalar", Center="Node")
-        _xdmf_item(attribute, np.asarray(data, dtype=float))
-    ET.ElementTree(root).write(tmp, encoding="utf-8", xml_declaration=True)
-
-
 def _write_mesh(path: Path, mesh: Mesh, point_data: dict[str, np.ndarray], fmt: str) -> Path:
     import meshio
 
-    if fmt == "xdmf":
-        return atomic_write(path, lambda tmp: _write_xdmf_static(tmp, mesh, point_data))
     m = meshio.Mesh(mesh.points3(), mesh.cells, point_data=point_data)
+    if fmt == "xdmf":
+        def write(folder: Path, data: str):  # meshio names the HDF5 file after the XDMF: <data>.h5
+            meshio.write(folder / f"{data}.xdmf", m, file_format="xdmf")
+            os.replace(folder / f"{data}.xdmf", folder / path.name)
+
+        return atomic_write_set(path, write)
     return atomic_write(path, lambda tmp: meshio.write(tmp, m, file_format=fmt))
 
 
-def _write_xdmf_series(path: Path, mesh: Mesh, levels: list[dict[str, np.ndarray]]) -> Path:
+def _series_writer():
     import meshio
 
-    def write(tmp):
-        with meshio.xdmf.TimeSeriesWriter(tmp, data_format="XML") as writer:
-            writer.write_points_cells(mesh.points3(), mesh.cells)
-            for t, data in zip(mesh.times, levels):
-                writer.write_data(float(t), point_data=data)
+    class SeriesWriter(meshio.xdmf.TimeSeriesWriter):
+        """meshio's writer, with the .h5 beside the .xdmf (meshio 5.3 puts it in the working directory)."""
 
-    return atomic_write(path, write)
+        def __enter__(self):
+            import h5py
+
+            self.h5_filename = self.filename.with_suffix(".h5")
+            self.h5_file = h5py.File(self.h5_filename, "w")
+            return self
+
+    return SeriesWriter
+
+
+def _write_xdmf_series(path: Path, mesh: Mesh, levels: list[dict[str, np.ndarray]]) -> Path:
+    def write(folder: Path, data: str):
+        with _series_writer()(folder / f"{data}.xdmf") as writer:  # heavy data in <data>.h5
+            writer.write_points_cells(mesh.points3(), mesh.cells)
+            for t, values in zip(mesh.times, levels):
+                writer.write_data(float(t), point_data=values)
+        os.replace(folder / f"{data}.xdmf", folder / path.name)
+
+    return atomic_write_set(path, write)
 
 
 def _write_pvd_series(path: Path, mesh: Mesh, levels: list[dict[str, np.ndarray]]) -> Path:
-    """``<stem>_0000.vtu``, ... beside ``<stem>.pvd``; returns the .pvd path."""
+    """``<stem>.pvd`` indexing ``<stem>.<token>/<stem>_0000.vtu, ...``; returns the .pvd path."""
+    import meshio
+
     pvd = path.with_suffix(".pvd")
     times = mesh.times if mesh.times is not None else np.zeros(1)
     width = max(4, len(str(len(levels) - 1)))
-    root = ET.Element("VTKFile", type="Collection", version="0.1", byte_order="LittleEndian")
-    collection = ET.SubElement(root, "Collection")
-    for j, (t, data) in enumerate(zip(times, levels)):
-        name = f"{pvd.stem}_{j:0{width}d}.vtu"
-        _write_mesh(pvd.parent / name, mesh, data, "vtu")
-        ET.SubElement(collection, "DataSet", timestep=repr(float(t)), group="", part="0", file=name)
-    ET.indent(root)
-    atomic_write(pvd, lambda tmp: ET.ElementTree(root).write(tmp, encoding="utf-8", xml_declaration=True))
-    _remove_stale(pvd, len(levels))
-    return pvd
 
+    def write(folder: Path, data: str):
+        (folder / data).mkdir()
+        root = ET.Element("VTKFile", type="Collection", version="0.1", byte_order="LittleEndian")
+        collection = ET.SubElement(root, "Collection")
+        for j, (t, values) in enumerate(zip(times, levels)):
+            name = f"{data}/{pvd.stem}_{j:0{width}d}.vtu"
+            meshio.write(folder / name, meshio.Mesh(mesh.points3(), mesh.cells, point_data=values), file_format="vtu")
+            ET.SubElement(collection, "DataSet", timestep=repr(float(t)), group="", part="0", file=name)
+        ET.indent(root)
+        ET.ElementTree(root).write(folder / pvd.name, encoding="utf-8", xml_declaration=True)
 
-def _remove_stale(pvd: Path, count: int) -> None:
-    """Delete ``<stem>_NNNN.vtu`` files of an earlier, longer series of the same name."""
-    pattern = re.compile(re.escape(pvd.stem) + r"_(\d{4,})\.vtu$")
-    for f in pvd.parent.glob(f"{pvd.stem}_*.vtu"):
-        match = pattern.match(f.name)
-        if match and int(match.group(1)) >= count:
-            f.unlink(missing_ok=True)
+    return atomic_write_set(pvd, write)
 
 
 def _write(path, mesh: Mesh, levels: list[dict[str, np.ndarray]]) -> Path:
@@ -475,8 +462,9 @@ def export_solution(solution, path: str | os.PathLike, resolution=None, fields: 
     Args:
         solution: a :class:`kanpde.Solution` with its problem attached.
         path: ``.vtu``, ``.vtk``, ``.xdmf`` or ``.pvd``. A space-time solution becomes a
-            time series: ``.xdmf`` holds it in one file; ``.vtu`` / ``.pvd`` write
-            ``<stem>_0000.vtu, ...`` plus the index ``<stem>.pvd``.
+            time series: ``.xdmf`` holds it in one XDMF file (+ ``<stem>.<token>.h5``);
+            ``.vtu`` / ``.pvd`` write the index ``<stem>.pvd`` and
+            ``<stem>.<token>/<stem>_0000.vtu, ...``.
         resolution: points per axis (int, time levels included), one count per coordinate
             (tuple, time last), or None for the defaults (see :func:`domain_mesh`).
         fields: point-data arrays to write (see :func:`field_names`); None: the prediction,

@@ -405,6 +405,8 @@ class KAN(Network):
             self.layers = nn.ModuleList(
                 KANLayer(i, o, grid, k, grid_range if n == 0 else _first_pair(grid_range), noise_scale, base_scale)
                 for n, (i, o) in enumerate(zip(widths[:-1], widths[1:])))
+        self._initialised(KAN, seed, dict(widths=widths, grid=grid, k=k, grid_range=grid_range,
+                                          noise_scale=noise_scale, base_scale=base_scale))
 
     @property
     def grid(self) -> int:

@@ -57,6 +57,7 @@ class MLP(Network):
                 if n < len(widths) - 2:
                     layers.append(ACTIVATIONS[activation]())
         self.net = nn.Sequential(*layers)
+        self._initialised(MLP, seed, dict(widths=widths, activation=activation))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Network output ``(N, out)`` at inputs ``x`` ``(N, in)``."""

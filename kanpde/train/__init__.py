@@ -3,6 +3,7 @@
 from .config import TrainConfig
 from .history import History
 from .stages import LBFGS, Adam, Stage, default_schedule
+from .resume import TrainingInterrupted
 from .trainer import Trainer
 
-__all__ = ["Adam", "History", "LBFGS", "Stage", "TrainConfig", "Trainer", "default_schedule"]
+__all__ = ["Adam", "History", "LBFGS", "Stage", "TrainConfig", "Trainer", "TrainingInterrupted", "default_schedule"]

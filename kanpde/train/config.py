@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -105,6 +106,10 @@ class TrainConfig:
             a callback returning True stops training.
         max_retries: NaN/inf recoveries per stage before it is stopped.
         threads: ``torch.set_num_threads`` for the run (None leaves it).
+        checkpoint: path of a resumable training checkpoint (:mod:`kanpde.train.resume`),
+            written every ``checkpoint_every`` steps, when a callback stops training and on
+            Ctrl-C; continue with ``kp.solve(..., resume=path)``.
+        checkpoint_every: steps between checkpoints; None writes one only when stopped.
     """
 
     interior_points: int = 3000
@@ -126,6 +131,8 @@ class TrainConfig:
     callbacks: Sequence[Callable] = ()
     max_retries: int = 3
     threads: int | None = None
+    checkpoint: str | None = None
+    checkpoint_every: int | None = None
 
     def __post_init__(self):
         name = "TrainConfig"
@@ -148,6 +155,15 @@ class TrainConfig:
         self.callbacks = _check_callbacks(self.callbacks)
         self.max_retries = check_int(name, "max_retries", self.max_retries, 0)
         self.threads = check_int(name, "threads", self.threads, 1, allow_none=True)
+        if self.checkpoint is not None:
+            if not isinstance(self.checkpoint, (str, os.PathLike)):
+                raise TypeError(f"TrainConfig.checkpoint must be a path (str or os.PathLike), got {self.checkpoint!r}")
+            self.checkpoint = os.fspath(self.checkpoint)
+        self.checkpoint_every = check_int(name, "checkpoint_every", self.checkpoint_every, 1, allow_none=True)
+        if self.checkpoint_every is not None:
+            every = self.checkpoint_every
+            if self.checkpoint is None:
+                raise ValueError(f"TrainConfig.checkpoint_every={every} needs a path: TrainConfig(checkpoint=...)")
 
     def to_dict(self) -> dict:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "callbacks"}

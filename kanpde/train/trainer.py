@@ -28,6 +28,7 @@ from ..pde.metrics import evaluation_points, relative_l2
 from ..pde.problem import Problem
 from .config import TrainConfig
 from .history import History
+from .resume import Checkpoints, Position
 from .stages import LBFGS, Adam, Stage
 from .start import check_size, check_start
 
@@ -45,7 +46,7 @@ class TrainingPoints:
 class Trainer:
     """Runs a schedule on one problem and model; :func:`solve` is the front door."""
 
-    def __init__(self, problem: Problem, model: nn.Module, config: TrainConfig):
+    def __init__(self, problem: Problem, model: nn.Module, config: TrainConfig, resume=None):
         self.problem, self.model, self.config = problem, model, config
         self.tensor_kwargs = {"dtype": config.dtype, "device": torch.device(config.device)}
         self.parameters = nn.ParameterDict({k: nn.Parameter(torch.tensor(float(v), **self.tensor_kwargs))
@@ -58,6 +59,7 @@ class Trainer:
         self.points = self.sample()
         self.eval_x, self.eval_u = self._evaluation_set()
         self.stopped = False
+        self.checkpoints = Checkpoints(self, resume)  # resume: continue from that checkpoint
 
     # -- points ---------------------------------------------------------------------------------------
 
@@ -155,13 +157,20 @@ class Trainer:
         """Run every stage; the trained model, history and parameters stay on the trainer."""
         check_start(self)  # NaN/inf input is a ValueError naming it, not a divergence
         optimizer = None
-        for index, stage in enumerate(self.config.schedule):
-            self.prepare_stage(stage, first=index == 0)
-            self.history.stages.append({"start": self.step, "label": stage.label(), "grid": getattr(self.model, "grid", None)})
-            optimizer = self.make_optimizer(stage, optimizer)
-            self.run_stage(index, stage, optimizer)
-            if self.stopped:
-                break
+        with self.checkpoints.holding_interrupts():
+            for index, stage in enumerate(self.config.schedule):
+                resumed = self.checkpoints.resumes(index)
+                if resumed is False:  # finished before the checkpoint
+                    continue
+                if resumed is None:
+                    self.prepare_stage(stage, first=index == 0)
+                    self.history.stages.append({"start": self.step, "label": stage.label(), "grid": getattr(self.model, "grid", None)})
+                optimizer = self.make_optimizer(stage, optimizer)
+                if resumed is not None:
+                    optimizer.load_state_dict(resumed.optimizer)
+                self.run_stage(index, stage, optimizer, resumed)
+                if self.stopped:
+                    break
         self.record_error(self.history.steps[-1] if self.history.steps else None)
         self.elapsed = time.perf_counter() - self.start
         return self
@@ -169,16 +178,19 @@ class Trainer:
     def learned_parameters(self) -> dict[str, float]:
         return {k: float(v.detach()) for k, v in self.parameters.items()}
 
-    def run_stage(self, index: int, stage: Stage, optimizer) -> None:
+    def run_stage(self, index: int, stage: Stage, optimizer, resumed=None) -> None:
         cfg = self.config
         from tqdm.auto import tqdm  # lazily: `import kanpde` stays light
 
-        bar = tqdm(total=stage.steps, desc=f"[{index + 1}/{len(cfg.schedule)}] {stage.label()}",
-                   disable=not cfg.verbose, leave=True, dynamic_ncols=True)
         decay = (stage.lr_final / stage.lr) ** (1 / max(stage.steps, 1)) if isinstance(stage, Adam) and stage.lr_final else None
         good = self.snapshot()  # parameters whose loss is known to be finite
         retries = 0
         done = 0
+        if resumed is not None:  # continue the stage where the checkpoint left it
+            (_, done, retries, lr), good = dataclasses.astuple(resumed.position), resumed.good
+            stage = dataclasses.replace(stage, lr=lr)
+        bar = tqdm(total=stage.steps, initial=done, desc=f"[{index + 1}/{len(cfg.schedule)}] {stage.label()}",
+                   disable=not cfg.verbose, leave=True, dynamic_ncols=True)
         while done < stage.steps:
             if isinstance(stage, Adam) and cfg.resample_every and done and done % cfg.resample_every == 0:
                 self.resample()
@@ -213,8 +225,8 @@ class Trainer:
             bar.update(record["iterations"])
             if done % 10 < record["iterations"] or done >= stage.steps:
                 bar.set_postfix(self._postfix(record), refresh=False)
-            if any(cb(record) for cb in cfg.callbacks):
-                self.stopped = True
+            if self.checkpoints.after_step(record, Position(index, done, retries, stage.lr), optimizer, good):
+                self.stopped = True  # a callback asked to stop
                 break
         bar.close()
         if not self.loss_is_finite():
