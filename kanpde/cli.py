@@ -288,12 +288,12 @@ def cmd_solve(args) -> int:
             raise ValueError(f"--{option.replace('_', '-')} must be >= 0, got {getattr(args, option)}")
     out = Path(args.out) if args.out else Path("results") / name
     if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {str(out)!r} is an existing file; give a folder for the results")
-    out.mkdir(parents=True, exist_ok=True)
+        raise ValueError(f"--out must be a folder, got the existing file {str(out)!r}")
     config = TrainConfig(interior_points=args.points, boundary_points=args.boundary_points,
                          schedule=_schedule(args, grids), seed=args.seed,
                          dtype=torch.float32 if args.float32 else torch.float64, verbose=not args.quiet,
                          checkpoint=str(out / "checkpoint.pt"), checkpoint_every=args.checkpoint_every)
+    out.mkdir(parents=True, exist_ok=True)  # only once the options are known to be good
 
     solution = _solve_resumable(args, solve, problem, model, config)
     spec = model_spec(solution.network) or {"type": type(solution.network).__name__, "widths": widths}

@@ -329,7 +329,7 @@ def test_solve_hard_dirichlet_meets_the_boundary_data(registry, problem_file, tm
 def test_out_is_an_existing_file(registry, problem_file, tmp_path, capsys):
     (tmp_path / "taken").write_text("x")
     assert main(["solve", str(problem_file), *TINY, "--out", str(tmp_path / "taken")]) == 2
-    _one_error_line(capsys, r"--out '.*taken' is an existing file; give a folder")
+    _one_error_line(capsys, r"--out must be a folder, got the existing file '.*taken'")
 
 
 def test_unwritable_export_path(registry, problem_file, tmp_path, capsys):
