@@ -17,7 +17,9 @@ condition                  residual                              points
 ``value`` is a number or a function of the points ``x`` (a ``(N, D)`` tensor)
 returning ``(N,)`` or ``(N, 1)`` (``(N, m)`` for all m components at once).
 ``on`` narrows a boundary condition to a named side (``"left"``, ``"x_min"``, ...)
-or to the points where a predicate ``on(x) -> bool array`` holds.
+or to the points where a predicate ``on(x) -> (N,) bool tensor`` holds (it sees
+float64 CPU points, when the boundary is sampled). Both follow the convention of
+:mod:`kanpde.pde.functions`.
 """
 
 from __future__ import annotations
