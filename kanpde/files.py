@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-_TOKEN_HEX = 12   # side data of a set is named "<stem>.<12 hex digits>[.ext]"
+_TOKEN_HEX = 12   # side data of a set is named "<index name>.<12 hex digits>[.ext]"
 
 
 def _create_temp(folder: Path, name: str, suffix: str) -> str:
@@ -95,8 +95,8 @@ def atomic_write_set(index: str | os.PathLike, write: Callable[[Path, str], obje
     """Write an index file and its side data atomically as a set.
 
     ``write(folder, data)`` writes the index as ``folder / index.name`` and any side data
-    (files or folders) in ``folder`` under names starting with ``data`` (``"<stem>.<token>"``,
-    unique to this write), referring to them by those names. Then, holding a lock on
+    (files or folders) in ``folder`` under names starting with ``data`` (``"<index name>.<token>"``,
+    e.g. ``u.xdmf.3fa2c1d0e4b5``, unique to this write), referring to them by those names. Then, holding a lock on
     the target folder, the side data is renamed beside the index, the index replaced,
     and the side data of every earlier write of this index removed.
 
@@ -109,13 +109,13 @@ def atomic_write_set(index: str | os.PathLike, write: Callable[[Path, str], obje
     index = Path(index)
     folder = index.parent
     tmp = Path(_prepare(index, lambda: tempfile.mkdtemp(dir=folder, prefix=f".{index.name}.")))
-    data = f"{index.stem}.{secrets.token_hex(_TOKEN_HEX // 2)}"
+    data = f"{index.name}.{secrets.token_hex(_TOKEN_HEX // 2)}"
     try:
         write(tmp, data)
         side = [p for p in tmp.iterdir() if p.name != index.name]
         if any(not p.name.startswith(data) for p in side):
             raise RuntimeError(f"side data must be named {data}*, got {sorted(p.name for p in side)}")
-        earlier = re.compile(re.escape(index.stem) + rf"\.[0-9a-f]{{{_TOKEN_HEX}}}(\.\w+)?$")
+        earlier = re.compile(re.escape(index.name) + rf"\.[0-9a-f]{{{_TOKEN_HEX}}}(\.\w+)?$")
         with _folder_lock(folder):
             for p in side:
                 os.replace(p, folder / p.name)

@@ -76,7 +76,7 @@ def _layout(folder, stem, ext):
     entries = sorted(p.name for p in folder.iterdir())
     assert f"{stem}{ext}" in entries, entries
     side = [e for e in entries if e != f"{stem}{ext}"]
-    assert len(side) == 1 and re.fullmatch(re.escape(stem) + r"\.[0-9a-f]{12}(\.h5)?", side[0]), entries
+    assert len(side) == 1 and re.fullmatch(re.escape(stem + ext) + r"\.[0-9a-f]{12}(\.h5)?", side[0]), entries
     if side[0].endswith(".h5"):
         assert f"{side[0]}:/" in (folder / f"{stem}{ext}").read_text()  # the index points at this write's data
         return {f"{stem}{ext}": ".h5"}

@@ -152,3 +152,13 @@ def test_meshio_reads_back_what_predict_gives(tmp_path, ext):
             np.testing.assert_array_equal(u, solution.predict(points)[:, 0])
             np.testing.assert_array_equal(np.asarray(mesh.point_data["u_exact"]).reshape(-1),
                                           np.sin(points).sum(1))
+
+
+def test_series_of_one_stem_in_two_formats_keep_each_other(tmp_path):
+    solution = _solution(kp.Interval(0, 1) * kp.TimeInterval(0, 1))
+    for _ in range(2):  # the second round replaces each index's own side data only
+        pvd = export_solution(solution, tmp_path / "u.pvd", resolution=3)
+        xdmf = export_solution(solution, tmp_path / "u.xdmf", resolution=3)
+    assert len(list(tmp_path.iterdir())) == 4
+    for path in (pvd, xdmf):
+        assert len(_levels(path)) == 3

@@ -18,10 +18,10 @@ Formats, chosen by the extension of the path:
 ``.vtu``   VTK XML unstructured grid. For a space-time solution the path names the
            series base: ``out/sol.vtu`` writes the index ``out/sol.pvd``, which is
            returned (open it in ParaView), and one VTU per time level in a folder
-           beside it, ``out/sol.<token>/sol_0000.vtu``, ...
+           beside it, ``out/sol.pvd.<token>/sol_0000.vtu``, ...
 ``.pvd``   the same series (a static solution gives a one-step series).
 ``.xdmf``  XDMF 3 with the heavy data in HDF5 (h5py): ``out/sol.xdmf`` plus
-           ``out/sol.<token>.h5``. A space-time solution is one mesh with one step
+           ``out/sol.xdmf.<token>.h5``. A space-time solution is one mesh with one step
            per level (``meshio.xdmf.TimeSeriesWriter``; read it back with
            ``meshio.xdmf.TimeSeriesReader``), a static one reads with ``meshio.read``.
 ``.vtk``   legacy VTK (static solutions only: legacy VTK has no time series).
@@ -414,7 +414,7 @@ def _write_xdmf_series(path: Path, mesh: Mesh, levels: list[dict[str, np.ndarray
 
 
 def _write_pvd_series(path: Path, mesh: Mesh, levels: list[dict[str, np.ndarray]]) -> Path:
-    """``<stem>.pvd`` indexing ``<stem>.<token>/<stem>_0000.vtu, ...``; returns the .pvd path."""
+    """``<stem>.pvd`` indexing ``<stem>.pvd.<token>/<stem>_0000.vtu, ...``; returns the .pvd path."""
     import meshio
 
     pvd = path.with_suffix(".pvd")
@@ -462,9 +462,9 @@ def export_solution(solution, path: str | os.PathLike, resolution=None, fields: 
     Args:
         solution: a :class:`kanpde.Solution` with its problem attached.
         path: ``.vtu``, ``.vtk``, ``.xdmf`` or ``.pvd``. A space-time solution becomes a
-            time series: ``.xdmf`` holds it in one XDMF file (+ ``<stem>.<token>.h5``);
+            time series: ``.xdmf`` holds it in one XDMF file (+ ``<stem>.xdmf.<token>.h5``);
             ``.vtu`` / ``.pvd`` write the index ``<stem>.pvd`` and
-            ``<stem>.<token>/<stem>_0000.vtu, ...``.
+            ``<stem>.pvd.<token>/<stem>_0000.vtu, ...``.
         resolution: points per axis (int, time levels included), one count per coordinate
             (tuple, time last), or None for the defaults (see :func:`domain_mesh`).
         fields: point-data arrays to write (see :func:`field_names`); None: the prediction,
