@@ -9,6 +9,7 @@ from typing import Callable, Sequence
 import torch
 
 from ..pde.geometry import METHODS
+from .balance import BALANCE
 from .stages import LBFGS, Adam, default_schedule
 
 
@@ -45,6 +46,9 @@ class TrainConfig:
             a callback returning True stops training.
         max_retries: NaN/inf recoveries per stage before it is stopped.
         threads: ``torch.set_num_threads`` for the run (None leaves it).
+        balance: automatic loss weights: ``"gradnorm"`` (per term, from gradient norms),
+            ``"rba"`` (per point, residual-based attention) or None; see
+            :mod:`kanpde.train.balance`. ``weights`` multiply them.
     """
 
     interior_points: int = 3000
@@ -66,6 +70,7 @@ class TrainConfig:
     callbacks: Sequence[Callable] = ()
     max_retries: int = 3
     threads: int | None = None
+    balance: str | None = "gradnorm"
 
     def __post_init__(self):
         for name in ("interior_points", "boundary_points", "eval_every", "max_retries"):
@@ -74,6 +79,8 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig.{name} must be a positive int, got {value!r}")
         if self.sampling not in METHODS:
             raise ValueError(f"unknown sampling {self.sampling!r}. Pick one of {METHODS}")
+        if self.balance not in BALANCE:
+            raise ValueError(f"unknown balance {self.balance!r}. Pick one of {BALANCE}")
         if self.adaptive not in ADAPTIVE:
             raise ValueError(f"unknown adaptive sampling {self.adaptive!r}. Pick one of {ADAPTIVE}")
         if not self.schedule:
