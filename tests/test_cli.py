@@ -147,7 +147,9 @@ def test_solve_problem_file(registry, problem_file, tmp_path, capsys):
     assert summary["train_time_s"] > 0
     mesh = meshio.read(out / "solution.vtu")
     assert mesh.cells[0].type == "line" and set(mesh.point_data) == {"u", "u_exact", "error"}
-    solution = kp.Solution.load(out / "model.pt", problem=kp.Problem(kp.Interval(0, 1), lambda x, u: u.value))
+    # the Dirichlet data is built into the output (hard="auto"): predictions need the same conditions
+    solution = kp.Solution.load(out / "model.pt", problem=kp.Problem(kp.Interval(0, 1), lambda x, u: u.value,
+                                                                     [kp.Dirichlet(0.0)]))
     np.testing.assert_allclose(solution.predict(mesh.points[:, :1])[:, 0], mesh.point_data["u"], atol=1e-12)
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
 

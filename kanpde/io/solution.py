@@ -151,7 +151,8 @@ class Solution:
             if problem is None:
                 raise ValueError(f"{path} was trained with a hard Dirichlet constraint (u = g + phi N); "
                                  "pass the problem: Solution.load(path, problem=...)")
-            problem = problem.with_hard_dirichlet()
+            if not problem.hard:  # a problem built with hard=False: harden its Dirichlet data again
+                problem = problem.with_hard_dirichlet()
         history = History(**payload["history"])
         return cls(problem, model, history, payload["config"], payload["parameters"], payload["elapsed"])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Callable, Sequence
 
 import numpy as np
@@ -102,6 +103,16 @@ class Problem:
             raise ValueError(f"a hard constraint needs exactly one Dirichlet condition on the whole boundary, "
                              f"problem {self.name!r} has {len(whole)}")
         conditions = [Dirichlet(c.value, hard=True, name=c.name) if c is whole[0] else c for c in self.all_conditions]
+        return Problem(self.domain, self.pde, conditions, self.exact, reference=self.reference, name=self.name,
+                       outputs=self.outputs, parameters=self.parameters, transform=self.transform,
+                       weights=self.weights)
+
+    def soft(self) -> "Problem":
+        """This problem with every condition as a loss term (``hard=False``), nothing built in."""
+        conditions = [copy.copy(c) for c in self.all_conditions]
+        for c in conditions:
+            if hasattr(c, "hard"):
+                c.hard = False
         return Problem(self.domain, self.pde, conditions, self.exact, reference=self.reference, name=self.name,
                        outputs=self.outputs, parameters=self.parameters, transform=self.transform,
                        weights=self.weights)
