@@ -125,7 +125,7 @@ def _ints(text: str, option: str, minimum: int = 1) -> list[int]:
 
 
 def _widths(args, problem) -> list[int]:
-    dim, outputs = problem.domain.dim, len(problem.outputs)
+    dim, outputs = problem.input_dim, len(problem.outputs)  # the periodic embedding adds inputs
     if args.widths is None:
         hidden = [10] if args.model == "kan" else [32, 32, 32]
         return [dim, *hidden, outputs]

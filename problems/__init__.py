@@ -23,8 +23,8 @@ from types import ModuleType
 
 import kanpde as kp
 
-from . import (advection1d, allen_cahn1d, burgers1d, heat1d, heat2d, helmholtz2d, poisson2d, poisson2d_paper,
-               poisson3d, poisson_disk, poisson_nd, wave1d)
+from . import (advection1d, allen_cahn1d, burgers1d, heat1d, heat2d, helmholtz2d, laplace_mixed, poisson2d,
+               poisson2d_paper, poisson3d, poisson_disk, poisson_nd, wave1d)
 
 __all__ = ["PROBLEMS", "names", "get", "load_problem", "load_problem_file"]
 
@@ -69,6 +69,7 @@ PROBLEMS: dict[str, ModuleType | Variant] = {
     "allen_cahn1d": allen_cahn1d,
     "advection1d": advection1d,
     "wave1d": wave1d,
+    "laplace_mixed": laplace_mixed,
 }
 
 

@@ -106,7 +106,7 @@ def main(argv=None) -> list[dict]:
     rows: list[dict] = []
     for name in args.problems:
         problem = prepare(name)
-        d, m = problem.dim, len(problem.outputs)
+        d, m = problem.input_dim, len(problem.outputs)
         candidates = [("KAN [%d,10,%d]" % (d, m), kp.KAN([d, 10, m], grid=5, seed=args.seed), kan_schedule(args.scale))]
         if not args.skip_mlp:
             candidates.append(("MLP [%d,32,32,32,%d] tanh" % (d, m), kp.MLP([d, 32, 32, 32, m], seed=args.seed),

@@ -159,16 +159,18 @@ def test_solve_problem_file(registry, problem_file, tmp_path, capsys):
     assert summary["train_time_s"] > 0
     mesh = meshio.read(out / "solution.vtu")
     assert mesh.cells[0].type == "line" and set(mesh.point_data) == {"u", "u_exact", "error"}
-    solution = kp.Solution.load(out / "model.pt")  # no transform: the bare network is u, no problem needed
-    assert solution.problem is None and solution.problem_spec["name"] == "bump"
+    with pytest.raises(ValueError, match="hard"):  # the Dirichlet data is built into u (hard="auto")
+        kp.Solution.load(out / "model.pt")
     with pytest.raises(ValueError, match="does not match checkpoint.*name: saved 'bump', given 'problem'"):
-        kp.Solution.load(out / "model.pt", problem=kp.Problem(kp.Interval(0, 1), lambda x, u: u.value))
+        kp.Solution.load(out / "model.pt", problem=kp.Problem(kp.Interval(0, 1), lambda x, u: u.value, [kp.Dirichlet(0.0)]))
+    solution = kp.Solution.load(out / "model.pt", problem=kp.Problem(kp.Interval(0, 1), lambda x, u: u.value,
+                                                                     [kp.Dirichlet(0.0)], name="bump"))
     np.testing.assert_allclose(solution.predict(mesh.points[:, :1])[:, 0], mesh.point_data["u"], atol=1e-12)
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
 
     # the checkpoint names a problem the registry does not know: export needs --problem
     assert main(["export", str(out / "model.pt"), str(tmp_path / "e.vtu")]) == 2
-    _one_error_line(capsys, "saved for problem 'bump'.*--problem")
+    _one_error_line(capsys, "saved for problem 'bump'.*--problem|trained with a hard Dirichlet constraint.*problem")
     assert main(["export", str(out / "model.pt"), str(tmp_path / "e.vtk"), "--problem", str(problem_file),
                  "--resolution", "9", "--residual"]) == 0
     assert capsys.readouterr().out.strip() == f"wrote {tmp_path / 'e.vtk'}"

@@ -31,7 +31,7 @@ def _manufactured_2d():
         kp.Dirichlet(exact, on=lambda x: x[:, 0] > 0.99),
     ]
     domain = kp.Rectangle((0, 0), (1, 1))
-    return kp.Problem(domain, lambda x, u: u.laplacian(), conditions, exact=exact), exact
+    return kp.Problem(domain, lambda x, u: u.laplacian(), conditions, exact=exact).soft(), exact
 
 
 def test_each_condition_vanishes_on_the_exact_solution_and_not_on_a_perturbed_one():
@@ -56,7 +56,7 @@ def test_periodic_and_initial_conditions_on_space_time():
     exact = lambda x: torch.sin(PI * (x[:, :1] - x[:, 1:]))  # noqa: E731  u_t + u_x = 0, periodic
     conditions = [kp.Periodic("x"), kp.Initial(lambda x: torch.sin(PI * x[:, :1])),
                   kp.Initial(lambda x: -PI * torch.cos(PI * x[:, :1]), derivative=1)]
-    problem = kp.Problem(domain, lambda x, u: u.d("t") + u.d("x"), conditions, exact=exact)
+    problem = kp.Problem(domain, lambda x, u: u.d("t") + u.d("x"), conditions, exact=exact).soft()
     broken = lambda x: exact(x) + 0.3 * x[:, :1] * (1 + x[:, 1:])  # noqa: E731  not periodic, wrong initial data
     for condition in problem.conditions:
         assert _residual(problem, condition, exact).abs().max() < 1e-12
@@ -73,8 +73,11 @@ def test_hard_dirichlet_meets_the_data_exactly():
     u = problem.model_for_fields(model)(x)
     torch.testing.assert_close(u, g(x), rtol=0, atol=1e-12)
     assert problem.conditions == []
-    with pytest.raises(ValueError, match="needs the whole boundary"):
-        kp.Dirichlet(0.0, on="left", hard=True)
+    with pytest.raises(ValueError, match="on= predicate gives no distance function"):
+        kp.Problem(problem.domain, lambda x, u: u.laplacian(), [kp.Dirichlet(0.0, on=lambda x: x[:, 0] < 0.1,
+                                                                             hard=True)])
+    with pytest.raises(ValueError, match="must be 'auto', True or False"):
+        kp.Dirichlet(0.0, hard="yes")
 
 
 def test_condition_validation_errors():

@@ -59,7 +59,8 @@ def _is_png(path):
 @pytest.fixture(scope="module")
 def trained():
     problem = kp.Problem(kp.Rectangle((0, 0), (1, 1)), lambda x, u: u.laplacian() + 2 * math.pi ** 2 * _exact(x),
-                         [kp.Dirichlet(0.0)], exact=lambda x: torch.sin(math.pi * x[:, :1]) * torch.sin(math.pi * x[:, 1:]),
+                         [kp.Dirichlet(0.0, hard=False)],
+                         exact=lambda x: torch.sin(math.pi * x[:, :1]) * torch.sin(math.pi * x[:, 1:]),
                          name="poisson")
     config = kp.TrainConfig(interior_points=100, boundary_points=40, verbose=False, eval_every=2,
                             schedule=[kp.Adam(6), kp.LBFGS(2, grid=3), kp.LBFGS(2, grid=6)])
@@ -135,7 +136,8 @@ def test_plot_history(trained, tmp_path):
     fig = Figure()
     ax = plotting.plot_history(trained, ax=fig.add_subplot())
     labels = [line.get_label() for line in ax.lines]
-    assert labels[:3] == ["pde", "dirichlet", "total"]
+    assert labels[:5] == ["pde", "weight pde", "dirichlet", "weight dirichlet", "total"]  # gradnorm weights dashed
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), history.column("weight:pde")[1])
     stage_lines = [line for line in ax.lines if line.get_label().startswith("_")]
     assert len(stage_lines) == len(history.stages) - 1 == 2  # boundaries after the first stage
     assert [line.get_xdata()[0] for line in stage_lines] == [s["start"] for s in history.stages[1:]]

@@ -21,7 +21,7 @@ def _solve(schedule, problem=None, model=None, **kwargs):
 
 
 def test_loss_decreases_and_history_holds_every_term():
-    solution = _solve([kp.Adam(30, lr=1e-2), kp.LBFGS(20)])
+    solution = _solve([kp.Adam(30, lr=1e-2), kp.LBFGS(20)], problem=poisson_problem().soft(), balance=None)
     history = solution.history
     _, loss = history.column("loss")
     assert loss[-1] < 0.2 * loss[0]
@@ -146,13 +146,20 @@ def test_poisson_benchmark_accuracy_with_default_config():
 
 
 def test_problem_weights_apply_and_config_overrides_them():
-    problem = poisson_problem(weights={"pde": 0.5})
-    solution = _solve([kp.Adam(1)], problem=problem)
+    soft = [kp.Dirichlet(0.0, hard=False)]
+    problem = poisson_problem(weights={"pde": 0.5}, conditions=soft)
+    solution = _solve([kp.Adam(1)], problem=problem, balance=None)
     row = solution.history.steps[0]
     assert row["loss"] == pytest.approx(0.5 * row["pde"] + row["dirichlet"])
-    solution = _solve([kp.Adam(1)], problem=poisson_problem(weights={"pde": 0.5}), weights={"pde": 2.0})
+    solution = _solve([kp.Adam(1)], problem=poisson_problem(weights={"pde": 0.5}, conditions=soft),
+                      weights={"pde": 2.0}, balance=None)
     row = solution.history.steps[0]
     assert row["loss"] == pytest.approx(2.0 * row["pde"] + row["dirichlet"])
+    # user weights multiply the automatic ones
+    solution = _solve([kp.Adam(1)], problem=poisson_problem(weights={"pde": 0.5}, conditions=soft))
+    row = solution.history.steps[0]
+    assert row["weight:pde"] != 1.0
+    assert row["loss"] == pytest.approx(0.5 * row["weight:pde"] * row["pde"] + row["weight:dirichlet"] * row["dirichlet"])
 
 
 def test_hard_constraint_is_restored_on_load(tmp_path):

@@ -281,13 +281,14 @@ def _loss_terms(history: History) -> list[str]:
     terms: list[str] = []
     for record in history.steps:
         for key, value in record.items():
-            if key not in _HISTORY_SKIP and key not in terms and isinstance(value, (int, float)):
+            if key not in _HISTORY_SKIP and key not in terms and isinstance(value, (int, float)) \
+                    and not key.startswith("weight:"):
                 terms.append(key)
     return terms
 
 
 def plot_history(solution, ax=None):
-    """Loss history: every named loss term and the total (log scale), the relative L2
+    """Loss history: every named loss term (its automatic weight dashed) and the total (log scale), the relative L2
     error on a twin axis where it was recorded, and a dotted vertical line labelled
     with the stage (optimiser, grid refinement) at every stage boundary.
 
@@ -302,6 +303,9 @@ def plot_history(solution, ax=None):
     for i, term in enumerate(_loss_terms(history)):
         steps, values = history.column(term)
         ax.plot(steps, values, lw=1.0, color=f"C{i % 10}", label=term)
+        steps, weights = history.column(f"weight:{term}")  # automatic loss weight, dashed in the term's colour
+        if len(weights):
+            ax.plot(steps, weights, lw=0.8, ls="--", color=f"C{i % 10}", label=f"weight {term}")
     steps, values = history.column("loss")
     ax.plot(steps, values, lw=1.8, color="k", label="total")
     ax.set_yscale("log")

@@ -162,7 +162,7 @@ class Solution:
         transform, spec = payload["transform"], payload["problem"]
         if problem is None:
             if transform != "none":
-                what = ("a hard Dirichlet constraint (u = g + phi N)" if transform == "hard_dirichlet"
+                what = ("conditions built into u (hard constraints: their data are code)" if transform == "constraints"
                         else "a custom transform= (code, which checkpoints do not hold)")
                 raise ValueError(f"{str(path)!r} was trained with {what}; without its problem it cannot give u. "
                                  f"Pass the problem: Solution.load(path, problem=...)")
@@ -170,15 +170,13 @@ class Solution:
                        payload["elapsed"], problem_spec=spec)
         if not isinstance(problem, Problem):
             raise TypeError(f"problem must be a kanpde.Problem, got {type(problem).__name__}")
-        if transform == "hard_dirichlet" and not problem.hard:
-            problem = problem.with_hard_dirichlet()
         _check_spec(path, spec, transform, problem)
         return cls(problem, network, _history(path, payload), payload["config"], payload["parameters"],
                    payload["elapsed"])
 
 
 FORMAT = "kanpde-solution-2"
-TRANSFORMS = ("none", "hard_dirichlet", "custom")
+TRANSFORMS = ("none", "constraints", "custom")
 _FIELDS = {"model_spec": (dict, type(None)), "state_dict": dict, "history": dict, "config": dict,
            "parameters": dict, "transform": str, "problem": (dict, type(None)), "elapsed": (float, int)}
 

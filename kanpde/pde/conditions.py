@@ -81,6 +81,13 @@ def _check_component(component):
     raise TypeError(f"component must be None, an output name or an index >= 0, got {component!r}")
 
 
+def _check_hard(value, what: str):
+    """A condition's ``hard``: ``"auto"``, True or False."""
+    if not (value == "auto" or isinstance(value, bool)):
+        raise ValueError(f"{what}(hard=...) must be 'auto', True or False, got {value!r}")
+    return value
+
+
 class Condition:
     """Base class: a named loss term on sampled points.
 
@@ -155,23 +162,20 @@ class BoundaryCondition(Condition):
 class Dirichlet(BoundaryCondition):
     """``u = g`` on the boundary (or the part ``on`` selects).
 
-    ``hard=True`` meets it exactly by the output transform ``u = g + phi N``
-    (:mod:`kanpde.constraints`) instead of a loss term; ``g`` must then be a
-    number or a smooth function defined inside the domain too.
+    ``hard="auto"`` (default) meets it exactly by the output transform ``u = g + phi N``
+    (:mod:`kanpde.pde.constraints`) where the domain has a distance-like ``phi`` (boxes,
+    disks, their products with time; on a box also on named sides only) and the data
+    fits the other built-in conditions; ``g`` must then be a number or a smooth
+    function defined inside the domain too. ``hard=True`` insists (ValueError if it
+    cannot), ``hard=False`` keeps a loss term.
     """
 
     kind = "dirichlet"
 
-    def __init__(self, value=0.0, on=None, component=None, name=None, hard: bool = False):
+    def __init__(self, value=0.0, on=None, component=None, name=None, hard="auto"):
         super().__init__(on, name, component)
         self.value = _check_value(value, "Dirichlet value")
-        if not isinstance(hard, bool):
-            raise TypeError(f"Dirichlet hard must be True or False, got {hard!r}")
-        self.hard = hard
-        if self.hard and (on is not None or component is not None):
-            raise ValueError("Dirichlet(hard=True) is built into the output transform u = g + phi * N and needs "
-                             f"the whole boundary and all components: on=None, component=None (got on={on!r}, "
-                             f"component={component!r})")
+        self.hard = _check_hard(hard, "Dirichlet")
 
     def residual(self, make_field, points):
         u = self._component(make_field(points.points))
@@ -219,11 +223,16 @@ class Periodic(Condition):
         coordinate: a spatial coordinate of a box-like domain, by name or index.
         derivatives: also match the first derivative across the faces (what a
             second-order equation needs for a smooth periodic solution).
+        hard: ``"auto"`` (default): built in as an exactly periodic input embedding
+            (cos, sin of ``2 pi k (x - lo) / L``, ``k = 1..harmonics``; :mod:`kanpde.pde.embedding`),
+            so the network takes ``problem.input_dim`` inputs; False: a loss term.
+        harmonics: K of the embedding.
     """
 
     kind = "periodic"
 
-    def __init__(self, coordinate: str | int, derivatives: bool = True, component=None, name=None):
+    def __init__(self, coordinate: str | int, derivatives: bool = True, component=None, name=None, hard="auto",
+                 harmonics: int = 1):
         super().__init__(name, component)
         if not isinstance(coordinate, (str, int)) or isinstance(coordinate, bool):
             raise TypeError(f"Periodic coordinate must be a coordinate name or index, got {coordinate!r}")
@@ -231,6 +240,10 @@ class Periodic(Condition):
             raise TypeError(f"Periodic derivatives must be True or False, got {derivatives!r}")
         self.coordinate = coordinate
         self.derivatives = derivatives
+        self.hard = _check_hard(hard, "Periodic")
+        if isinstance(harmonics, bool) or not isinstance(harmonics, int) or harmonics < 1:
+            raise ValueError(f"Periodic harmonics must be an int >= 1, got {harmonics!r}")
+        self.harmonics = harmonics
 
     def default_name(self) -> str:
         return f"periodic[{self.coordinate}]"
@@ -257,13 +270,17 @@ class Initial(Condition):
     """``d^m u / dt^m = g`` at ``t = t0`` (``m = derivative``, 0 for the value).
 
     Needs a space-time domain. For a second-order-in-time equation give two,
-    e.g. ``Initial(u0)`` and ``Initial(v0, derivative=1)``.
+    e.g. ``Initial(u0)`` and ``Initial(v0, derivative=1)``. ``hard="auto"`` (default)
+    builds them in, ``u = u0 + (t - t0) v0 + (t - t0)^2 N`` (:mod:`kanpde.pde.constraints`),
+    where the data fits the other built-in conditions; ``u0`` and ``v0`` are called
+    with the points moved to ``t = t0``. False keeps a loss term.
     """
 
     kind = "initial"
 
-    def __init__(self, value=0.0, derivative: int = 0, component=None, name=None):
+    def __init__(self, value=0.0, derivative: int = 0, component=None, name=None, hard="auto"):
         super().__init__(name, component)
+        self.hard = _check_hard(hard, "Initial")
         self.value = _check_value(value, "Initial value")
         if not isinstance(derivative, int) or isinstance(derivative, bool) or derivative < 0:
             raise ValueError(f"Initial derivative must be an int >= 0, got {derivative!r}")

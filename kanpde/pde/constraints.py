@@ -1,49 +1,88 @@
-"""Hard Dirichlet constraints: an output transform that meets the boundary data exactly.
+"""Constraints by construction: an output transform that meets conditions exactly.
 
-    u(x) = g(x) + phi(x) N(x),
+    u(x) = A(x) + phi(x) psi(t) N(E(x)),
 
-where ``N`` is the network, ``g`` the Dirichlet data (a number or a smooth function
-defined inside the domain too) and ``phi`` a smooth function that vanishes on the
-(spatial) boundary and is positive inside:
+- ``N`` the network, ``E`` the periodic input embedding (:mod:`kanpde.pde.embedding`;
+  identity without ``Periodic`` conditions);
+- ``phi`` a smooth function that vanishes on the Dirichlet part of the (spatial)
+  boundary and is positive inside (:func:`boundary_factor`):
 
-- box: ``phi = prod_i (x_i - lo_i)(hi_i - x_i) / ((hi_i - lo_i) / 2)^2``,
-- disk: ``phi = (R^2 - |x - c|^2) / R^2``,
-- space-time: the spatial domain's ``phi`` (the lateral boundary).
+  - box: ``phi = prod_faces 2 (x_a - lo_a) / (hi_a - lo_a)`` (or ``(hi_a - x_a)``) over the
+    Dirichlet faces (all of them for a whole-boundary condition),
+  - disk: ``phi = (R^2 - |x - c|^2) / R^2``,
+  - space-time: the spatial domain's ``phi`` (the lateral boundary);
+
+- ``psi = ((t - t0) / (t1 - t0))^m`` with ``m`` the number of hard initial conditions
+  (``u`` and ``du/dt`` at ``t0``);
+- ``A`` the lift: the Dirichlet data ``G`` (a number or a smooth function defined
+  inside the domain too; two different data on opposite faces are blended linearly),
+  corrected to meet the initial data: ``A = G + [u0 - G](x^) + (t - t0) [v0 - G_t](x^)``
+  with ``x^`` the point moved to ``t = t0``.
+
+:func:`plan` decides which conditions a problem builds in (``hard="auto"``: every one
+the domain and data allow, checked numerically; ``hard=True``: that one or a
+ValueError; ``hard=False``: a loss term).
 
 The transform keeps the jet path: derivatives of ``u`` follow from those of ``N``
-(from its jet) and of ``g`` and ``phi`` (cheap closed forms, by autograd) through
-the product rule ``u_ab = g_ab + phi_ab N + phi_a N_b + phi_b N_a + phi N_ab``.
+(from its jet, through the embedding's chain rule) and of ``A`` and ``phi psi``
+(cheap closed forms, by autograd) through the product rule
+``u_ab = A_ab + B_ab N + B_a N_b + B_b N_a + B N_ab`` with ``B = phi psi``.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 from torch import nn
 
-from .conditions import evaluate_value
-from .fields import grad_or_zeros
+from .conditions import Condition, Dirichlet, Initial, Periodic, evaluate_value
+from .embedding import PeriodicEmbedding, embedded_dim
+from .fields import Field, grad_or_zeros
 from .geometry import Box, Disk, Domain, SpaceTime
 from ..nn.kan import Jet
 
 
-def boundary_factor(domain: Domain) -> Callable[[torch.Tensor], torch.Tensor]:
-    """``phi(x)``: zero on the spatial boundary, positive inside, ``(N, 1)``.
+def _box_faces(domain: Domain, sides) -> tuple[Box, list[int], list[tuple[int, int]]]:
+    """The box behind ``domain``, the axes its coordinates have in the domain, and the
+    ``(axis, upper)`` faces of ``sides`` (None: all) in box coordinates."""
+    spatial, axes = (domain.spatial, list(domain.spatial_axes)) if isinstance(domain, SpaceTime) else \
+        (domain, list(range(domain.dim)))
+    if not isinstance(spatial, Box) or spatial.time_axis is not None:
+        raise ValueError(f"Dirichlet data on some sides only needs a box (or box x time), got {domain!r}")
+    faces = spatial._faces(None) if sides is None else sorted({f for s in sides for f in spatial._faces(s)})
+    return spatial, axes, faces
+
+
+def boundary_factor(domain: Domain, sides: Sequence[str] | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``phi(x)``: zero on the spatial boundary (or on the named ``sides`` only), positive inside, ``(N, 1)``.
+
+    The one place that knows each domain's distance-like function.
 
     Raises:
         ValueError: for domains without a closed-form factor.
     """
-    if isinstance(domain, SpaceTime):
+    if sides is None and isinstance(domain, SpaceTime) and isinstance(domain.spatial, Disk):
         inner, axes = boundary_factor(domain.spatial), list(domain.spatial_axes)
         return lambda x: inner(x[:, axes])
-    if isinstance(domain, Disk):
+    if sides is None and isinstance(domain, Disk):
         center, radius = torch.as_tensor(domain.center), domain.radius
         return lambda x: (radius ** 2 - (x - center.to(x)).pow(2).sum(1, keepdim=True)) / radius ** 2
-    if isinstance(domain, Box) and domain.time_axis is None:
-        lo, hi = (torch.as_tensor(b) for b in domain.bounds)
-        return lambda x: ((x - lo.to(x)) * (hi.to(x) - x) / ((hi.to(x) - lo.to(x)) / 2) ** 2).prod(1, keepdim=True)
-    raise ValueError(f"hard Dirichlet constraints need a box, disk or their product with time, got {domain!r}")
+    try:
+        box, axes, faces = _box_faces(domain, sides)
+    except ValueError:
+        raise ValueError(f"hard Dirichlet constraints need a box, disk or their product with time, got {domain!r}") \
+            from None
+    lo, hi = box.bounds
+
+    def phi(x):
+        out = x.new_ones(x.shape[0], 1)
+        for axis, upper in faces:
+            c = x[:, axes[axis]:axes[axis] + 1]
+            out = out * 2 * ((hi[axis] - c) if upper else (c - lo[axis])) / (hi[axis] - lo[axis])  # (N, 1)
+        return out
+
+    return phi
 
 
 def _derivatives(fn: Callable, x: torch.Tensor, pairs, order: int):
@@ -61,28 +100,31 @@ def _derivatives(fn: Callable, x: torch.Tensor, pairs, order: int):
     return value.detach(), grad.detach(), second.detach()
 
 
-class HardDirichlet(nn.Module):
-    """``u = g + phi * net`` with its own jet (see the module docstring)."""
+class HardConstraint(nn.Module):
+    """``u = lift + factor * inner`` with its own jet (see the module docstring).
 
-    def __init__(self, net: nn.Module, domain: Domain, value):
+    Args:
+        net: the network N.
+        lift: ``A(x) -> (N, 1 or m)``; factor: ``phi(x) psi(t) -> (N, 1)``.
+        inner: ``net`` behind the periodic embedding, or ``net`` itself.
+    """
+
+    def __init__(self, net: nn.Module, lift: Callable, factor: Callable, inner: nn.Module | None = None):
         super().__init__()
-        self.net, self.value = net, value
-        self.factor = boundary_factor(domain)
-        self.in_dim, self.out_dim = getattr(net, "in_dim", None), getattr(net, "out_dim", None)
-        self.supports_jet = hasattr(net, "jet")  # an MLP inside: derivatives by autograd
+        self.net, self.lift, self.factor = net, lift, factor
+        self.inner = net if inner is None else inner
+        self.in_dim, self.out_dim = getattr(self.inner, "in_dim", None), getattr(net, "out_dim", None)
+        self.supports_jet = hasattr(net, "jet") and getattr(self.inner, "supports_jet", True)
         if hasattr(net, "k"):
             self.k = net.k
 
-    def lift(self, x: torch.Tensor) -> torch.Tensor:
-        return evaluate_value(self.value, x, self.out_dim or 1, "Dirichlet value")  # (N, 1 or m)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.lift(x) + self.factor(x) * self.net(x)
+        return self.lift(x) + self.factor(x) * self.inner(x)
 
     def jet(self, x: torch.Tensor, pairs=None, order: int = 2) -> Jet:
         if not hasattr(self.net, "jet"):
             raise ValueError(f"the jet needs a network with a jet() method, got {type(self.net).__name__}")
-        inner = self.net.jet(x, pairs, order)                            # N and its derivatives
+        inner = self.inner.jet(x, pairs, order)                          # N and its derivatives
         pairs = inner.pairs
         g, g1, g2 = _derivatives(self.lift, x, pairs, order)
         p, p1, p2 = _derivatives(self.factor, x, pairs, order)           # (N, 1), (N, 1, D), (N, 1, P)
@@ -95,3 +137,202 @@ class HardDirichlet(nn.Module):
         second = (g2 + p2 * n.unsqueeze(-1) + p1[..., a] * n1[..., b] + p1[..., b] * n1[..., a]
                   + p.unsqueeze(-1) * n2)
         return Jet(value, grad, second, pairs)
+
+
+def HardDirichlet(net: nn.Module, domain: Domain, value) -> HardConstraint:
+    """``u = g + phi N``: whole-boundary Dirichlet data ``g`` built in."""
+    return HardConstraint(net, lambda x: evaluate_value(value, x, getattr(net, "out_dim", None) or 1),
+                          boundary_factor(domain))
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+def _same_value(a, b) -> bool:
+    return a is b or (not callable(a) and not callable(b) and float(a) == float(b))
+
+
+class Constraints:
+    """Which conditions a problem builds in, and the transform that does it.
+
+    Args:
+        domain: the problem's domain.
+        hard: the conditions built in (Dirichlet, Initial, Periodic).
+        components: the number of solution components m.
+    """
+
+    def __init__(self, domain: Domain, hard: Sequence[Condition], components: int = 1):
+        self.domain, self.hard, self.components = domain, list(hard), components
+        self.dirichlet = [c for c in self.hard if isinstance(c, Dirichlet)]
+        self.initial = {c.derivative: c for c in self.hard if isinstance(c, Initial)}
+        periodic = [c for c in self.hard if isinstance(c, Periodic)]
+        lo, hi = domain.bounds
+        self.periodic = {domain.index(c.coordinate): (float(lo[domain.index(c.coordinate)]),
+                                                      float(hi[domain.index(c.coordinate)])) for c in periodic}
+        self.harmonics = max([c.harmonics for c in periodic], default=1)
+        self.phi = self._dirichlet_factor()
+        self.G = self._dirichlet_lift()
+
+    # -- pieces ---------------------------------------------------------------------------------
+
+    def _dirichlet_factor(self):
+        if not self.dirichlet:
+            return None
+        if any(c.on is None for c in self.dirichlet):
+            if len(self.dirichlet) > 1:
+                raise ValueError("a whole-boundary Dirichlet condition leaves no side for another one")
+            return boundary_factor(self.domain)
+        return boundary_factor(self.domain, [c.on for c in self.dirichlet])
+
+    def _dirichlet_lift(self):
+        """``G(x) -> (N, 1 or m)``: the Dirichlet data extended inside (or None)."""
+        d, m = self.dirichlet, self.components
+        if not d:
+            return None
+        if all(_same_value(c.value, d[0].value) for c in d):
+            return lambda x: evaluate_value(d[0].value, x, m)
+        box, axes, faces = _box_faces(self.domain, [c.on for c in d]) if len(d) == 2 else (None, None, [])
+        sides = [_box_faces(self.domain, [c.on])[2] for c in d] if len(d) == 2 else []
+        if len(d) == 2 and all(len(s) == 1 for s in sides) and sides[0][0][0] == sides[1][0][0]:
+            axis = axes[sides[0][0][0]]
+            lo, hi = box.bounds[0][sides[0][0][0]], box.bounds[1][sides[0][0][0]]
+            low, high = (d[0], d[1]) if sides[0][0][1] == 0 else (d[1], d[0])
+            return lambda x: (evaluate_value(low.value, x, m) * (hi - x[:, axis:axis + 1])
+                              + evaluate_value(high.value, x, m) * (x[:, axis:axis + 1] - lo)) / (hi - lo)
+        raise ValueError("Dirichlet data built in on several sides must be one value, or two values on "
+                         "opposite faces of one axis")
+
+    def _at_t0(self, x: torch.Tensor, shift: torch.Tensor | None = None) -> torch.Tensor:
+        axis, t0 = self.domain.time_axis, float(self.domain.bounds[0][self.domain.time_axis])
+        t = torch.full_like(x[:, axis:axis + 1], t0) + (0 if shift is None else shift)
+        return torch.cat([x[:, :axis], t, x[:, axis + 1:]], dim=1)
+
+    def lift(self, x: torch.Tensor) -> torch.Tensor:
+        """``A(x)`` ``(N, 1 or m)``: meets every built-in Dirichlet and initial condition."""
+        m, G = self.components, self.G
+        out = G(x) if G is not None else x.new_zeros(x.shape[0], 1)
+        if 0 in self.initial:
+            xh = self._at_t0(x)
+            out = out + evaluate_value(self.initial[0].value, xh, m) - (G(xh) if G is not None else 0)
+        if 1 in self.initial:
+            axis, t0 = self.domain.time_axis, float(self.domain.bounds[0][self.domain.time_axis])
+            v = evaluate_value(self.initial[1].value, self._at_t0(x), m)
+            if G is not None:  # subtract G_t at t0: differentiate along a zero shift of the time column
+                with torch.enable_grad():
+                    shift = x.new_zeros(x.shape[0], 1).requires_grad_(True)
+                    g = G(self._at_t0(x, shift))                            # (N, 1 or m)
+                    v = v - torch.cat([grad_or_zeros(g[:, c], shift) for c in range(g.shape[1])], dim=1)
+            out = out + (x[:, axis:axis + 1] - t0) * v
+        return out
+
+    def factor(self, x: torch.Tensor) -> torch.Tensor:
+        """``phi(x) psi(t)`` ``(N, 1)``."""
+        out = self.phi(x) if self.phi is not None else x.new_ones(x.shape[0], 1)
+        if self.initial:
+            axis = self.domain.time_axis
+            t0, t1 = (float(b[axis]) for b in self.domain.bounds)
+            out = out * ((x[:, axis:axis + 1] - t0) / (t1 - t0)) ** len(self.initial)
+        return out
+
+    @property
+    def input_dim(self) -> int:
+        """The network's input width (the periodic embedding adds features)."""
+        return embedded_dim(self.domain.dim, len(self.periodic), self.harmonics)
+
+    def network_inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """What the network sees at points x: the embedding's features ``(N, input_dim)``, else x."""
+        if not self.periodic:
+            return x
+        return PeriodicEmbedding(nn.Identity(), self.domain.dim, self.periodic, self.harmonics).features(x)[0]
+
+    def wrap(self, net: nn.Module) -> nn.Module:
+        """The solution ``u`` as a module around the network ``net``."""
+        inner = PeriodicEmbedding(net, self.domain.dim, self.periodic, self.harmonics) if self.periodic else net
+        if not self.dirichlet and not self.initial:
+            return inner
+        return HardConstraint(net, self.lift, self.factor, inner)
+
+
+class _Probe(nn.Module):
+    """A fixed smooth stand-in network, to check a transform meets its conditions."""
+
+    def __init__(self, in_dim: int, out_dim: int):
+        super().__init__()
+        g = torch.Generator().manual_seed(0)
+        self.w = torch.randn(in_dim, 8, generator=g, dtype=torch.float64)
+        self.v = torch.randn(8, out_dim, generator=g, dtype=torch.float64)
+        self.in_dim, self.out_dim = in_dim, out_dim
+
+    def forward(self, x):
+        return torch.sin(x @ self.w.to(x) + 0.3) @ self.v.to(x)         # (N, out)
+
+
+def _meets(constraints: Constraints, condition: Condition, names, spatial_axes, outputs) -> bool:
+    """Whether the transform around a stand-in network meets ``condition`` to round-off."""
+    model = constraints.wrap(_Probe(constraints.input_dim, len(outputs)))
+    points = condition.sample(constraints.domain, 64, "uniform", 0)
+    make = lambda x: Field(model, x.to(torch.float64), names, spatial_axes, backend="autograd",  # noqa: E731
+                           outputs=outputs)
+    residual = condition.residual(make, points).detach()
+    scale = 1.0 + float(model(points.points.to(torch.float64)).detach().abs().max())
+    return bool(torch.isfinite(residual).all()) and float(residual.abs().max()) <= 1e-8 * scale
+
+
+def _eligible(condition: Condition, domain: Domain) -> str | None:
+    """Why ``condition`` cannot be built in on ``domain`` (None when it can be tried)."""
+    if condition.component is not None:
+        return "it applies to one component only"
+    if isinstance(condition, Dirichlet):
+        if callable(condition.on):
+            return "its on= predicate gives no distance function (name a side instead)"
+        try:
+            boundary_factor(domain, None if condition.on is None else [condition.on])
+        except ValueError as err:
+            return str(err)
+        return None
+    if isinstance(condition, Initial):
+        return None if condition.derivative <= 1 else "only u and du/dt at t0 can be built in"
+    if isinstance(condition, Periodic):
+        box = domain.spatial if isinstance(domain, SpaceTime) else domain
+        return None if isinstance(box, Box) else f"the periodic embedding needs a box-like domain, got {domain!r}"
+    return "only Dirichlet, Initial and Periodic conditions can be built in"
+
+
+_ORDER = (Periodic, Dirichlet, Initial)  # what is tried first stays built in when two cannot both be
+
+
+def plan(domain: Domain, conditions: Sequence[Condition], outputs: Sequence[str], allow: bool = True) -> Constraints:
+    """Pick the conditions to build in: each ``hard=True`` one, and each ``hard="auto"`` one
+    whose transform meets it exactly together with those picked before (tried in the order
+    Periodic, Dirichlet, Initial u then du/dt).
+
+    Args:
+        allow: False when the problem has its own ``transform``: nothing is built in.
+
+    Raises:
+        ValueError: a ``hard=True`` condition that cannot be built in (with the reason).
+    """
+    names, spatial = domain.names, domain.spatial_axes
+    ranked = sorted((c for c in conditions if getattr(c, "hard", False) is not False),
+                    key=lambda c: (next(i for i, t in enumerate(_ORDER) if isinstance(c, t)) if isinstance(c, _ORDER)
+                                   else len(_ORDER), getattr(c, "derivative", 0)))
+    chosen: list[Condition] = []
+    for condition in ranked:
+        reason = _eligible(condition, domain) if allow else "the problem has its own transform="
+        if reason is None and isinstance(condition, Initial) and condition.derivative == 1 \
+                and not any(isinstance(c, Initial) and c.derivative == 0 for c in chosen):
+            reason = "du/dt at t0 is built in only together with u at t0"
+        if reason is None:
+            try:
+                trial = Constraints(domain, chosen + [condition], len(outputs))
+                if not all(_meets(trial, c, names, spatial, outputs) for c in chosen + [condition]):
+                    reason = "its data and the conditions already built in do not fit together exactly"
+            except ValueError as err:
+                reason = str(err)
+        if reason is None:
+            chosen.append(condition)
+        elif condition.hard is True:
+            raise ValueError(f"{type(condition).__name__}(hard=True) cannot be built in: {reason}; "
+                             "give hard='auto' or hard=False for a loss term")
+    return Constraints(domain, chosen, len(outputs))
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Callable, Sequence
 
@@ -10,7 +11,7 @@ import torch
 from torch import nn
 
 from .conditions import Condition, ConditionPoints, Data, Dirichlet
-from .constraints import HardDirichlet, boundary_factor
+from .constraints import plan
 from .fields import DerivativeRecord, Field
 from .functions import call_points
 from .geometry import Domain
@@ -129,14 +130,12 @@ class Problem:
         self.outputs = _check_outputs(outputs)
         self.parameters = _check_numbers(parameters, "parameters")
         self.weights = _check_numbers(weights, "weights", minimum=0.0)
-        conditions = self._check_conditions(conditions)
-        self.hard = [c for c in conditions if getattr(c, "hard", False)]
-        self.conditions = [c for c in conditions if not getattr(c, "hard", False)]
+        self.all_conditions = self._check_conditions(conditions)
+        # conditions built into the output (kanpde.pde.constraints) and those left as loss terms
+        self.constraints = plan(domain, self.all_conditions, self.outputs, allow=transform is None)
+        self.hard = self.constraints.hard
+        self.conditions = [c for c in self.all_conditions if not any(c is h for h in self.hard)]
         self.terms = self._term_names(self.conditions)  # the Problem's names; conditions stay untouched
-        if len(self.hard) > 1 or (self.hard and transform is not None):
-            raise ValueError("give at most one Dirichlet(hard=True), and not together with transform=")
-        if self.hard:
-            boundary_factor(domain)  # raises for domains without one
         self.record = DerivativeRecord()
         if exact is not None:
             self._check_exact()
@@ -148,12 +147,22 @@ class Problem:
             ValueError: unless exactly one Dirichlet condition covers the whole boundary.
         """
         whole = [c for c in self.conditions if isinstance(c, Dirichlet) and c.on is None and c.component is None]
-        if self.hard:
+        if any(isinstance(c, Dirichlet) for c in self.hard):
             return self
         if len(whole) != 1:
             raise ValueError(f"a hard constraint needs exactly one Dirichlet condition on the whole boundary, "
                              f"problem {self.name!r} has {len(whole)}")
-        conditions = [Dirichlet(c.value, hard=True) if c is whole[0] else c for c in self.conditions]
+        conditions = [Dirichlet(c.value, hard=True, name=c.name) if c is whole[0] else c for c in self.all_conditions]
+        return Problem(self.domain, self.pde, conditions, self.exact, reference=self.reference, name=self.name,
+                       outputs=self.outputs, parameters=self.parameters, transform=self.transform,
+                       weights=self.weights)
+
+    def soft(self) -> "Problem":
+        """This problem with every condition as a loss term (``hard=False``), nothing built in."""
+        conditions = [copy.copy(c) for c in self.all_conditions]
+        for c in conditions:
+            if hasattr(c, "hard"):
+                c.hard = False
         return Problem(self.domain, self.pde, conditions, self.exact, reference=self.reference, name=self.name,
                        outputs=self.outputs, parameters=self.parameters, transform=self.transform,
                        weights=self.weights)
@@ -207,7 +216,12 @@ class Problem:
     def check_model(self, model: nn.Module) -> None:
         """Raise ValueError unless the model maps the domain's dimension to the outputs."""
         in_dim, out_dim = getattr(model, "in_dim", None), getattr(model, "out_dim", None)
-        if in_dim is not None and in_dim != self.domain.dim:
+        if in_dim is not None and in_dim != self.input_dim:
+            if self.input_dim != self.domain.dim:
+                raise ValueError(f"the model takes {in_dim} inputs but the network needs {self.input_dim}: the "
+                                 f"periodic embedding feeds it cos/sin features for the {self.domain.dim} coordinates "
+                                 f"{self.domain.names} (build it with problem.input_dim inputs, or give "
+                                 "kp.Periodic(..., hard=False))")
             raise ValueError(f"the model takes {in_dim} inputs but the domain has {self.domain.dim} "
                              f"coordinates {self.domain.names}")
         if out_dim is not None and out_dim != len(self.outputs):
@@ -218,6 +232,15 @@ class Problem:
     @property
     def dim(self) -> int:
         return self.domain.dim
+
+    @property
+    def input_dim(self) -> int:
+        """The network's input width: the domain's dimension, plus the periodic embedding's extra features."""
+        return self.constraints.input_dim
+
+    def network_inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """What the network itself sees at points x (the periodic embedding's features, else x)."""
+        return self.constraints.network_inputs(x)
 
     def has_solution(self) -> bool:
         return self.exact is not None or self.reference is not None
@@ -233,7 +256,7 @@ class Problem:
     def model_for_fields(self, model: nn.Module) -> nn.Module:
         """The model as the solution sees it: with the hard constraint or transform applied."""
         if self.hard:
-            return HardDirichlet(model, self.domain, self.hard[0].value)
+            return self.constraints.wrap(model)
         return TransformedModel(model, self.transform) if self.transform is not None else model
 
     def field(self, model: nn.Module, x: torch.Tensor, backend: str = "auto") -> Field:
@@ -265,11 +288,11 @@ class Problem:
         """What a checkpoint records to tell this problem from another: name, domain, outputs, terms."""
         return {"name": self.name, "domain": repr(self.domain), "domain_kind": type(self.domain).__name__,
                 "coordinates": list(self.domain.names), "outputs": list(self.outputs), "terms": list(self.terms),
-                "transform": self.transform_kind()}
+                "built_in": [c.name or c.default_name() for c in self.hard], "transform": self.transform_kind()}
 
     def transform_kind(self) -> str:
-        """``"hard_dirichlet"``, ``"custom"`` (a ``transform=``) or ``"none"``."""
-        return "hard_dirichlet" if self.hard else "custom" if self.transform is not None else "none"
+        """``"constraints"`` (conditions built into u), ``"custom"`` (a ``transform=``) or ``"none"``."""
+        return "constraints" if self.hard else "custom" if self.transform is not None else "none"
 
     def __repr__(self) -> str:
         terms = ", ".join(self.terms)

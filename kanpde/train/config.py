@@ -11,6 +11,7 @@ import torch
 
 from ..pde.geometry import METHODS
 from .checks import check_bool, check_choice, check_float, check_int
+from .balance import BALANCE
 from .stages import LBFGS, Adam, default_schedule
 
 
@@ -110,6 +111,9 @@ class TrainConfig:
             written every ``checkpoint_every`` steps, when a callback stops training and on
             Ctrl-C; continue with ``kp.solve(..., resume=path)``.
         checkpoint_every: steps between checkpoints; None writes one only when stopped.
+        balance: automatic loss weights: ``"gradnorm"`` (per term, from gradient norms),
+            ``"rba"`` (per point, residual-based attention) or None; see
+            :mod:`kanpde.train.balance`. ``weights`` multiply them.
     """
 
     interior_points: int = 3000
@@ -133,6 +137,7 @@ class TrainConfig:
     threads: int | None = None
     checkpoint: str | None = None
     checkpoint_every: int | None = None
+    balance: str | None = "gradnorm"
 
     def __post_init__(self):
         name = "TrainConfig"
@@ -147,6 +152,7 @@ class TrainConfig:
         self.weights = _check_weights(self.weights)
         self.resample_every = check_int(name, "resample_every", self.resample_every, 1, allow_none=True)
         self.adaptive = check_choice(name, "adaptive", self.adaptive, ADAPTIVE)
+        self.balance = check_choice(name, "balance", self.balance, BALANCE)
         self.eval_every = check_int(name, "eval_every", self.eval_every, 1)
         self.update_grid = check_bool(name, "update_grid", self.update_grid)
         self.grid_update_every = check_int(name, "grid_update_every", self.grid_update_every, 1, allow_none=True)

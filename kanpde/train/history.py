@@ -15,7 +15,8 @@ class History:
         steps: one dict per optimiser call: ``step`` (iterations so far), ``stage``,
             ``time`` (seconds since the start), ``step_time``, ``iterations`` (1 for Adam,
             up to the chunk for L-BFGS), ``loss`` (weighted total, before the call), every
-            named loss term, and ``rel_l2`` where the error was evaluated.
+            named loss term, ``weight:<term>`` the automatic loss weight of each term
+            (:mod:`kanpde.train.balance`), and ``rel_l2`` where the error was evaluated.
         stages: one dict per stage: ``start`` (first step), ``label``, ``grid``.
     """
 
@@ -34,7 +35,12 @@ class History:
     def terms(self) -> list[str]:
         """Names of the loss terms, in recording order."""
         skip = {"step", "stage", "time", "step_time", "iterations", "loss", "rel_l2"}
-        return [k for k in self.steps[0] if k not in skip] if self.steps else []
+        return [k for k in self.steps[0] if k not in skip and not k.startswith("weight:")] if self.steps else []
+
+    @property
+    def weights(self) -> list[str]:
+        """Names of the terms with automatic weights (columns ``"weight:<term>"``)."""
+        return [k[len("weight:"):] for k in self.steps[0] if k.startswith("weight:")] if self.steps else []
 
     def to_dict(self) -> dict:
         return {"steps": self.steps, "stages": self.stages}

@@ -26,6 +26,7 @@ from torch import nn
 from ..pde.conditions import ConditionPoints
 from ..pde.metrics import evaluation_points, relative_l2
 from ..pde.problem import Problem
+from .balance import make_balancer
 from .config import TrainConfig
 from .history import History
 from .resume import Checkpoints, Position
@@ -53,6 +54,7 @@ class Trainer:
                                             for k, v in problem.parameters.items()})
         self.history = History()
         check_size(problem, model, config)  # before sampling allocates anything
+        self.balancer = make_balancer(config.balance)  # automatic loss weights (kanpde.train.balance)
         self.rng = np.random.default_rng(config.seed)
         self.step = 0
         self.start = time.perf_counter()
@@ -87,6 +89,7 @@ class Trainer:
         offset = 1000 + self.step
         if cfg.adaptive is None:
             self.points.interior = self.sample(offset).interior
+            self.balancer.reset_points()
             return
         domain = self.problem.domain
         candidates = self._tensor(domain.sample_interior(10 * cfg.interior_points, method="uniform",
@@ -97,9 +100,11 @@ class Trainer:
             weights = (residual / residual.mean().clamp_min(1e-300) + 1).cpu().numpy()
             pick = self.rng.choice(len(weights), cfg.interior_points, replace=False, p=weights / weights.sum())
             self.points.interior = candidates[torch.as_tensor(pick)]
+            self.balancer.reset_points()
         else:
             worst = residual.topk(max(1, cfg.interior_points // 10)).indices
             self.points.interior = torch.cat([self.points.interior, candidates[worst]])
+            self.balancer.reset_points()
 
     # -- loss -----------------------------------------------------------------------------------------
 
@@ -109,10 +114,11 @@ class Trainer:
     def loss_terms(self) -> dict[str, torch.Tensor]:
         """Every named loss term (unweighted mean squares)."""
         residuals = self._residuals(self.points.interior)
-        terms = {name: r.pow(2).mean() for name, r in zip(self.problem.residual_names(len(residuals)), residuals)}
+        terms = {name: self.balancer.pointwise(name, r).pow(2).mean()
+                 for name, r in zip(self.problem.residual_names(len(residuals)), residuals)}
         for condition, term, points in zip(self.problem.conditions, self.problem.terms, self.points.conditions):
             r = self.problem.condition_residual(condition, self.model, points, self.config.derivatives)
-            terms[term] = r.pow(2).mean()
+            terms[term] = self.balancer.pointwise(term, r).pow(2).mean()
         return terms
 
     def total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -120,7 +126,7 @@ class Trainer:
         unknown = set(weights) - set(terms)
         if unknown:
             raise ValueError(f"loss weights for unknown terms {sorted(unknown)}. Pick from {sorted(terms)}")
-        return sum(weights.get(name, 1.0) * value for name, value in terms.items())
+        return sum(weights.get(name, 1.0) * self.balancer.factor(name) * value for name, value in terms.items())
 
     # -- stages ---------------------------------------------------------------------------------------
 
@@ -150,7 +156,7 @@ class Trainer:
         """Refit grid ranges to the activations. Before any training only the input layer's:
         an untrained network's hidden activations span a sliver that training soon leaves."""
         if hasattr(self.model, "update_grid"):
-            self.model.update_grid(self.points.all(), margin=self.config.grid_margin,
+            self.model.update_grid(self.problem.network_inputs(self.points.all()), margin=self.config.grid_margin,
                                    layers=1 if inputs_only else None, grow_only=grow_only)
 
     def run(self) -> "Trainer":
@@ -184,6 +190,7 @@ class Trainer:
 
         decay = (stage.lr_final / stage.lr) ** (1 / max(stage.steps, 1)) if isinstance(stage, Adam) and stage.lr_final else None
         good = self.snapshot()  # parameters whose loss is known to be finite
+        self.balancer.start_stage(self, stage)
         retries = 0
         done = 0
         if resumed is not None:  # continue the stage where the checkpoint left it
@@ -197,6 +204,8 @@ class Trainer:
             if index == 0 and isinstance(stage, Adam) and cfg.update_grid and cfg.grid_update_every \
                     and done and done % cfg.grid_update_every == 0:
                 self.update_grid(grow_only=True)
+            if isinstance(stage, Adam):
+                self.balancer.before_step(self, done)
             candidate = self.snapshot()  # becomes "good" once the step has seen a finite loss here
             limit = min(stage.chunk, stage.steps - done) if isinstance(stage, LBFGS) else 1
             record = self.take_step(index, optimizer, limit)
@@ -272,7 +281,7 @@ class Trainer:
         self.step += iterations
         now = time.perf_counter()
         record = {"step": self.step, "stage": stage_index, "time": now - self.start,
-                  "step_time": now - started, "iterations": iterations, **values}
+                  "step_time": now - started, "iterations": iterations, **values, **self.balancer.record()}
         self.history.steps.append(record)
         return record
 

@@ -1,0 +1,129 @@
+"""Automatic loss balancing: no hand-picked loss weights.
+
+Gradient-norm balancing (Wang, Teng & Perdikaris 2021, as in JAX-PI) weighs each
+term L_i of the loss so that every term pulls on the parameters equally hard:
+
+    lambda_i = sum_j ||grad_theta L_j|| / ||grad_theta L_i||,    L = sum_i w_i lambda_i L_i,
+
+with ``w_i`` the user's weights. The lambdas are smoothed by a moving average
+``lambda <- a lambda + (1 - a) lambda_new`` and refreshed every ``every`` Adam
+steps; an L-BFGS stage needs a fixed objective, so they are recomputed once at its
+start and frozen within it.
+
+Residual-based attention (RBA; Anagnostopoulos et al. 2024) instead weighs every
+point: ``r_i <- lambda_i r_i`` with ``lambda_i <- gamma lambda_i + eta |r_i| / max|r|``
+updated after each Adam step (frozen under L-BFGS, reset when points are resampled).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .stages import Adam
+
+BALANCE = ("gradnorm", "rba", None)
+
+
+class Balancer:
+    """No balancing: every automatic weight is 1 (``balance=None``)."""
+
+    def __init__(self):
+        self.weights: dict[str, float] = {}
+        self.frozen = False  # True within an L-BFGS stage
+
+    def factor(self, name: str) -> float:
+        return self.weights.get(name, 1.0)
+
+    def pointwise(self, name: str, residual: torch.Tensor) -> torch.Tensor:
+        """The residual the loss term squares (RBA reweighs it point by point)."""
+        return residual
+
+    def start_stage(self, trainer, stage) -> None:
+        """Called before each stage's first step."""
+        self.frozen = not isinstance(stage, Adam)
+
+    def before_step(self, trainer, done: int) -> None:
+        """Called before each Adam step (``done`` steps of the stage so far)."""
+
+    def reset_points(self) -> None:
+        """The collocation points changed."""
+
+    def record(self) -> dict[str, float]:
+        """The weights for the history and the progress bar, ``{"weight:pde": ...}``."""
+        return {f"weight:{k}": v for k, v in self.weights.items()}
+
+
+class GradNorm(Balancer):
+    """Gradient-norm balancing (see the module docstring).
+
+    Args:
+        every: Adam steps between updates.
+        momentum: moving-average factor ``a`` (0: no smoothing).
+    """
+
+    def __init__(self, every: int = 10, momentum: float = 0.9):
+        super().__init__()
+        self.every, self.momentum = every, momentum
+
+    def gradient_norms(self, trainer) -> dict[str, float]:
+        """``||grad_theta L_i||`` for every unweighted loss term."""
+        params = [p for p in trainer.trainable() if p.requires_grad]
+        with torch.enable_grad():
+            terms = trainer.loss_terms()
+            norms = {}
+            for i, (name, value) in enumerate(terms.items()):
+                grads = torch.autograd.grad(value, params, retain_graph=i + 1 < len(terms), allow_unused=True)
+                norms[name] = float(torch.sqrt(sum(g.pow(2).sum() for g in grads if g is not None)))
+        return norms
+
+    def update(self, trainer, smooth: bool) -> None:
+        norms = self.gradient_norms(trainer)
+        if len(norms) < 2 or not all(v > 0 and torch.isfinite(torch.tensor(v)) for v in norms.values()):
+            return  # one term (nothing to balance) or a degenerate gradient: keep the weights
+        total = sum(norms.values())
+        for name, norm in norms.items():
+            new = total / norm
+            old = self.weights.get(name)
+            self.weights[name] = new if old is None or not smooth else self.momentum * old + (1 - self.momentum) * new
+
+    def start_stage(self, trainer, stage) -> None:
+        super().start_stage(trainer, stage)
+        self.update(trainer, smooth=False)
+
+    def before_step(self, trainer, done: int) -> None:
+        if done and done % self.every == 0:
+            self.update(trainer, smooth=True)
+
+
+class RBA(Balancer):
+    """Residual-based attention: pointwise weights (see the module docstring)."""
+
+    def __init__(self, gamma: float = 0.999, eta: float = 0.01):
+        super().__init__()
+        self.gamma, self.eta = gamma, eta
+        self.point_weights: dict[str, torch.Tensor] = {}
+
+    def pointwise(self, name, residual):
+        lam = self.point_weights.get(name)
+        if lam is None or lam.shape != residual.shape:
+            lam = torch.ones_like(residual.detach())                     # (N, k)
+        if not self.frozen:  # frozen under L-BFGS: its line search needs one objective
+            r = residual.detach().abs()
+            lam = self.gamma * lam + self.eta * r / r.max().clamp_min(1e-300)
+            self.point_weights[name] = lam
+        self.weights[name] = float(lam.mean())
+        return lam * residual
+
+    def reset_points(self) -> None:
+        self.point_weights.clear()
+
+
+def make_balancer(kind: str | None) -> Balancer:
+    """The balancer for ``TrainConfig.balance``."""
+    if kind == "gradnorm":
+        return GradNorm()
+    if kind == "rba":
+        return RBA()
+    if kind is None:
+        return Balancer()
+    raise ValueError(f"unknown balance {kind!r}. Pick one of {BALANCE}")
