@@ -64,7 +64,7 @@ def test_rba_weights_points_by_their_residual_and_freezes_under_lbfgs():
 
 
 def test_balance_option_is_validated_and_recorded():
-    with pytest.raises(ValueError, match="unknown balance 'foo'. Pick one of"):
+    with pytest.raises(ValueError, match="unknown TrainConfig.balance 'foo'. Pick one of"):
         kp.TrainConfig(balance="foo")
     with pytest.raises(ValueError, match="unknown balance"):
         make_balancer("bar")
