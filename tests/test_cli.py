@@ -16,7 +16,7 @@ import pytest
 import torch
 
 import kanpde as kp
-from kanpde.cli import main
+from kanpde.cli import load_problem, main
 
 TINY = ["--adam-steps", "5", "--lbfgs-steps", "2", "--grid-schedule", "3,5", "--points", "100",
         "--boundary-points", "20", "--quiet"]
@@ -368,7 +368,8 @@ def test_ctrl_c_writes_a_checkpoint_and_resuming_ends_like_an_uninterrupted_run(
 
     monkeypatch.setattr(kanpde.train, "TrainConfig", real)
     assert main(command[1:]) == 0
-    whole, resumed = (kp.Solution.load(tmp_path / d / "model.pt") for d in ("whole", "cut"))
+    problem = load_problem(str(problem_file))[0]  # the data built into u come from the problem
+    whole, resumed = (kp.Solution.load(tmp_path / d / "model.pt", problem=problem) for d in ("whole", "cut"))
     strip = lambda h: [{k: v for k, v in r.items() if k not in ("time", "step_time")} for r in h.steps]  # noqa: E731
     assert strip(resumed.history) == strip(whole.history) and len(whole.history.steps) > 6
     for k, v in whole.model.state_dict().items():

@@ -26,7 +26,7 @@ def _jet_vs_autograd(model, x, dim):
 def test_periodic_embedding_is_periodic_through_the_jet():
     domain = kp.Interval(-1.0, 2.0) * kp.TimeInterval(0, 1)
     problem = kp.Problem(domain, lambda x, u: u.d("t") + u.d("x"), [kp.Periodic("x", harmonics=2)])
-    assert [c.term for c in problem.hard] == ["periodic[x]"] and problem.input_dim == 2 + 3
+    assert problem.built_in == ["periodic[x]"] and problem.input_dim == 2 + 3
     net = kp.KAN([problem.input_dim, 6, 1], grid=5, seed=0).double()
     model = problem.model_for_fields(net)
     t = torch.rand(40, 1, dtype=torch.float64)
@@ -47,7 +47,7 @@ def test_hard_initial_meets_u0_and_v0_exactly_and_the_jet_stays_exact():
     domain = kp.Interval(0, 1) * kp.TimeInterval(0.5, 2)
     problem = kp.Problem(domain, lambda x, u: u.d("t", "t") - u.d("x", "x"),
                          [kp.Dirichlet(0.0), kp.Initial(u0), kp.Initial(v0, derivative=1)])
-    assert [c.term for c in problem.hard] == ["dirichlet", "initial", "initial_d1t"] and problem.conditions == []
+    assert problem.built_in == ["dirichlet", "initial", "initial_d1t"] and problem.conditions == []
     net = kp.KAN([2, 6, 1], grid=5, seed=0).double()
     model = problem.model_for_fields(net)
     x0 = torch.as_tensor(domain.sample_initial(50, seed=0))
@@ -58,7 +58,7 @@ def test_hard_initial_meets_u0_and_v0_exactly_and_the_jet_stays_exact():
     assert _jet_vs_autograd(model, x, 2) < 1e-10
     # u0 that breaks the Dirichlet data at the ends: "auto" keeps the initial condition a loss term
     bad = kp.Problem(domain, lambda x, u: u.d("t") - u.d("x", "x"), [kp.Dirichlet(0.0), kp.Initial(1.0)])
-    assert [c.term for c in bad.hard] == ["dirichlet"] and [c.term for c in bad.conditions] == ["initial"]
+    assert bad.built_in == ["dirichlet"] and bad.terms == ["initial"]
     with pytest.raises(ValueError, match="cannot be built in"):
         kp.Problem(domain, lambda x, u: u.d("t"), [kp.Dirichlet(0.0), kp.Initial(1.0, hard=True)])
 
@@ -70,8 +70,8 @@ def test_dirichlet_on_some_sides_is_exact_there_and_leaves_the_others_free():
     problem = kp.Problem(domain, lambda x, u: u.laplacian(),
                          [kp.Dirichlet(left, on="left"), kp.Dirichlet(right, on="right"), kp.Neumann(0.0, on="top"),
                           kp.Dirichlet(0.0, on="bottom", hard=False)])
-    assert [c.term for c in problem.hard] == ["dirichlet[left]", "dirichlet[right]"]
-    assert [c.term for c in problem.conditions] == ["neumann[top]", "dirichlet[bottom]"]
+    assert problem.built_in == ["dirichlet[left]", "dirichlet[right]"]
+    assert problem.terms == ["neumann[top]", "dirichlet[bottom]"]
     net = kp.KAN([2, 6, 1], grid=5, seed=0).double()
     model = problem.model_for_fields(net)
     for side, data in (("left", left), ("right", right)):
@@ -89,7 +89,7 @@ def test_dirichlet_on_some_sides_is_exact_there_and_leaves_the_others_free():
 def test_hard_false_and_transform_keep_loss_terms():
     domain = kp.Rectangle((0, 0), (1, 1))
     problem = kp.Problem(domain, lambda x, u: u.laplacian(), [kp.Dirichlet(0.0, hard=False)])
-    assert problem.hard == [] and [c.term for c in problem.conditions] == ["dirichlet"]
+    assert problem.hard == [] and problem.terms == ["dirichlet"]
     own = kp.Problem(domain, lambda x, u: u.laplacian(), [kp.Dirichlet(0.0)], transform=lambda x, n: n)
     assert own.hard == [] and own.input_dim == 2
-    assert [c.term for c in problem.soft().conditions] == ["dirichlet"]
+    assert problem.soft().terms == ["dirichlet"]

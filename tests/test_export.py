@@ -207,7 +207,7 @@ def test_residual_on_request(solutions, tmp_path):
     mesh = meshio.read(path)
     assert set(mesh.point_data) == {"u", "u_exact", "error", "residual"}
     x = torch.as_tensor(mesh.points[:, :2])
-    expected = solution.problem.residuals(solution.model, x, "autograd")[0].detach().numpy()[:, 0]
+    expected = solution.problem.residuals(solution.network, x, "autograd")[0].detach().numpy()[:, 0]
     np.testing.assert_allclose(mesh.point_data["residual"], expected, rtol=1e-10, atol=1e-10)
 
 

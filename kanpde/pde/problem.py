@@ -136,6 +136,7 @@ class Problem:
         self.hard = self.constraints.hard
         self.conditions = [c for c in self.all_conditions if not any(c is h for h in self.hard)]
         self.terms = self._term_names(self.conditions)  # the Problem's names; conditions stay untouched
+        self.built_in = self._term_names(self.hard)     # names of the conditions built into u
         self.record = DerivativeRecord()
         if exact is not None:
             self._check_exact()
@@ -288,7 +289,7 @@ class Problem:
         """What a checkpoint records to tell this problem from another: name, domain, outputs, terms."""
         return {"name": self.name, "domain": repr(self.domain), "domain_kind": type(self.domain).__name__,
                 "coordinates": list(self.domain.names), "outputs": list(self.outputs), "terms": list(self.terms),
-                "built_in": [c.name or c.default_name() for c in self.hard], "transform": self.transform_kind()}
+                "built_in": list(self.built_in), "transform": self.transform_kind()}
 
     def transform_kind(self) -> str:
         """``"constraints"`` (conditions built into u), ``"custom"`` (a ``transform=``) or ``"none"``."""

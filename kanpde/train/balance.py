@@ -29,6 +29,7 @@ class Balancer:
 
     def __init__(self):
         self.weights: dict[str, float] = {}
+        self.point_weights: dict[str, torch.Tensor] = {}  # (N, k) per term; RBA only
         self.frozen = False  # True within an L-BFGS stage
 
     def factor(self, name: str) -> float:
@@ -51,6 +52,14 @@ class Balancer:
     def record(self) -> dict[str, float]:
         """The weights for the history and the progress bar, ``{"weight:pde": ...}``."""
         return {f"weight:{k}": v for k, v in self.weights.items()}
+
+    def state_dict(self) -> dict:
+        """What a resumable checkpoint keeps (plain floats and tensors: ``weights_only`` loads it)."""
+        return {"weights": dict(self.weights), "points": {k: v.detach().cpu() for k, v in self.point_weights.items()}}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.weights = dict(state["weights"])
+        self.point_weights = dict(state["points"])
 
 
 class GradNorm(Balancer):
@@ -101,12 +110,12 @@ class RBA(Balancer):
     def __init__(self, gamma: float = 0.999, eta: float = 0.01):
         super().__init__()
         self.gamma, self.eta = gamma, eta
-        self.point_weights: dict[str, torch.Tensor] = {}
 
     def pointwise(self, name, residual):
         lam = self.point_weights.get(name)
         if lam is None or lam.shape != residual.shape:
             lam = torch.ones_like(residual.detach())                     # (N, k)
+        lam = lam.to(residual)
         if not self.frozen:  # frozen under L-BFGS: its line search needs one objective
             r = residual.detach().abs()
             lam = self.gamma * lam + self.eta * r / r.max().clamp_min(1e-300)

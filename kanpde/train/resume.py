@@ -36,7 +36,7 @@ from .history import History
 
 FORMAT = "kanpde-train-checkpoint-1"
 # Config fields that shape the run: a checkpoint only continues under the same values.
-SAME_CONFIG = ("schedule", "interior_points", "boundary_points", "seed", "sampling", "dtype", "weights",
+SAME_CONFIG = ("schedule", "balance", "interior_points", "boundary_points", "seed", "sampling", "dtype", "weights",
                "resample_every", "adaptive", "eval_every", "update_grid", "grid_update_every", "grid_margin",
                "derivatives")
 
@@ -66,6 +66,7 @@ class Resumed:
     position: Position
     optimizer: dict
     good: tuple
+    balancer: dict      # automatic loss weights as they were (kanpde.train.balance)
 
 
 def _cpu(state: dict) -> dict:
@@ -102,6 +103,7 @@ def save(trainer, path, position: Position, optimizer, good) -> Path:
                    "conditions": [{f.name: None if getattr(c, f.name) is None else getattr(c, f.name).detach().cpu()
                                    for f in dataclasses.fields(ConditionPoints)} for c in points.conditions]},
         "history": trainer.history.to_dict(),
+        "balancer": trainer.balancer.state_dict(),
         "derivatives": _derivative_record(trainer.problem),
         "rng": {"torch": torch.get_rng_state(), "numpy": trainer.rng.bit_generator.state,
                 "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None},
@@ -161,7 +163,8 @@ def restore(trainer, payload: dict, path) -> Resumed:
     good = payload["good"]
     model_state = {k: v.to(trainer.model.state_dict()[k]) for k, v in good["model"].items()}
     return Resumed(Position(**{f.name: position[f.name] for f in dataclasses.fields(Position)}),
-                   payload["optimizer"], (model_state, {k: v.to(**kind) for k, v in good["parameters"].items()}))
+                   payload["optimizer"], (model_state, {k: v.to(**kind) for k, v in good["parameters"].items()}),
+                   payload["balancer"])
 
 
 def _restore_model(model, spec: dict | None, state: dict, path) -> None:

@@ -195,6 +195,7 @@ class Trainer:
         done = 0
         if resumed is not None:  # continue the stage where the checkpoint left it
             (_, done, retries, lr), good = dataclasses.astuple(resumed.position), resumed.good
+            self.balancer.load_state_dict(resumed.balancer)  # after start_stage: as the run had them
             stage = dataclasses.replace(stage, lr=lr)
         bar = tqdm(total=stage.steps, initial=done, desc=f"[{index + 1}/{len(cfg.schedule)}] {stage.label()}",
                    disable=not cfg.verbose, leave=True, dynamic_ncols=True)
