@@ -9,7 +9,7 @@ from typing import Callable, Sequence
 import torch
 
 from ..pde.geometry import METHODS
-from .stages import LBFGS, Adam, default_schedule
+from .stages import LBFGS, LM, Adam, default_schedule
 
 
 ADAPTIVE = (None, "rar", "rad")
@@ -79,8 +79,8 @@ class TrainConfig:
         if not self.schedule:
             raise ValueError("TrainConfig.schedule needs at least one stage, e.g. [kp.Adam(500), kp.LBFGS(100)]")
         for stage in self.schedule:
-            if not isinstance(stage, (Adam, LBFGS)):
-                raise TypeError(f"schedule stages must be kp.Adam(...) or kp.LBFGS(...), got {stage!r}")
+            if not isinstance(stage, (Adam, LBFGS, LM)):
+                raise TypeError(f"schedule stages must be kp.Adam(...), kp.LBFGS(...) or kp.LM(...), got {stage!r}")
             if not isinstance(stage.steps, int) or stage.steps < 0:
                 raise ValueError(f"stage steps must be an int >= 0, got {stage.steps!r} in {stage!r}")
         if isinstance(self.dtype, str):

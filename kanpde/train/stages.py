@@ -1,8 +1,8 @@
-"""Training stages: Adam and L-BFGS, each optionally refining the KAN grid first."""
+"""Training stages: Adam, L-BFGS and Levenberg-Marquardt, each optionally refining the KAN grid first."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 
 @dataclass
@@ -38,7 +38,52 @@ class LBFGS:
         return "L-BFGS" + (f" grid={self.grid}" if self.grid else "")
 
 
-Stage = Adam | LBFGS
+@dataclass
+class LM:
+    """``steps`` Levenberg-Marquardt iterations on the stacked residual vector (see :mod:`kanpde.train.lm`).
+
+    Each iteration assembles the residual Jacobian J once and solves
+    ``(J^T J + mu diag(J^T J)) delta = -J^T r``; mu adapts by Nielsen's rule and only
+    steps that lower the loss are taken.
+
+    Attributes:
+        damping: initial mu (relative to diag(J^T J)).
+        solver: ``"cholesky"`` (dense, with an lstsq fallback), ``"cg"`` (conjugate gradients
+            on J products; no P x P matrix) or ``"auto"`` (cholesky up to ``dense_limit`` parameters).
+        chunk: points per Jacobian block (bounds the memory, see :func:`kanpde.train.lm.jacobian`).
+        gtol: stop when ``max |J^T r| <= gtol``.
+        xtol: stop when ``|delta| <= xtol (|theta| + xtol)``.
+        mu_max: stop when mu grows past this (no step lowers the loss any more).
+    """
+
+    steps: int
+    _: KW_ONLY
+    grid: int | None = None
+    damping: float = 1e-3
+    solver: str = "auto"
+    chunk: int = 1024
+    gtol: float = 1e-14
+    xtol: float = 1e-12
+    mu_max: float = 1e12
+    dense_limit: int = 6000
+    update_grid: bool = False
+
+    def __post_init__(self):
+        if self.solver not in SOLVERS:
+            raise ValueError(f"unknown LM solver {self.solver!r}. Pick one of {SOLVERS}")
+        for name in ("damping", "mu_max"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"LM {name} must be > 0, got {getattr(self, name)!r}")
+        if isinstance(self.chunk, bool) or not isinstance(self.chunk, int) or self.chunk < 1:
+            raise ValueError(f"LM chunk must be a positive int, got {self.chunk!r}")
+
+    def label(self) -> str:
+        return "LM" + (f" grid={self.grid}" if self.grid else "")
+
+
+SOLVERS = ("auto", "cholesky", "cg")
+
+Stage = Adam | LBFGS | LM
 
 
 def default_schedule() -> list[Stage]:

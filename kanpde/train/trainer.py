@@ -28,7 +28,8 @@ from ..pde.metrics import evaluation_points, relative_l2
 from ..pde.problem import Problem
 from .config import TrainConfig
 from .history import History
-from .stages import LBFGS, Adam, Stage
+from .lm import run_lm_stage
+from .stages import LBFGS, LM, Adam, Stage
 
 
 @dataclass
@@ -124,6 +125,8 @@ class Trainer:
         return list(self.model.parameters()) + list(self.parameters.values())
 
     def make_optimizer(self, stage: Stage, previous: torch.optim.Optimizer | None):
+        if isinstance(stage, LM):  # LM keeps no optimiser state (see kanpde.train.lm)
+            return previous
         if isinstance(stage, LBFGS):
             return torch.optim.LBFGS(self.trainable(), lr=stage.lr, max_iter=stage.chunk,
                                      history_size=stage.history_size, tolerance_grad=0.0,
@@ -167,6 +170,8 @@ class Trainer:
         return {k: float(v.detach()) for k, v in self.parameters.items()}
 
     def run_stage(self, index: int, stage: Stage, optimizer) -> None:
+        if isinstance(stage, LM):
+            return run_lm_stage(self, index, stage)
         cfg = self.config
         from tqdm.auto import tqdm  # lazily: `import kanpde` stays light
 
