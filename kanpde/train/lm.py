@@ -43,7 +43,6 @@ from typing import Callable
 
 import numpy as np
 import torch
-from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 from ..nn.kan import KAN, Tap, _pair_products, _phi_gradients, _silu_derivatives
 from ..nn.splines import local_basis
@@ -309,6 +308,16 @@ def _solver(stage: LM, n_params: int) -> str:
     return "cholesky" if n_params <= stage.dense_limit else "cg"
 
 
+def _flat(params: list[torch.Tensor]) -> torch.Tensor:
+    """theta, ``(P,)`` (parameters may be non-contiguous after a grid refit, so no views)."""
+    return torch.cat([p.detach().reshape(-1) for p in params])
+
+
+def _assign(theta: torch.Tensor, params: list[torch.Tensor]) -> None:
+    for p, value in zip(params, theta.split([p.numel() for p in params])):
+        p.copy_(value.view_as(p))
+
+
 def _loss(trainer) -> float:
     with torch.enable_grad():  # autograd derivatives need a graph; the jet does not care
         return float(trainer.total(trainer.loss_terms()).detach())
@@ -347,7 +356,7 @@ def run_lm_stage(trainer, index: int, stage: LM) -> None:
         if float(g.abs().max()) <= stage.gtol:
             stop = "gtol"
             break
-        theta = parameters_to_vector(params).detach().clone()
+        theta = _flat(params)
         normal = J.T @ J if solver == "cholesky" else None
         accepted = False
         while not accepted:
@@ -356,7 +365,7 @@ def run_lm_stage(trainer, index: int, stage: LM) -> None:
                 stop = "xtol"
                 break
             with torch.no_grad():
-                vector_to_parameters(theta + delta, params)
+                _assign(theta + delta, params)
             new = _loss(trainer)
             predicted = loss - float((r + J @ delta).pow(2).sum())
             accepted = math.isfinite(new) and new < loss
@@ -364,7 +373,7 @@ def run_lm_stage(trainer, index: int, stage: LM) -> None:
             mu, nu = nielsen_update(mu, nu, rho, accepted)
             if not accepted:
                 with torch.no_grad():
-                    vector_to_parameters(theta, params)
+                    _assign(theta, params)
                 if mu > stage.mu_max:
                     stop = "mu_max"
                     break
