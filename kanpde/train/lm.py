@@ -182,7 +182,8 @@ def _chunk_by_taps(trainer, block: Block, index: slice, n: int, columns: _Column
             adjoints = iter(torch.autograd.grad(r[:, c].sum(), wanted, retain_graph=True, allow_unused=True))
             grads = {id(t): next(adjoints) for t in wanted}
             for tap in taps:
-                rows = _layer_rows(tap, [grads.get(id(t)) for t in tap.outputs] + [None] * (3 - len(tap.outputs)))
+                with torch.no_grad():  # tap inputs of inner layers carry the forward graph
+                    rows = _layer_rows(tap, [grads.get(id(t)) for t in tap.outputs] + [None] * (3 - len(tap.outputs)))
                 point_rows = torch.arange(rows.shape[0], device=rows.device) % n  # periodic pairs: several taps per row
                 jac[:, c, columns.of_layer(tap.layer)].index_add_(0, point_rows, rows)
             for p in learned:
@@ -214,7 +215,8 @@ def _chunk_batched(trainer, block: Block, index: slice, n: int, columns: _Column
             [part.reshape(n, r.shape[1], -1) for part, r in zip(rows.split(sizes), residuals)])
 
 
-def jacobian(trainer, chunk: int = 1024, method: str = "auto") -> tuple[torch.Tensor, torch.Tensor]:
+def jacobian(trainer, chunk: int = 1024, method: str = "auto",
+             terms: dict[str, float] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """r(theta) ``(M,)`` and ``J = dr/dtheta`` ``(M, P)``, columns in ``trainer.trainable()`` order.
 
     Args:
@@ -222,6 +224,7 @@ def jacobian(trainer, chunk: int = 1024, method: str = "auto") -> tuple[torch.Te
             are those of ``chunk`` points (see the module docstring for the bound).
         method: ``"taps"`` (per-point KAN layer gradients), ``"batched"`` (batched
             backward passes through autograd derivatives, any model) or ``"auto"``.
+        terms: a dict to fill with every loss term's (unweighted) mean square.
 
     Raises:
         ValueError: an unknown method, or ``"taps"`` for a model without layer taps.
@@ -246,6 +249,8 @@ def jacobian(trainer, chunk: int = 1024, method: str = "auto") -> tuple[torch.Te
             r = torch.cat([piece[0][t] for piece in pieces])            # (count, k)
             jac = torch.cat([piece[1][t] for piece in pieces])          # (count, k, P)
             scale = math.sqrt(term_weights(trainer).get(name, 1.0) / r.numel())
+            if terms is not None:
+                terms[name] = float(r.pow(2).mean())
             r_parts.append(r.reshape(-1) * scale)
             j_parts.append(jac.reshape(r.numel(), -1) * scale)
     return torch.cat(r_parts), torch.cat(j_parts)
@@ -341,19 +346,14 @@ def run_lm_stage(trainer, index: int, stage: LM) -> None:
     stage_record = trainer.history.stages[-1] if trainer.history.stages else {}
     while done < stage.steps:
         started = time.perf_counter()
-        with torch.no_grad():
-            terms = {k: float(v) for k, v in trainer.loss_terms().items()} if cfg.derivatives != "autograd" else None
-        if terms is None:
-            with torch.enable_grad():
-                terms = {k: float(v.detach()) for k, v in trainer.loss_terms().items()}
+        terms: dict[str, float] = {}
         with torch.enable_grad():
-            r, J = jacobian(trainer, stage.chunk)
+            r, J = jacobian(trainer, stage.chunk, terms=terms)
         if not (torch.isfinite(r).all() and torch.isfinite(J).all()):
             stop = "nonfinite"
             break
         loss = float(r @ r)
-        g = J.T @ r
-        if float(g.abs().max()) <= stage.gtol:
+        if float((J.T @ r).abs().max()) <= stage.gtol:
             stop = "gtol"
             break
         theta = _flat(params)
