@@ -268,6 +268,11 @@ def damped_step(J: torch.Tensor, r: torch.Tensor, mu: float, solver: str = "chol
             (scipy's conjugate gradients on ``v -> J^T (J v) + mu D v``, Jacobi-preconditioned).
         normal: ``J^T J`` if already formed (cholesky).
     """
+    if solver == "qr":  # the augmented least squares [J; sqrt(mu D)] delta = [-r; 0]: no squared condition number
+        D = _scaling((J * J).sum(0))
+        stacked = torch.cat([J, torch.diag((mu * D).sqrt())])           # (M + P, P)
+        rhs = torch.cat([-r, r.new_zeros(J.shape[1])]).unsqueeze(1)
+        return torch.linalg.lstsq(stacked, rhs, driver="gels" if J.device.type == "cpu" else None).solution.squeeze(1)
     g = J.T @ r                                                          # (P,)
     if solver == "cg":
         return _cg_step(J, g, mu)

@@ -81,7 +81,7 @@ class LM:
         return "LM" + (f" grid={self.grid}" if self.grid else "")
 
 
-SOLVERS = ("auto", "cholesky", "cg")
+SOLVERS = ("auto", "cholesky", "qr", "cg")
 
 Stage = Adam | LBFGS | LM
 
