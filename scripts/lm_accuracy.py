@@ -31,11 +31,11 @@ DEFAULT_PROBLEMS = ["poisson2d", "poisson2d_paper", "helmholtz2d"]
 TARGETS = (1e-4, 1e-5, 1e-6)
 
 
-def scaled(config: kp.TrainConfig, scale: float) -> kp.TrainConfig:
-    """The config with every stage's steps (and the point count) scaled, for smoke runs."""
-    if scale == 1:
+def scaled(config: kp.TrainConfig, scale: float, stages: int | None = None) -> kp.TrainConfig:
+    """The config with its first ``stages`` stages, steps (and the point count) scaled, for smoke runs."""
+    if scale == 1 and stages is None:
         return config
-    schedule = [dataclasses.replace(s, steps=max(1, int(s.steps * scale))) for s in config.schedule]
+    schedule = [dataclasses.replace(s, steps=max(1, int(s.steps * scale))) for s in config.schedule[:stages]]
     return dataclasses.replace(config, schedule=schedule, interior_points=max(50, int(config.interior_points * scale)))
 
 
@@ -52,11 +52,11 @@ def iteration_cost(solution, kind: type) -> float:
     return float(np.median(costs)) if costs else float("nan")
 
 
-def run(name: str, method: str, seed: int, scale: float) -> dict:
+def run(name: str, method: str, seed: int, scale: float = 1.0, stages: int | None = None) -> dict:
     module = problems.get(name)
     problem = problems.load_problem(name).with_hard_dirichlet()
     base = module.config() if method == "LM" else kp.TrainConfig()
-    config = dataclasses.replace(scaled(base, scale), seed=seed, verbose=False, eval_every=5)
+    config = dataclasses.replace(scaled(base, scale, stages), seed=seed, verbose=False, eval_every=5)
     model = kp.KAN([2, 10, 1], grid=5, seed=seed)
     start = time.perf_counter()
     solution = kp.solve(problem, model, config)
@@ -72,6 +72,7 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--scale", type=float, default=1.0, help="scale steps and points (smoke runs)")
+    parser.add_argument("--stages", type=int, default=None, help="run only the first stages (smoke runs)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     header = f"{'problem':<16s} {'method':<14s} {'seed':>4s} {'time s':>7s} {'rel L2':>9s}" + "".join(
@@ -81,7 +82,7 @@ def main(argv=None) -> list[dict]:
     for name in args.problems:
         for seed in args.seeds:
             for method in ("Adam+L-BFGS", "LM"):
-                row = run(name, method, seed, args.scale)
+                row = run(name, method, seed, args.scale, args.stages)
                 rows.append(row)
                 print(f"{name:<16s} {method:<14s} {seed:>4d} {row['time']:7.1f} {row['rel_l2']:9.2e}"
                       + "".join(f" {row[f't{t:.0e}']:9.1f}" for t in TARGETS), flush=True)

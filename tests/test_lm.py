@@ -221,3 +221,28 @@ def test_lm_stage_validation():
     with pytest.raises(TypeError):
         kp.LM(5, 10)  # options beyond steps are keyword-only
     assert kp.TrainConfig(schedule=[kp.LM(2, grid=10)]).to_dict()["schedule"][0]["type"] == "LM"
+
+
+def _script(name):
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"script_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_lm_accuracy_script_runs_both_sides(capsys):
+    rows = _script("lm_accuracy").main(["--problems", "poisson2d", "--seeds", "0", "--scale", "0.05", "--stages", "2"])
+    assert [r["method"] for r in rows] == ["Adam+L-BFGS", "LM"]
+    assert all(r["rel_l2"] > 0 and r["time"] > 0 for r in rows)
+    out = capsys.readouterr().out
+    assert "worst seed per method" in out and "L-BFGS iterations" in out
+
+
+@pytest.mark.parametrize("name", ["poisson2d", "poisson2d_paper", "helmholtz2d"])
+def test_problem_modules_recommend_lm_configs(name):
+    import problems
+    config = problems.get(name).config()
+    assert isinstance(config, kp.TrainConfig) and any(isinstance(s, kp.LM) for s in config.schedule)
