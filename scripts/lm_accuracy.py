@@ -66,6 +66,26 @@ def run(name: str, method: str, seed: int, scale: float = 1.0, stages: int | Non
             "lm_iter": iteration_cost(solution, "LM"), "lbfgs_iter": iteration_cost(solution, "L-BFGS")}
 
 
+def jacobian_timing(points: int = 1000, grid: int = 20, chunk: int = 1024) -> dict:
+    """Seconds to assemble J on poisson2d (hard Dirichlet, [2, 10, 1] KAN): per-point layer taps
+    against batched backward passes (``is_grads_batched``) through autograd derivatives."""
+    from kanpde.train import lm
+    from kanpde.train.trainer import Trainer
+
+    problem = problems.load_problem("poisson2d").with_hard_dirichlet()
+    config = kp.TrainConfig(interior_points=points, schedule=[kp.LM(1)], verbose=False)
+    trainer = Trainer(problem, kp.KAN([2, 10, 1], grid=grid, seed=0).double(), config)
+    trainer.loss_terms()
+    out = {}
+    for method in ("taps", "batched"):
+        start = time.perf_counter()
+        _, J = lm.jacobian(trainer, chunk if method == "taps" else 32, method)
+        out[method] = time.perf_counter() - start
+    print(f"Jacobian {tuple(J.shape)}: taps {out['taps']:.3f} s, batched backward {out['batched']:.3f} s, "
+          f"taps {out['batched'] / out['taps']:.1f}x faster")
+    return out
+
+
 def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", nargs="+", default=DEFAULT_PROBLEMS)
@@ -73,8 +93,11 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--scale", type=float, default=1.0, help="scale steps and points (smoke runs)")
     parser.add_argument("--stages", type=int, default=None, help="run only the first stages (smoke runs)")
+    parser.add_argument("--jacobian", action="store_true", help="only time the two Jacobian assemblies")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.jacobian:
+        return [jacobian_timing()]
     header = f"{'problem':<16s} {'method':<14s} {'seed':>4s} {'time s':>7s} {'rel L2':>9s}" + "".join(
         f" {'t<' + format(t, '.0e'):>9s}" for t in TARGETS)
     print(header)

@@ -242,6 +242,12 @@ def test_lm_accuracy_script_runs_both_sides(capsys):
     assert "worst seed per method" in out and "L-BFGS iterations" in out
 
 
+def test_jacobian_timing_reports_both_methods(capsys):
+    out = _script("lm_accuracy").jacobian_timing(points=40, grid=4)
+    assert set(out) == {"taps", "batched"} and all(t > 0 for t in out.values())
+    assert "faster" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("name", ["poisson2d", "poisson2d_paper", "helmholtz2d"])
 def test_problem_modules_recommend_lm_configs(name):
     import problems
