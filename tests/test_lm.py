@@ -256,7 +256,7 @@ def test_problem_modules_recommend_lm_configs(name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, bound", [("poisson2d", 5e-6)])
+@pytest.mark.parametrize("name, bound", [("poisson2d", 5e-6), ("poisson2d_paper", 1e-8)])
 def test_recommended_lm_config_accuracy(name, bound):
     """The figures of scripts/lm_accuracy.py (seed 0), 2 threads."""
     torch.set_num_threads(2)
