@@ -95,7 +95,7 @@ def test_batched_jacobian_equals_autograds_for_an_mlp_with_learnable_parameters(
 def test_residual_vector_norm_is_the_trainers_loss():
     trainer = _trainer(_system_problem(), kp.KAN([1, 3, 2], grid=4, seed=0), weights={"pde1": 0.3, "periodic[x]": 2.0})
     r = lm.residual_vector(trainer)
-    assert math.isclose(float(r @ r), float(trainer.total(trainer.loss_terms())), rel_tol=1e-12)
+    assert math.isclose(float(r @ r), float(trainer.total(trainer.loss_terms()).detach()), rel_tol=1e-12)
 
 
 def test_chunked_assembly_equals_unchunked_and_bounds_the_batch():
