@@ -15,14 +15,14 @@ from .nn import KAN, MLP, Jet, KANLayer
 from .pde import (Box, Condition, Data, Dirichlet, Disk, Domain, Field, Initial, Interval, Neumann, Periodic, Problem,
                   Rectangle, Robin, SpaceTime, TimeInterval, numpy_function)
 from .solve import solve
-from .train import LBFGS, Adam, History, TrainConfig, default_schedule
+from .train import LBFGS, LM, Adam, History, TrainConfig, default_schedule
 from .train.resume import TrainingInterrupted
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Adam", "Box", "Condition", "Data", "Dirichlet", "Disk", "Domain", "Field", "History", "Initial", "Interval",
-    "Jet", "KAN", "KANLayer", "LBFGS", "MLP", "Neumann", "Periodic", "Problem", "Rectangle", "Robin",
+    "Jet", "KAN", "KANLayer", "LBFGS", "LM", "MLP", "Neumann", "Periodic", "Problem", "Rectangle", "Robin",
     "Solution", "SpaceTime", "TimeInterval", "TrainConfig", "default_schedule", "export_fd", "export_solution",
     "fd", "numpy_function", "plotting", "solve",
 ]

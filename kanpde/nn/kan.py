@@ -368,6 +368,21 @@ def _check_scale(name: str, value) -> None:
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
 
 
+@dataclass
+class Tap:
+    """One layer's evaluation, points-last: its input jet and its outputs ``(y, dy, d2y)``
+    (``(y,)`` for a plain forward, points first), recorded while :attr:`KAN.taps` is a list."""
+
+    layer: KANLayer
+    x: torch.Tensor
+    dx: torch.Tensor | None
+    d2x: torch.Tensor | None
+    pairs: tuple[Pair, ...]
+    order: int
+    outputs: tuple[torch.Tensor, ...]
+    points_first: bool = False
+
+
 class KAN(Network):
     """A Kolmogorov-Arnold Network ``[n_0, n_1, .., n_L]``.
 
@@ -384,6 +399,8 @@ class KAN(Network):
     Raises:
         TypeError, ValueError: for widths, grid or k that are not positive integers.
     """
+
+    taps: list | None = None  # a list while per-point Jacobians are assembled (see Tap)
 
     def __init__(self, widths: Sequence[int], grid: int = 5, k: int = 3, grid_range=(-1.0, 1.0),
                  noise_scale: float = 0.1, base_scale: float = 1.0, seed: int | None = None):
@@ -420,7 +437,9 @@ class KAN(Network):
         """Network output ``(N, out)`` at inputs ``x`` ``(N, in)``."""
         self.check_input(x)
         for layer in self.layers:
-            x = layer(x)
+            inputs, x = x, layer(x)
+            if self.taps is not None:
+                self.taps.append(Tap(layer, inputs.T, None, None, (), 0, (x,), points_first=True))
         return x
 
     def jet(self, x: torch.Tensor, pairs: Sequence[Sequence[int]] | None = None, order: int = 2) -> Jet:
@@ -449,7 +468,10 @@ class KAN(Network):
             raise ValueError(f"second derivatives need spline degree k >= 2, got k={self.k}")
         y, dy, d2y = x.T.contiguous(), None, None                       # points-last: (width, N)
         for layer in self.layers:
+            inputs = (y, dy, d2y)
             y, dy, d2y = layer._jet(y, dy, d2y, pairs, order)
+            if self.taps is not None:  # per-point Jacobians (kanpde.train.lm) read each layer's jet
+                self.taps.append(Tap(layer, *inputs, pairs, order, (y, dy, d2y)))
         return Jet(y.T, dy.permute(2, 1, 0), d2y.permute(2, 1, 0), pairs)
 
     @torch.no_grad()

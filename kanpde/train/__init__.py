@@ -2,8 +2,9 @@
 
 from .config import TrainConfig
 from .history import History
-from .stages import LBFGS, Adam, Stage, default_schedule
 from .resume import TrainingInterrupted
+from .stages import LBFGS, LM, Adam, Stage, default_schedule
 from .trainer import Trainer
 
-__all__ = ["Adam", "History", "LBFGS", "Stage", "TrainConfig", "Trainer", "TrainingInterrupted", "default_schedule"]
+__all__ = ["Adam", "History", "LBFGS", "LM", "Stage", "TrainConfig", "Trainer", "TrainingInterrupted",
+           "default_schedule"]

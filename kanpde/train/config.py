@@ -12,7 +12,7 @@ import torch
 from ..pde.geometry import METHODS
 from .checks import check_bool, check_choice, check_float, check_int
 from .balance import BALANCE
-from .stages import LBFGS, Adam, default_schedule
+from .stages import LBFGS, LM, Adam, default_schedule
 
 
 ADAPTIVE = (None, "rar", "rad")
@@ -22,7 +22,7 @@ DTYPES = {"float64": torch.float64, "float32": torch.float32, "float16": torch.f
 
 
 def _check_schedule(schedule) -> list:
-    if isinstance(schedule, (Adam, LBFGS)):
+    if isinstance(schedule, (Adam, LBFGS, LM)):
         schedule = [schedule]
     if not isinstance(schedule, (list, tuple)):
         raise TypeError(f"TrainConfig.schedule must be a list of stages like [kp.Adam(500), kp.LBFGS(100)], "
@@ -30,8 +30,9 @@ def _check_schedule(schedule) -> list:
     if not schedule:
         raise ValueError("TrainConfig.schedule needs at least one stage, e.g. [kp.Adam(500), kp.LBFGS(100)]")
     for stage in schedule:
-        if not isinstance(stage, (Adam, LBFGS)):
-            raise TypeError(f"TrainConfig.schedule stages must be kp.Adam(...) or kp.LBFGS(...), got {stage!r:.60}")
+        if not isinstance(stage, (Adam, LBFGS, LM)):
+            raise TypeError(f"TrainConfig.schedule stages must be kp.Adam(...), kp.LBFGS(...) or kp.LM(...), "
+                            f"got {stage!r:.60}")
     return list(schedule)
 
 

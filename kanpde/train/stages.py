@@ -1,4 +1,4 @@
-"""Training stages: Adam and L-BFGS, each optionally refining the KAN grid first.
+"""Training stages: Adam, L-BFGS and Levenberg-Marquardt, each optionally refining the KAN grid first.
 
 ``steps`` is the only positional argument; every option is keyword-only
 (``kp.Adam(100, lr=5e-3)``, ``kp.LBFGS(200, grid=10)``) and checked when the stage is built.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import KW_ONLY, dataclass
 
-from .checks import check_bool, check_float, check_int
+from .checks import check_bool, check_choice, check_float, check_int
 
 
 @dataclass
@@ -69,7 +69,55 @@ class LBFGS:
         return "L-BFGS" + (f" grid={self.grid}" if self.grid else "")
 
 
-Stage = Adam | LBFGS
+@dataclass
+class LM:
+    """``steps`` Levenberg-Marquardt iterations on the stacked residual vector (see :mod:`kanpde.train.lm`).
+
+    Each iteration assembles the residual Jacobian J once and solves
+    ``(J^T J + mu diag(J^T J)) delta = -J^T r``; mu adapts by Nielsen's rule and only
+    steps that lower the loss are taken.
+
+    Attributes:
+        damping: initial mu (relative to diag(J^T J)).
+        solver: ``"cholesky"`` (dense, with an lstsq fallback), ``"cg"`` (conjugate gradients
+            on J products; no P x P matrix) or ``"auto"`` (cholesky up to ``dense_limit`` parameters).
+        chunk: points per Jacobian block (bounds the memory, see :func:`kanpde.train.lm.jacobian`).
+        gtol: stop when ``max |J^T r| <= gtol``.
+        xtol: stop when ``|delta| <= xtol (|theta| + xtol)``.
+        mu_max: stop when mu grows past this (no step lowers the loss any more).
+    """
+
+    steps: int
+    _: KW_ONLY
+    grid: int | None = None
+    damping: float = 1e-3
+    solver: str = "auto"
+    chunk: int = 1024
+    gtol: float = 1e-14
+    xtol: float = 1e-12
+    mu_max: float = 1e12
+    dense_limit: int = 6000
+    update_grid: bool = False
+
+    def __post_init__(self):
+        self.steps = check_int("LM", "steps", self.steps, 0)
+        self.grid = check_int("LM", "grid", self.grid, 1, allow_none=True)
+        self.damping = check_float("LM", "damping", self.damping, 0.0, strict=True)
+        self.solver = check_choice("LM", "solver", self.solver, SOLVERS)
+        self.chunk = check_int("LM", "chunk", self.chunk, 1)
+        self.gtol = check_float("LM", "gtol", self.gtol, 0.0)
+        self.xtol = check_float("LM", "xtol", self.xtol, 0.0)
+        self.mu_max = check_float("LM", "mu_max", self.mu_max, 0.0, strict=True)
+        self.dense_limit = check_int("LM", "dense_limit", self.dense_limit, 1)
+        self.update_grid = check_bool("LM", "update_grid", self.update_grid)
+
+    def label(self) -> str:
+        return "LM" + (f" grid={self.grid}" if self.grid else "")
+
+
+SOLVERS = ("auto", "cholesky", "qr", "cg")
+
+Stage = Adam | LBFGS | LM
 
 
 def default_schedule() -> list[Stage]:

@@ -29,8 +29,9 @@ from ..pde.problem import Problem
 from .balance import make_balancer
 from .config import TrainConfig
 from .history import History
+from .lm import run_lm_stage
 from .resume import Checkpoints, Position
-from .stages import LBFGS, Adam, Stage
+from .stages import LBFGS, LM, Adam, Stage
 from .start import check_size, check_start
 
 
@@ -134,6 +135,8 @@ class Trainer:
         return list(self.model.parameters()) + list(self.parameters.values())
 
     def make_optimizer(self, stage: Stage, previous: torch.optim.Optimizer | None):
+        if isinstance(stage, LM):  # LM keeps no optimiser state (see kanpde.train.lm)
+            return previous
         if isinstance(stage, LBFGS):
             return torch.optim.LBFGS(self.trainable(), lr=stage.lr, max_iter=stage.chunk,
                                      history_size=stage.history_size, tolerance_grad=0.0,
@@ -185,6 +188,8 @@ class Trainer:
         return {k: float(v.detach()) for k, v in self.parameters.items()}
 
     def run_stage(self, index: int, stage: Stage, optimizer, resumed=None) -> None:
+        if isinstance(stage, LM):  # its own loop (kanpde.train.lm); a resume restarts the LM stage
+            return run_lm_stage(self, index, stage)
         cfg = self.config
         from tqdm.auto import tqdm  # lazily: `import kanpde` stays light
 

@@ -1,0 +1,403 @@
+"""Levenberg-Marquardt (damped Gauss-Newton) training on the stacked residual vector.
+
+Every weighted loss term ``w_t mean|r_t|^2`` becomes a block of the residual vector
+
+    r(theta) = [ sqrt(w_t / n_t) r_t(x_j; theta) ]_(t, j),   so   |r|^2 = L(theta),
+
+(``n_t`` the term's number of entries: points times components). One iteration
+assembles ``J = dr/dtheta`` and solves
+
+    (J^T J + mu D) delta = -J^T r,   D = diag(J^T J),
+
+by Cholesky (``torch.linalg.lstsq`` when the factorisation fails) or, for models too
+large for a dense P x P solve, by conjugate gradients on products with J. The step
+is taken only if it lowers the loss; mu follows Nielsen's trust-region rule
+(H. B. Nielsen, "Damping parameter in Marquardt's method", IMM-REP-1999-05):
+gain ratio rho = actual / predicted reduction; on success
+``mu *= max(1/3, 1 - (2 rho - 1)^3)``, nu = 2; on failure ``mu *= nu``, ``nu *= 2``.
+
+Jacobians. A residual row depends on one collocation point only (or a fixed few, for
+periodic pairs), so one backward pass of ``sum_j r_j`` yields, at every KAN layer, the
+per-point adjoint of the layer's output jet. A KAN layer's output jet is linear in the
+layer's parameters given its input jet, so the per-point parameter gradient is the
+adjoint contracted with the layer's basis (B-splines and their derivatives, SiLU and
+its derivatives), the same contraction as the layer's backward without the sum over
+points. This costs one forward and one backward per residual component; other models
+(MLPs, the autograd backend) use batched backward passes
+(``torch.autograd.grad(..., is_grads_batched=True)``), which cost a backward per row
+of a chunk.
+
+Memory: points are processed ``chunk`` at a time, so besides J itself (``M x P``) and
+``J^T J`` (``P x P``, dense solver only) the assembly holds one chunk's forward graph
+and its per-point gradients: ``O(chunk * (P + A))`` numbers, A the activations of one
+point's jet (generic path: ``O(chunk^2 * A)``, since each of the chunk's rows is
+differentiated through the whole chunk).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..nn.kan import KAN, Tap, _pair_products, _phi_gradients, _silu_derivatives
+from ..nn.splines import local_basis
+from ..pde.conditions import ConditionPoints
+from .stages import LM
+
+
+# -- the residual vector ------------------------------------------------------------------------------
+
+
+@dataclass
+class Block:
+    """Residuals evaluated together on ``count`` points: the PDE (one term per equation) or one condition."""
+
+    count: int
+    evaluate: Callable[[slice, str], list[torch.Tensor]]  # (points, backend) -> residuals (n, k) each
+    names: Callable[[int], list[str]]                     # term names for that many residuals
+
+
+def _subset(points: ConditionPoints, index: slice) -> ConditionPoints:
+    pick = lambda t: None if t is None else t[index]  # noqa: E731
+    return ConditionPoints(pick(points.points), pick(points.normals), pick(points.partner), pick(points.values))
+
+
+def blocks(trainer) -> list[Block]:
+    """The trainer's loss terms as residual blocks on its current points."""
+    problem, model, x = trainer.problem, trainer.model, trainer.points.interior
+    out = [Block(len(x), lambda i, b: problem.residuals(model, x[i], b, trainer.parameters), problem.residual_names)]
+    for condition, points in zip(problem.conditions, trainer.points.conditions):
+        out.append(Block(len(points.points),
+                         lambda i, b, c=condition, p=points: [problem.condition_residual(c, model, _subset(p, i), b)],
+                         lambda count, c=condition: [c.term]))
+    return out
+
+
+def term_weights(trainer) -> dict[str, float]:
+    """Loss weight per term name: the config's over the problem's, default 1 (as the trainer's total)."""
+    return {**trainer.problem.weights, **trainer.config.weights}
+
+
+def _scaled(trainer, names: list[str], residuals: list[torch.Tensor], counts: list[int]) -> list[torch.Tensor]:
+    """Each residual ``(n, k)`` times ``sqrt(w / (count k))``, its share of ``|r|^2 = L``."""
+    weights = term_weights(trainer)
+    return [r * math.sqrt(weights.get(name, 1.0) / (count * r.shape[1]))
+            for name, r, count in zip(names, residuals, counts)]
+
+
+def residual_vector(trainer) -> torch.Tensor:
+    """r(theta), ``(M,)``, with ``r @ r`` equal to the trainer's weighted loss."""
+    parts = []
+    for block in blocks(trainer):
+        residuals = block.evaluate(slice(None), trainer.config.derivatives)
+        names = block.names(len(residuals))
+        parts += [r.reshape(-1) for r in _scaled(trainer, names, residuals, [block.count] * len(residuals))]
+    return torch.cat(parts).detach()
+
+
+# -- the Jacobian ---------------------------------------------------------------------------------------
+
+
+def _layer_rows(tap: Tap, grads: list[torch.Tensor | None]) -> torch.Tensor:
+    """Per-point gradients of one layer's parameters, ``(N, P_layer)`` in ``named_parameters`` order.
+
+    ``grads`` are the adjoints of the tap's outputs (None where unused). With g_r the
+    adjoint of the edge functions' r-th derivative phi_r (``(out, in, N)``), B_r the
+    bases' r-th derivatives and s_r SiLU's:
+
+        d/dcoef[i, o, c]       = scale_spline[i, o] sum_r g_r B_r,c(x_i)
+        d/dscale_spline[i, o]  = sum_c coef[i, o, c] sum_r g_r B_r,c(x_i)
+        d/dscale_base[i, o]    = sum_r g_r s_r(x_i),     d/dbias[o] = g_0
+    """
+    layer, x, order = tap.layer, tap.x, tap.order                       # x (in, N)
+    n_in, n = x.shape
+    gy = grads[0].T if tap.points_first and grads[0] is not None else grads[0]  # (out, N)
+    if gy is None:
+        gy = x.new_zeros(layer.out_dim, n)
+    g = [gy.unsqueeze(1)]                                                # (out, 1, N)
+    if order >= 1:
+        gd2y = grads[2] if order >= 2 and grads[2] is not None and grads[2].numel() else None
+        d2x = tap.d2x if order >= 2 else None
+        dxdx = _pair_products(tap.dx, tap.pairs) if tap.dx is not None and order >= 2 else None
+        g += _phi_gradients(tap.dx, d2x, dxdx, grads[1], gd2y, tap.pairs, n_in)[:order]
+    bases, cell = local_basis(x.T, layer.lo, layer.hi, layer.grid, layer.k, order)  # (N, in, r, k+1), (N, in)
+    silu = _silu_derivatives(x, order)                                   # (in, N) each
+    local = x.new_zeros(n, n_in, layer.out_dim, layer.k + 1)            # (N, in, out, k+1)
+    base = x.new_zeros(n, n_in, layer.out_dim)                           # (N, in, out)
+    for r, g_r in enumerate(g):  # g_0 is always there (zeros if unused)
+        if g_r is None:
+            continue
+        adjoint = g_r.permute(2, 1, 0)                                   # (N, in or 1, out)
+        local += adjoint.unsqueeze(-1) * bases[:, :, r].unsqueeze(2)
+        base += adjoint * silu[r].T.unsqueeze(-1)
+    width = layer.grid + layer.k
+    index = (cell.unsqueeze(-1) + torch.arange(layer.k + 1, device=x.device)).unsqueeze(2).expand_as(local)
+    spline = x.new_zeros(n, n_in, layer.out_dim, width).scatter_add_(-1, index, local)  # (N, in, out, G+k)
+    coef = spline * layer.scale_spline.detach().unsqueeze(-1)
+    scale_spline = (spline * layer.coef.detach()).sum(-1)                # (N, in, out)
+    parts = {"coef": coef, "scale_base": base, "scale_spline": scale_spline, "bias": gy.T}
+    return torch.cat([parts[name].reshape(n, -1) for name, _ in layer.named_parameters()], dim=1)
+
+
+class _Columns:
+    """Where each trainable tensor's entries sit among J's columns."""
+
+    def __init__(self, params: list[torch.Tensor]):
+        self.params = params
+        offsets = np.cumsum([0] + [p.numel() for p in params])
+        self.span = {id(p): slice(int(a), int(b)) for p, a, b in zip(params, offsets[:-1], offsets[1:])}
+        self.total = int(offsets[-1])
+
+    def of_layer(self, layer) -> slice:
+        spans = [self.span[id(p)] for p in layer.parameters()]
+        return slice(spans[0].start, spans[-1].stop)
+
+
+def _uses_taps(trainer) -> bool:
+    """The per-point fast path: a KAN whose parameters are all in its layers, derivatives by the jet."""
+    model = trainer.model
+    return isinstance(model, KAN) and trainer.config.derivatives in ("auto", "jet")
+
+
+def _chunk_by_taps(trainer, block: Block, index: slice, n: int, columns: _Columns, backend: str):
+    """Residuals ``(n, k)`` and their Jacobians ``(n, k, P)`` on one chunk, from the layer taps."""
+    model = trainer.model
+    model.taps = taps = []
+    try:
+        residuals = block.evaluate(index, backend)
+    finally:
+        model.taps = None
+    outputs = [t for tap in taps for t in tap.outputs]
+    wanted = [t for t in outputs if t.requires_grad]
+    learned = [p for p in trainer.parameters.values() if p.requires_grad]
+    jacobians = []
+    for r in residuals:
+        jac = r.new_zeros(n, r.shape[1], columns.total)                  # (n, k, P)
+        for c in range(r.shape[1]):
+            adjoints = iter(torch.autograd.grad(r[:, c].sum(), wanted, retain_graph=True, allow_unused=True))
+            grads = {id(t): next(adjoints) for t in wanted}
+            for tap in taps:
+                with torch.no_grad():  # tap inputs of inner layers carry the forward graph
+                    rows = _layer_rows(tap, [grads.get(id(t)) for t in tap.outputs] + [None] * (3 - len(tap.outputs)))
+                point_rows = torch.arange(rows.shape[0], device=rows.device) % n  # periodic pairs: several taps per row
+                jac[:, c, columns.of_layer(tap.layer)].index_add_(0, point_rows, rows)
+            for p in learned:
+                jac[:, c, columns.span[id(p)]] = _column(r[:, c], p).unsqueeze(1)
+        jacobians.append(jac)
+    return [r.detach() for r in residuals], jacobians
+
+
+def _column(r: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+    """``dr/dp`` for a scalar p, ``(n,)``: the gradient of ``v . dr/dp`` with respect to v (double vjp)."""
+    v = torch.ones_like(r, requires_grad=True)
+    (g,) = torch.autograd.grad(r, p, grad_outputs=v, create_graph=True, allow_unused=True)
+    if g is None or not g.requires_grad:
+        return torch.zeros_like(r)
+    (column,) = torch.autograd.grad(g, v, retain_graph=True, allow_unused=True)
+    return torch.zeros_like(r) if column is None else column.detach()
+
+
+def _chunk_batched(trainer, block: Block, index: slice, n: int, columns: _Columns, backend: str):
+    """The generic path: batched backward passes over the chunk's rows (autograd derivatives)."""
+    residuals = block.evaluate(index, backend)
+    flat = torch.cat([r.reshape(-1) for r in residuals])                # (n k_total,)
+    eye = torch.eye(flat.numel(), dtype=flat.dtype, device=flat.device)
+    grads = torch.autograd.grad(flat, columns.params, grad_outputs=eye, is_grads_batched=True, allow_unused=True)
+    rows = torch.cat([torch.zeros(flat.numel(), p.numel(), dtype=flat.dtype, device=flat.device) if g is None
+                      else g.reshape(flat.numel(), -1) for p, g in zip(columns.params, grads)], dim=1)
+    sizes = [r.numel() for r in residuals]
+    return ([r.detach() for r in residuals],
+            [part.reshape(n, r.shape[1], -1) for part, r in zip(rows.split(sizes), residuals)])
+
+
+def jacobian(trainer, chunk: int = 1024, method: str = "auto",
+             terms: dict[str, float] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """r(theta) ``(M,)`` and ``J = dr/dtheta`` ``(M, P)``, columns in ``trainer.trainable()`` order.
+
+    Args:
+        chunk: points per block; the forward graph and per-point gradients held at once
+            are those of ``chunk`` points (see the module docstring for the bound).
+        method: ``"taps"`` (per-point KAN layer gradients), ``"batched"`` (batched
+            backward passes through autograd derivatives, any model) or ``"auto"``.
+        terms: a dict to fill with every loss term's (unweighted) mean square.
+
+    Raises:
+        ValueError: an unknown method, or ``"taps"`` for a model without layer taps.
+    """
+    if method not in ("auto", "taps", "batched"):
+        raise ValueError(f"unknown Jacobian method {method!r}. Pick one of ('auto', 'taps', 'batched')")
+    if method == "taps" and not _uses_taps(trainer):
+        raise ValueError(f"the taps Jacobian needs a KAN with jet derivatives, got {type(trainer.model).__name__} "
+                         f"with derivatives={trainer.config.derivatives!r}")
+    taps = method == "taps" or (method == "auto" and _uses_taps(trainer))
+    columns = _Columns(trainer.trainable())
+    backend = trainer.config.derivatives if taps else "autograd"
+    assemble = _chunk_by_taps if taps else _chunk_batched
+    r_parts, j_parts = [], []
+    for block in blocks(trainer):
+        pieces = []
+        for start in range(0, block.count, chunk):
+            index = slice(start, min(start + chunk, block.count))
+            pieces.append(assemble(trainer, block, index, index.stop - start, columns, backend))
+        names = block.names(len(pieces[0][0]))
+        for t, name in enumerate(names):
+            r = torch.cat([piece[0][t] for piece in pieces])            # (count, k)
+            jac = torch.cat([piece[1][t] for piece in pieces])          # (count, k, P)
+            scale = math.sqrt(term_weights(trainer).get(name, 1.0) / r.numel())
+            if terms is not None:
+                terms[name] = float(r.pow(2).mean())
+            r_parts.append(r.reshape(-1) * scale)
+            j_parts.append(jac.reshape(r.numel(), -1) * scale)
+    return torch.cat(r_parts), torch.cat(j_parts)
+
+
+# -- the solve ------------------------------------------------------------------------------------------
+
+
+def damped_step(J: torch.Tensor, r: torch.Tensor, mu: float, solver: str = "cholesky",
+                normal: torch.Tensor | None = None) -> torch.Tensor:
+    """``delta`` solving ``(J^T J + mu D) delta = -J^T r`` with ``D = diag(J^T J)`` (floored).
+
+    Args:
+        solver: ``"cholesky"`` (lstsq fallback when not positive definite) or ``"cg"``
+            (scipy's conjugate gradients on ``v -> J^T (J v) + mu D v``, Jacobi-preconditioned).
+        normal: ``J^T J`` if already formed (cholesky).
+    """
+    if solver == "qr":  # the augmented least squares [J; sqrt(mu D)] delta = [-r; 0]: no squared condition number
+        D = _scaling((J * J).sum(0))
+        stacked = torch.cat([J, torch.diag((mu * D).sqrt())])           # (M + P, P)
+        rhs = torch.cat([-r, r.new_zeros(J.shape[1])]).unsqueeze(1)
+        return torch.linalg.lstsq(stacked, rhs, driver="gels" if J.device.type == "cpu" else None).solution.squeeze(1)
+    g = J.T @ r                                                          # (P,)
+    if solver == "cg":
+        return _cg_step(J, g, mu)
+    A = J.T @ J if normal is None else normal                           # (P, P)
+    D = _scaling(A.diagonal())
+    M = A + torch.diag(mu * D)
+    L, info = torch.linalg.cholesky_ex(M)
+    if int(info) == 0:
+        return torch.cholesky_solve(-g.unsqueeze(1), L).squeeze(1)
+    solution = torch.linalg.lstsq(M.cpu(), -g.unsqueeze(1).cpu(), driver="gelsd").solution
+    return solution.squeeze(1).to(g)
+
+
+def _scaling(diagonal: torch.Tensor) -> torch.Tensor:
+    """Marquardt's D = diag(J^T J), floored so columns no point touches stay damped."""
+    return diagonal.clamp_min(1e-12 * float(diagonal.max().clamp_min(1e-300)))
+
+
+def _cg_step(J: torch.Tensor, g: torch.Tensor, mu: float) -> torch.Tensor:
+    from scipy.sparse.linalg import LinearOperator, cg
+
+    Jn = J.detach().cpu().numpy()
+    D = _scaling((J * J).sum(0)).cpu().numpy()
+    operator = LinearOperator((len(D), len(D)), matvec=lambda v: Jn.T @ (Jn @ v) + mu * D * v, dtype=Jn.dtype)
+    preconditioner = LinearOperator((len(D), len(D)), matvec=lambda v: v / ((1 + mu) * D), dtype=Jn.dtype)
+    delta, _ = cg(operator, -g.cpu().numpy(), rtol=1e-12, atol=0.0, maxiter=10 * len(D), M=preconditioner)
+    return torch.as_tensor(delta).to(g)
+
+
+def nielsen_update(mu: float, nu: float, rho: float, accepted: bool) -> tuple[float, float]:
+    """The next ``(mu, nu)``: shrink by ``max(1/3, 1 - (2 rho - 1)^3)`` on success, else grow by nu, nu doubling."""
+    if accepted:
+        return mu * max(1 / 3, 1 - (2 * rho - 1) ** 3), 2.0
+    return mu * nu, nu * 2
+
+
+# -- the stage ------------------------------------------------------------------------------------------
+
+
+def _solver(stage: LM, n_params: int) -> str:
+    if stage.solver != "auto":
+        return stage.solver
+    return "cholesky" if n_params <= stage.dense_limit else "cg"
+
+
+def _flat(params: list[torch.Tensor]) -> torch.Tensor:
+    """theta, ``(P,)`` (parameters may be non-contiguous after a grid refit, so no views)."""
+    return torch.cat([p.detach().reshape(-1) for p in params])
+
+
+def _assign(theta: torch.Tensor, params: list[torch.Tensor]) -> None:
+    for p, value in zip(params, theta.split([p.numel() for p in params])):
+        p.copy_(value.view_as(p))
+
+
+def _loss(trainer) -> float:
+    with torch.enable_grad():  # autograd derivatives need a graph; the jet does not care
+        return float(trainer.total(trainer.loss_terms()).detach())
+
+
+def run_lm_stage(trainer, index: int, stage: LM) -> None:
+    """Run ``stage.steps`` LM iterations on the trainer's model; the stop reason goes to the stage record.
+
+    Stop reasons: ``"steps"``, ``"gtol"`` (gradient ``J^T r`` below ``gtol``), ``"xtol"``
+    (step below ``xtol`` relative to theta), ``"mu_max"`` (no loss-lowering step even with
+    mu past ``mu_max``), ``"nonfinite"`` (J or r not finite), ``"callback"``.
+    """
+    from tqdm.auto import tqdm  # lazily: `import kanpde` stays light
+
+    cfg = trainer.config
+    params = trainer.trainable()
+    solver = _solver(stage, sum(p.numel() for p in params))
+    bar = tqdm(total=stage.steps, desc=f"[{index + 1}/{len(cfg.schedule)}] {stage.label()}",
+               disable=not cfg.verbose, leave=True, dynamic_ncols=True)
+    mu, nu, stop, done = stage.damping, 2.0, "steps", 0
+    stage_record = trainer.history.stages[-1] if trainer.history.stages else {}
+    while done < stage.steps:
+        started = time.perf_counter()
+        terms: dict[str, float] = {}
+        with torch.enable_grad():
+            r, J = jacobian(trainer, stage.chunk, terms=terms)
+        if not (torch.isfinite(r).all() and torch.isfinite(J).all()):
+            stop = "nonfinite"
+            break
+        loss = float(r @ r)
+        if float((J.T @ r).abs().max()) <= stage.gtol:
+            stop = "gtol"
+            break
+        theta = _flat(params)
+        normal = J.T @ J if solver == "cholesky" else None
+        accepted = False
+        while not accepted:
+            delta = damped_step(J, r, mu, solver, normal)
+            if float(delta.norm()) <= stage.xtol * (float(theta.norm()) + stage.xtol):
+                stop = "xtol"
+                break
+            with torch.no_grad():
+                _assign(theta + delta, params)
+            new = _loss(trainer)
+            predicted = loss - float((r + J @ delta).pow(2).sum())
+            accepted = math.isfinite(new) and new < loss
+            rho = (loss - new) / predicted if accepted and predicted > 0 else 0.0
+            mu, nu = nielsen_update(mu, nu, rho, accepted)
+            if not accepted:
+                with torch.no_grad():
+                    _assign(theta, params)
+                if mu > stage.mu_max:
+                    stop = "mu_max"
+                    break
+        if not accepted:
+            break
+        done += 1
+        trainer.step += 1
+        now = time.perf_counter()
+        record = {"step": trainer.step, "stage": index, "time": now - trainer.start, "step_time": now - started,
+                  "iterations": 1, **terms, "loss": loss}
+        trainer.history.steps.append(record)
+        if trainer.step % cfg.eval_every == 0 or done >= stage.steps:
+            trainer.record_error(record)
+        bar.update(1)
+        bar.set_postfix(trainer._postfix(record) | {"mu": f"{mu:.1e}"}, refresh=False)
+        if any(cb(record) for cb in cfg.callbacks):
+            trainer.stopped, stop = True, "callback"
+            break
+    bar.close()
+    if trainer.history.steps:
+        trainer.record_error(trainer.history.steps[-1])
+    stage_record.update({"stop": stop, "mu": mu})

@@ -1,0 +1,264 @@
+"""Levenberg-Marquardt stage: residual vector, Jacobians against autograd, the damped solve, the loop."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import kanpde as kp
+from kanpde.train import lm
+from kanpde.train.trainer import Trainer
+
+from conftest import PI, poisson_problem, sinsin
+
+SMALL = dict(interior_points=60, boundary_points=16, verbose=False, eval_every=5)
+
+
+def _trainer(problem, model, **kwargs):
+    config = kp.TrainConfig(schedule=[kp.LM(1)], **{**SMALL, **kwargs})
+    trainer = Trainer(problem, model.double(), config)
+    trainer.loss_terms()  # the first call records which derivatives the residuals need
+    return trainer
+
+
+def _autograd_jacobian(trainer):
+    """The reference: one autograd.grad per row of r, with autograd derivatives."""
+    trainer.config.derivatives = "autograd"
+    r = torch.cat([part.reshape(-1) for part in _scaled_residuals(trainer)])
+    params = trainer.trainable()
+    rows = []
+    for i in range(r.numel()):
+        grads = torch.autograd.grad(r[i], params, retain_graph=True, allow_unused=True)
+        rows.append(torch.cat([torch.zeros(p.numel(), dtype=r.dtype) if g is None else g.reshape(-1)
+                               for p, g in zip(params, grads)]))
+    return r.detach(), torch.stack(rows)
+
+
+def _scaled_residuals(trainer):
+    parts = []
+    for block in lm.blocks(trainer):
+        residuals = block.evaluate(slice(None), trainer.config.derivatives)
+        parts += lm._scaled(trainer, block.names(len(residuals)), residuals, [block.count] * len(residuals))
+    return parts
+
+
+def _system_problem():
+    """u'' = v, v = -pi^2 sin(pi x) on [-1, 1]... as two residuals, with periodic and soft Dirichlet terms."""
+    def pde(x, u):
+        return u[0].d("x", "x") - u[1].value, u[1].value + PI ** 2 * torch.sin(PI * x)
+    return kp.Problem(kp.Interval(-1, 1), pde, [kp.Periodic("x"), kp.Dirichlet(0.0, on="left", component=0),
+                                                kp.Neumann(PI, on="left", component=0)],
+                      outputs=("u", "v"), name="system")
+
+
+def _inverse_problem():
+    """u'' = -a pi^2 sin(pi x) with a learnable, observed at a few points."""
+    def pde(x, u, p):
+        return u.d("x", "x") + p["a"] * PI ** 2 * torch.sin(PI * x)
+    data = np.linspace(-0.9, 0.9, 7)[:, None]
+    return kp.Problem(kp.Interval(-1, 1), pde, [kp.Dirichlet(0.0, hard=False), kp.Data(data, 1.3 * np.sin(PI * data))],
+                      parameters={"a": 0.5}, name="inverse")
+
+
+CASES = {
+    "soft": lambda: (poisson_problem(weights={"dirichlet": 3.0}), kp.KAN([2, 3, 1], grid=4, seed=0)),
+    "hard": lambda: (poisson_problem().with_hard_dirichlet(), kp.KAN([2, 3, 1], grid=4, seed=1)),
+    "system": lambda: (_system_problem(), kp.KAN([1, 2, 2], grid=3, seed=2)),
+    "learnable": lambda: (_inverse_problem(), kp.KAN([1, 3, 1], grid=4, seed=3)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_kan_jacobian_equals_autograds(case):
+    problem, model = CASES[case]()
+    trainer = _trainer(problem, model, interior_points=30, boundary_points=8)
+    r, J = lm.jacobian(trainer, chunk=13)
+    assert lm._uses_taps(trainer)
+    r_ref, J_ref = _autograd_jacobian(trainer)
+    assert J.shape == J_ref.shape == (r.numel(), sum(p.numel() for p in trainer.trainable()))
+    assert torch.allclose(r, r_ref, rtol=0, atol=1e-12)
+    assert (J - J_ref).abs().max() <= 1e-10 * max(1.0, float(J_ref.abs().max()))
+    assert J_ref.abs().max() > 0.1  # a real Jacobian, not zeros on both sides
+
+
+def test_batched_jacobian_equals_autograds_for_an_mlp_with_learnable_parameters():
+    trainer = _trainer(_inverse_problem(), kp.MLP([1, 6, 1], seed=0), interior_points=30, boundary_points=8)
+    r, J = lm.jacobian(trainer, chunk=9)
+    assert not lm._uses_taps(trainer)
+    r_ref, J_ref = _autograd_jacobian(trainer)
+    assert (J - J_ref).abs().max() <= 1e-10 * float(J_ref.abs().max())
+    assert J[:, -1].abs().max() > 0  # the learnable coefficient's column
+
+
+def test_residual_vector_norm_is_the_trainers_loss():
+    trainer = _trainer(_system_problem(), kp.KAN([1, 3, 2], grid=4, seed=0), weights={"pde1": 0.3, "periodic[x]": 2.0})
+    r = lm.residual_vector(trainer)
+    assert math.isclose(float(r @ r), float(trainer.total(trainer.loss_terms()).detach()), rel_tol=1e-12)
+
+
+def test_chunked_assembly_equals_unchunked_and_bounds_the_batch():
+    trainer = _trainer(poisson_problem(), kp.KAN([2, 4, 1], grid=5, seed=0))
+    seen = []
+    jet, forward = trainer.model.jet, trainer.model.forward
+    trainer.model.jet = lambda x, *a, **k: seen.append(len(x)) or jet(x, *a, **k)
+    trainer.model.forward = lambda x: seen.append(len(x)) or forward(x)
+    r1, J1 = lm.jacobian(trainer, chunk=7)
+    assert seen and max(seen) <= 7  # the forward graph of at most `chunk` points at a time
+    seen.clear()
+    r2, J2 = lm.jacobian(trainer, chunk=10_000)
+    assert max(seen) == 60
+    assert torch.allclose(r1, r2, rtol=0, atol=1e-14)
+    assert (J1 - J2).abs().max() <= 1e-13 * float(J2.abs().max())
+
+
+def test_jacobian_method_errors():
+    trainer = _trainer(poisson_problem(), kp.MLP([2, 4, 1], seed=0))
+    with pytest.raises(ValueError, match="Pick one of"):
+        lm.jacobian(trainer, method="forward")
+    with pytest.raises(ValueError, match="taps Jacobian needs a KAN"):
+        lm.jacobian(trainer, method="taps")
+
+
+def test_damped_step_solves_the_normal_equations_and_cg_agrees():
+    g = torch.Generator().manual_seed(0)
+    J = torch.randn(50, 12, generator=g, dtype=torch.float64)
+    r = torch.randn(50, generator=g, dtype=torch.float64)
+    mu = 0.1
+    D = (J * J).sum(0)
+    expected = torch.linalg.solve(J.T @ J + mu * torch.diag(D), -J.T @ r)
+    assert torch.allclose(lm.damped_step(J, r, mu), expected, atol=1e-12)
+    assert torch.allclose(lm.damped_step(J, r, mu, "cg"), expected, atol=1e-8)
+
+
+def test_damped_step_falls_back_to_lstsq_when_cholesky_fails(monkeypatch):
+    J = torch.randn(30, 6, dtype=torch.float64)
+    r = torch.randn(30, dtype=torch.float64)
+    expected = lm.damped_step(J, r, 1e-2)
+    failing = lambda M: (M, torch.tensor(1))  # noqa: E731 - "not positive definite"
+    monkeypatch.setattr(torch.linalg, "cholesky_ex", failing)
+    assert torch.allclose(lm.damped_step(J, r, 1e-2), expected, atol=1e-10)
+
+
+class Line(nn.Module):
+    """``u = a x + b y + c``: residuals linear in the parameters."""
+
+    in_dim, out_dim = 2, 1
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(2, 1)
+
+    def forward(self, x):
+        return self.linear(x)
+
+
+def test_lm_step_on_linear_least_squares_lands_on_the_lstsq_solution():
+    target = lambda x: torch.exp(x[:, :1]) * torch.cos(x[:, 1:])  # noqa: E731 - no plane fits it exactly
+    problem = kp.Problem(kp.Rectangle((-1, -1), (1, 1)), lambda x, u: u.value - target(x), name="fit")
+    solution = kp.solve(problem, Line(), kp.TrainConfig(schedule=[kp.LM(1, damping=1e-13)], **SMALL))
+    x = kp.Rectangle((-1, -1), (1, 1)).sample_interior(60, method="sobol", seed=0)
+    design = np.hstack([x, np.ones((60, 1))])
+    coef = np.linalg.lstsq(design, target(torch.as_tensor(x)).numpy()[:, 0], rcond=None)[0]
+    linear = solution.model.linear
+    got = np.r_[linear.weight.detach().numpy()[0], linear.bias.detach().numpy()]
+    assert np.abs(got - coef).max() < 1e-10
+
+
+def test_lm_never_increases_the_loss_and_records_the_stop_reason():
+    solution = kp.solve(poisson_problem(), kp.KAN([2, 4, 1], grid=4, seed=0),
+                        kp.TrainConfig(schedule=[kp.LM(12, damping=1e-6)], **SMALL))
+    _, loss = solution.history.column("loss")
+    assert len(loss) >= 5 and np.all(np.diff(loss) < 0)
+    assert loss[-1] < 1e-2 * loss[0]
+    stage = solution.history.stages[0]
+    assert stage["label"] == "LM" and stage["stop"] in ("steps", "gtol", "xtol", "mu_max")
+    _, errors = solution.history.column("rel_l2")
+    assert errors[-1] < errors[0]
+
+
+@pytest.mark.parametrize("options, reason", [({"gtol": 1e6}, "gtol"), ({"xtol": 1e6}, "xtol"),
+                                             ({"mu_max": 1e-30, "damping": 1e-31}, None)])
+def test_stop_reasons(options, reason):
+    solution = kp.solve(poisson_problem(), kp.KAN([2, 3, 1], grid=3, seed=0),
+                        kp.TrainConfig(schedule=[kp.LM(5, **options)], **SMALL))
+    stage = solution.history.stages[0]
+    if reason is None:  # mu_max below the start: stops at the first rejected step, if any
+        assert stage["stop"] in ("mu_max", "steps")
+    else:
+        assert stage["stop"] == reason and not solution.history.steps
+
+
+def test_lm_in_a_schedule_with_grid_refinement_an_mlp_and_a_system():
+    solution = kp.solve(poisson_problem(), kp.KAN([2, 4, 1], grid=3, seed=0),
+                        kp.TrainConfig(schedule=[kp.Adam(5), kp.LM(3, grid=6)], **SMALL))
+    assert solution.model.grid == 6 and [s["label"] for s in solution.history.stages] == ["Adam lr=0.01", "LM grid=6"]
+    small = {**SMALL, "interior_points": 30, "boundary_points": 8}
+    mlp = kp.solve(poisson_problem(), kp.MLP([2, 8, 1], seed=0), kp.TrainConfig(schedule=[kp.LM(2)], **small))
+    _, loss = mlp.history.column("loss")
+    assert len(loss) == 2 and loss[-1] < loss[0]
+    system = kp.solve(_system_problem(), kp.KAN([1, 3, 2], grid=4, seed=0), kp.TrainConfig(schedule=[kp.LM(3)], **small))
+    _, loss = system.history.column("loss")
+    assert loss[-1] < loss[0]
+
+
+def test_inverse_problem_with_lm_recovers_the_coefficient():
+    """u'' = a on [0, 1] with data from u = x^2 (as in test_train): LM alone finds a = 2."""
+    x = np.linspace(0.05, 0.95, 19)[:, None]
+    problem = kp.Problem(kp.Interval(0, 1), lambda x, u, p: u.d("x", "x") - p["a"],
+                         [kp.Data(x, x[:, 0] ** 2)], parameters={"a": 0.5})
+    solution = kp.solve(problem, kp.KAN([1, 4, 1], seed=0), kp.TrainConfig(schedule=[kp.LM(20)], **SMALL))
+    assert solution.parameters["a"] == pytest.approx(2.0, rel=2e-3)  # Adam + L-BFGS: 2e-2
+
+
+def test_lm_stage_validation():
+    with pytest.raises(ValueError, match="Pick one of"):
+        kp.LM(5, solver="svd")
+    with pytest.raises(ValueError, match="damping"):
+        kp.LM(5, damping=0.0)
+    with pytest.raises(ValueError, match="chunk"):
+        kp.LM(5, chunk=0)
+    with pytest.raises(TypeError):
+        kp.LM(5, 10)  # options beyond steps are keyword-only
+    assert kp.TrainConfig(schedule=[kp.LM(2, grid=10)]).to_dict()["schedule"][0]["type"] == "LM"
+
+
+def _script(name):
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"script_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_lm_accuracy_script_runs_both_sides(capsys):
+    rows = _script("lm_accuracy").main(["--problems", "poisson2d", "--seeds", "0", "--scale", "0.05", "--stages", "2"])
+    assert [r["method"] for r in rows] == ["Adam+L-BFGS", "LM"]
+    assert all(r["rel_l2"] > 0 and r["time"] > 0 for r in rows)
+    out = capsys.readouterr().out
+    assert "worst seed per method" in out and "L-BFGS iterations" in out
+
+
+def test_jacobian_timing_reports_both_methods(capsys):
+    out = _script("lm_accuracy").jacobian_timing(points=40, grid=4)
+    assert set(out) == {"taps", "batched"} and all(t > 0 for t in out.values())
+    assert "faster" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["poisson2d", "poisson2d_paper", "helmholtz2d"])
+def test_problem_modules_recommend_lm_configs(name):
+    import problems
+    config = problems.get(name).config()
+    assert isinstance(config, kp.TrainConfig) and any(isinstance(s, kp.LM) for s in config.schedule)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, bound", [("poisson2d", 5e-6), ("poisson2d_paper", 1e-8)])
+def test_recommended_lm_config_accuracy(name, bound):
+    """The figures of scripts/lm_accuracy.py (seed 0), 2 threads."""
+    torch.set_num_threads(2)
+    row = _script("lm_accuracy").run(name, "LM", seed=0)
+    assert row["rel_l2"] <= bound
