@@ -45,6 +45,9 @@ class TrainConfig:
             a callback returning True stops training.
         max_retries: NaN/inf recoveries per stage before it is stopped.
         threads: ``torch.set_num_threads`` for the run (None leaves it).
+        distributed: data-parallel training on ``torch.distributed`` (see
+            :mod:`kanpde.train.distributed`): None (auto) when a process group is initialised
+            or ``torchrun`` launched the process; True requires one; False never.
     """
 
     interior_points: int = 3000
@@ -66,6 +69,7 @@ class TrainConfig:
     callbacks: Sequence[Callable] = ()
     max_retries: int = 3
     threads: int | None = None
+    distributed: bool | None = None
 
     def __post_init__(self):
         for name in ("interior_points", "boundary_points", "eval_every", "max_retries"):
@@ -83,6 +87,8 @@ class TrainConfig:
                 raise TypeError(f"schedule stages must be kp.Adam(...) or kp.LBFGS(...), got {stage!r}")
             if not isinstance(stage.steps, int) or stage.steps < 0:
                 raise ValueError(f"stage steps must be an int >= 0, got {stage.steps!r} in {stage!r}")
+        if self.distributed not in (None, True, False):
+            raise ValueError(f"TrainConfig.distributed must be None (auto), True or False, got {self.distributed!r}")
         if isinstance(self.dtype, str):
             self.dtype = getattr(torch, self.dtype)
 
