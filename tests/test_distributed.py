@@ -1,5 +1,7 @@
 """Data-parallel training on torch.distributed (2 gloo processes on CPU) equals one process."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -15,7 +17,7 @@ ADAM, LBFGS = 50, 20
 
 def config(**kwargs):
     # grid refinement (grid=8) and grow-only grid updates (every 20 Adam steps) run inside the window
-    return kp.TrainConfig(interior_points=300, boundary_points=101, seed=3, verbose=False,
+    return kp.TrainConfig(interior_points=120, boundary_points=61, seed=3, verbose=False,
                           schedule=[kp.Adam(ADAM, lr=1e-2), kp.LBFGS(LBFGS, grid=8)], **kwargs)
 
 
@@ -58,7 +60,7 @@ def test_shard_slices_partition_the_points():
 def test_two_ranks_hold_disjoint_shards_of_the_single_process_points(runs):
     _, parallel = runs
     single = Trainer(poisson_problem(), kp.KAN([2, 4, 1], grid=5, seed=1), config(distributed=False))
-    assert parallel["world"] == 2 and parallel["local"] == 150
+    assert parallel["world"] == 2 and parallel["local"] == 60
     assert np.array_equal(parallel["interior"], single.points.interior.numpy())
     assert np.array_equal(parallel["boundary"], single.points.conditions[0].points.numpy())
 
@@ -94,3 +96,39 @@ def test_distributed_true_without_a_group_is_a_clear_error():
 def test_launch_rejects_bad_nproc():
     with pytest.raises(ValueError, match="nproc"):
         launch(worker, 0)
+
+
+def test_cli_nproc_2_writes_the_same_files_once(tmp_path, monkeypatch):
+    import os
+
+    import kanpde.files
+    from kanpde.cli import main
+    from kanpde.io import export, plotting, solution
+
+    log = tmp_path / "writes.log"
+    original = kanpde.files.atomic_write
+
+    def logged(path, write):  # forked workers inherit the patch and append to one log
+        with open(log, "a") as f:
+            f.write(f"{os.getpid()} {path}\n")
+        return original(path, write)
+
+    for module in (kanpde.files, export, plotting, solution):
+        monkeypatch.setattr(module, "atomic_write", logged)
+    tiny = ["--adam-steps", "10", "--lbfgs-steps", "5", "--grid-schedule", "3,5", "--widths", "2,3,1",
+            "--points", "60", "--boundary-points", "40", "--quiet"]
+    assert main(["solve", "poisson2d", *tiny, "--out", str(tmp_path / "one")]) == 0
+    log.rename(tmp_path / "one.log")
+    assert main(["solve", "poisson2d", *tiny, "--nproc", "2", "--out", str(tmp_path / "two")]) == 0
+
+    one, two = (sorted(p.name for p in (tmp_path / d).iterdir()) for d in ("one", "two"))
+    assert one == two and "summary.json" in two and "model.pt" in two
+    writes = [line.split() for line in log.read_text().splitlines()]
+    assert len({pid for pid, _ in writes}) == 1                          # one process wrote
+    assert sorted(os.path.basename(p) for _, p in writes) == sorted(set(os.path.basename(p) for _, p in writes))
+    summaries = [json.loads((tmp_path / d / "summary.json").read_text()) for d in ("one", "two")]
+    assert summaries[1]["errors"]["rel_l2"] == pytest.approx(summaries[0]["errors"]["rel_l2"], rel=1e-8)
+    assert summaries[1]["final_loss"] == pytest.approx(summaries[0]["final_loss"], rel=1e-8)
+    models = [kp.Solution.load(tmp_path / d / "model.pt") for d in ("one", "two")]
+    grid = np.random.default_rng(0).uniform(-1, 1, (50, 2))
+    np.testing.assert_allclose(models[1].predict(grid), models[0].predict(grid), rtol=1e-8, atol=1e-12)

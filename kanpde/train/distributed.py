@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import traceback
 from typing import Callable, Iterable
 
@@ -222,11 +223,14 @@ def _worker(rank: int, world: int, port: int, threads: int, results, fn: Callabl
         dist.destroy_process_group()
 
 
-def launch(fn: Callable, nproc: int, *args, threads: int | None = None):
+def launch(fn: Callable, nproc: int, *args, threads: int | None = None, start_method: str | None = None):
     """Run ``fn(*args)`` in ``nproc`` local processes joined in a gloo process group.
 
     Each worker gets ``RANK``/``WORLD_SIZE`` set and ``torch.set_num_threads(threads)``
     (default: the cores shared out). ``fn`` must be importable (a module-level function).
+    ``start_method`` (default): ``"fork"`` when each worker runs one thread on Linux
+    (no re-import of torch, seconds saved per worker; one thread never enters the
+    parent's OpenMP pool, which is not fork-safe), else ``"spawn"``.
 
     Returns:
         What ``fn`` returned on rank 0.
@@ -241,11 +245,13 @@ def launch(fn: Callable, nproc: int, *args, threads: int | None = None):
     if isinstance(nproc, bool) or not isinstance(nproc, int) or nproc < 1:
         raise ValueError(f"nproc must be a positive int (number of local processes), got {nproc!r}")
     threads = threads or max(1, (os.cpu_count() or 1) // nproc)
-    context = mp.get_context("spawn")
-    results = context.SimpleQueue()
+    if start_method is None:
+        start_method = "fork" if threads == 1 and sys.platform.startswith("linux") else "spawn"
+    results = mp.get_context(start_method).SimpleQueue()
     try:
-        mp.spawn(_worker, args=(nproc, _free_port(), threads, results, fn, args), nprocs=nproc, join=True)
-    except mp.ProcessRaisedException as exc:
+        mp.start_processes(_worker, args=(nproc, _free_port(), threads, results, fn, args), nprocs=nproc,
+                           join=True, start_method=start_method)
+    except mp.ProcessException as exc:
         failure = None
         while not results.empty():
             item = results.get()
