@@ -16,9 +16,9 @@ ADAM, LBFGS = 50, 20
 
 
 def config(**kwargs):
-    # grid refinement (grid=8) and grow-only grid updates (every 20 Adam steps) run inside the window
-    return kp.TrainConfig(interior_points=120, boundary_points=61, seed=3, verbose=False,
-                          schedule=[kp.Adam(ADAM, lr=1e-2), kp.LBFGS(LBFGS, grid=8)], **kwargs)
+    # grid refinement (grid=8), grow-only grid updates and RAD resampling (every 20 Adam steps) run inside the window
+    return kp.TrainConfig(interior_points=120, boundary_points=61, seed=3, verbose=False, resample_every=20,
+                          adaptive="rad", schedule=[kp.Adam(ADAM, lr=1e-2), kp.LBFGS(LBFGS, grid=8)], **kwargs)
 
 
 def train(**kwargs):
@@ -132,3 +132,21 @@ def test_cli_nproc_2_writes_the_same_files_once(tmp_path, monkeypatch):
     models = [kp.Solution.load(tmp_path / d / "model.pt") for d in ("one", "two")]
     grid = np.random.default_rng(0).uniform(-1, 1, (50, 2))
     np.testing.assert_allclose(models[1].predict(grid), models[0].predict(grid), rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.slow
+def test_torchrun_example_script_trains_on_two_ranks(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHON": sys.executable, "PYTHONPATH": str(root)}
+    run = subprocess.run(["bash", str(root / "scripts" / "torchrun_example.sh"), str(tmp_path / "out")], env=env,
+                         cwd=root, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["errors"]["rel_l2"] < 0.05
+    assert {"model.pt", "solution.vtu", "summary.json"} <= {p.name for p in (tmp_path / "out").iterdir()}
+    assert run.stdout.count("rel L2") == 1                               # one table: rank 0 only

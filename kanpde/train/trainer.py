@@ -109,7 +109,8 @@ class Trainer:
     def loss_terms(self) -> dict[str, torch.Tensor]:
         """Every named loss term (unweighted mean squares)."""
         residuals = self._residuals(self.points.interior)
-        terms = {name: self.parallel.global_mean(r.pow(2)) for name, r in zip(self.problem.residual_names(len(residuals)), residuals)}
+        terms = {name: self.parallel.global_mean(r.pow(2))  # mean over all ranks' points
+                 for name, r in zip(self.problem.residual_names(len(residuals)), residuals)}
         for condition, points in zip(self.problem.conditions, self.points.conditions):
             r = self.problem.condition_residual(condition, self.model, points, self.config.derivatives)
             terms[condition.term] = self.parallel.global_mean(r.pow(2))
