@@ -154,7 +154,7 @@ class DataParallel:
         packed = torch.stack([local_sum.detach(), torch.tensor(float(values.numel())).to(local_sum)])
         sums, count = self.all_reduce_sum(packed)                       # global sum, global count
         share = local_sum / count
-        return share + (sums / count - share).detach()
+        return sums / count + (share - share.detach())  # exactly the global value (+ 0), this rank's gradient
 
     def all_reduce_gradients(self, parameters: Iterable[torch.Tensor]) -> None:
         """Sum the ``.grad`` of every parameter over ranks, in one flat all-reduce."""
