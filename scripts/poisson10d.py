@@ -6,7 +6,7 @@ constraint. Collocation points are scrambled Halton, split over ``--nproc`` gloo
 (each rank holds 1/nproc of them); the error is measured on the fixed, seeded Halton
 evaluation set (20 000 points, ``kanpde.pde.metrics.evaluation_points``).
 
-Usage: OMP_WAIT_POLICY=PASSIVE python scripts/poisson10d.py [--nproc 2] [--points 4000] [--scale 1]
+Usage: OMP_WAIT_POLICY=PASSIVE python scripts/poisson10d.py [--nproc 2] [--points 4000] [--scale 0.3]
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nproc", type=int, default=2, help="local data-parallel ranks (default 2)")
     parser.add_argument("--points", type=int, default=4000, help="interior collocation points, all ranks together")
-    parser.add_argument("--scale", type=float, default=1.0, help="multiply every stage's steps")
+    parser.add_argument("--scale", type=float, default=0.3, help="multiply every stage's steps (default 0.3)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(ROOT / "results"), help="writes poisson10d.json here")
     args = parser.parse_args(argv)

@@ -93,6 +93,13 @@ def test_distributed_true_without_a_group_is_a_clear_error():
         kp.TrainConfig(distributed="yes")
 
 
+def test_cli_rejects_bad_nproc(capsys):
+    from kanpde.cli import main
+
+    assert main(["solve", "poisson2d", "--nproc", "0"]) == 2
+    assert "--nproc must be an integer >= 1" in capsys.readouterr().err
+
+
 def test_launch_rejects_bad_nproc():
     with pytest.raises(ValueError, match="nproc"):
         launch(worker, 0)

@@ -91,16 +91,17 @@ class DataParallel:
 
     Args:
         enabled: train data-parallel over the default process group (see :func:`process_group`).
+        device: where this rank's tensors live (NCCL reduces CUDA tensors only).
     """
 
-    def __init__(self, enabled: bool = False):
-        self.enabled = enabled
+    def __init__(self, enabled: bool = False, device: str | torch.device = "cpu"):
+        self.enabled, self.device = enabled, torch.device(device)
         self.rank = dist.get_rank() if enabled else 0
         self.world = dist.get_world_size() if enabled else 1
 
     @classmethod
     def from_config(cls, config) -> "DataParallel":
-        return cls(process_group(getattr(config, "distributed", None), config.device))
+        return cls(process_group(getattr(config, "distributed", None), config.device), config.device)
 
     @property
     def is_main(self) -> bool:
@@ -182,7 +183,7 @@ class DataParallel:
         """True on every rank when it is True on some rank (stop decisions must agree)."""
         if not self.enabled:
             return bool(flag)
-        value = torch.tensor([float(bool(flag))])
+        value = torch.tensor([float(bool(flag))], device=self.device)
         dist.all_reduce(value, op=dist.ReduceOp.MAX)
         return bool(value.item())
 
