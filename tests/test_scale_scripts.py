@@ -4,6 +4,8 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
+
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 
@@ -29,6 +31,7 @@ def test_poisson10d_reports_the_error(tmp_path):
     assert json.loads((tmp_path / "poisson10d.json").read_text())["rel_l2"] == row["rel_l2"]
 
 
+@pytest.mark.slow  # four fresh processes, each importing torch
 def test_memory_bound_measures_every_phase(capsys):
     peaks = _script("memory_bound").main(["--n", "20"])
     assert set(peaks) == {"baseline", "predict", "predict_one_batch", "export"}
