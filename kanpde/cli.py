@@ -274,7 +274,12 @@ def cmd_solve(args) -> int:
     from .nn.spec import model_spec
     from .solve import solve
     from .train import TrainConfig
+    from .train.distributed import is_main_process, launch
 
+    if args.nproc < 1:
+        raise ValueError(f"--nproc must be an integer >= 1 (local processes), got {args.nproc}")
+    if args.nproc > 1:  # data-parallel: each local worker runs this command as one rank of a gloo group
+        return launch(cmd_solve, args.nproc, argparse.Namespace(**{**vars(args), "nproc": 1}))
     problem, name, module = load_problem(args.problem)
     if args.hard:
         problem = problem.with_hard_dirichlet()
@@ -296,6 +301,8 @@ def cmd_solve(args) -> int:
     out.mkdir(parents=True, exist_ok=True)  # only once the options are known to be good
 
     solution = _solve_resumable(args, solve, problem, model, config)
+    if not is_main_process():  # data-parallel rank > 0: rank 0 writes the files
+        return 0
     spec = model_spec(solution.network) or {"type": type(solution.network).__name__, "widths": widths}
     n_params = sum(p.numel() for p in solution.network.parameters())
     errors = solution.errors() if problem.has_solution() else None
@@ -459,6 +466,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="PATH", help="continue from a training checkpoint (same options as its run)")
     p.add_argument("--checkpoint-every", type=int, metavar="N",
                    help="write OUT/checkpoint.pt every N steps (Ctrl-C always writes it)")
+    p.add_argument("--nproc", type=int, default=1,
+                   help="train data-parallel in N local processes (torch.distributed, gloo); under torchrun "
+                        "leave it at 1: `torchrun --nproc-per-node N -m kanpde solve NAME`")
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser("export", help="write a checkpoint's fields to a mesh file (.vtu, .vtk, .xdmf, .pvd)")

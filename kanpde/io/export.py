@@ -55,14 +55,14 @@ import torch
 
 from ..pde.geometry import Box, Disk, Domain, SpaceTime
 from ..files import atomic_write, atomic_write_set
+from ..pde.metrics import CHUNK_SIZE, chunks
 
 __all__ = ["FORMATS", "Mesh", "domain_mesh", "field_names", "field_values", "export_solution", "export_fd"]
 
 FORMATS = (".vtu", ".vtk", ".xdmf", ".pvd")
 DEFAULT_RESOLUTION = {1: 201, 2: 101, 3: 31}   # points per spatial axis
 DEFAULT_TIME_LEVELS = 51
-PREDICT_CHUNK = 65_536
-RESIDUAL_CHUNK = 4_096
+RESIDUAL_CHUNK = 4_096  # at most this many points per residual pass (autograd holds the whole graph)
 
 
 @dataclass
@@ -301,7 +301,7 @@ def _model_kind(model) -> dict:
     return {"dtype": ref.dtype, "device": ref.device}
 
 
-def _residuals(solution, x: np.ndarray) -> np.ndarray:
+def _residuals(solution, x: np.ndarray, chunk_size: int = CHUNK_SIZE) -> np.ndarray:
     """PDE residuals at points ``(N, D)`` as ``(N, k)`` (all residuals' columns side by side)."""
     problem, model = solution.problem, solution.network
     kind = _model_kind(model)
@@ -311,20 +311,31 @@ def _residuals(solution, x: np.ndarray) -> np.ndarray:
         params = {k: torch.tensor(float(learned.get(k, v)), **kind) for k, v in problem.parameters.items()}
     out = []
     with torch.enable_grad():
-        for start in range(0, len(x), RESIDUAL_CHUNK):
-            xc = torch.as_tensor(x[start:start + RESIDUAL_CHUNK]).to(**kind)
+        for s in chunks(len(x), min(chunk_size, RESIDUAL_CHUNK)):
+            xc = torch.as_tensor(x[s]).to(**kind)
             rs = problem.residuals(model, xc, "autograd", params)
             out.append(torch.cat([r.detach() for r in rs], dim=1).cpu().numpy())
             del rs
     return np.concatenate(out).astype(float)
 
 
-def field_values(solution, points, fields=None, residual: bool = False) -> dict[str, np.ndarray]:
+def _exact_values(problem, x: np.ndarray, chunk_size: int) -> np.ndarray:
+    """The problem's exact (or reference) solution at numpy points, ``(N, m)``, chunk by chunk."""
+    out = np.empty((len(x), len(problem.outputs)))
+    with torch.no_grad():
+        for s in chunks(len(x), chunk_size):
+            out[s] = problem.solution_values(torch.as_tensor(x[s], dtype=torch.float64)).detach().cpu().numpy()
+    return out
+
+
+def field_values(solution, points, fields=None, residual: bool = False,
+                 chunk_size: int = CHUNK_SIZE) -> dict[str, np.ndarray]:
     """Point-data arrays of a solution at points ``(N, D)`` (numpy), each ``(N,)``.
 
     Args:
         fields: names to compute (see :func:`field_names`); None: prediction, exact and error.
         residual: also the PDE residual.
+        chunk_size: points per forward pass (memory beyond the arrays themselves stays bounded).
 
     Raises:
         ValueError: an unknown field name, or points of the wrong shape.
@@ -339,13 +350,10 @@ def field_values(solution, points, fields=None, residual: bool = False) -> dict[
     need_pred = need_exact or any(n in outputs for n in wanted)
     pred = exact = None
     if need_pred:
-        pred = np.concatenate([np.asarray(solution.predict(x[s:s + PREDICT_CHUNK], check_domain=False), dtype=float)
-                               .reshape(len(x[s:s + PREDICT_CHUNK]), -1)
-                               for s in range(0, len(x), PREDICT_CHUNK)]) if len(x) else np.zeros((0, len(outputs)))
+        pred = np.asarray(solution.predict(x, check_domain=False, chunk_size=chunk_size), dtype=float)
+        pred = pred.reshape(len(x), -1)                                     # (N, m)
     if need_exact:
-        with torch.no_grad():
-            exact = np.concatenate([problem.solution_values(torch.as_tensor(x[s:s + PREDICT_CHUNK], dtype=torch.float64))
-                                    .detach().cpu().numpy() for s in range(0, len(x), PREDICT_CHUNK)]).astype(float)
+        exact = _exact_values(problem, x, chunk_size)                       # (N, m)
     for c, name in enumerate(outputs):
         error_name = "error" if single else f"{name}_error"
         if name in wanted:
@@ -355,7 +363,7 @@ def field_values(solution, points, fields=None, residual: bool = False) -> dict[
         if error_name in wanted:
             out[error_name] = pred[:, c] - exact[:, c]
     if "residual" in wanted:
-        r = _residuals(solution, x)
+        r = _residuals(solution, x, chunk_size)
         if r.shape[1] == 1:
             out["residual"] = r[:, 0]
         else:
@@ -456,7 +464,7 @@ def _split_levels(mesh: Mesh, arrays: dict[str, np.ndarray]) -> list[dict[str, n
 
 
 def export_solution(solution, path: str | os.PathLike, resolution=None, fields: Sequence[str] | str | None = None,
-                    residual: bool = False) -> Path:
+                    residual: bool = False, chunk_size: int = CHUNK_SIZE) -> Path:
     """Write a solution's fields to a mesh file (format by extension, see the module docstring).
 
     Args:
@@ -470,6 +478,9 @@ def export_solution(solution, path: str | os.PathLike, resolution=None, fields: 
         fields: point-data arrays to write (see :func:`field_names`); None: the prediction,
             and ``u_exact`` / ``error`` where the problem has an exact or reference solution.
         residual: also write the PDE residual (autograd derivatives, evaluated in chunks).
+        chunk_size: points per forward pass. Peak memory is the mesh and its point-data
+            arrays (O(points)) plus one chunk's evaluation; ``scripts/memory_bound.py``
+            measures it (README: "Scaling").
 
     Returns:
         The path written (the ``.pvd`` index for a VTU series).
@@ -483,12 +494,14 @@ def export_solution(solution, path: str | os.PathLike, resolution=None, fields: 
     problem = _problem(solution)
     mesh = domain_mesh(problem.domain, resolution)
     wanted = _selected(solution, fields, residual)
-    arrays = field_values(solution, mesh.all_points(), wanted)
+    arrays = field_values(solution, mesh.all_points(), wanted, chunk_size=chunk_size)
     return _write(path, mesh, _split_levels(mesh, arrays))
 
 
-def _exact_on(exact, points: np.ndarray) -> np.ndarray:
+def _exact_on(exact, points: np.ndarray, chunk_size: int = CHUNK_SIZE) -> np.ndarray:
     """Values ``(N,)`` of an exact solution (a Problem, a torch or a numpy function) at numpy points."""
+    if len(points) > chunk_size:
+        return np.concatenate([_exact_on(exact, points[s], chunk_size) for s in chunks(len(points), chunk_size)])
     if hasattr(exact, "solution_values"):
         values = exact.solution_values(torch.as_tensor(points, dtype=torch.float64))
     else:
@@ -508,7 +521,7 @@ def _exact_on(exact, points: np.ndarray) -> np.ndarray:
     return values
 
 
-def export_fd(fd_solution, path: str | os.PathLike, exact=None, name: str = "u") -> Path:
+def export_fd(fd_solution, path: str | os.PathLike, exact=None, name: str = "u", chunk_size: int = CHUNK_SIZE) -> Path:
     """Write an :class:`~kanpde.fd.FDSolution` on its own grid, as ``export_solution`` would.
 
     The mesh is the FD grid (lines / quads / hexahedra); when the last axis is ``"t"``
@@ -530,7 +543,7 @@ def export_fd(fd_solution, path: str | os.PathLike, exact=None, name: str = "u")
     mesh, values = _fd_mesh(fd_solution)
     arrays = {name: values.T.reshape(-1) if mesh.times is not None else values}
     if exact is not None:
-        ex = _exact_on(exact, mesh.all_points())
+        ex = _exact_on(exact, mesh.all_points(), chunk_size)
         arrays[f"{name}_exact"] = ex
         arrays["error"] = arrays[name] - ex
     return _write(path, mesh, _split_levels(mesh, {k: np.ascontiguousarray(v) for k, v in arrays.items()}))

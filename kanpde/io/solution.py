@@ -13,7 +13,7 @@ from torch import nn
 
 from ..files import atomic_write
 from ..nn.spec import build_model, model_spec
-from ..pde.metrics import evaluation_points, relative_l2
+from ..pde.metrics import CHUNK_SIZE, chunks, evaluation_points, relative_l2_from, squared_errors
 from ..pde.problem import Problem
 from ..train.history import History
 
@@ -69,58 +69,79 @@ class Solution:
         ref = self._model_tensor()
         return x.to(dtype=ref.dtype, device=ref.device), is_numpy
 
-    def predict(self, points, check_domain: bool = True):
+    def predict(self, points, check_domain: bool = True, chunk_size: int = CHUNK_SIZE):
         """The solution at points ``(N, D)``: numpy in, numpy out; torch in, torch out.
+
+        Evaluated ``chunk_size`` points at a time, so memory beyond the ``(N, D)`` input
+        and ``(N, m)`` output stays bounded by one chunk's forward pass.
 
         Returns:
             ``(N, m)`` values (m components).
 
         Raises:
-            ValueError: wrong shape, NaN, or (with ``check_domain``) points outside the domain.
+            ValueError: wrong shape, NaN, (with ``check_domain``) points outside the domain,
+                or a ``chunk_size`` that is not a positive int.
         """
         x, is_numpy = self._points(points)
+        slices = list(chunks(len(x), chunk_size))
         if check_domain and self.problem is not None:
-            inside = self.problem.domain.contains(x.detach().cpu().numpy(), tol=1e-6)
-            if not inside.all():
-                bad = x[torch.as_tensor(~inside)][0].tolist()
-                raise ValueError(f"{int((~inside).sum())} of {len(inside)} points lie outside the domain "
-                                 f"{self.problem.domain!r}, e.g. {bad}; pass check_domain=False to extrapolate")
+            for s in slices:
+                inside = self.problem.domain.contains(x[s].detach().cpu().numpy(), tol=1e-6)
+                if not inside.all():
+                    outside = int(sum((~self.problem.domain.contains(x[c].detach().cpu().numpy(), tol=1e-6)).sum()
+                                      for c in slices))
+                    bad = x[s][torch.as_tensor(~inside)][0].tolist()
+                    raise ValueError(f"{outside} of {len(x)} points lie outside the domain "
+                                     f"{self.problem.domain!r}, e.g. {bad}; pass check_domain=False to extrapolate")
+        model, values = self.model, None
         with torch.no_grad():
-            values = self.model(x)                                       # (N, m)
+            for s in slices:
+                chunk = model(x[s])                                             # (chunk, m)
+                if values is None:
+                    values = chunk.new_empty((len(x), chunk.shape[1]))         # (N, m)
+                values[s] = chunk
+            if values is None:  # no points (a KAN cannot evaluate an empty batch)
+                values = x.new_empty((0, len(self.problem.outputs) if self.problem is not None
+                                      else getattr(self.model, "out_dim", 1)))
         return values.cpu().numpy() if is_numpy else values.to(points.device)
 
-    def errors(self, points=None) -> dict[str, float]:
+    def errors(self, points=None, chunk_size: int = CHUNK_SIZE) -> dict[str, float]:
         """Errors against the exact (or reference) solution on a dense evaluation set.
 
         ``rel_l2 = ||u - u*|| / ||u*||`` and ``max_abs = max |u - u*|`` over the set
-        (a regular grid up to 3-D); ``rel_h1`` adds the gradients to both norms when
-        the exact solution is a differentiable torch function.
+        (a regular grid up to 3-D, seeded Halton points beyond: :func:`evaluation_points`);
+        ``rel_h1`` adds the gradients to both norms when the exact solution is a
+        differentiable torch function. Sums are accumulated ``chunk_size`` points at a time.
         """
         if self.problem is None or not self.problem.has_solution():
             raise ValueError("errors() needs a problem with an exact or reference solution")
         if points is None:
             points, _ = evaluation_points(self.problem.domain)
         x, _ = self._points(points)
-        exact = self.problem.solution_values(x).detach()
-        with torch.no_grad():
-            u = self.model(x)
-        out = {"rel_l2": relative_l2(u, exact),
-               "max_abs": float((u - exact).abs().max())}
-        if self.problem.exact is not None:
-            out["rel_h1"] = self._relative_h1(x, u - exact, exact)
+        h1 = self.problem.exact is not None
+        sums, gradient_sums, max_abs = x.new_zeros(2), x.new_zeros(2), 0.0
+        for s in chunks(len(x), chunk_size):
+            exact = self.problem.solution_values(x[s]).detach()
+            with torch.no_grad():
+                u = self.model(x[s])
+            sums += squared_errors(u, exact)
+            max_abs = max(max_abs, float((u - exact).abs().max()))
+            if h1:
+                gradient_sums += squared_errors(*self._gradients(x[s]))
+        out = {"rel_l2": relative_l2_from(sums), "max_abs": max_abs}
+        if h1:
+            out["rel_h1"] = relative_l2_from(sums + gradient_sums)
         return out
 
-    def _relative_h1(self, x, diff, exact) -> float:
+    def _gradients(self, x) -> tuple[torch.Tensor, torch.Tensor]:
+        """Input gradients of the model and of the exact solution, each ``(N, D * m)``."""
         grads = []
         for f in (self.model, self.problem.exact):
             z = x.detach().clone().requires_grad_(True)
             values = f(z)
             values = values.unsqueeze(1) if values.ndim == 1 else values
             grads.append(torch.cat([torch.autograd.grad(values[:, c].sum(), z)[0] for c in range(values.shape[1])], 1))
-        dg = grads[0] - grads[1]
-        num = diff.pow(2).sum() + dg.pow(2).sum()
-        den = exact.pow(2).sum() + grads[1].pow(2).sum()
-        return float((num / den.clamp_min(1e-300)).sqrt())
+        return grads[0].detach(), grads[1].detach()
 
     # -- checkpoints --------------------------------------------------------------------------------
 

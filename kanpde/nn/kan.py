@@ -476,7 +476,7 @@ class KAN(Network):
 
     @torch.no_grad()
     def update_grid(self, x: torch.Tensor, margin: float = 0.0, layers: int | None = None,
-                    grow_only: bool = False) -> "KAN":
+                    grow_only: bool = False, reduce=None) -> "KAN":
         """Fit the layers' grid ranges to the activations seen on samples ``x``.
 
         Each layer's range becomes ``[min, max]`` of its inputs over ``x`` (widened by
@@ -487,10 +487,14 @@ class KAN(Network):
             layers: update only this many leading layers (``1``: just the input range).
             grow_only: only ever widen a range (to cover activations that left it), so a
                 layer whose activations stay inside keeps its splines exactly.
+            reduce: ``reduce(lo, hi) -> (lo, hi)`` turns this process's activation range into
+                the global one (data-parallel ranks: all-reduced min / max).
         """
         self.check_input(x)
         for layer in self.layers[:layers]:
             lo, hi = x.min(0).values, x.max(0).values
+            if reduce is not None:
+                lo, hi = reduce(lo, hi)
             span = (hi - lo).clamp_min(1e-6)
             lo, hi = lo - margin * span, hi + margin * span
             if grow_only:

@@ -1,10 +1,11 @@
 """Training: stages, configuration, the trainer loop and its history."""
 
 from .config import TrainConfig
+from .distributed import DataParallel, is_main_process, launch
 from .history import History
 from .resume import TrainingInterrupted
 from .stages import LBFGS, LM, Adam, Stage, default_schedule
 from .trainer import Trainer
 
-__all__ = ["Adam", "History", "LBFGS", "LM", "Stage", "TrainConfig", "Trainer", "TrainingInterrupted",
-           "default_schedule"]
+__all__ = ["Adam", "DataParallel", "History", "LBFGS", "LM", "Stage", "TrainConfig", "Trainer", "TrainingInterrupted",
+           "default_schedule", "is_main_process", "launch"]

@@ -115,6 +115,9 @@ class TrainConfig:
         balance: automatic loss weights: ``"gradnorm"`` (per term, from gradient norms),
             ``"rba"`` (per point, residual-based attention) or None; see
             :mod:`kanpde.train.balance`. ``weights`` multiply them.
+        distributed: data-parallel training on ``torch.distributed`` (see
+            :mod:`kanpde.train.distributed`): None (auto) when a process group is initialised
+            or ``torchrun`` launched the process; True requires one; False never.
     """
 
     interior_points: int = 3000
@@ -139,6 +142,7 @@ class TrainConfig:
     checkpoint: str | None = None
     checkpoint_every: int | None = None
     balance: str | None = "gradnorm"
+    distributed: bool | None = None
 
     def __post_init__(self):
         name = "TrainConfig"
@@ -162,6 +166,8 @@ class TrainConfig:
         self.callbacks = _check_callbacks(self.callbacks)
         self.max_retries = check_int(name, "max_retries", self.max_retries, 0)
         self.threads = check_int(name, "threads", self.threads, 1, allow_none=True)
+        if self.distributed is not None:
+            self.distributed = check_bool(name, "distributed", self.distributed)
         if self.checkpoint is not None:
             if not isinstance(self.checkpoint, (str, os.PathLike)):
                 raise TypeError(f"TrainConfig.checkpoint must be a path (str or os.PathLike), got {self.checkpoint!r}")

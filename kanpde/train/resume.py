@@ -210,6 +210,8 @@ class Checkpoints:
             if self.sigint:
                 raise KeyboardInterrupt
             stop = any(cb(record) for cb in trainer.config.callbacks)
+            if trainer.config.callbacks:  # every rank stops together
+                stop = trainer.parallel.any(stop)
         except KeyboardInterrupt:
             if self.path is None:
                 raise

@@ -24,10 +24,11 @@ import torch
 from torch import nn
 
 from ..pde.conditions import ConditionPoints
-from ..pde.metrics import evaluation_points, relative_l2
+from ..pde.metrics import chunks, evaluation_points, relative_l2_from, squared_errors
 from ..pde.problem import Problem
 from .balance import make_balancer
 from .config import TrainConfig
+from .distributed import DataParallel
 from .history import History
 from .lm import run_lm_stage
 from .resume import Checkpoints, Position
@@ -59,6 +60,8 @@ class Trainer:
         self.rng = np.random.default_rng(config.seed)
         self.step = 0
         self.start = time.perf_counter()
+        self.parallel = DataParallel.from_config(config)  # one process: every method is a no-op
+        self.parallel.broadcast_module(model, self.parameters.values())
         self.points = self.sample()
         self.eval_x, self.eval_u = self._evaluation_set()
         self.stopped = False
@@ -75,13 +78,13 @@ class Trainer:
         interior = self._tensor(domain.sample_interior(cfg.interior_points, method=cfg.sampling, seed=seed))
         conditions = [c.sample(domain, cfg.boundary_points, cfg.sampling, seed + 1 + i).to(**self.tensor_kwargs)
                       for i, c in enumerate(self.problem.conditions)]
-        return TrainingPoints(interior, conditions)
+        return self.parallel.shard(TrainingPoints(interior, conditions))  # this rank's block of each set
 
     def _evaluation_set(self):
         if not self.problem.has_solution():
             return None, None
         points, _ = evaluation_points(self.problem.domain, target=10_000)
-        x = self._tensor(points)
+        x = self.parallel.shard(self._tensor(points))
         return x, self.problem.solution_values(x).detach()
 
     def resample(self) -> None:
@@ -95,16 +98,17 @@ class Trainer:
         domain = self.problem.domain
         candidates = self._tensor(domain.sample_interior(10 * cfg.interior_points, method="uniform",
                                                          seed=cfg.seed + offset))
-        with torch.enable_grad():
-            residual = sum(r.detach().pow(2).sum(1) for r in self._residuals(candidates)).sqrt()  # (M,)
+        with torch.enable_grad():  # each rank its block of the candidates, then all of them everywhere
+            residual = sum(r.detach().pow(2).sum(1) for r in self._residuals(self.parallel.shard(candidates))).sqrt()
+        residual = self.parallel.gather_rows(residual)  # (M,)
         if cfg.adaptive == "rad":  # Wu et al. 2023: p ~ |R| / mean|R| + 1
             weights = (residual / residual.mean().clamp_min(1e-300) + 1).cpu().numpy()
             pick = self.rng.choice(len(weights), cfg.interior_points, replace=False, p=weights / weights.sum())
-            self.points.interior = candidates[torch.as_tensor(pick)]
+            self.points.interior = self.parallel.shard(candidates[torch.as_tensor(pick)])
             self.balancer.reset_points()
         else:
             worst = residual.topk(max(1, cfg.interior_points // 10)).indices
-            self.points.interior = torch.cat([self.points.interior, candidates[worst]])
+            self.points.interior = torch.cat([self.points.interior, self.parallel.shard(candidates[worst])])
             self.balancer.reset_points()
 
     # -- loss -----------------------------------------------------------------------------------------
@@ -115,11 +119,11 @@ class Trainer:
     def loss_terms(self) -> dict[str, torch.Tensor]:
         """Every named loss term (unweighted mean squares)."""
         residuals = self._residuals(self.points.interior)
-        terms = {name: self.balancer.pointwise(name, r).pow(2).mean()
+        terms = {name: self.parallel.global_mean(self.balancer.pointwise(name, r).pow(2))  # mean over all ranks
                  for name, r in zip(self.problem.residual_names(len(residuals)), residuals)}
         for condition, term, points in zip(self.problem.conditions, self.problem.terms, self.points.conditions):
             r = self.problem.condition_residual(condition, self.model, points, self.config.derivatives)
-            terms[term] = self.balancer.pointwise(term, r).pow(2).mean()
+            terms[term] = self.parallel.global_mean(self.balancer.pointwise(term, r).pow(2))
         return terms
 
     def total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -160,7 +164,8 @@ class Trainer:
         an untrained network's hidden activations span a sliver that training soon leaves."""
         if hasattr(self.model, "update_grid"):
             self.model.update_grid(self.problem.network_inputs(self.points.all()), margin=self.config.grid_margin,
-                                   layers=1 if inputs_only else None, grow_only=grow_only)
+                                   layers=1 if inputs_only else None, grow_only=grow_only,
+                                   **({"reduce": self.parallel.reduce_range} if self.parallel.enabled else {}))
 
     def run(self) -> "Trainer":
         """Run every stage; the trained model, history and parameters stay on the trainer."""
@@ -203,7 +208,7 @@ class Trainer:
             self.balancer.load_state_dict(resumed.balancer)  # after start_stage: as the run had them
             stage = dataclasses.replace(stage, lr=lr)
         bar = tqdm(total=stage.steps, initial=done, desc=f"[{index + 1}/{len(cfg.schedule)}] {stage.label()}",
-                   disable=not cfg.verbose, leave=True, dynamic_ncols=True)
+                   disable=not (cfg.verbose and self.parallel.is_main), leave=True, dynamic_ncols=True)
         while done < stage.steps:
             if isinstance(stage, Adam) and cfg.resample_every and done and done % cfg.resample_every == 0:
                 self.resample()
@@ -265,6 +270,7 @@ class Trainer:
             loss = self.total(terms)
             if torch.isfinite(loss):
                 loss.backward()
+                self.parallel.all_reduce_gradients(self.trainable())
             seen.append({k: v.detach() for k, v in terms.items()} | {"loss": loss.detach()})
             return loss
 
@@ -307,9 +313,11 @@ class Trainer:
     def record_error(self, record: dict | None) -> None:
         if record is None or self.eval_x is None or "rel_l2" in record:
             return
-        with torch.no_grad():
-            u = self.problem.model_for_fields(self.model)(self.eval_x)
-        record["rel_l2"] = relative_l2(u, self.eval_u)
+        model = self.problem.model_for_fields(self.model)
+        with torch.no_grad():  # in chunks (bounded memory), each rank its block of the set
+            sums = sum((squared_errors(model(self.eval_x[s]), self.eval_u[s]) for s in chunks(len(self.eval_x))),
+                       self.eval_u.new_zeros(2))
+        record["rel_l2"] = relative_l2_from(self.parallel.all_reduce_sum(sums))
 
     @staticmethod
     def _postfix(record: dict) -> dict:

@@ -1,0 +1,159 @@
+"""Data-parallel training on torch.distributed (2 gloo processes on CPU) equals one process."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+
+import kanpde as kp
+from conftest import poisson_problem
+from kanpde.train import Trainer
+from kanpde.train.distributed import DataParallel, launch, shard_slice
+
+ADAM, LBFGS = 50, 20
+
+
+def config(**kwargs):
+    # grid refinement (grid=8), grow-only grid updates and RAD resampling (every 20 Adam steps) run inside the window
+    return kp.TrainConfig(interior_points=120, boundary_points=61, seed=3, verbose=False, resample_every=20,
+                          adaptive="rad", schedule=[kp.Adam(ADAM, lr=1e-2), kp.LBFGS(LBFGS, grid=8)], **kwargs)
+
+
+def train(**kwargs):
+    """One float64 training run; returns the solution and its predictions on a test grid."""
+    problem = poisson_problem()
+    solution = kp.solve(problem, kp.KAN([2, 4, 1], grid=5, seed=1), config(**kwargs))
+    grid, _ = problem.domain.grid(17)
+    return solution, solution.predict(grid)
+
+
+def worker():
+    """Rank body: train data-parallel, and check what the ranks hold against each other."""
+    solution, prediction = train()
+    parallel = DataParallel(enabled=True)
+    params = torch.cat([p.detach().reshape(-1) for p in solution.model.parameters()])
+    gathered = parallel.gather_rows(params.unsqueeze(0))                 # (world, P)
+    problem = poisson_problem()
+    trainer = Trainer(problem, kp.KAN([2, 4, 1], grid=5, seed=1), config())
+    interior = parallel.gather_rows(trainer.points.interior)             # every rank's shard, in rank order
+    boundary = parallel.gather_rows(trainer.points.conditions[0].points)
+    return {"steps": solution.history.steps, "prediction": prediction, "world": dist.get_world_size(),
+            "rank_spread": float((gathered - gathered[0]).abs().max()), "local": len(trainer.points.interior),
+            "interior": interior.numpy(), "boundary": boundary.numpy()}
+
+
+@pytest.fixture(scope="module")
+def runs():
+    single, single_prediction = train(distributed=False)
+    return (single.history.steps, single_prediction), launch(worker, 2, threads=1)
+
+
+def test_shard_slices_partition_the_points():
+    for n in (0, 1, 7, 300):
+        for world in (1, 2, 3, 5):
+            covered = np.concatenate([np.arange(n)[shard_slice(n, r, world)] for r in range(world)])
+            assert np.array_equal(covered, np.arange(n))
+
+
+def test_two_ranks_hold_disjoint_shards_of_the_single_process_points(runs):
+    _, parallel = runs
+    single = Trainer(poisson_problem(), kp.KAN([2, 4, 1], grid=5, seed=1), config(distributed=False))
+    assert parallel["world"] == 2 and parallel["local"] == 60
+    assert np.array_equal(parallel["interior"], single.points.interior.numpy())
+    assert np.array_equal(parallel["boundary"], single.points.conditions[0].points.numpy())
+
+
+def test_two_ranks_train_like_one_process(runs):
+    (single_steps, single_prediction), parallel = runs
+    assert parallel["rank_spread"] == 0.0                                # identical models on both ranks
+    adam = [r for r in single_steps if r["stage"] == 0]
+    lbfgs_iterations = sum(r["iterations"] for r in single_steps if r["stage"] == 1)
+    assert len(adam) == ADAM and lbfgs_iterations == LBFGS
+    assert [r["step"] for r in parallel["steps"]] == [r["step"] for r in single_steps]
+    for name in ("loss", "pde", "dirichlet", "rel_l2"):
+        one = np.array([r[name] for r in single_steps if name in r])
+        two = np.array([r[name] for r in parallel["steps"] if name in r])
+        assert len(one) == len(two) > 0
+        np.testing.assert_allclose(two, one, rtol=1e-10, atol=0)
+    assert single_steps[-1]["loss"] < 0.1 * single_steps[0]["loss"]   # it trained
+    np.testing.assert_allclose(parallel["prediction"], single_prediction, rtol=1e-10, atol=1e-12)
+
+
+def test_global_mean_is_plain_mean_alone():
+    values = torch.arange(6.0, requires_grad=True)
+    assert DataParallel().global_mean(values).item() == 2.5
+
+
+def test_distributed_true_without_a_group_is_a_clear_error():
+    with pytest.raises(ValueError, match="torchrun"):
+        kp.solve(poisson_problem(), kp.KAN([2, 3, 1], grid=3, seed=0), config(distributed=True))
+    with pytest.raises(ValueError, match="distributed"):
+        kp.TrainConfig(distributed="yes")
+
+
+def test_cli_rejects_bad_nproc(capsys):
+    from kanpde.cli import main
+
+    assert main(["solve", "poisson2d", "--nproc", "0"]) == 2
+    assert "--nproc must be an integer >= 1" in capsys.readouterr().err
+
+
+def test_launch_rejects_bad_nproc():
+    with pytest.raises(ValueError, match="nproc"):
+        launch(worker, 0)
+
+
+def test_cli_nproc_2_writes_the_same_files_once(tmp_path, monkeypatch):
+    import os
+
+    import kanpde.files
+    from kanpde.cli import main
+    from kanpde.io import export, plotting, solution
+
+    log = tmp_path / "writes.log"
+    original = kanpde.files.atomic_write
+
+    def logged(path, write):  # forked workers inherit the patch and append to one log
+        with open(log, "a") as f:
+            f.write(f"{os.getpid()} {path}\n")
+        return original(path, write)
+
+    for module in (kanpde.files, export, plotting, solution):
+        monkeypatch.setattr(module, "atomic_write", logged)
+    tiny = ["--adam-steps", "10", "--lbfgs-steps", "5", "--grid-schedule", "3,5", "--widths", "2,3,1",
+            "--points", "60", "--boundary-points", "40", "--quiet"]
+    assert main(["solve", "poisson2d", *tiny, "--out", str(tmp_path / "one")]) == 0
+    log.rename(tmp_path / "one.log")
+    assert main(["solve", "poisson2d", *tiny, "--nproc", "2", "--out", str(tmp_path / "two")]) == 0
+
+    one, two = (sorted(p.name for p in (tmp_path / d).iterdir()) for d in ("one", "two"))
+    assert one == two and "summary.json" in two and "model.pt" in two
+    writes = [line.split() for line in log.read_text().splitlines()]
+    assert len({pid for pid, _ in writes}) == 1                          # one process wrote
+    assert sorted(os.path.basename(p) for _, p in writes) == sorted(set(os.path.basename(p) for _, p in writes))
+    summaries = [json.loads((tmp_path / d / "summary.json").read_text()) for d in ("one", "two")]
+    assert summaries[1]["errors"]["rel_l2"] == pytest.approx(summaries[0]["errors"]["rel_l2"], rel=1e-8)
+    assert summaries[1]["final_loss"] == pytest.approx(summaries[0]["final_loss"], rel=1e-8)
+    models = [kp.Solution.load(tmp_path / d / "model.pt") for d in ("one", "two")]
+    grid = np.random.default_rng(0).uniform(-1, 1, (50, 2))
+    np.testing.assert_allclose(models[1].predict(grid), models[0].predict(grid), rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.slow
+def test_torchrun_example_script_trains_on_two_ranks(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHON": sys.executable, "PYTHONPATH": str(root)}
+    run = subprocess.run(["bash", str(root / "scripts" / "torchrun_example.sh"), str(tmp_path / "out")], env=env,
+                         cwd=root, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["errors"]["rel_l2"] < 0.05
+    assert {"model.pt", "solution.vtu", "summary.json"} <= {p.name for p in (tmp_path / "out").iterdir()}
+    assert run.stdout.count("rel L2") == 1                               # one table: rank 0 only
