@@ -7,13 +7,17 @@ from dataclasses import dataclass
 
 @dataclass
 class Adam:
-    """``steps`` Adam steps at learning rate ``lr`` (decaying geometrically to ``lr_final`` if given)."""
+    """``steps`` Adam steps at learning rate ``lr`` (decaying geometrically to ``lr_final`` if given).
+
+    ``sparsity=lam`` adds ``lam`` times the KAN sparsity regulariser (:mod:`kanpde.nn.sparsity`) to the loss.
+    """
 
     steps: int
     lr: float = 1e-2
     grid: int | None = None
     lr_final: float | None = None
     update_grid: bool = False
+    sparsity: float = 0.0
 
     def label(self) -> str:
         return f"Adam lr={self.lr:g}" + (f" grid={self.grid}" if self.grid else "")
@@ -33,6 +37,7 @@ class LBFGS:
     history_size: int = 20
     chunk: int = 10
     update_grid: bool = False
+    sparsity: float = 0.0  # as for Adam
 
     def label(self) -> str:
         return "L-BFGS" + (f" grid={self.grid}" if self.grid else "")

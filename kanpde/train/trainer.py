@@ -23,6 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..nn.kan import KAN
+from ..nn.sparsity import sparsity_penalty
 from ..pde.conditions import ConditionPoints
 from ..pde.metrics import evaluation_points, relative_l2
 from ..pde.problem import Problem
@@ -109,6 +111,8 @@ class Trainer:
         for condition, points in zip(self.problem.conditions, self.points.conditions):
             r = self.problem.condition_residual(condition, self.model, points, self.config.derivatives)
             terms[condition.term] = r.pow(2).mean()
+        if getattr(self, "sparsity", 0.0) and isinstance(self.model, KAN):  # the stage's regulariser (sec. 2.5)
+            terms["sparsity"] = self.sparsity * sparsity_penalty(self.model, self.points.interior)
         return terms
 
     def total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -154,6 +158,7 @@ class Trainer:
         optimizer = None
         for index, stage in enumerate(self.config.schedule):
             self.prepare_stage(stage, first=index == 0)
+            self.sparsity = getattr(stage, "sparsity", 0.0)
             self.history.stages.append({"start": self.step, "label": stage.label(), "grid": getattr(self.model, "grid", None)})
             optimizer = self.make_optimizer(stage, optimizer)
             self.run_stage(index, stage, optimizer)
