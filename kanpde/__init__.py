@@ -15,6 +15,7 @@ from .nn import KAN, MLP, Jet, KANLayer
 from .pde import (Box, Condition, Data, Dirichlet, Disk, Domain, Field, Initial, Interval, Neumann, Periodic, Problem,
                   Rectangle, Robin, SpaceTime, TimeInterval)
 from .solve import solve
+from .symbolic import prune
 from .train import LBFGS, Adam, History, TrainConfig, default_schedule
 
 __version__ = "0.1.0"
@@ -23,7 +24,7 @@ __all__ = [
     "Adam", "Box", "Condition", "Data", "Dirichlet", "Disk", "Domain", "Field", "History", "Initial", "Interval",
     "Jet", "KAN", "KANLayer", "LBFGS", "MLP", "Neumann", "Periodic", "Problem", "Rectangle", "Robin",
     "Solution", "SpaceTime", "TimeInterval", "TrainConfig", "default_schedule", "export_fd", "export_solution",
-    "fd", "plotting", "solve",
+    "fd", "plotting", "prune", "solve", "symbolic",
 ]
 
 _LAZY = {"plotting": ".io.plotting"}  # figures pull in matplotlib only when asked for
