@@ -275,6 +275,8 @@ def cmd_solve(args) -> int:
     from .train import TrainConfig
 
     problem, name, module = load_problem(args.problem)
+    if args.formula and (args.model != "kan" or args.hard):
+        raise ValueError("--formula reads a KAN without output transform: use --model kan and no --hard")
     if args.hard:
         problem = problem.with_hard_dirichlet()
     grids = _ints(args.grid_schedule, "--grid-schedule")
@@ -327,6 +329,13 @@ def cmd_solve(args) -> int:
         files.append(out / "activations.png")
         plot_activations(solution.model, files[-1])
 
+    formula = None
+    if args.formula:  # snap the KAN's edges, fine-tune, and read off the formula (kanpde.symbolic)
+        from .symbolic.solution import formula_summary
+
+        formula = formula_summary(solution)
+        print(f"formula: u = {formula['formula']}  (rel L2 {_fmt(formula['rel_l2'], '.3e')}, "
+              f"PDE residual {formula['pde_residual']:.3e})")
     summary = {
         "problem": name, "source": args.problem, "domain": repr(problem.domain),
         "coordinates": list(problem.domain.names), "outputs": list(problem.outputs),
@@ -336,6 +345,8 @@ def cmd_solve(args) -> int:
         "errors": errors, "learned_parameters": solution.parameters or None, "fd": fd_row,
         "files": [p.name for p in files] + ["summary.json"], "skipped": skipped or None,
     }
+    if formula is not None:
+        summary["formula"] = formula
     files.append(_write_json(out / "summary.json", summary))
     print(_table(rows))
     for path in files:
@@ -443,6 +454,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--float32", action="store_true", help="train in float32 (default float64)")
     p.add_argument("--out", help="output folder (default results/NAME)")
     p.add_argument("--quiet", action="store_true", help="no progress bars, only the results table")
+    p.add_argument("--formula", action="store_true",
+                   help="snap the KAN to a symbolic formula, print it and write it into summary.json")
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser("export", help="write a checkpoint's fields to a mesh file (.vtu, .vtk, .xdmf, .pvd)")

@@ -128,6 +128,7 @@ def test_spline_edges_stay_symbolic_functions_and_report_not_compact():
     assert not solution.formula_report().compact
 
 
+@pytest.mark.slow
 def test_auto_symbolic_snaps_a_1d_poisson_solution_exactly():
     problem = kp.Problem(kp.Interval(-1, 1), lambda x, u: u.d("x", "x") + PI ** 2 * torch.sin(PI * x),
                          [kp.Dirichlet(0.0)], exact=lambda x: torch.sin(PI * x))

@@ -64,7 +64,7 @@ def from_pykan(model) -> KAN:
         for l, (src, dst) in enumerate(zip(layers, out.layers)):
             knots = src.grid.detach().cpu().to(dtype)                      # (in, G + 2k + 1)
             steps = knots.diff(dim=1)
-            _check(bool(torch.allclose(steps, steps[:, :1].expand_as(steps), rtol=1e-9, atol=0)),
+            _check(bool(torch.allclose(steps, steps[:, :1].expand_as(steps), rtol=1e-5, atol=0)),  # float32 knots are uniform to round-off
                    f"layer {l} of the pykan model has a non-uniform grid (grid_eps < 1, or update_grid on "
                    "skewed data); kanpde grids are uniform: build the pykan model with grid_eps=1.0")
             scale = (model.node_scale[l] * model.subnode_scale[l]).detach().cpu().to(dtype)  # (out,)

@@ -41,3 +41,14 @@ def solution_formula_report(solution, simplify: bool = True, digits: int | None 
 
 def latex(expr) -> str:
     return sp.latex(expr)
+
+
+def formula_summary(solution) -> dict:
+    """The formula report as plain data (``kanpde solve --formula`` writes it into summary.json):
+    formula, LaTeX, rel L2, PDE residual, whether it is compact, splines left with their R^2, time."""
+    started = time.perf_counter()
+    report = solution_formula_report(solution)
+    result = snapped(solution)
+    left = getattr(result, "snap_report", None)
+    return {**report.to_dict(), "time_s": time.perf_counter() - started,
+            "splines_left": {f"{l},{i},{o}": r2 for (l, i, o), r2 in (left.splines_left().items() if left else [])}}
