@@ -167,3 +167,28 @@ def test_plot_network_labels_snapped_edges():
     import matplotlib.pyplot as plt
 
     plt.close(ax.figure)
+
+
+def test_cli_formula_needs_a_plain_kan(capsys):
+    from kanpde.cli import main
+
+    assert main(["solve", "poisson2d", "--formula", "--model", "mlp", "--quiet"]) == 2
+    assert "--formula" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cli_formula_writes_summary(tmp_path, capsys):
+    import json
+
+    from kanpde.cli import main
+
+    path = tmp_path / "p1.py"
+    path.write_text("import math, torch\nimport kanpde as kp\n"
+                    "problem = kp.Problem(kp.Interval(-1, 1), lambda x, u: u.d('x', 'x') + math.pi ** 2 * "
+                    "torch.sin(math.pi * x), [kp.Dirichlet(0.0)], exact=lambda x: torch.sin(math.pi * x))\n")
+    out = tmp_path / "out"
+    assert main(["solve", str(path), "--formula", "--widths", "1,1", "--grid-schedule", "10", "--adam-steps", "0",
+                 "--lbfgs-steps", "60", "--points", "200", "--quiet", "--out", str(out)]) == 0
+    assert "formula: u = sin(pi*x)" in capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["formula"]["formula"] == "sin(pi*x)" and summary["formula"]["rel_l2"] < 1e-10

@@ -142,7 +142,8 @@ def formula_report(solution, exprs: list[sp.Expr], points: int = 2000) -> Formul
             x = torch.as_tensor(grid, dtype=torch.float64)
             rel = relative_l2(model(x), problem.solution_values(x).detach())
         x = torch.as_tensor(problem.domain.sample_interior(points, method="sobol", seed=11), dtype=torch.float64)
+        learned = {k: torch.tensor(float(v), dtype=torch.float64) for k, v in solution.parameters.items()}
         with torch.no_grad():
-            res = problem.residuals(model, x, backend="jet", parameters=None)
+            res = problem.residuals(model, x, backend="jet", parameters=learned)
         residual = float(torch.cat([r.reshape(-1) for r in res]).pow(2).mean().sqrt())
     return FormulaReport(exprs[0], sp.latex(exprs[0]), rel, float("nan") if residual is None else residual, compact)
