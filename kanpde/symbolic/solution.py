@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import time
 
-import sympy as sp
-
 from .formula import FormulaReport, formula_report, sympy_solution_expr
 from .model import SymbolicKAN
 from .snap import auto_symbolic
@@ -37,10 +35,6 @@ def solution_formula_report(solution, simplify: bool = True, digits: int | None 
     result = snapped(solution, **options)
     exprs = sympy_solution_expr(result, simplify=simplify, digits=digits, tol=tol)
     return formula_report(result, exprs)
-
-
-def latex(expr) -> str:
-    return sp.latex(expr)
 
 
 def formula_summary(solution) -> dict:
