@@ -116,7 +116,7 @@ def main(argv=None) -> int:
             row = {"problem": name, "formula": "no compact formula", "rel_l2": None, "pde_residual": None,
                    "proven": None, "time_s": float("nan"), "error": str(exc)}
         rows.append(row)
-        print(table([row]).splitlines()[-1], flush=True)
+        print(table([row]).splitlines()[-1] + (f"  ({row['error']})" if "error" in row else ""), flush=True)
     text = table(rows)
     print(text)
     atomic_write(args.out, lambda tmp: Path(tmp).write_text(text + "\n"))
