@@ -15,6 +15,7 @@ from .nn import KAN, MLP, Jet, KANLayer
 from .pde import (Box, Condition, Data, Dirichlet, Disk, Domain, Field, Initial, Interval, Neumann, Periodic, Problem,
                   Rectangle, Robin, SpaceTime, TimeInterval, numpy_function)
 from .solve import solve
+from .symbolic import prune
 from .train import LBFGS, LM, Adam, History, TrainConfig, default_schedule
 from .train.resume import TrainingInterrupted
 
@@ -24,7 +25,7 @@ __all__ = [
     "Adam", "Box", "Condition", "Data", "Dirichlet", "Disk", "Domain", "Field", "History", "Initial", "Interval",
     "Jet", "KAN", "KANLayer", "LBFGS", "LM", "MLP", "Neumann", "Periodic", "Problem", "Rectangle", "Robin",
     "Solution", "SpaceTime", "TimeInterval", "TrainConfig", "default_schedule", "export_fd", "export_solution",
-    "fd", "numpy_function", "plotting", "solve",
+    "fd", "numpy_function", "plotting", "prune", "solve", "symbolic",
 ]
 
 __all__ += ["TrainingInterrupted"]

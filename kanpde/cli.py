@@ -281,6 +281,8 @@ def cmd_solve(args) -> int:
     if args.nproc > 1:  # data-parallel: each local worker runs this command as one rank of a gloo group
         return launch(cmd_solve, args.nproc, argparse.Namespace(**{**vars(args), "nproc": 1}))
     problem, name, module = load_problem(args.problem)
+    if args.formula and (args.model != "kan" or args.hard):
+        raise ValueError("--formula reads a KAN without output transform: use --model kan and no --hard")
     if args.hard:
         problem = problem.with_hard_dirichlet()
     grids = _ints(args.grid_schedule, "--grid-schedule")
@@ -338,6 +340,13 @@ def cmd_solve(args) -> int:
         files.append(out / "activations.png")
         plot_activations(solution.network, files[-1])
 
+    formula = None
+    if args.formula:  # snap the KAN's edges, fine-tune, and read off the formula (kanpde.symbolic)
+        from .symbolic.solution import formula_summary
+
+        formula = formula_summary(solution)
+        print(f"formula: u = {formula['formula']}  (rel L2 {_fmt(formula['rel_l2'], '.3e')}, "
+              f"PDE residual {formula['pde_residual']:.3e})")
     summary = {
         "problem": name, "source": args.problem, "domain": repr(problem.domain),
         "coordinates": list(problem.domain.names), "outputs": list(problem.outputs),
@@ -347,6 +356,8 @@ def cmd_solve(args) -> int:
         "errors": errors, "learned_parameters": solution.parameters or None, "fd": fd_row,
         "files": [p.name for p in files] + ["summary.json"], "skipped": skipped or None,
     }
+    if formula is not None:
+        summary["formula"] = formula
     files.append(_write_json(out / "summary.json", summary))
     print(_table(rows))
     for path in files:
@@ -469,6 +480,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nproc", type=int, default=1,
                    help="train data-parallel in N local processes (torch.distributed, gloo); under torchrun "
                         "leave it at 1: `torchrun --nproc-per-node N -m kanpde solve NAME`")
+    p.add_argument("--formula", action="store_true",
+                   help="snap the KAN to a symbolic formula, print it and write it into summary.json")
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser("export", help="write a checkpoint's fields to a mesh file (.vtu, .vtk, .xdmf, .pvd)")

@@ -29,7 +29,8 @@ from ..pde.geometry import Box, SpaceTime
 from ..files import atomic_write
 from ..train.history import History
 
-__all__ = ["plot_field", "plot_solution", "plot_history", "plot_activations", "plot_fd_comparison", "save_figure"]
+__all__ = ["plot_field", "plot_solution", "plot_history", "plot_activations", "plot_fd_comparison", "plot_network",
+           "save_figure"]
 
 WHICH = ("u", "exact", "error")
 _HISTORY_SKIP = {"step", "stage", "time", "step_time", "iterations", "loss", "rel_l2"}
@@ -386,6 +387,60 @@ def plot_activations(model, path: str | os.PathLike | None = None, points: int =
     if path is not None:
         save_figure(fig, path)
     return fig
+
+
+def plot_network(model, ax=None, names=None, points: int = 61):
+    """A KAN drawn as a network in the paper's style: nodes in rows, each edge a line with a small
+    plot of its function at the middle, labelled by its snapped function (``"spline"`` if none).
+
+    Edges fade with their mean magnitude ``mean |phi|`` over the layer's grid range (relative to
+    the layer's largest), so pruned and dead edges all but vanish.
+
+    Args:
+        model: a :class:`~kanpde.KAN`, a :class:`~kanpde.symbolic.SymbolicKAN` or a Solution of one.
+        names: labels of the input nodes (default the problem's coordinate names, or x0, x1, ..).
+
+    Returns:
+        The Axes.
+    """
+    network = getattr(model, "model", model)
+    if names is None:
+        problem = getattr(model, "problem", None)
+        names = list(problem.domain.names) if problem is not None else [f"x{i}" for i in range(network.in_dim)]
+    widths = list(network.widths)
+    layers = network.layers
+    functions = getattr(network, "functions", None)
+    ax = _new_axes(ax)
+    ref = next(iter(network.parameters()))
+    xs = [np.linspace(0, 1, w + 2)[1:-1] if w > 1 else np.array([0.5]) for w in widths]
+    for l, layer in enumerate(layers):
+        t = torch.linspace(0, 1, points, dtype=ref.dtype, device=ref.device).unsqueeze(1)
+        x = layer.lo + t * (layer.hi - layer.lo)                          # (points, in)
+        with torch.no_grad():
+            phi = (network.edge_values(l, x) if functions is not None else layer.edge_values(x)[0]).cpu().numpy()
+        size = np.abs(phi).mean(0)                                        # (in, out)
+        alpha = np.clip(size / max(size.max(), 1e-300), 0.05, 1.0)
+        for i in range(layer.in_dim):
+            for o in range(layer.out_dim):
+                x0, y0, x1, y1 = xs[l][i], l, xs[l + 1][o], l + 1
+                ax.plot([x0, x1], [y0, y1], color="k", lw=0.8, alpha=float(alpha[i, o]), zorder=1)
+                mx, my, w = (x0 + x1) / 2, (y0 + y1) / 2, 0.5 / max(widths)
+                inset = ax.inset_axes([mx - w / 2, my - 0.12, w, 0.24], transform=ax.transData)
+                inset.plot(x[:, i].cpu().numpy(), phi[:, i, o], color="C0", lw=1.0, alpha=float(alpha[i, o]))
+                inset.set_xticks([])
+                inset.set_yticks([])
+                label = (functions[l][i][o] or "spline") if functions is not None else ""
+                if label:
+                    inset.set_title(label, fontsize=6, pad=1, alpha=float(alpha[i, o]))
+    for l, w in enumerate(widths):
+        ax.scatter(xs[l], np.full(w, l), s=60, color="k", zorder=3)
+    for i, name in enumerate(names[:widths[0]]):
+        ax.annotate(name, (xs[0][i], 0), xytext=(0, -14), textcoords="offset points", ha="center", fontsize=9)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(-0.3, len(widths) - 0.7)
+    ax.set_axis_off()
+    ax.set_title(f"KAN {widths}" + (" (snapped)" if functions is not None else ""), fontsize="medium")
+    return ax
 
 
 def _fd_view(fd) -> tuple[_View, np.ndarray]:

@@ -506,6 +506,19 @@ class KAN(Network):
             x = layer(x)
         return self
 
+    @classmethod
+    def from_pykan(cls, model) -> "KAN":
+        """The KAN of a pykan ``MultKAN`` (exact on uniform grids; see :mod:`kanpde.nn.pykan`)."""
+        from .pykan import from_pykan
+
+        return from_pykan(model)
+
+    def to_pykan(self):
+        """This KAN as a pykan ``MultKAN`` (needs pykan; see :mod:`kanpde.nn.pykan`)."""
+        from .pykan import to_pykan
+
+        return to_pykan(self)
+
     @torch.no_grad()
     def refine(self, new_grid: int) -> "KAN":
         """Grid extension: move every layer to ``new_grid`` intervals keeping the function.

@@ -22,6 +22,7 @@ import torch
 from .stages import Adam
 
 BALANCE = ("gradnorm", "rba", None)
+REGULARISERS = {"sparsity"}  # terms with a weight of their own: never balanced
 
 
 class Balancer:
@@ -86,7 +87,7 @@ class GradNorm(Balancer):
         return norms
 
     def update(self, trainer, smooth: bool) -> None:
-        norms = self.gradient_norms(trainer)
+        norms = {k: v for k, v in self.gradient_norms(trainer).items() if k not in REGULARISERS}
         if len(norms) < 2 or not all(v > 0 and torch.isfinite(torch.tensor(v)) for v in norms.values()):
             return  # one term (nothing to balance) or a degenerate gradient: keep the weights
         total = sum(norms.values())

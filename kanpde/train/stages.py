@@ -15,6 +15,8 @@ from .checks import check_bool, check_choice, check_float, check_int
 class Adam:
     """``steps`` Adam steps at learning rate ``lr`` (decaying geometrically to ``lr_final`` if given).
 
+    ``sparsity=lam`` adds ``lam`` times the KAN sparsity regulariser (:mod:`kanpde.nn.sparsity`) to the loss.
+
     Raises:
         TypeError, ValueError: a field of the wrong type or out of range (lr > 0 finite, grid >= 1, ...).
     """
@@ -25,6 +27,7 @@ class Adam:
     grid: int | None = None
     lr_final: float | None = None
     update_grid: bool = False
+    sparsity: float = 0.0
 
     def __post_init__(self):
         self.steps = check_int("Adam", "steps", self.steps, 0)
@@ -32,6 +35,7 @@ class Adam:
         self.grid = check_int("Adam", "grid", self.grid, 1, allow_none=True)
         self.lr_final = check_float("Adam", "lr_final", self.lr_final, 0.0, strict=True, allow_none=True)
         self.update_grid = check_bool("Adam", "update_grid", self.update_grid)
+        self.sparsity = check_float("Adam", "sparsity", self.sparsity, 0.0)
 
     def label(self) -> str:
         return f"Adam lr={self.lr:g}" + (f" grid={self.grid}" if self.grid else "")
@@ -56,6 +60,7 @@ class LBFGS:
     history_size: int = 20
     chunk: int = 10
     update_grid: bool = False
+    sparsity: float = 0.0  # as for Adam
 
     def __post_init__(self):
         self.steps = check_int("LBFGS", "steps", self.steps, 0)
@@ -64,6 +69,7 @@ class LBFGS:
         self.history_size = check_int("LBFGS", "history_size", self.history_size, 1)
         self.chunk = check_int("LBFGS", "chunk", self.chunk, 1)
         self.update_grid = check_bool("LBFGS", "update_grid", self.update_grid)
+        self.sparsity = check_float("LBFGS", "sparsity", self.sparsity, 0.0)
 
     def label(self) -> str:
         return "L-BFGS" + (f" grid={self.grid}" if self.grid else "")

@@ -23,6 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..nn.kan import KAN
+from ..nn.sparsity import sparsity_penalty
 from ..pde.conditions import ConditionPoints
 from ..pde.metrics import chunks, evaluation_points, relative_l2_from, squared_errors
 from ..pde.problem import Problem
@@ -124,6 +126,8 @@ class Trainer:
         for condition, term, points in zip(self.problem.conditions, self.problem.terms, self.points.conditions):
             r = self.problem.condition_residual(condition, self.model, points, self.config.derivatives)
             terms[term] = self.parallel.global_mean(self.balancer.pointwise(term, r).pow(2))
+        if getattr(self, "sparsity", 0.0) and isinstance(self.model, KAN):  # the stage's regulariser (sec. 2.5)
+            terms["sparsity"] = self.sparsity * sparsity_penalty(self.model, self.points.interior)
         return terms
 
     def total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -179,6 +183,7 @@ class Trainer:
                 if resumed is None:
                     self.prepare_stage(stage, first=index == 0)
                     self.history.stages.append({"start": self.step, "label": stage.label(), "grid": getattr(self.model, "grid", None)})
+                self.sparsity = getattr(stage, "sparsity", 0.0)
                 optimizer = self.make_optimizer(stage, optimizer)
                 if resumed is not None:
                     optimizer.load_state_dict(resumed.optimizer)

@@ -1,0 +1,195 @@
+"""Pruning, symbolic snapping, formulas and the sparsity regulariser (kanpde.symbolic)."""
+
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+
+import kanpde as kp
+from kanpde.nn.sparsity import edge_magnitudes, sparsity_penalty
+from kanpde.symbolic import EdgeFit, SymbolicKAN, best_fit, fit_candidate, snap_constants, LIBRARY
+
+PI = math.pi
+
+
+def _poisson2d():
+    def exact(x):
+        return torch.sin(PI * x[:, :1]) * torch.sin(PI * x[:, 1:])
+
+    def pde(x, u):
+        return u.laplacian() + 2 * PI ** 2 * exact(x)
+
+    return kp.Problem(kp.Rectangle((-1, -1), (1, 1)), pde, [kp.Dirichlet(0.0)], exact=exact, name="p2")
+
+
+def _sine_product_kan(perturb: float = 0.0) -> SymbolicKAN:
+    """The [2, 2, 1] KAN of sin(pi x) sin(pi y) = (cos(pi x - pi y) - cos(pi x + pi y)) / 2, snapped by hand."""
+    model = SymbolicKAN(kp.KAN([2, 2, 1], seed=0).double())
+    s = 1 + perturb
+    for i, o, c in [(0, 0, PI), (1, 0, -PI), (0, 1, PI), (1, 1, PI)]:
+        model.set_function(0, i, o, EdgeFit("x", 1.0, 0.0, c * s, perturb, 1.0, 0.0))
+    for i, c in [(0, 0.5), (1, -0.5)]:
+        model.set_function(1, i, 0, EdgeFit("cos", s, perturb, c * s, 0.0, 1.0, 0.0))
+    return model
+
+
+def test_prune_removes_dead_edge_and_node_and_keeps_output():
+    torch.manual_seed(0)
+    model = kp.KAN([2, 3, 1], seed=1).double()
+    with torch.no_grad():
+        for layer in model.layers:
+            layer.bias.normal_()
+        dead = model.layers[0]                # edge x1 -> h0 becomes constant (dead)
+        dead.coef[1, 0] = 0.0
+        dead.scale_base[1, 0] = 0.0
+        model.layers[1].coef[2, 0] = 0.0      # node h2 feeds nothing: it must go
+        model.layers[1].scale_base[2, 0] = 0.0
+    x = torch.rand(500, 2, dtype=torch.float64) * 2 - 1
+    pruned = kp.prune(model, threshold=1e-3, x=x)
+    assert pruned.widths == [2, 2, 1]
+    with torch.no_grad():
+        magnitudes = edge_magnitudes(pruned, x)
+    assert float(magnitudes[0][1, 0]) == 0.0 and float(magnitudes[0][0, 0]) > 0.0
+    assert torch.allclose(pruned(x), model(x), atol=1e-12, rtol=0)
+
+
+def test_prune_folds_a_small_edge_into_the_bias():
+    model = kp.KAN([2, 1], seed=2).double()
+    x = torch.rand(400, 2, dtype=torch.float64) * 2 - 1
+    with torch.no_grad():
+        model.layers[0].coef[1, 0] *= 1e-4
+        model.layers[0].scale_base[1, 0] *= 1e-4
+    phi = model.layers[0].edge_values(x)[0][:, 1, 0]
+    pruned = kp.prune(model, threshold=1e-2, x=x)
+    lost = (phi - phi.mean()).abs().max()
+    assert 0 < float((pruned(x) - model(x)).abs().max().detach()) <= float(lost.detach()) + 1e-15
+    with pytest.raises(ValueError, match="threshold"):
+        kp.prune(model, threshold=1.5, x=x)
+    with pytest.raises(ValueError, match="needs sample inputs"):
+        kp.prune(model, threshold=0.1)
+    with pytest.raises(TypeError, match="KAN"):
+        kp.prune(kp.MLP([2, 4, 1]), x=x)
+
+
+def test_snapping_recovers_a_known_edge():
+    x = np.linspace(-1, 1, 201)
+    best, fits = best_fit(x, 2 * np.sin(3 * x + 1) - 0.5)
+    assert best.name in ("sin", "cos") and best.r2 > 1 - 1e-14
+    a, b, c, d = best.params
+    assert np.max(np.abs(c * LIBRARY[best.name].torch_fn(torch.as_tensor(a * x + b)).numpy() + d
+                         - (2 * np.sin(3 * x + 1) - 0.5))) < 1e-8
+    sin = fit_candidate(LIBRARY["sin"], x, 2 * np.sin(3 * x + 1) - 0.5)
+    sign = np.sign(sin.a)                     # sin(3x + 1) = -sin(-3x - 1)
+    assert np.allclose([sign * sin.a, sign * sin.b, sign * sin.c, sin.d], [3, 1, 2, -0.5], atol=1e-8, rtol=0)
+    assert best_fit(x, 3.1 * x + 0.2)[0].name == "x"
+    with pytest.raises(ValueError, match="unknown library function"):
+        best_fit(x, x, library=["sin", "sine"])
+
+
+def test_snap_constants_to_rational_multiples_of_pi():
+    x = sp.Symbol("x")
+    expr = 0.50000001 * sp.cos(3.14159265 * x + 2e-9) + 6.2831853 * x ** 2 - 0.3333333
+    assert snap_constants(expr) == sp.cos(sp.pi * x) / 2 + 2 * sp.pi * x ** 2 - sp.Rational(1, 3)
+    assert str(snap_constants(0.123456789 * x, digits=3)) == "0.123*x"
+
+
+def test_formula_of_a_snapped_model_is_the_exact_solution():
+    solution = kp.Solution(_poisson2d(), _sine_product_kan(perturb=1e-9))
+    expr = solution.formula()
+    x, y = sp.symbols("x y", real=True)
+    assert sp.simplify(sp.expand_trig(expr - sp.sin(sp.pi * x) * sp.sin(sp.pi * y))) == 0
+    report = solution.formula_report()
+    assert report.compact and report.rel_l2 < 1e-13
+    assert report.pde_residual < 1e-10
+    assert "\\sin" in report.latex or "\\cos" in report.latex
+
+
+def test_formula_evaluates_like_predict_on_a_snapped_model():
+    model = _sine_product_kan()
+    with torch.no_grad():
+        model.affine[0][0, 0, 3] = 0.3        # an offset of 0.3 in pi x - pi y + 0.3: not snapped away
+    solution = kp.Solution(_poisson2d(), model)
+    expr = solution.formula(simplify=False)
+    assert expr.free_symbols == set(sp.symbols("x y", real=True))
+    f = sp.lambdify(sp.symbols("x y", real=True), expr, "numpy")
+    points = np.random.default_rng(0).uniform(-1, 1, (300, 2))
+    assert np.allclose(f(points[:, 0], points[:, 1]), solution.predict(points)[:, 0], atol=1e-13, rtol=0)
+
+
+def test_spline_edges_stay_symbolic_functions_and_report_not_compact():
+    model = SymbolicKAN(kp.KAN([1, 1], seed=0).double())
+    problem = kp.Problem(kp.Interval(-1, 1), lambda x, u: u.d("x", "x") + PI ** 2 * torch.sin(PI * x),
+                         [kp.Dirichlet(0.0)], exact=lambda x: torch.sin(PI * x))
+    solution = kp.Solution(problem, model)
+    expr = solution.formula()
+    assert expr.atoms(sp.core.function.AppliedUndef)
+    assert not solution.formula_report().compact
+
+
+@pytest.mark.slow
+def test_auto_symbolic_snaps_a_1d_poisson_solution_exactly():
+    problem = kp.Problem(kp.Interval(-1, 1), lambda x, u: u.d("x", "x") + PI ** 2 * torch.sin(PI * x),
+                         [kp.Dirichlet(0.0)], exact=lambda x: torch.sin(PI * x))
+    config = kp.TrainConfig(interior_points=200, boundary_points=2, schedule=[kp.LBFGS(60, grid=10)], verbose=False)
+    solution = kp.solve(problem, kp.KAN([1, 1], grid=10, seed=0), config)
+    expr = solution.formula(library=["x", "x^2", "sin", "exp"], fine_tune_steps=30)
+    assert sp.simplify(expr - sp.sin(sp.pi * sp.Symbol("x", real=True))) == 0
+    assert solution.formula_report(library=["x", "x^2", "sin", "exp"], fine_tune_steps=30).rel_l2 < 1e-10
+
+
+def test_sparsity_penalty_and_stage_option():
+    model = kp.KAN([2, 2, 1], seed=0).double()
+    x = torch.rand(100, 2, dtype=torch.float64)
+    with torch.no_grad():
+        scales = edge_magnitudes(model, x)
+    expected = 0.0
+    for s in scales:
+        p = s / s.sum()
+        expected += float(s.sum()) - 2 * float((p * p.log()).sum())
+    assert float(sparsity_penalty(model, x).detach()) == pytest.approx(expected, rel=1e-12)
+    problem = _poisson2d()
+    config = kp.TrainConfig(interior_points=100, boundary_points=40, verbose=False,
+                            schedule=[kp.Adam(3, sparsity=1e-3), kp.Adam(2)])
+    history = kp.solve(problem, kp.KAN([2, 2, 1], seed=0), config).history
+    rows = history.steps
+    assert all("sparsity" in r and r["sparsity"] > 0 for r in rows[:3])
+    assert all("sparsity" not in r for r in rows[3:])
+
+
+def test_plot_network_labels_snapped_edges():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ax = kp.plotting.plot_network(kp.Solution(_poisson2d(), _sine_product_kan()))
+    titles = [child.get_title() for child in ax.child_axes]
+    assert titles.count("cos") == 2 and titles.count("x") == 4
+    import matplotlib.pyplot as plt
+
+    plt.close(ax.figure)
+
+
+def test_cli_formula_needs_a_plain_kan(capsys):
+    from kanpde.cli import main
+
+    assert main(["solve", "poisson2d", "--formula", "--model", "mlp", "--quiet"]) == 2
+    assert "--formula" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cli_formula_writes_summary(tmp_path, capsys):
+    import json
+
+    from kanpde.cli import main
+
+    path = tmp_path / "p1.py"
+    path.write_text("import math, torch\nimport kanpde as kp\n"
+                    "problem = kp.Problem(kp.Interval(-1, 1), lambda x, u: u.d('x', 'x') + math.pi ** 2 * "
+                    "torch.sin(math.pi * x), [kp.Dirichlet(0.0)], exact=lambda x: torch.sin(math.pi * x))\n")
+    out = tmp_path / "out"
+    assert main(["solve", str(path), "--formula", "--widths", "1,1", "--grid-schedule", "10", "--adam-steps", "0",
+                 "--lbfgs-steps", "60", "--points", "200", "--quiet", "--out", str(out)]) == 0
+    assert "formula: u = sin(pi*x)" in capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["formula"]["formula"] == "sin(pi*x)" and summary["formula"]["rel_l2"] < 1e-10
