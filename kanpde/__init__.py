@@ -15,14 +15,14 @@ from .nn import KAN, MLP, Jet, KANLayer
 from .pde import (Box, Condition, Data, Dirichlet, Disk, Domain, Field, Initial, Interval, Neumann, Periodic, Problem,
                   Rectangle, Robin, SpaceTime, TimeInterval)
 from .solve import solve
-from .train import LBFGS, Adam, History, TrainConfig, default_schedule
+from .train import LBFGS, Adam, Causal, History, TimeMarching, TrainConfig, default_schedule
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Adam", "Box", "Condition", "Data", "Dirichlet", "Disk", "Domain", "Field", "History", "Initial", "Interval",
+    "Adam", "Box", "Causal", "Condition", "Data", "Dirichlet", "Disk", "Domain", "Field", "History", "Initial", "Interval",
     "Jet", "KAN", "KANLayer", "LBFGS", "MLP", "Neumann", "Periodic", "Problem", "Rectangle", "Robin",
-    "Solution", "SpaceTime", "TimeInterval", "TrainConfig", "default_schedule", "export_fd", "export_solution",
+    "Solution", "SpaceTime", "TimeInterval", "TimeMarching", "TrainConfig", "default_schedule", "export_fd", "export_solution",
     "fd", "plotting", "solve",
 ]
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .io.marching import MarchedSolution
 from .io.solution import Solution
 from .pde.problem import Problem
 from .train.config import TrainConfig
+from .train.marching import check_marching, march
 from .train.trainer import Trainer
 
 
@@ -32,6 +34,8 @@ def solve(problem: Problem, model: nn.Module, config: TrainConfig | None = None)
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a kanpde.TrainConfig, got {type(config).__name__}")
     problem.check_model(model)
+    if config.marching is not None:
+        check_marching(problem)
     if config.device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device {config.device!r} asked for, but torch sees no CUDA device")
     threads = torch.get_num_threads()
@@ -40,6 +44,9 @@ def solve(problem: Problem, model: nn.Module, config: TrainConfig | None = None)
     torch.manual_seed(config.seed)
     model.to(device=torch.device(config.device), dtype=config.dtype)
     try:
+        if config.marching is not None:  # windows one after another, stitched into one solution
+            stitched, history, parameters, elapsed = march(problem, model, config)
+            return MarchedSolution(problem, stitched, history, config.to_dict(), parameters, elapsed)
         trainer = Trainer(problem, model, config).run()
         return Solution(problem, model, trainer.history, config.to_dict(), trainer.learned_parameters(), trainer.elapsed)
     finally:

@@ -32,7 +32,7 @@ from ..train.history import History
 __all__ = ["plot_field", "plot_solution", "plot_history", "plot_activations", "plot_fd_comparison", "save_figure"]
 
 WHICH = ("u", "exact", "error")
-_HISTORY_SKIP = {"step", "stage", "time", "step_time", "iterations", "loss", "rel_l2"}
+_HISTORY_SKIP = {"step", "stage", "time", "step_time", "iterations", "loss", "rel_l2", "causal_eps", "causal_min_w"}
 
 
 # ---------------------------------------------------------------------------------- helpers

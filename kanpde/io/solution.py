@@ -137,6 +137,9 @@ class Solution:
             model: a model of the saved architecture, for models kanpde cannot rebuild.
         """
         payload = torch.load(path, map_location="cpu", weights_only=True)
+        if isinstance(payload, dict) and payload.get("format") == "kanpde-marching-1":
+            from .marching import MarchedSolution  # windows stitched in time (kp.TimeMarching)
+            return MarchedSolution.from_payload(payload, problem, path)
         if not isinstance(payload, dict) or payload.get("format") != "kanpde-solution-1":
             raise ValueError(f"{path} is not a kanpde solution checkpoint")
         if model is None:

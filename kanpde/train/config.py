@@ -9,6 +9,8 @@ from typing import Callable, Sequence
 import torch
 
 from ..pde.geometry import METHODS
+from .causal import Causal
+from .marching import TimeMarching
 from .stages import LBFGS, Adam, default_schedule
 
 
@@ -45,6 +47,9 @@ class TrainConfig:
             a callback returning True stops training.
         max_retries: NaN/inf recoveries per stage before it is stopped.
         threads: ``torch.set_num_threads`` for the run (None leaves it).
+        causal: :class:`Causal` weights on the interior residual along the time axis.
+        marching: :class:`TimeMarching`: train time windows one after another
+            (``kp.solve`` returns one stitched solution); the schedule runs per window.
     """
 
     interior_points: int = 3000
@@ -66,6 +71,8 @@ class TrainConfig:
     callbacks: Sequence[Callable] = ()
     max_retries: int = 3
     threads: int | None = None
+    causal: Causal | None = None
+    marching: TimeMarching | None = None
 
     def __post_init__(self):
         for name in ("interior_points", "boundary_points", "eval_every", "max_retries"):
@@ -83,6 +90,10 @@ class TrainConfig:
                 raise TypeError(f"schedule stages must be kp.Adam(...) or kp.LBFGS(...), got {stage!r}")
             if not isinstance(stage.steps, int) or stage.steps < 0:
                 raise ValueError(f"stage steps must be an int >= 0, got {stage.steps!r} in {stage!r}")
+        for name, kind in (("causal", Causal), ("marching", TimeMarching)):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), kind):
+                raise TypeError(f"TrainConfig.{name} must be kp.{kind.__name__}(...) or None, "
+                                f"got {type(getattr(self, name)).__name__}")
         if isinstance(self.dtype, str):
             self.dtype = getattr(torch, self.dtype)
 
@@ -90,4 +101,6 @@ class TrainConfig:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "callbacks"}
         out["schedule"] = [{"type": type(s).__name__, **dataclasses.asdict(s)} for s in self.schedule]
         out["dtype"] = str(self.dtype).replace("torch.", "")
+        for name in ("causal", "marching"):
+            out[name] = None if out[name] is None else dataclasses.asdict(out[name])
         return out

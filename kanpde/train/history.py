@@ -17,10 +17,13 @@ class History:
             up to the chunk for L-BFGS), ``loss`` (weighted total, before the call), every
             named loss term, and ``rel_l2`` where the error was evaluated.
         stages: one dict per stage: ``start`` (first step), ``label``, ``grid``.
+        causal: with causal training, ``{"step", "eps", "weights"}`` (the M chunk weights)
+            every few steps; the step records carry ``causal_eps`` and ``causal_min_w``.
     """
 
     steps: list[dict] = field(default_factory=list)
     stages: list[dict] = field(default_factory=list)
+    causal: list[dict] = field(default_factory=list)
 
     def column(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         """``(step numbers, values)`` of every step that recorded ``key``."""
@@ -33,8 +36,8 @@ class History:
     @property
     def terms(self) -> list[str]:
         """Names of the loss terms, in recording order."""
-        skip = {"step", "stage", "time", "step_time", "iterations", "loss", "rel_l2"}
+        skip = {"step", "stage", "time", "step_time", "iterations", "loss", "rel_l2", "causal_eps", "causal_min_w"}
         return [k for k in self.steps[0] if k not in skip] if self.steps else []
 
     def to_dict(self) -> dict:
-        return {"steps": self.steps, "stages": self.stages}
+        return {"steps": self.steps, "stages": self.stages, "causal": self.causal}

@@ -26,6 +26,7 @@ from torch import nn
 from ..pde.conditions import ConditionPoints
 from ..pde.metrics import evaluation_points, relative_l2
 from ..pde.problem import Problem
+from .causal import causal_state
 from .config import TrainConfig
 from .history import History
 from .stages import LBFGS, Adam, Stage
@@ -56,6 +57,7 @@ class Trainer:
         self.points = self.sample()
         self.eval_x, self.eval_u = self._evaluation_set()
         self.stopped = False
+        self.causal = causal_state(config.causal, problem.domain)  # None unless TrainConfig.causal
 
     # -- points ---------------------------------------------------------------------------------------
 
@@ -105,7 +107,9 @@ class Trainer:
     def loss_terms(self) -> dict[str, torch.Tensor]:
         """Every named loss term (unweighted mean squares)."""
         residuals = self._residuals(self.points.interior)
-        terms = {name: r.pow(2).mean() for name, r in zip(self.problem.residual_names(len(residuals)), residuals)}
+        losses = ([r.pow(2).mean() for r in residuals] if self.causal is None
+                  else self.causal.losses(residuals, self.points.interior))
+        terms = dict(zip(self.problem.residual_names(len(residuals)), losses))
         for condition, points in zip(self.problem.conditions, self.points.conditions):
             r = self.problem.condition_residual(condition, self.model, points, self.config.derivatives)
             terms[condition.term] = r.pow(2).mean()
@@ -239,6 +243,8 @@ class Trainer:
             return loss
 
         started = time.perf_counter()
+        if self.causal is not None:  # L-BFGS (line search included) needs one fixed objective per call
+            self.causal.freeze = isinstance(optimizer, torch.optim.LBFGS)
         if isinstance(optimizer, torch.optim.LBFGS):
             group = optimizer.param_groups[0]
             group["max_iter"], group["max_eval"] = limit, 4 * limit  # room for line-search evaluations
@@ -258,6 +264,8 @@ class Trainer:
         now = time.perf_counter()
         record = {"step": self.step, "stage": stage_index, "time": now - self.start,
                   "step_time": now - started, "iterations": iterations, **values}
+        if self.causal is not None:
+            self.causal.log(record, self.history)
         self.history.steps.append(record)
         return record
 
