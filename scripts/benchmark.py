@@ -56,10 +56,8 @@ def mlp_schedule(scale: float) -> list:
     return [kp.Adam(s(100)), kp.LBFGS(s(1000))]
 
 
-def prepare(name: str, recommended: kp.TrainConfig | None = None) -> kp.Problem:
+def prepare(name: str) -> kp.Problem:
     problem = problems.load_problem(name)
-    if recommended is not None and recommended.marching is not None:
-        return problem  # time windows carry their own output transform
     try:
         return problem.with_hard_dirichlet()
     except ValueError:
@@ -134,7 +132,7 @@ def main(argv=None) -> list[dict]:
     rows: list[dict] = []
     for name in args.problems:
         recommended = recommended_config(name, args.config, args.seed)
-        problem = prepare(name, recommended)
+        problem = prepare(name)
         d, m = problem.dim, len(problem.outputs)
         label = "KAN [%d,10,%d]" % (d, m) + (" (config())" if recommended is not None else "")
         candidates = [(label, kp.KAN([d, 10, m], grid=first_grid(recommended), seed=args.seed),
@@ -143,9 +141,8 @@ def main(argv=None) -> list[dict]:
             candidates.append(("MLP [%d,32,32,32,%d] tanh" % (d, m), kp.MLP([d, 32, 32, 32, m], seed=args.seed),
                                mlp_schedule(args.scale), None))
         for method, model, schedule, config in candidates:
-            train_problem = problem if config is not None or recommended is None else prepare(name)
             figures = Path(args.out) / "figures" if method.startswith("KAN") else None
-            rows.append(train_row(train_problem, method, model, schedule, args.points, args.seed, config, figures))
+            rows.append(train_row(problem, method, model, schedule, args.points, args.seed, config, figures))
             print(json.dumps(rows[-1]), flush=True)
         fd = fd_row(name)
         if fd:

@@ -107,5 +107,17 @@ def test_bad_marching_settings_are_rejected():
     config = kp.TrainConfig(schedule=[kp.Adam(1)], marching=kp.TimeMarching(2), **SMALL)
     with pytest.raises(ValueError, match="space-time"):
         kp.solve(steady, kp.KAN([1, 3, 1], grid=3), config)
-    with pytest.raises(ValueError, match="hard"):
-        kp.solve(heat_problem().with_hard_dirichlet(), kp.KAN([2, 3, 1], grid=3), config)
+    with pytest.raises(ValueError, match="transform"):
+        kp.solve(kp.Problem(heat_problem().domain, heat_problem().pde, [kp.Initial(0.0)], transform=lambda x, n: n),
+                 kp.KAN([2, 3, 1], grid=3), config)
+
+
+def test_hard_dirichlet_windows_meet_boundary_and_initial_data_exactly(tmp_path):
+    solution = _march(heat_problem().with_hard_dirichlet(), windows=2, steps=10)
+    t = np.linspace(0, 1, 7)
+    sides = np.column_stack([np.repeat([-1.0, 1.0], 7), np.tile(t, 2)])
+    assert np.abs(solution.predict(sides)).max() <= 1e-14
+    assert not solution.problem.hard  # the windows hold the constraint: no second transform
+    loaded = kp.Solution.load(solution.save(tmp_path / "hard.pt"), problem=heat_problem())
+    x = np.random.default_rng(1).uniform([-1, 0], [1, 1], (200, 2))
+    assert np.array_equal(loaded.predict(x), solution.predict(x))

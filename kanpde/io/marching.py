@@ -9,6 +9,7 @@ import torch
 
 from ..files import atomic_write
 from ..nn.spec import build_model, model_spec
+from ..pde.constraints import boundary_factor
 from ..pde.problem import Problem
 from ..pde.windows import InitialWindow, TimeWindows, initial_data, initial_order
 from ..train.history import History
@@ -21,8 +22,17 @@ class MarchedSolution(Solution):
     """Time windows stitched into one solution (``model`` is a :class:`TimeWindows`).
 
     Predictions, errors, export and figures cover the whole interval like any
-    :class:`Solution`; :meth:`save` / :meth:`Solution.load` keep every window.
+    :class:`Solution`; :meth:`save` / :meth:`Solution.load` keep every window. A hard
+    Dirichlet condition lives in the windows' own transform, so ``problem`` is kept
+    without it (no second transform on top).
     """
+
+    def __init__(self, problem: Problem | None, model: TimeWindows, *args, **kwargs):
+        if problem is not None and problem.hard:
+            problem = Problem(problem.domain, problem.pde, problem.conditions, problem.exact,
+                              reference=problem.reference, name=problem.name, outputs=problem.outputs,
+                              parameters=problem.parameters, weights=problem.weights)
+        super().__init__(problem, model, *args, **kwargs)
 
     @property
     def edges(self) -> list[float]:
@@ -47,6 +57,7 @@ class MarchedSolution(Solution):
             "config": _plain(self.config),
             "parameters": {k: float(v) for k, v in self.parameters.items()},
             "problem": None if self.problem is None else self.problem.name,
+            "hard_dirichlet": windows[0].boundary is not None,
             "elapsed": float(self.elapsed),
         }
         return atomic_write(path, lambda tmp: torch.save(payload, tmp))
@@ -67,10 +78,15 @@ class MarchedSolution(Solution):
             raise ValueError(f"{path} was trained with {order} initial condition(s) in time, "
                              f"problem {problem.name!r} has {initial_order(problem.conditions)}")
         data = initial_data(problem.conditions, order)
+        boundary = None
+        if payload.get("hard_dirichlet"):  # phi(x) in the windows' factor
+            problem = problem.with_hard_dirichlet()
+            boundary = boundary_factor(problem.domain)
         windows: list[InitialWindow] = []
         for spec, start in zip(payload["window_specs"], payload["edges"]):
             windows.append(InitialWindow(build_model(spec), start, axis, order,
-                                         previous=windows[-1] if windows else None, data=None if windows else data))
+                                         previous=windows[-1] if windows else None, data=None if windows else data,
+                                         boundary=boundary))
         model = TimeWindows(windows, payload["edges"], axis)
         state = payload["state_dict"]
         model.to(next(iter(state.values())).dtype).load_state_dict(state)

@@ -6,7 +6,10 @@ Window k on ``[t_k, t_{k+1}]`` takes its initial data from the window before it
     first order in time:   u_k(x, t) = a(x) + (t - t_k) N_k(x, t),
     second order in time:  u_k(x, t) = a(x) + (t - t_k) b(x) + (t - t_k)^2 N_k(x, t),
 
-with ``a = u_{k-1}(., t_k)`` and ``b = d/dt u_{k-1}(., t_k)``. So the stitched
+with ``a = u_{k-1}(., t_k)`` and ``b = d/dt u_{k-1}(., t_k)``; with a constant hard Dirichlet
+value the factor ``(t - t_k)^order`` also takes the boundary factor ``phi(x)``
+(:func:`kanpde.pde.constraints.boundary_factor`), which keeps the boundary data since
+``a`` (and ``b``) already meet it. So the stitched
 solution is continuous in time (and, at second order, so is u_t) by construction.
 The derivatives of ``a`` and ``b`` come from autograd through the (frozen) earlier
 windows once per point set (cached); those of ``N_k`` from its jet
@@ -75,10 +78,11 @@ class InitialWindow(HardDirichlet):
         previous: the window before (not a submodule: frozen, not trained here), or None.
         data: without ``previous``, the Initial values ``[u0]`` or ``[u0, v0]`` (numbers or
             functions of the points, evaluated at ``t = t_k``).
+        boundary: ``phi(x)``, zero on the spatial boundary, for a hard constant Dirichlet value.
     """
 
     def __init__(self, net: nn.Module, start: float, time_axis: int, order: int,
-                 previous: nn.Module | None = None, data: Sequence | None = None):
+                 previous: nn.Module | None = None, data: Sequence | None = None, boundary: Callable | None = None):
         nn.Module.__init__(self)
         if order not in (1, 2):
             raise ValueError(f"time windows support first- or second-order-in-time problems, got order {order}")
@@ -91,6 +95,7 @@ class InitialWindow(HardDirichlet):
         self.supports_jet = hasattr(net, "jet")
         if hasattr(net, "k"):
             self.k = net.k
+        self.boundary = boundary
         self._cache = _Cache()
 
     # -- the pieces of u = lift + factor * N ------------------------------------------------------
@@ -122,7 +127,8 @@ class InitialWindow(HardDirichlet):
         return values[0] if self.order == 1 else values[0] + tau * values[1]
 
     def factor(self, x: torch.Tensor) -> torch.Tensor:
-        return (x[:, self.axis:self.axis + 1] - self.start) ** self.order      # (N, 1)
+        factor = (x[:, self.axis:self.axis + 1] - self.start) ** self.order    # (N, 1)
+        return factor if self.boundary is None else factor * self.boundary(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.requires_grad:  # derivatives of u wanted by autograd: no cache

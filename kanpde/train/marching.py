@@ -19,6 +19,7 @@ import numpy as np
 from torch import nn
 
 from ..pde.conditions import Initial
+from ..pde.constraints import boundary_factor
 from ..pde.geometry import SpaceTime, TimeInterval
 from ..pde.problem import Problem
 from ..pde.windows import InitialWindow, TimeWindows, initial_data, initial_order
@@ -60,9 +61,9 @@ def check_marching(problem: Problem) -> int:
     """
     if not isinstance(problem.domain, SpaceTime):
         raise ValueError(f"time marching needs a space-time domain (space * TimeInterval), got {problem.domain!r}")
-    if problem.hard or problem.transform is not None:
+    if problem.transform is not None or (problem.hard and callable(problem.hard[0].value)):
         raise ValueError("time marching builds its own output transform (exact initial data per window); "
-                         "give the problem without Dirichlet(hard=True) or transform=")
+                         "give the problem without transform= (a hard Dirichlet condition only with a constant value)")
     order = initial_order(problem.conditions)
     if order not in (1, 2):
         raise ValueError(f"time marching needs Initial conditions of derivative order 0 (and 1), "
@@ -104,6 +105,7 @@ def march(problem: Problem, model: nn.Module, config) -> tuple[TimeWindows, Hist
     data = initial_data(problem.conditions, order)
     t0, t1, axis = problem.domain.t0, problem.domain.t1, problem.domain.time_axis
     edges = np.linspace(t0, t1, spec.windows + 1)
+    boundary = boundary_factor(problem.domain) if problem.hard else None  # hard (constant) Dirichlet data
     per_window = dataclasses.replace(config, marching=None)
     untrained = copy.deepcopy(model)
     history, windows, parameters, start = History(), [], {}, time.perf_counter()
@@ -111,7 +113,7 @@ def march(problem: Problem, model: nn.Module, config) -> tuple[TimeWindows, Hist
     for k in range(spec.windows):
         end = min(t1, edges[k + 1] + spec.overlap * (edges[k + 1] - edges[k]))
         window = InitialWindow(net, edges[k], axis, order, previous=windows[-1] if windows else None,
-                               data=None if windows else data)
+                               data=None if windows else data, boundary=boundary)
         trainer = Trainer(window_problem(problem, edges[k], end), window, per_window)
         trainer.run()
         _merge(history, trainer.history, k)
