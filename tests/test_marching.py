@@ -121,3 +121,20 @@ def test_hard_dirichlet_windows_meet_boundary_and_initial_data_exactly(tmp_path)
     loaded = kp.Solution.load(solution.save(tmp_path / "hard.pt"), problem=heat_problem())
     x = np.random.default_rng(1).uniform([-1, 0], [1, 1], (200, 2))
     assert np.array_equal(loaded.predict(x), solution.predict(x))
+
+
+def test_time_slice_and_causal_weight_figures(heat_marched, tmp_path):
+    fig = kp.plotting.plot_time_slices(heat_marched, times=[0.0, 0.5, 1.0], path=tmp_path / "slices.png")
+    left, right = fig.axes[:2]
+    assert len(left.lines) == 6                                          # prediction + reference per time
+    assert any(abs(line.get_ydata()[0] - 1 / 3) < 1e-12 for line in right.lines)  # window edge drawn
+    assert (tmp_path / "slices.png").stat().st_size > 0
+    with pytest.raises(ValueError, match="causal"):
+        kp.plotting.plot_causal_weights(heat_marched)                    # trained without causal weights
+    config = kp.TrainConfig(schedule=[kp.Adam(15)], causal=kp.Causal(chunks=4), **SMALL)
+    solution = kp.solve(heat_problem(), kp.KAN([2, 3, 1], grid=3, seed=0), config)
+    ax = kp.plotting.plot_causal_weights(solution)
+    assert len(ax.lines) == len(solution.history.causal) and len(ax.lines[0].get_ydata()) == 4
+    steady = kp.Problem(kp.Interval(0, 1), lambda x, u: u.d("x", "x"), [kp.Dirichlet(0.0)], exact=lambda x: 0 * x)
+    with pytest.raises(ValueError, match="space x time"):
+        kp.plotting.plot_time_slices(kp.Solution(steady, kp.KAN([1, 3, 1], grid=3)))
