@@ -92,7 +92,7 @@ def problem() -> kp.Problem:
 
 def config() -> kp.TrainConfig:
     """Recommended: time marching in 8 windows (each exact at its start and, with the Dirichlet
-    data as a hard constraint, on the boundary; warm-started from the one before), per window
+    data as a hard constraint, ``kanpde solve burgers1d --hard``, on the boundary; warm-started from the one before), per window
     Adam 100 then L-BFGS 100 on grids 5, 10, 20.
 
     Measured with the KAN row of ``python scripts/benchmark.py --problems burgers1d --skip-mlp``
