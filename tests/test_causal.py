@@ -67,7 +67,7 @@ def test_eps_moves_on_only_when_every_weight_passes_the_threshold():
 
 def test_frozen_weights_hold_within_one_lbfgs_call():
     state, x = _state(), _points()
-    state.freeze = True
+    state.begin_step(freeze=True)
     state.losses([torch.ones(len(x), 1, dtype=torch.float64)], x)
     held = state.weights.clone()
     state.losses([1e-6 * torch.ones(len(x), 1, dtype=torch.float64)], x)

@@ -93,6 +93,10 @@ class CausalWeights:
         self.weights = weights
         return [(weights * losses).mean() for losses in per_term]
 
+    def begin_step(self, freeze: bool) -> None:
+        """Before an optimiser call: with ``freeze``, the first evaluation's weights hold until :meth:`end_step`."""
+        self.freeze, self._held = freeze, None
+
     def end_step(self) -> dict:
         """After an optimiser call: release frozen weights, anneal eps; the record's entries."""
         self._held = None

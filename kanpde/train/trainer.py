@@ -244,7 +244,7 @@ class Trainer:
 
         started = time.perf_counter()
         if self.causal is not None:  # L-BFGS (line search included) needs one fixed objective per call
-            self.causal.freeze = isinstance(optimizer, torch.optim.LBFGS)
+            self.causal.begin_step(freeze=isinstance(optimizer, torch.optim.LBFGS))
         if isinstance(optimizer, torch.optim.LBFGS):
             group = optimizer.param_groups[0]
             group["max_iter"], group["max_eval"] = limit, 4 * limit  # room for line-search evaluations
