@@ -92,8 +92,8 @@ def problem() -> kp.Problem:
 
 def config() -> kp.TrainConfig:
     """Recommended: time marching in 8 windows (each exact at its start and, with the Dirichlet
-    data as a hard constraint, ``kanpde solve burgers1d --hard``, on the boundary; warm-started from the one before), per window
-    Adam 100 then L-BFGS 100 on grids 5, 10, 20.
+    data as a hard constraint, ``kanpde solve burgers1d --hard``, on the boundary; warm-started
+    from the one before), per window Adam 100 then L-BFGS 100 on grids 5, 10, 20.
 
     Measured with the KAN row of ``python scripts/benchmark.py --problems burgers1d --skip-mlp``
     (README, "Time-dependent problems"): rel L2 2.3e-2 (4 windows of Adam 200 + L-BFGS 150: 4.0e-2)
@@ -102,3 +102,11 @@ def config() -> kp.TrainConfig:
     return kp.TrainConfig(schedule=[kp.Adam(100), kp.LBFGS(100, grid=5), kp.LBFGS(100, grid=10),
                                     kp.LBFGS(100, grid=20)],
                           marching=kp.TimeMarching(8))
+
+
+def fd_solution(resolution=None) -> kp.fd.FDSolution:
+    """:func:`kanpde.fd.burgers` with ``resolution = n`` or ``(n, nt)``
+    (default (2048, 1000); nt = max(100, n // 2) for an int)."""
+    n, nt = parse_resolution(resolution, DEFAULT_RESOLUTION, NAME, nt_of_n=lambda n: max(100, n // 2))
+    return kp.fd.burgers(numpy_version(initial), NU, LO, HI, n, T1, nt, g=0.0, t0=T0,
+                         save_every=save_every(nt))
