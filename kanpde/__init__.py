@@ -16,16 +16,16 @@ from .pde import (Box, Condition, Data, Dirichlet, Disk, Domain, Field, Initial,
                   Rectangle, Robin, SpaceTime, TimeInterval, numpy_function)
 from .solve import solve
 from .symbolic import prune
-from .train import LBFGS, LM, Adam, History, TrainConfig, default_schedule
+from .train import LBFGS, LM, Adam, Causal, History, TimeMarching, TrainConfig, default_schedule
 from .train.resume import TrainingInterrupted
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Adam", "Box", "Condition", "Data", "Dirichlet", "Disk", "Domain", "Field", "History", "Initial", "Interval",
-    "Jet", "KAN", "KANLayer", "LBFGS", "LM", "MLP", "Neumann", "Periodic", "Problem", "Rectangle", "Robin",
-    "Solution", "SpaceTime", "TimeInterval", "TrainConfig", "default_schedule", "export_fd", "export_solution",
-    "fd", "numpy_function", "plotting", "prune", "solve", "symbolic",
+    "Adam", "Box", "Causal", "Condition", "Data", "Dirichlet", "Disk", "Domain", "Field", "History", "Initial",
+    "Interval", "Jet", "KAN", "KANLayer", "LBFGS", "LM", "MLP", "Neumann", "Periodic", "Problem", "Rectangle", "Robin",
+    "Solution", "SpaceTime", "TimeInterval", "TimeMarching", "TrainConfig", "default_schedule", "export_fd",
+    "export_solution", "fd", "numpy_function", "plotting", "prune", "solve", "symbolic",
 ]
 
 __all__ += ["TrainingInterrupted"]

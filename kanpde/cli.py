@@ -169,6 +169,34 @@ def _model_label(spec: dict) -> str:
     return f"MLP [{widths}] {spec['activation']}"
 
 
+def _recommended_config(args, module, plain):
+    """The problem module's ``config()`` (with the command's seed, dtype and verbosity), or None
+    for ``--config default``, a problem without one, or an MLP."""
+    import dataclasses
+
+    from .train import TrainConfig
+
+    factory = getattr(module, "config", None)
+    if args.config == "default" or not callable(factory) or args.model != "kan":
+        return None
+    config = factory()
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config() of problem {args.problem!r} must return a kp.TrainConfig, got {type(config).__name__}")
+    return dataclasses.replace(config, seed=plain.seed, dtype=plain.dtype, verbose=plain.verbose,
+                               checkpoint=plain.checkpoint, checkpoint_every=plain.checkpoint_every)
+
+
+def _windows_label(solution) -> str:
+    windows = getattr(solution.network, "windows", None)
+    return f" x {len(windows)} windows" if windows is not None else ""
+
+
+def _first_grid(config, grids: list[int]) -> list[int]:
+    """The grids of a config's schedule (the KAN starts on the first), else the command's."""
+    own = [s.grid for s in config.schedule if getattr(s, "grid", None)]
+    return own or grids
+
+
 # ---------------------------------------------------------------------------------- output helpers
 
 
@@ -261,16 +289,17 @@ def cmd_list(args) -> int:
         return 0
     rows = [(name, registry.get(name)) for name in names]
     width = max(len("name"), *(len(n) for n in names))
-    print(f"{'name':<{width}}  {'FD':<3}  description")
+    print(f"{'name':<{width}}  {'FD':<3}  {'config':<6}  description")
     for name, module in rows:
         fd = "yes" if getattr(module, "FD", False) else "no"
-        print(f"{name:<{width}}  {fd:<3}  {_description(module)}")
+        config = "yes" if callable(getattr(module, "config", None)) else "no"  # a recommended TrainConfig
+        print(f"{name:<{width}}  {fd:<3}  {config:<6}  {_description(module)}")
     return 0
 
 
 def cmd_solve(args) -> int:
     from .io.export import export_fd, export_solution
-    from .io.plotting import plot_activations, plot_history, plot_solution, save_figure, _figure
+    from .io.plotting import plot_activations, plot_history, plot_solution, plot_time_slices, save_figure, _figure
     from .nn.spec import model_spec
     from .solve import solve
     from .train import TrainConfig
@@ -300,15 +329,21 @@ def cmd_solve(args) -> int:
                          schedule=_schedule(args, grids), seed=args.seed,
                          dtype=torch.float32 if args.float32 else torch.float64, verbose=not args.quiet,
                          checkpoint=str(out / "checkpoint.pt"), checkpoint_every=args.checkpoint_every)
+    recommended = _recommended_config(args, module, config)
+    if recommended is not None:  # the problem's own schedule, points, causal and marching settings
+        config, grids = recommended, _first_grid(recommended, grids)
+        model = _model(args, problem, widths, grids)
     out.mkdir(parents=True, exist_ok=True)  # only once the options are known to be good
 
     solution = _solve_resumable(args, solve, problem, model, config)
     if not is_main_process():  # data-parallel rank > 0: rank 0 writes the files
         return 0
-    spec = model_spec(solution.network) or {"type": type(solution.network).__name__, "widths": widths}
+    windows = getattr(solution.network, "windows", None)  # time marching: the first window's network
+    net = windows[0].net if windows is not None else solution.network
+    spec = model_spec(net) or {"type": type(net).__name__, "widths": widths}
     n_params = sum(p.numel() for p in solution.network.parameters())
     errors = solution.errors() if problem.has_solution() else None
-    rows = [{"method": _model_label(spec), "parameters": n_params, "time_s": solution.elapsed,
+    rows = [{"method": _model_label(spec) + _windows_label(solution), "parameters": n_params, "time_s": solution.elapsed,
              **(errors or {"rel_l2": None, "max_abs": None})}]
 
     fd = fd_row = None
@@ -338,7 +373,9 @@ def cmd_solve(args) -> int:
     files.append(save_figure(fig, out / "history.png"))
     if spec["type"] == "KAN":
         files.append(out / "activations.png")
-        plot_activations(solution.network, files[-1])
+        plot_activations(net, files[-1])
+    if timed and problem.has_solution() and _spatial_dim(problem.domain) == 1:
+        files.append(save_figure(plot_time_slices(solution), out / "time_slices.png"))
 
     formula = None
     if args.formula:  # snap the KAN's edges, fine-tune, and read off the formula (kanpde.symbolic)
@@ -482,6 +519,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "leave it at 1: `torchrun --nproc-per-node N -m kanpde solve NAME`")
     p.add_argument("--formula", action="store_true",
                    help="snap the KAN to a symbolic formula, print it and write it into summary.json")
+    p.add_argument("--config", choices=("recommended", "default"), default="recommended",
+                   help="recommended: the problem's own config() where it has one (schedule, points, causal "
+                        "training, time windows; see 'kanpde list'), overriding the schedule options; "
+                        "default: the plain defaults and the options above")
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser("export", help="write a checkpoint's fields to a mesh file (.vtu, .vtk, .xdmf, .pvd)")

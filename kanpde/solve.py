@@ -5,10 +5,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .io.marching import MarchedSolution
 from .io.solution import Solution
 from .nn.network import Network
 from .pde.problem import Problem
 from .train.config import TrainConfig
+from .train.marching import check_marching, march
 from .train.trainer import Trainer
 
 
@@ -38,6 +40,8 @@ def solve(problem: Problem, model: nn.Module, config: TrainConfig | None = None,
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a kanpde.TrainConfig, got {type(config).__name__}")
     problem.check_model(model)
+    if config.marching is not None:
+        check_marching(problem)
     device = torch.device(config.device)
     if device.type == "cuda" and (not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()):
         raise ValueError(f"device {config.device!r} asked for, but torch sees {torch.cuda.device_count()} CUDA device(s)")
@@ -49,6 +53,9 @@ def solve(problem: Problem, model: nn.Module, config: TrainConfig | None = None,
         model.adopt_seed(config.seed)
     model.to(device=torch.device(config.device), dtype=config.dtype)
     try:
+        if config.marching is not None:  # windows one after another, stitched into one solution
+            stitched, history, parameters, elapsed = march(problem, model, config)
+            return MarchedSolution(problem, stitched, history, config.to_dict(), parameters, elapsed)
         trainer = Trainer(problem, model, config, resume=resume).run()
         return Solution(problem, model, trainer.history, config.to_dict(), trainer.learned_parameters(), trainer.elapsed)
     finally:

@@ -89,6 +89,18 @@ def problem() -> kp.Problem:
     return kp.Problem(domain, pde, [kp.Periodic("x"), kp.Initial(initial)], reference=reference, name=NAME)
 
 
+def config() -> kp.TrainConfig:
+    """Recommended: time marching in 4 windows (each exact at its start, warm-started from the
+    one before), per window Adam 200 then L-BFGS 150 on grids 5, 10, 20.
+
+    Measured with ``python scripts/benchmark.py --problems allen_cahn1d --skip-mlp``
+    (README, "Time-dependent problems"): rel L2 4.7e-2 where the plain schedule reaches 0.54.
+    """
+    return kp.TrainConfig(schedule=[kp.Adam(200), kp.LBFGS(150, grid=5), kp.LBFGS(150, grid=10),
+                                    kp.LBFGS(150, grid=20)],
+                          marching=kp.TimeMarching(4))
+
+
 def fd_solution(resolution=None) -> kp.fd.FDSolution:
     """:func:`kanpde.fd.allen_cahn` with ``resolution = n`` or ``(n, nt)``
     (default (1024, 2048); nt = 2n for an int)."""

@@ -8,14 +8,22 @@ constraint where it has one; and the problem's FD solver at its default resoluti
 Errors are measured against the exact solution (or the reference) on a dense
 evaluation set (a regular grid up to 3-D; 20 000 Halton points beyond).
 
+A problem module with a ``config()`` (its recommended TrainConfig: schedule, points,
+causal training, time windows) trains its KAN row with that instead
+(``--config default`` for the common schedule above); 1-D time-dependent problems
+also get a figure, results/figures/NAME.png (prediction vs reference at several
+times, and the error field).
+
 Writes results/benchmark.json and results/benchmark.md.
 
 Usage: OMP_WAIT_POLICY=PASSIVE python scripts/benchmark.py [--problems poisson2d heat1d] [--threads 2]
+       [--config default]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -56,14 +64,30 @@ def prepare(name: str) -> kp.Problem:
         return problem
 
 
-def train_row(problem, method: str, model, schedule, points: int, seed: int) -> dict:
-    config = kp.TrainConfig(schedule=schedule, interior_points=points, boundary_points=max(200, points // 5),
-                            seed=seed, verbose=False)
+def recommended_config(name: str, choice: str, seed: int) -> kp.TrainConfig | None:
+    """The problem's own config() with this run's seed, or None (``--config default`` or none defined)."""
+    factory = getattr(problems.get(name), "config", None)
+    if choice == "default" or not callable(factory):
+        return None
+    return dataclasses.replace(factory(), seed=seed, verbose=False)
+
+
+def train_row(problem, method: str, model, schedule, points: int, seed: int, config=None, figures=None) -> dict:
+    config = config or kp.TrainConfig(schedule=schedule, interior_points=points,
+                                      boundary_points=max(200, points // 5), seed=seed, verbose=False)
     start = time.perf_counter()
     solution = kp.solve(problem, model, config)
     elapsed = time.perf_counter() - start
+    if figures is not None and problem.domain.time_axis is not None and problem.domain.dim == 2:
+        kp.plotting.plot_time_slices(solution, path=Path(figures) / f"{problem.name}.png")
     return {"problem": problem.name, "method": method, "parameters": sum(p.numel() for p in model.parameters()),
             "time_s": elapsed, **solution.errors()}
+
+
+def first_grid(config: kp.TrainConfig | None) -> int:
+    """The grid the KAN starts on: the first stage grid of the config, else 5."""
+    grids = [s.grid for s in (config.schedule if config else []) if getattr(s, "grid", None)]
+    return grids[0] if grids else 5
 
 
 def fd_row(name: str) -> dict | None:
@@ -101,18 +125,24 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default="results")
     parser.add_argument("--skip-mlp", action="store_true")
+    parser.add_argument("--config", choices=("recommended", "default"), default="recommended",
+                        help="the KAN row: the problem's config() where it has one, or the common schedule")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     rows: list[dict] = []
     for name in args.problems:
+        recommended = recommended_config(name, args.config, args.seed)
         problem = prepare(name)
         d, m = problem.input_dim, len(problem.outputs)
-        candidates = [("KAN [%d,10,%d]" % (d, m), kp.KAN([d, 10, m], grid=5, seed=args.seed), kan_schedule(args.scale))]
+        label = "KAN [%d,10,%d]" % (d, m) + (" (config())" if recommended is not None else "")
+        candidates = [(label, kp.KAN([d, 10, m], grid=first_grid(recommended), seed=args.seed),
+                       kan_schedule(args.scale), recommended)]
         if not args.skip_mlp:
             candidates.append(("MLP [%d,32,32,32,%d] tanh" % (d, m), kp.MLP([d, 32, 32, 32, m], seed=args.seed),
-                               mlp_schedule(args.scale)))
-        for method, model, schedule in candidates:
-            rows.append(train_row(problem, method, model, schedule, args.points, args.seed))
+                               mlp_schedule(args.scale), None))
+        for method, model, schedule, config in candidates:
+            figures = Path(args.out) / "figures" if method.startswith("KAN") else None
+            rows.append(train_row(problem, method, model, schedule, args.points, args.seed, config, figures))
             print(json.dumps(rows[-1]), flush=True)
         fd = fd_row(name)
         if fd:

@@ -120,9 +120,31 @@ def _side_data(names):
 def test_list(registry, capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].split() == ["name", "FD", "description"]
-    assert out[1].split() == ["heat1d", "yes", "1-D", "heat", "equation"]
-    assert out[2].split()[:2] == ["square", "no"]
+    assert out[0].split() == ["name", "FD", "config", "description"]
+    assert out[1].split() == ["heat1d", "yes", "no", "1-D", "heat", "equation"]
+    assert out[2].split()[:3] == ["square", "no", "no"]
+
+
+def _tiny_recommended():
+    return kp.TrainConfig(interior_points=80, boundary_points=20, schedule=[kp.Adam(5), kp.LBFGS(3, grid=4)],
+                          causal=kp.Causal(chunks=4), marching=kp.TimeMarching(2))
+
+
+def test_recommended_config_is_listed_used_and_can_be_turned_off(registry, tmp_path, capsys):
+    registry.get("heat1d").config = _tiny_recommended
+    assert main(["list"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].split()[:3] == ["heat1d", "yes", "yes"]
+    out = tmp_path / "recommended"
+    assert main(["solve", "heat1d", "--quiet", "--widths", "2,4,1", "--seed", "3", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.splitlines()[2].startswith("KAN [2,4,1] G=4 k=3 x 2 windows")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["config"]["marching"]["windows"] == 2 and summary["config"]["causal"]["chunks"] == 4
+    assert summary["config"]["seed"] == 3 and summary["config"]["interior_points"] == 80
+    assert isinstance(kp.Solution.load(out / "model.pt", problem=_heat_problem()), kp.io.MarchedSolution)
+    plain = tmp_path / "plain"
+    assert main(["solve", "heat1d", *TINY, "--widths", "2,4,1", "--config", "default", "--out", str(plain)]) == 0
+    summary = json.loads((plain / "summary.json").read_text())
+    assert summary["config"]["marching"] is None and summary["config"]["interior_points"] == 100
 
 
 def test_list_without_registry(monkeypatch, capsys):
@@ -186,7 +208,7 @@ def test_solve_registered_space_time_with_fd(registry, tmp_path, capsys):
     assert rows[0].startswith("KAN [2,4,1] G=5") and rows[1].startswith("FD fd-heat-cn-splu")
     names = sorted(p.name for p in out.iterdir())
     assert _outputs(names) == ["activations.png", "fd.xdmf", "history.png", "model.pt", "solution.png",
-                               "solution.xdmf", "summary.json"]
+                               "solution.xdmf", "summary.json", "time_slices.png"]
     assert sorted(_side_data(names)) == ["fd", "solution"]  # each XDMF's HDF5 file
     summary = json.loads((out / "summary.json").read_text())
     fd = summary["fd"]

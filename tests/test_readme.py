@@ -15,12 +15,12 @@ def _python_blocks():
     return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
 
 
-def test_readme_has_the_three_tour_examples():
-    assert len(_python_blocks()) == 3
+def test_readme_has_the_tour_and_time_dependent_examples():
+    assert len(_python_blocks()) == 4
     assert "make demo" in README.read_text() and "make test" in README.read_text()
 
 
-@pytest.mark.parametrize("index", range(3))
+@pytest.mark.parametrize("index", range(4))
 def test_readme_example_runs(index, monkeypatch, tmp_path):
     real_solve = kanpde.solve
     solutions = []

@@ -36,6 +36,22 @@ def test_benchmark_writes_json_and_markdown(tmp_path, capsys):
     assert table.count("| poisson2d |") == 3
 
 
+def test_benchmark_uses_a_problems_config_and_draws_its_figure(tmp_path, monkeypatch):
+    import kanpde as kp
+    import problems
+
+    tiny = kp.TrainConfig(interior_points=80, boundary_points=20, schedule=[kp.Adam(3), kp.LBFGS(2, grid=4)],
+                          marching=kp.TimeMarching(2))
+    monkeypatch.setattr(problems.get("heat1d"), "config", lambda: tiny, raising=False)
+    script = _script("benchmark")
+    rows = script.main(["--problems", "heat1d", "--skip-mlp", "--out", str(tmp_path)])
+    assert rows[0]["method"] == "KAN [2,10,1] (config())" and rows[1]["method"].startswith("FD")
+    assert (tmp_path / "figures" / "heat1d.png").stat().st_size > 0
+    rows = script.main(["--problems", "heat1d", "--skip-mlp", "--scale", "0.01", "--points", "60",
+                        "--config", "default", "--out", str(tmp_path)])
+    assert rows[0]["method"] == "KAN [2,10,1]"
+
+
 def test_poisson_accuracy_fd_row():
     row = _script("poisson_accuracy").fd_row(32)
     assert row["rel_l2"] < 5e-3

@@ -4,6 +4,7 @@ meshio and matplotlib are imported where they are used, so importing kanpde stay
 """
 
 from .export import export_fd, export_solution
+from .marching import MarchedSolution
 from .solution import Solution
 
-__all__ = ["Solution", "export_fd", "export_solution"]
+__all__ = ["MarchedSolution", "Solution", "export_fd", "export_solution"]

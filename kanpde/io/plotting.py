@@ -30,10 +30,10 @@ from ..files import atomic_write
 from ..train.history import History
 
 __all__ = ["plot_field", "plot_solution", "plot_history", "plot_activations", "plot_fd_comparison", "plot_network",
-           "save_figure"]
+           "save_figure", "plot_time_slices", "plot_causal_weights"]
 
 WHICH = ("u", "exact", "error")
-_HISTORY_SKIP = {"step", "stage", "time", "step_time", "iterations", "loss", "rel_l2"}
+_HISTORY_SKIP = {"step", "stage", "time", "step_time", "iterations", "loss", "rel_l2", "causal_eps", "causal_min_w"}
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -486,3 +486,92 @@ def plot_fd_comparison(fd_solution, solution=None, exact=None, path: str | os.Pa
     if path is not None:
         save_figure(fig, path)
     return fig
+
+
+# ---------------------------------------------------------------------------------- time-dependent problems
+
+
+def plot_time_slices(solution, times=None, path: str | os.PathLike | None = None, resolution: int = 201):
+    """Prediction against the exact/reference solution at several times, and the error field.
+
+    For a 1-D space x time problem: left, ``u(x, t)`` at each time (solid) over the
+    reference (dashed); right, ``log10 |u - u*|`` over (x, t), with the window edges of a
+    time-marched solution as dotted lines.
+
+    Args:
+        times: the times of the slices; default five evenly spaced over the interval.
+
+    Returns:
+        The :class:`matplotlib.figure.Figure`; saved atomically (PNG) when ``path`` is given.
+
+    Raises:
+        ValueError: not a 1-D space x time problem, or no exact/reference solution.
+    """
+    problem = _problem(solution)
+    domain = problem.domain
+    if not isinstance(domain, SpaceTime) or domain.spatial.dim != 1 or not problem.has_solution():
+        raise ValueError(f"plot_time_slices needs a 1-D space x time problem with an exact or reference solution, "
+                         f"got {domain!r}")
+    (lo,), (hi,) = domain.spatial.bounds
+    t0, t1 = domain.t0, domain.t1
+    times = np.linspace(t0, t1, 5) if times is None else np.asarray(times, dtype=float)
+    x = np.linspace(lo, hi, resolution)
+    tt = np.linspace(t0, t1, resolution)
+    grid = np.column_stack([np.tile(x, len(tt)), np.repeat(tt, len(x))])            # (R*R, 2): (x, t), t slowest
+    name = problem.outputs[0]
+    values = field_values(solution, grid, [name, f"{name}_exact"])
+    pred = values[name].reshape(len(tt), len(x))                                     # (R_t, R_x)
+    exact = values[f"{name}_exact"].reshape(len(tt), len(x))
+    fig = _figure(10, 3.8)
+    left, right = fig.subplots(1, 2)
+    import matplotlib
+
+    colours = matplotlib.colormaps["viridis"](np.linspace(0, 0.9, len(times)))
+    for t, colour in zip(times, colours):
+        j = int(np.abs(tt - t).argmin())
+        left.plot(x, pred[j], color=colour, label=f"t = {tt[j]:.2f}")
+        left.plot(x, exact[j], color="k", ls="--", lw=0.8)
+    left.set_xlabel(domain.names[0])
+    left.set_ylabel(problem.outputs[0])
+    left.legend(fontsize="small", title="KAN (solid), reference (dashed)", title_fontsize="small")
+    error = np.log10(np.abs(pred - exact) + 1e-16)
+    image = right.pcolormesh(x, tt, error, shading="auto", cmap="magma", vmin=max(error.min(), error.max() - 6))
+    fig.colorbar(image, ax=right, label="log10 |error|")
+    for edge in getattr(solution.model, "edges", [])[1:-1]:
+        right.axhline(edge, color="w", ls=":", lw=1)
+    right.set_xlabel(domain.names[0])
+    right.set_ylabel(domain.names[domain.time_axis])
+    rel = np.linalg.norm(pred - exact) / max(np.linalg.norm(exact), 1e-300)
+    right.set_title(f"error, rel L2 {rel:.2e}", fontsize="medium")
+    fig.suptitle(problem.name)
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
+def plot_causal_weights(solution, ax=None):
+    """Causal weights ``w_i`` over the time chunks as training went on (one line per record,
+    coloured by step; see :class:`kanpde.Causal`).
+
+    Raises:
+        ValueError: the history holds no causal weights (trained without ``causal=``).
+    """
+    history = _history(solution)
+    if not history.causal:
+        raise ValueError("the history holds no causal weights: train with TrainConfig(causal=kp.Causal(...))")
+    ax = _new_axes(ax)
+    import matplotlib
+
+    rows = history.causal
+    colours = matplotlib.colormaps["viridis"](np.linspace(0, 1, len(rows)))
+    for row, colour in zip(rows, colours):
+        w = np.asarray(row["weights"])
+        ax.plot((np.arange(len(w)) + 0.5) / len(w), w, color=colour, lw=1)
+    norm = matplotlib.colors.Normalize(rows[0]["step"], rows[-1]["step"])
+    ax.figure.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap="viridis"), ax=ax, label="step")
+    ax.set_xlabel("time (fraction of the interval, chunk centres)")
+    ax.set_ylabel("causal weight w")
+    ax.set_ylim(-0.02, 1.05)
+    eps = sorted({row["eps"] for row in rows})
+    ax.set_title(f"causal weights, eps {eps[0]:g} .. {eps[-1]:g}", fontsize="medium")
+    return ax

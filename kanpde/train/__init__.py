@@ -1,11 +1,13 @@
 """Training: stages, configuration, the trainer loop and its history."""
 
+from .causal import Causal
 from .config import TrainConfig
 from .distributed import DataParallel, is_main_process, launch
 from .history import History
+from .marching import TimeMarching
 from .resume import TrainingInterrupted
 from .stages import LBFGS, LM, Adam, Stage, default_schedule
 from .trainer import Trainer
 
-__all__ = ["Adam", "DataParallel", "History", "LBFGS", "LM", "Stage", "TrainConfig", "Trainer", "TrainingInterrupted",
-           "default_schedule", "is_main_process", "launch"]
+__all__ = ["Adam", "Causal", "DataParallel", "History", "LBFGS", "LM", "Stage", "TimeMarching", "TrainConfig",
+           "Trainer", "TrainingInterrupted", "default_schedule", "is_main_process", "launch"]

@@ -13,6 +13,8 @@ from ..pde.geometry import METHODS
 from .checks import check_bool, check_choice, check_float, check_int
 from .balance import BALANCE
 from .stages import LBFGS, LM, Adam, default_schedule
+from .causal import Causal
+from .marching import TimeMarching
 
 
 ADAPTIVE = (None, "rar", "rad")
@@ -118,6 +120,9 @@ class TrainConfig:
         distributed: data-parallel training on ``torch.distributed`` (see
             :mod:`kanpde.train.distributed`): None (auto) when a process group is initialised
             or ``torchrun`` launched the process; True requires one; False never.
+        causal: :class:`Causal` weights on the interior residual along the time axis.
+        marching: :class:`TimeMarching`: train time windows one after another
+            (``kp.solve`` returns one stitched solution); the schedule runs per window.
     """
 
     interior_points: int = 3000
@@ -143,6 +148,8 @@ class TrainConfig:
     checkpoint_every: int | None = None
     balance: str | None = "gradnorm"
     distributed: bool | None = None
+    causal: Causal | None = None
+    marching: TimeMarching | None = None
 
     def __post_init__(self):
         name = "TrainConfig"
@@ -168,6 +175,10 @@ class TrainConfig:
         self.threads = check_int(name, "threads", self.threads, 1, allow_none=True)
         if self.distributed is not None:
             self.distributed = check_bool(name, "distributed", self.distributed)
+        for option, kind in (("causal", Causal), ("marching", TimeMarching)):
+            if getattr(self, option) is not None and not isinstance(getattr(self, option), kind):
+                raise TypeError(f"TrainConfig.{option} must be kp.{kind.__name__}(...) or None, "
+                                f"got {type(getattr(self, option)).__name__}")
         if self.checkpoint is not None:
             if not isinstance(self.checkpoint, (str, os.PathLike)):
                 raise TypeError(f"TrainConfig.checkpoint must be a path (str or os.PathLike), got {self.checkpoint!r}")
@@ -182,4 +193,6 @@ class TrainConfig:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "callbacks"}
         out["schedule"] = [{"type": type(s).__name__, **dataclasses.asdict(s)} for s in self.schedule]
         out["dtype"] = str(self.dtype).replace("torch.", "")
+        for name in ("causal", "marching"):
+            out[name] = None if out[name] is None else dataclasses.asdict(out[name])
         return out

@@ -18,10 +18,13 @@ class History:
             named loss term, ``weight:<term>`` the automatic loss weight of each term
             (:mod:`kanpde.train.balance`), and ``rel_l2`` where the error was evaluated.
         stages: one dict per stage: ``start`` (first step), ``label``, ``grid``.
+        causal: with causal training, ``{"step", "eps", "weights"}`` (the M chunk weights)
+            every few steps; the step records carry ``causal_eps`` and ``causal_min_w``.
     """
 
     steps: list[dict] = field(default_factory=list)
     stages: list[dict] = field(default_factory=list)
+    causal: list[dict] = field(default_factory=list)
 
     def column(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         """``(step numbers, values)`` of every step that recorded ``key``."""
@@ -34,7 +37,7 @@ class History:
     @property
     def terms(self) -> list[str]:
         """Names of the loss terms, in recording order."""
-        skip = {"step", "stage", "time", "step_time", "iterations", "loss", "rel_l2"}
+        skip = {"step", "stage", "time", "step_time", "iterations", "loss", "rel_l2", "causal_eps", "causal_min_w"}
         return [k for k in self.steps[0] if k not in skip and not k.startswith("weight:")] if self.steps else []
 
     @property
@@ -43,4 +46,4 @@ class History:
         return [k[len("weight:"):] for k in self.steps[0] if k.startswith("weight:")] if self.steps else []
 
     def to_dict(self) -> dict:
-        return {"steps": self.steps, "stages": self.stages}
+        return {"steps": self.steps, "stages": self.stages, "causal": self.causal}

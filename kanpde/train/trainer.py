@@ -29,6 +29,7 @@ from ..pde.conditions import ConditionPoints
 from ..pde.metrics import chunks, evaluation_points, relative_l2_from, squared_errors
 from ..pde.problem import Problem
 from .balance import make_balancer
+from .causal import causal_state
 from .config import TrainConfig
 from .distributed import DataParallel
 from .history import History
@@ -68,6 +69,7 @@ class Trainer:
         self.eval_x, self.eval_u = self._evaluation_set()
         self.stopped = False
         self.checkpoints = Checkpoints(self, resume)  # resume: continue from that checkpoint
+        self.causal = causal_state(config.causal, problem.domain)  # None unless TrainConfig.causal
 
     # -- points ---------------------------------------------------------------------------------------
 
@@ -121,8 +123,10 @@ class Trainer:
     def loss_terms(self) -> dict[str, torch.Tensor]:
         """Every named loss term (unweighted mean squares)."""
         residuals = self._residuals(self.points.interior)
-        terms = {name: self.parallel.global_mean(self.balancer.pointwise(name, r).pow(2))  # mean over all ranks
-                 for name, r in zip(self.problem.residual_names(len(residuals)), residuals)}
+        losses = ([self.parallel.global_mean(self.balancer.pointwise(name, r).pow(2))  # mean over all ranks
+                   for name, r in zip(self.problem.residual_names(len(residuals)), residuals)] if self.causal is None
+                  else self.causal.losses(residuals, self.points.interior))
+        terms = dict(zip(self.problem.residual_names(len(residuals)), losses))
         for condition, term, points in zip(self.problem.conditions, self.problem.terms, self.points.conditions):
             r = self.problem.condition_residual(condition, self.model, points, self.config.derivatives)
             terms[term] = self.parallel.global_mean(self.balancer.pointwise(term, r).pow(2))
@@ -280,6 +284,8 @@ class Trainer:
             return loss
 
         started = time.perf_counter()
+        if self.causal is not None:  # L-BFGS (line search included) needs one fixed objective per call
+            self.causal.begin_step(freeze=isinstance(optimizer, torch.optim.LBFGS))
         if isinstance(optimizer, torch.optim.LBFGS):
             group = optimizer.param_groups[0]
             group["max_iter"], group["max_eval"] = limit, 4 * limit  # room for line-search evaluations
@@ -299,6 +305,8 @@ class Trainer:
         now = time.perf_counter()
         record = {"step": self.step, "stage": stage_index, "time": now - self.start,
                   "step_time": now - started, "iterations": iterations, **values, **self.balancer.record()}
+        if self.causal is not None:
+            self.causal.log(record, self.history)
         self.history.steps.append(record)
         return record
 

@@ -1,0 +1,94 @@
+"""The solution of a time-marched run: one :class:`Solution` over all windows, saved and loaded as one."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from ..files import atomic_write
+from ..nn.spec import build_model, model_spec
+from ..pde.constraints import boundary_factor
+from ..pde.problem import Problem
+from ..pde.windows import InitialWindow, TimeWindows, initial_data, initial_order
+from ..train.history import History
+from .solution import Solution, _plain, _registered_problem
+
+FORMAT = "kanpde-marching-1"
+
+
+class MarchedSolution(Solution):
+    """Time windows stitched into one solution (``model`` is a :class:`TimeWindows`).
+
+    Predictions, errors, export and figures cover the whole interval like any
+    :class:`Solution`; :meth:`save` / :meth:`Solution.load` keep every window. A hard
+    Dirichlet condition lives in the windows' own transform, so ``problem`` is kept
+    without it (no second transform on top).
+    """
+
+    def __init__(self, problem: Problem | None, model: TimeWindows, *args, **kwargs):
+        if problem is not None and problem.hard:
+            problem = Problem(problem.domain, problem.pde, problem.conditions, problem.exact,
+                              reference=problem.reference, name=problem.name, outputs=problem.outputs,
+                              parameters=problem.parameters, weights=problem.weights)
+        super().__init__(problem, model, *args, **kwargs)
+
+    @property
+    def edges(self) -> list[float]:
+        """Window edges ``[t_0, ..., t_K]``."""
+        return list(self.model.edges)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write a checkpoint atomically: every window's network, the edges, history and config."""
+        windows = self.model.windows
+        specs = [model_spec(w.net) for w in windows]
+        if any(s is None for s in specs):
+            raise ValueError("only KAN and MLP windows can be saved; got "
+                             f"{sorted({type(w.net).__name__ for w in windows})}")
+        payload = {
+            "format": FORMAT,
+            "window_specs": specs,
+            "edges": self.edges,
+            "time_axis": int(self.model.axis),
+            "order": int(windows[0].order),
+            "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "history": self.history.to_dict(),
+            "config": _plain(self.config),
+            "parameters": {k: float(v) for k, v in self.parameters.items()},
+            "problem": None if self.problem is None else self.problem.name,
+            "hard_dirichlet": windows[0].boundary is not None,
+            "elapsed": float(self.elapsed),
+        }
+        return atomic_write(path, lambda tmp: torch.save(payload, tmp))
+
+    @classmethod
+    def from_payload(cls, payload: dict, problem: Problem | None, path) -> "MarchedSolution":
+        """Rebuild from a loaded checkpoint; the problem gives the first window's initial data.
+
+        Raises:
+            ValueError: no problem given and none registered under the saved name.
+        """
+        problem = problem or (_registered_problem(payload["problem"]) if payload.get("problem") else None)
+        if problem is None:
+            raise ValueError(f"{path} is a time-marched solution; its first window starts from the problem's "
+                             "initial data: pass the problem, Solution.load(path, problem=...)")
+        order, axis = payload["order"], payload["time_axis"]
+        if initial_order(problem.conditions) != order:
+            raise ValueError(f"{path} was trained with {order} initial condition(s) in time, "
+                             f"problem {problem.name!r} has {initial_order(problem.conditions)}")
+        data = initial_data(problem.conditions, order)
+        boundary = None
+        if payload.get("hard_dirichlet"):  # phi(x) in the windows' factor
+            problem = problem.with_hard_dirichlet()
+            boundary = boundary_factor(problem.domain)
+        windows: list[InitialWindow] = []
+        for spec, start in zip(payload["window_specs"], payload["edges"]):
+            windows.append(InitialWindow(build_model(spec), start, axis, order,
+                                         previous=windows[-1] if windows else None, data=None if windows else data,
+                                         boundary=boundary))
+        model = TimeWindows(windows, payload["edges"], axis)
+        state = payload["state_dict"]
+        model.to(next(iter(state.values())).dtype).load_state_dict(state)
+        return cls(problem, model, History(**payload["history"]), payload["config"], payload["parameters"],
+                   payload["elapsed"])

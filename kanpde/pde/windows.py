@@ -1,0 +1,199 @@
+"""Time windows: a network made exact at its window's start, and windows stitched into one model.
+
+Window k on ``[t_k, t_{k+1}]`` takes its initial data from the window before it
+(from the problem's :class:`Initial` conditions for the first) and meets it exactly:
+
+    first order in time:   u_k(x, t) = a(x) + (t - t_k) N_k(x, t),
+    second order in time:  u_k(x, t) = a(x) + (t - t_k) b(x) + (t - t_k)^2 N_k(x, t),
+
+with ``a = u_{k-1}(., t_k)`` and ``b = d/dt u_{k-1}(., t_k)``; with a constant hard Dirichlet
+value the factor ``(t - t_k)^order`` also takes the boundary factor ``phi(x)``
+(:func:`kanpde.pde.constraints.boundary_factor`), which keeps the boundary data since
+``a`` (and ``b``) already meet it. So the stitched
+solution is continuous in time (and, at second order, so is u_t) by construction.
+The derivatives of ``a`` and ``b`` come from autograd through the (frozen) earlier
+windows once per point set (cached); those of ``N_k`` from its jet
+(:class:`kanpde.pde.constraints.HardDirichlet` does the product rule).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+
+from .conditions import Initial, evaluate_value
+from .constraints import HardDirichlet, _derivatives
+from ..nn.kan import Jet
+
+
+def initial_order(conditions) -> int:
+    """How many initial conditions in time (1 + the highest Initial derivative), 0 without."""
+    orders = [c.derivative for c in conditions if isinstance(c, Initial)]
+    return 1 + max(orders) if orders else 0
+
+
+def initial_data(conditions, order: int) -> list:
+    """The Initial values ``[u(t0), u_t(t0), ...]`` in derivative order.
+
+    Raises:
+        ValueError: a missing derivative or one given twice, or a component-wise Initial.
+    """
+    values = [None] * order
+    for c in conditions:
+        if isinstance(c, Initial):
+            if c.component is not None or values[c.derivative] is not None:
+                raise ValueError("time marching needs one Initial condition per derivative order on all "
+                                 f"components, got a second or component-wise one ({c.term})")
+            values[c.derivative] = c.value
+    if any(v is None for v in values):
+        raise ValueError(f"time marching needs Initial conditions for derivatives 0..{order - 1}")
+    return values
+
+
+class _Cache:
+    """The last few results of a function of the points, reused while the points stay the same."""
+
+    def __init__(self, size: int = 6):
+        self.size, self.entries = size, []
+
+    def get(self, key, x: torch.Tensor, compute: Callable):
+        for k, cx, value in self.entries:
+            if k == key and cx.shape == x.shape and cx.dtype == x.dtype and torch.equal(cx, x):
+                return value
+        value = compute()
+        self.entries = [(key, x.detach().clone(), value)] + self.entries[:self.size - 1]
+        return value
+
+
+class InitialWindow(HardDirichlet):
+    """``u = lift + (t - t_k)^order N`` on one time window (see the module docstring).
+
+    Args:
+        net: the window's network N (trained; its parameters are this module's).
+        start: t_k.
+        time_axis: index of the time coordinate.
+        order: 1 or 2 initial conditions in time.
+        previous: the window before (not a submodule: frozen, not trained here), or None.
+        data: without ``previous``, the Initial values ``[u0]`` or ``[u0, v0]`` (numbers or
+            functions of the points, evaluated at ``t = t_k``).
+        boundary: ``phi(x)``, zero on the spatial boundary, for a hard constant Dirichlet value.
+    """
+
+    def __init__(self, net: nn.Module, start: float, time_axis: int, order: int,
+                 previous: nn.Module | None = None, data: Sequence | None = None, boundary: Callable | None = None):
+        nn.Module.__init__(self)
+        if order not in (1, 2):
+            raise ValueError(f"time windows support first- or second-order-in-time problems, got order {order}")
+        if (previous is None) == (data is None):
+            raise ValueError("give either the previous window or the initial data")
+        self.net, self.start, self.axis, self.order = net, float(start), time_axis, order
+        self._previous = (previous,) if previous is not None else ()  # a tuple keeps it out of parameters()
+        self.data = list(data) if data is not None else None
+        self.in_dim, self.out_dim = getattr(net, "in_dim", None), getattr(net, "out_dim", None)
+        self.supports_jet = hasattr(net, "jet")
+        if hasattr(net, "k"):
+            self.k = net.k
+        self.boundary = boundary
+        self._cache = _Cache()
+
+    # -- the pieces of u = lift + factor * N ------------------------------------------------------
+
+    def _at_start(self, x: torch.Tensor) -> torch.Tensor:
+        y = x.clone()
+        y[:, self.axis] = self.start
+        return y
+
+    def _start_values(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """``[a, b]`` (or ``[a]``) at the spatial part of x, each ``(N, m)``, differentiable in x."""
+        y = self._at_start(x)
+        m = self.out_dim or 1
+        if self.data is not None:
+            return [evaluate_value(v, y, m).expand(-1, m) for v in self.data]
+        previous = self._previous[0]
+        if self.order == 1:
+            return [previous(y)]
+        with torch.enable_grad():
+            z = y if y.requires_grad else y.detach().requires_grad_(True)
+            a = previous(z)                                                   # (N, m)
+            b = torch.stack([torch.autograd.grad(a[:, c].sum(), z, create_graph=True)[0][:, self.axis]
+                             for c in range(a.shape[1])], dim=1)              # (N, m): u_t at t_k
+        return [a, b]
+
+    def lift(self, x: torch.Tensor) -> torch.Tensor:
+        values = self._start_values(x)
+        tau = x[:, self.axis:self.axis + 1] - self.start                       # (N, 1)
+        return values[0] if self.order == 1 else values[0] + tau * values[1]
+
+    def factor(self, x: torch.Tensor) -> torch.Tensor:
+        factor = (x[:, self.axis:self.axis + 1] - self.start) ** self.order    # (N, 1)
+        return factor if self.boundary is None else factor * self.boundary(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.requires_grad:  # derivatives of u wanted by autograd: no cache
+            return self.lift(x) + self.factor(x) * self.net(x)
+        lift = self._cache.get("value", x, lambda: self.lift(x).detach())
+        return lift + self.factor(x) * self.net(x)
+
+    def jet(self, x: torch.Tensor, pairs=None, order: int = 2) -> Jet:
+        inner = self.net.jet(x, pairs, order)
+        pairs = inner.pairs
+        g, g1, g2 = self._cache.get(("jet", tuple(pairs), order), x,
+                                    lambda: _derivatives(self.lift, x, pairs, order))
+        p, p1, p2 = _derivatives(self.factor, x, pairs, order)
+        n, n1, n2 = inner.value, inner.grad, inner.second
+        value = g + p * n
+        grad = g1 + p1 * n.unsqueeze(-1) + p.unsqueeze(-1) * n1
+        if not pairs:
+            return Jet(value, grad, value.new_zeros(*value.shape, 0), pairs)
+        a, b = (list(i) for i in zip(*pairs))
+        second = g2 + p2 * n.unsqueeze(-1) + p1[..., a] * n1[..., b] + p1[..., b] * n1[..., a] + p.unsqueeze(-1) * n2
+        return Jet(value, grad, second, pairs)
+
+    # -- what the trainer asks a KAN for --------------------------------------------------------
+
+    @property
+    def grid(self):
+        return getattr(self.net, "grid", None)
+
+    def refine(self, new_grid: int):
+        self.net.refine(new_grid)
+        return self
+
+    def update_grid(self, x: torch.Tensor, **kwargs):
+        self.net.update_grid(x, **kwargs)  # N sees the same inputs as u
+        return self
+
+
+class TimeWindows(nn.Module):
+    """Windows stitched in time: ``u(x, t) = u_k(x, t)`` for ``t_k <= t < t_{k+1}``.
+
+    Args:
+        windows: the :class:`InitialWindow` models, in time order.
+        edges: ``[t_0, ..., t_K]``, K = len(windows).
+        time_axis: index of the time coordinate.
+    """
+
+    def __init__(self, windows: Sequence[InitialWindow], edges: Sequence[float], time_axis: int):
+        super().__init__()
+        if len(edges) != len(windows) + 1:
+            raise ValueError(f"expected {len(windows) + 1} window edges for {len(windows)} windows, got {len(edges)}")
+        self.windows = nn.ModuleList(windows)
+        self.edges = [float(e) for e in edges]
+        self.axis = time_axis
+        self.in_dim, self.out_dim = windows[0].in_dim, windows[0].out_dim
+
+    def window_index(self, x: torch.Tensor) -> torch.Tensor:
+        """Window of each point by its time, ``(N,)`` (times outside go to the first/last window)."""
+        inner = torch.as_tensor(self.edges[1:-1], dtype=x.dtype, device=x.device)
+        return torch.searchsorted(inner, x[:, self.axis].contiguous(), right=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        index = self.window_index(x)                                           # (N,)
+        out = x.new_zeros(x.shape[0], self.out_dim or 1)                       # (N, m)
+        for k, window in enumerate(self.windows):
+            mask = index == k
+            if bool(mask.any()):
+                out = out.index_put((mask,), window(x[mask]))
+        return out

@@ -1,0 +1,126 @@
+"""Time marching (sequence-to-sequence training): one time window after another.
+
+The interval ``[t0, t1]`` is cut into K equal windows. Window k is trained as its
+own problem on ``[t_k, t_{k+1} + overlap (t_{k+1} - t_k)]`` (clipped to t1) with the
+full schedule, its initial data taken exactly from window k-1 (see
+:mod:`kanpde.pde.windows`), its network optionally warm-started from window k-1's.
+The windows are stitched into one model, :class:`kanpde.pde.windows.TimeWindows`,
+that uses window k on ``[t_k, t_{k+1})``.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from torch import nn
+
+from ..pde.conditions import Initial
+from ..pde.constraints import boundary_factor
+from ..pde.geometry import SpaceTime, TimeInterval
+from ..pde.problem import Problem
+from ..pde.windows import InitialWindow, TimeWindows, initial_data, initial_order
+from .history import History
+
+
+@dataclass
+class TimeMarching:
+    """Train ``windows`` time windows one after another (``TrainConfig(marching=...)``).
+
+    Attributes:
+        windows: K, the number of equal time windows.
+        overlap: each window (but the last) is trained this fraction of its length past its end,
+            so the next one starts from a point inside where it was trained.
+        warm_start: start window k's network from window k-1's trained one (else from
+            a copy of the untrained model).
+
+    Raises:
+        ValueError: ``windows`` < 1 or ``overlap`` outside [0, 1].
+    """
+
+    windows: int = 4
+    overlap: float = 0.0
+    warm_start: bool = True
+
+    def __post_init__(self):
+        if isinstance(self.windows, bool) or not isinstance(self.windows, int) or self.windows < 1:
+            raise ValueError(f"TimeMarching.windows must be an int >= 1, got {self.windows!r}")
+        if not 0 <= self.overlap <= 1:
+            raise ValueError(f"TimeMarching.overlap must lie in [0, 1], got {self.overlap!r}")
+
+
+def check_marching(problem: Problem) -> int:
+    """The problem's order in time (1 or 2).
+
+    Raises:
+        ValueError: no space-time domain, no Initial condition, or a hard constraint / transform
+            (the windows carry their own output transform).
+    """
+    if not isinstance(problem.domain, SpaceTime):
+        raise ValueError(f"time marching needs a space-time domain (space * TimeInterval), got {problem.domain!r}")
+    if problem.transform is not None or (problem.hard and callable(problem.hard[0].value)):
+        raise ValueError("time marching builds its own output transform (exact initial data per window); "
+                         "give the problem without transform= (a hard Dirichlet condition only with a constant value)")
+    order = initial_order(problem.conditions)
+    if order not in (1, 2):
+        raise ValueError(f"time marching needs Initial conditions of derivative order 0 (and 1), "
+                         f"problem {problem.name!r} has order {order}")
+    return order
+
+
+def window_problem(problem: Problem, start: float, end: float) -> Problem:
+    """The problem on ``[start, end]`` without its Initial conditions (the window meets them exactly)."""
+    domain = problem.domain
+    sub = SpaceTime(domain.spatial, TimeInterval(start, end, name=domain.names[domain.time_axis]))
+    conditions = [c for c in problem.conditions if not isinstance(c, Initial)]
+    return Problem(sub, problem.pde, conditions, problem.exact, reference=problem.reference, name=problem.name,
+                   outputs=problem.outputs, parameters=problem.parameters, weights=problem.weights)
+
+
+def _merge(history: History, part: History, window: int) -> None:
+    """Append a window's history, with steps counted on from the previous windows'."""
+    offset = history.steps[-1]["step"] if history.steps else 0
+    stage_offset = len(history.stages)
+    history.steps += [{**r, "step": r["step"] + offset, "stage": r["stage"] + stage_offset, "window": window}
+                      for r in part.steps]
+    history.stages += [{**s, "start": s["start"] + offset, "label": f"window {window + 1}: {s['label']}"}
+                       for s in part.stages]
+    history.causal += [{**c, "step": c["step"] + offset, "window": window} for c in part.causal]
+
+
+def march(problem: Problem, model: nn.Module, config) -> tuple[TimeWindows, History, dict[str, float], float]:
+    """Train the windows of ``config.marching`` in order.
+
+    Returns:
+        ``(stitched model, merged history, learned parameters, seconds)``; the history's rows
+        carry ``window``.
+    """
+    from .trainer import Trainer  # the trainer's config imports this module
+
+    spec: TimeMarching = config.marching
+    order = check_marching(problem)
+    data = initial_data(problem.conditions, order)
+    t0, t1, axis = problem.domain.t0, problem.domain.t1, problem.domain.time_axis
+    edges = np.linspace(t0, t1, spec.windows + 1)
+    boundary = boundary_factor(problem.domain) if problem.hard else None  # hard (constant) Dirichlet data
+    per_window = dataclasses.replace(config, marching=None)
+    untrained = copy.deepcopy(model)
+    history, windows, parameters, start = History(), [], {}, time.perf_counter()
+    net = model
+    for k in range(spec.windows):
+        end = min(t1, edges[k + 1] + spec.overlap * (edges[k + 1] - edges[k]))
+        window = InitialWindow(net, edges[k], axis, order, previous=windows[-1] if windows else None,
+                               data=None if windows else data, boundary=boundary)
+        trainer = Trainer(window_problem(problem, edges[k], end), window, per_window)
+        trainer.run()
+        _merge(history, trainer.history, k)
+        parameters = trainer.learned_parameters()
+        windows.append(window)
+        if trainer.stopped:
+            break
+        net = copy.deepcopy(net if spec.warm_start else untrained)
+    stitched = TimeWindows(windows, list(edges[:len(windows)]) + [t1], axis)
+    return stitched, history, parameters, time.perf_counter() - start

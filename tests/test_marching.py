@@ -1,0 +1,140 @@
+"""Time marching: windows stitched continuously, one solution that predicts, errs, exports, saves and loads."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import kanpde as kp
+
+from test_causal import heat_problem
+
+SMALL = dict(interior_points=200, boundary_points=50, verbose=False, eval_every=50)
+
+
+def wave_problem():
+    def pde(x, u):
+        return u.d("t", "t") - u.d("x", "x")
+
+    exact = lambda x: torch.sin(math.pi * x[:, :1]) * torch.cos(math.pi * x[:, 1:2])  # noqa: E731
+    domain = kp.Interval(0, 1) * kp.TimeInterval(0, 1)
+    conditions = [kp.Dirichlet(0.0), kp.Initial(lambda x: torch.sin(math.pi * x[:, :1])), kp.Initial(0.0, derivative=1)]
+    return kp.Problem(domain, pde, conditions, exact=exact, name="wave")
+
+
+def _march(problem, windows=3, steps=20, **kwargs):
+    config = kp.TrainConfig(schedule=[kp.Adam(steps, lr=1e-2), kp.LBFGS(10)],
+                            marching=kp.TimeMarching(windows, **kwargs), **SMALL)
+    return kp.solve(problem, kp.KAN([2, 5, 1], grid=5, seed=0), config)
+
+
+@pytest.fixture(scope="module")
+def heat_marched():
+    return _march(heat_problem(), overlap=0.1)
+
+
+def _across(solution, t, side, n=21):
+    x = np.linspace(-1, 1, n) if solution.problem.domain.spatial.bounds[0][0] < 0 else np.linspace(0, 1, n)
+    return np.column_stack([x, np.full(n, t + side)])
+
+
+def test_marched_solution_is_continuous_across_window_boundaries(heat_marched):
+    solution = heat_marched
+    assert isinstance(solution, kp.io.MarchedSolution) and len(solution.edges) == 4
+    scale = np.abs(solution.predict(_across(solution, 0.5, 0.0))).max()
+    for t in solution.edges[1:-1]:
+        before = solution.predict(_across(solution, t, -1e-9))
+        after = solution.predict(_across(solution, t, 0.0))
+        assert np.abs(after - before).max() <= 1e-6 * scale
+    # the windows are different functions (not one network): the stitching is what makes it continuous
+    nets = [w.net for w in solution.model.windows]
+    assert not torch.equal(nets[0].layers[0].coef, nets[1].layers[0].coef)
+
+
+def test_marched_solution_predicts_and_errs_over_the_whole_interval(heat_marched):
+    errors = heat_marched.errors()
+    assert errors["rel_l2"] < 0.05
+    windows = {r["window"] for r in heat_marched.history.steps}
+    assert windows == {0, 1, 2}
+    assert heat_marched.history.stages[3]["label"].startswith("window 2")
+    assert heat_marched.config["marching"]["windows"] == 3
+
+
+def test_marched_solution_saves_and_loads_to_identical_predictions(heat_marched, tmp_path):
+    path = heat_marched.save(tmp_path / "marched.pt")
+    loaded = kp.Solution.load(path, problem=heat_problem())
+    assert isinstance(loaded, kp.io.MarchedSolution) and loaded.edges == heat_marched.edges
+    x = np.random.default_rng(0).uniform([-1, 0], [1, 1], (500, 2))
+    assert np.array_equal(loaded.predict(x), heat_marched.predict(x))
+    assert len(loaded.history.steps) == len(heat_marched.history.steps)
+    with pytest.raises(ValueError, match="problem"):
+        kp.Solution.load(path)
+
+
+def test_marched_solution_exports_a_time_series(heat_marched, tmp_path):
+    path = kp.export_solution(heat_marched, tmp_path / "marched.xdmf", resolution=(11, 6))
+    import meshio
+
+    with meshio.xdmf.TimeSeriesReader(str(path)) as reader:
+        _, _ = reader.read_points_cells()
+        assert reader.num_steps == 6
+        t, data, _ = reader.read_data(5)
+    assert t == pytest.approx(1.0) and set(data) >= {"u", "u_exact", "error"}
+
+
+def test_second_order_windows_carry_value_and_velocity():
+    solution = _march(wave_problem(), windows=2, steps=20)
+    t = solution.edges[1]
+    x = torch.as_tensor(_across(solution, t, 0.0)).requires_grad_(True)
+    u_t = []
+    for window in solution.model.windows:
+        u = window(x)
+        u_t.append(torch.autograd.grad(u.sum(), x)[0][:, 1])
+        assert torch.allclose(u, solution.model.windows[0](x), rtol=0, atol=1e-12)
+    assert torch.allclose(u_t[0], u_t[1], rtol=0, atol=1e-10)
+    # window 0 meets the initial data exactly
+    x0 = torch.as_tensor(_across(solution, 0.0, 0.0))
+    assert torch.allclose(solution.predict(x0), torch.sin(math.pi * x0[:, :1]), atol=1e-12)
+
+
+def test_bad_marching_settings_are_rejected():
+    with pytest.raises(ValueError, match="windows"):
+        kp.TimeMarching(0)
+    with pytest.raises(ValueError, match="overlap"):
+        kp.TimeMarching(2, overlap=2.0)
+    steady = kp.Problem(kp.Interval(0, 1), lambda x, u: u.d("x", "x"), [kp.Dirichlet(0.0)])
+    config = kp.TrainConfig(schedule=[kp.Adam(1)], marching=kp.TimeMarching(2), **SMALL)
+    with pytest.raises(ValueError, match="space-time"):
+        kp.solve(steady, kp.KAN([1, 3, 1], grid=3), config)
+    with pytest.raises(ValueError, match="transform"):
+        kp.solve(kp.Problem(heat_problem().domain, heat_problem().pde, [kp.Initial(0.0)], transform=lambda x, n: n),
+                 kp.KAN([2, 3, 1], grid=3), config)
+
+
+def test_hard_dirichlet_windows_meet_boundary_and_initial_data_exactly(tmp_path):
+    solution = _march(heat_problem().with_hard_dirichlet(), windows=2, steps=10)
+    t = np.linspace(0, 1, 7)
+    sides = np.column_stack([np.repeat([-1.0, 1.0], 7), np.tile(t, 2)])
+    assert np.abs(solution.predict(sides)).max() <= 1e-14
+    assert not solution.problem.hard  # the windows hold the constraint: no second transform
+    loaded = kp.Solution.load(solution.save(tmp_path / "hard.pt"), problem=heat_problem())
+    x = np.random.default_rng(1).uniform([-1, 0], [1, 1], (200, 2))
+    assert np.array_equal(loaded.predict(x), solution.predict(x))
+
+
+def test_time_slice_and_causal_weight_figures(heat_marched, tmp_path):
+    fig = kp.plotting.plot_time_slices(heat_marched, times=[0.0, 0.5, 1.0], path=tmp_path / "slices.png")
+    left, right = fig.axes[:2]
+    assert len(left.lines) == 6                                          # prediction + reference per time
+    assert any(abs(line.get_ydata()[0] - 1 / 3) < 1e-12 for line in right.lines)  # window edge drawn
+    assert (tmp_path / "slices.png").stat().st_size > 0
+    with pytest.raises(ValueError, match="causal"):
+        kp.plotting.plot_causal_weights(heat_marched)                    # trained without causal weights
+    config = kp.TrainConfig(schedule=[kp.Adam(15)], causal=kp.Causal(chunks=4), **SMALL)
+    solution = kp.solve(heat_problem(), kp.KAN([2, 3, 1], grid=3, seed=0), config)
+    ax = kp.plotting.plot_causal_weights(solution)
+    assert len(ax.lines) == len(solution.history.causal) and len(ax.lines[0].get_ydata()) == 4
+    steady = kp.Problem(kp.Interval(0, 1), lambda x, u: u.d("x", "x"), [kp.Dirichlet(0.0)], exact=lambda x: 0 * x)
+    with pytest.raises(ValueError, match="space x time"):
+        kp.plotting.plot_time_slices(kp.Solution(steady, kp.KAN([1, 3, 1], grid=3)))
