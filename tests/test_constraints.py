@@ -20,7 +20,7 @@ def _jet_vs_autograd(model, x, dim):
     errors = [(jet.value - u).abs().max(), (jet.grad[:, 0, :] - g).abs().max()]
     for k, (a, b) in enumerate(pairs):
         errors.append((jet.second[:, 0, k] - torch.autograd.grad(g[:, a].sum(), z, retain_graph=True)[0][:, b]).abs().max())
-    return float(max(errors))
+    return float(max(errors).detach())
 
 
 def test_periodic_embedding_is_periodic_through_the_jet():
