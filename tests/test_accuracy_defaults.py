@@ -18,6 +18,8 @@ import problems  # noqa: E402
 CASES = [
     ("poisson2d", False, 1e-4),       # measured 4.43e-05
     ("poisson2d", True, 1e-3),        # soft Dirichlet + gradnorm, measured 4.06e-04
+    ("laplace_mixed", False, 1e-5),   # Dirichlet sides built in, Neumann/Robin balanced, measured 6.49e-07
+    ("poisson_disk", False, 1e-5),    # measured 7.08e-07
 ]
 
 
