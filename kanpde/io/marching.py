@@ -13,7 +13,7 @@ from ..pde.constraints import boundary_factor
 from ..pde.problem import Problem
 from ..pde.windows import InitialWindow, TimeWindows, initial_data, initial_order
 from ..train.history import History
-from .solution import Solution, _plain, _registered_problem
+from .solution import Solution, _plain
 
 FORMAT = "kanpde-marching-1"
 
@@ -69,7 +69,7 @@ class MarchedSolution(Solution):
         Raises:
             ValueError: no problem given and none registered under the saved name.
         """
-        problem = problem or (_registered_problem(payload["problem"]) if payload.get("problem") else None)
+        problem = problem  # the library never looks names up (the CLI resolves them)
         if problem is None:
             raise ValueError(f"{path} is a time-marched solution; its first window starts from the problem's "
                              "initial data: pass the problem, Solution.load(path, problem=...)")

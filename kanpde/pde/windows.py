@@ -13,7 +13,7 @@ value the factor ``(t - t_k)^order`` also takes the boundary factor ``phi(x)``
 solution is continuous in time (and, at second order, so is u_t) by construction.
 The derivatives of ``a`` and ``b`` come from autograd through the (frozen) earlier
 windows once per point set (cached); those of ``N_k`` from its jet
-(:class:`kanpde.pde.constraints.HardDirichlet` does the product rule).
+(:class:`kanpde.pde.constraints.HardConstraint` does the product rule).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from .conditions import Initial, evaluate_value
-from .constraints import HardDirichlet, _derivatives
+from .constraints import HardConstraint, _derivatives
 from ..nn.kan import Jet
 
 
@@ -67,7 +67,7 @@ class _Cache:
         return value
 
 
-class InitialWindow(HardDirichlet):
+class InitialWindow(HardConstraint):
     """``u = lift + (t - t_k)^order N`` on one time window (see the module docstring).
 
     Args:
