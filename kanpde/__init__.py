@@ -14,6 +14,8 @@ from .io import Solution, export_fd, export_solution
 from .nn import KAN, MLP, Jet, KANLayer
 from .pde import (Box, Condition, Data, Dirichlet, Disk, Domain, Field, Initial, Interval, Neumann, Periodic, Problem,
                   Rectangle, Robin, SpaceTime, TimeInterval)
+from .pde.csg import CSG
+from .pde.shapes import Ball, Ellipse, Polygon, Sphere, Triangle
 from .solve import solve
 from .train import LBFGS, Adam, History, TrainConfig, default_schedule
 
@@ -24,6 +26,7 @@ __all__ = [
     "Jet", "KAN", "KANLayer", "LBFGS", "MLP", "Neumann", "Periodic", "Problem", "Rectangle", "Robin",
     "Solution", "SpaceTime", "TimeInterval", "TrainConfig", "default_schedule", "export_fd", "export_solution",
     "fd", "plotting", "solve",
+    "Polygon", "Triangle", "Ellipse", "Ball", "Sphere", "CSG",
 ]
 
 _LAZY = {"plotting": ".io.plotting"}  # figures pull in matplotlib only when asked for

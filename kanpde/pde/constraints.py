@@ -43,7 +43,10 @@ def boundary_factor(domain: Domain) -> Callable[[torch.Tensor], torch.Tensor]:
     if isinstance(domain, Box) and domain.time_axis is None:
         lo, hi = (torch.as_tensor(b) for b in domain.bounds)
         return lambda x: ((x - lo.to(x)) * (hi.to(x) - x) / ((hi.to(x) - lo.to(x)) / 2) ** 2).prod(1, keepdim=True)
-    raise ValueError(f"hard Dirichlet constraints need a box, disk or their product with time, got {domain!r}")
+    if hasattr(domain, "adf"):  # polygons, CSG, ellipses, balls, meshes: R-function distance (kanpde.pde.distance)
+        return domain.adf()
+    raise ValueError(f"hard Dirichlet constraints need a box, disk, polygon, CSG or mesh domain (or their product "
+                     f"with time), got {domain!r}")
 
 
 def _derivatives(fn: Callable, x: torch.Tensor, pairs, order: int):
