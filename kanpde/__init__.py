@@ -10,11 +10,12 @@ Layout (arrows point down only): ``nn`` <- ``pde`` <- ``train`` <- ``io`` <- ``c
 import importlib
 
 from . import fd
-from .io import Solution, export_fd, export_solution
+from .io import Solution, export_fd, export_fem, export_solution
 from .nn import KAN, MLP, Jet, KANLayer
 from .pde import (Box, Condition, Data, Dirichlet, Disk, Domain, Field, Initial, Interval, Neumann, Periodic, Problem,
                   Rectangle, Robin, SpaceTime, TimeInterval)
 from .pde.csg import CSG
+from .pde.mesh_domain import MeshDomain
 from .pde.shapes import Ball, Ellipse, Polygon, Sphere, Triangle
 from .solve import solve
 from .train import LBFGS, Adam, History, TrainConfig, default_schedule
@@ -25,11 +26,11 @@ __all__ = [
     "Adam", "Box", "Condition", "Data", "Dirichlet", "Disk", "Domain", "Field", "History", "Initial", "Interval",
     "Jet", "KAN", "KANLayer", "LBFGS", "MLP", "Neumann", "Periodic", "Problem", "Rectangle", "Robin",
     "Solution", "SpaceTime", "TimeInterval", "TrainConfig", "default_schedule", "export_fd", "export_solution",
-    "fd", "plotting", "solve",
-    "Polygon", "Triangle", "Ellipse", "Ball", "Sphere", "CSG",
+    "fd", "fem", "plotting", "solve",
+    "Polygon", "Triangle", "Ellipse", "Ball", "Sphere", "CSG", "MeshDomain", "export_fem",
 ]
 
-_LAZY = {"plotting": ".io.plotting"}  # figures pull in matplotlib only when asked for
+_LAZY = {"plotting": ".io.plotting", "fem": ".fem"}  # figures pull in matplotlib only when asked for
 
 
 def __getattr__(name):

@@ -3,7 +3,7 @@
 meshio and matplotlib are imported where they are used, so importing kanpde stays light.
 """
 
-from .export import export_fd, export_solution
+from .export import export_fd, export_fem, export_solution
 from .solution import Solution
 
-__all__ = ["Solution", "export_fd", "export_solution"]
+__all__ = ["Solution", "export_fd", "export_fem", "export_solution"]

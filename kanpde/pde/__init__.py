@@ -5,10 +5,11 @@ from .conditions import Condition, Data, Dirichlet, Initial, Neumann, Periodic, 
 from .fields import Field
 from .geometry import Box, Disk, Domain, Interval, Rectangle, SpaceTime, TimeInterval
 from .metrics import evaluation_points, relative_l2
+from .mesh_domain import MeshDomain
 from .problem import Problem
 from .shapes import Ball, Ellipse, Polygon, Sphere, Triangle
 
 __all__ = ["Box", "Condition", "Data", "Dirichlet", "Disk", "Domain", "Field", "Initial", "Interval", "Neumann",
            "Periodic", "Problem", "Rectangle", "Robin", "SpaceTime", "TimeInterval", "evaluation_points",
            "relative_l2", "Polygon", "Triangle", "Ellipse", "Ball", "Sphere", "CSG", "Union", "Difference",
-           "Intersection"]
+           "Intersection", "MeshDomain"]

@@ -162,7 +162,8 @@ class Polygon(Domain):
         self._v, self._p, self._q = v, p, q
         self._orientation = 1.0 if _signed_area(v) > 0 else -1.0
         ccw = v if self._orientation > 0 else v[::-1]
-        tri = ccw[_ear_clip(ccw)]                                                  # (m-2, 3, 2)
+        self._ccw, self._tri_index = ccw, _ear_clip(ccw)
+        tri = ccw[self._tri_index]                                                 # (m-2, 3, 2)
         self._triangles, self._areas = tri, simplex_measures(tri)
         self.names = _check_names(names, 2)
         self._sides = {f"edge_{i}": [i] for i in range(m)}
@@ -179,6 +180,10 @@ class Polygon(Domain):
     @property
     def bounds(self):
         return self._v.min(axis=0), self._v.max(axis=0)
+
+    def simplices(self) -> tuple[np.ndarray, np.ndarray]:
+        """A triangulation: counter-clockwise vertices ``(m, 2)`` and triangles ``(m - 2, 3)`` (ear clipping)."""
+        return self._ccw.copy(), self._tri_index.copy()
 
     @property
     def volume(self) -> float:
