@@ -54,9 +54,6 @@ PROBLEMS: dict[str, ModuleType | Variant] = {
     "poisson2d": poisson2d,
     "poisson2d_paper": poisson2d_paper,
     "poisson_disk": poisson_disk,
-    "poisson_plate_hole": poisson_plate_hole,
-    "poisson_lshape": poisson_lshape,
-    "laplace_mesh": laplace_mesh,
     "poisson3d": poisson3d,
     "poisson_nd": poisson_nd,
     "poisson5d": Variant(
@@ -72,6 +69,9 @@ PROBLEMS: dict[str, ModuleType | Variant] = {
     "allen_cahn1d": allen_cahn1d,
     "advection1d": advection1d,
     "wave1d": wave1d,
+    "poisson_plate_hole": poisson_plate_hole,
+    "poisson_lshape": poisson_lshape,
+    "laplace_mesh": laplace_mesh,
 }
 
 
