@@ -78,7 +78,7 @@ def _delaunay_mesh(domain: Domain, h: float):
     from skfem import MeshTri
 
     lo, hi = domain.bounds
-    counts = tuple(int(math.ceil((b - a) / h)) + 1 for a, b in zip(lo, hi))
+    counts = tuple(int(math.ceil((b - a) / h * math.sqrt(2))) + 1 for a, b in zip(lo, hi))  # diagonals <= h
     inner, _ = domain.grid(counts)
     scale = float(np.max(hi - lo))
     on = domain.on_boundary(inner, tol=1e-12)                    # kept: corners of straight sides are grid nodes
@@ -89,8 +89,7 @@ def _delaunay_mesh(domain: Domain, h: float):
     tri = Delaunay(points).simplices
     tri = tri[domain.contains(points[tri].mean(axis=1), tol=1e-9)]
     used, tri = np.unique(tri, return_inverse=True)
-    mesh = MeshTri(points[used].T.copy(), tri.reshape(-1, 3).T.copy())
-    return mesh
+    return _refined(MeshTri(points[used].T.copy(), tri.reshape(-1, 3).T.copy()), h)
 
 
 def triangulate(domain: Domain, h: float):
@@ -225,7 +224,7 @@ class FEMSolution:
         from skfem import Basis, Functional
 
         basis = Basis(self.mesh, self.basis.elem, intorder=2 * self.basis.elem.maxdeg + 2)
-        x = np.asarray(basis.global_coordinates().value)
+        x = np.asarray(basis.global_coordinates())
         truth = _values(exact, x.reshape(x.shape[0], -1).T, "exact").reshape(x.shape[1:])
         err = Functional(lambda w: (w["uh"] - w["u"]) ** 2).assemble(basis, uh=basis.interpolate(self.values), u=truth)
         if not relative:
@@ -254,7 +253,7 @@ def _solve(domain, f, g, h, order, k2: float, name: str) -> FEMSolution:
     def load(v, w):
         return w["f"] * v
 
-    x = np.asarray(basis.global_coordinates().value)                       # (d, cells, quadrature points)
+    x = np.asarray(basis.global_coordinates())                       # (d, cells, quadrature points)
     f_at = _values(f, x.reshape(x.shape[0], -1).T, "f").reshape(x.shape[1:])  # f once, not per basis function
     stiffness = asm(laplace, basis)
     if k2:
