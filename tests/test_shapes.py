@@ -161,3 +161,17 @@ def test_bad_input():
         kp.Rectangle((0, 0), (1, 1)) - 3
     with pytest.raises(ValueError, match="partly inside"):
         DOMAINS["union"][0].adf(["right"])
+
+
+def test_plot_domain():
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    ax = Figure().subplots()
+    plate, _ = DOMAINS["plate"]
+    assert kp.plotting.plot_domain(plate, ax=ax, n=200) is ax
+    labels = {t.get_text() for t in ax.get_legend().get_texts()}
+    assert {"interior", "disk", "left"} <= labels
+    with pytest.raises(ValueError, match="2-D"):
+        kp.plotting.plot_domain(DOMAINS["ball"][0])
