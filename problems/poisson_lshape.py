@@ -51,9 +51,11 @@ def problem() -> kp.Problem:
 
 
 def config() -> kp.TrainConfig:
-    """Recommended: soft Dirichlet, more boundary points, L-BFGS over grids 5 -> 20."""
+    """Recommended: soft Dirichlet weighted 100 (the corner residual otherwise drowns the boundary term:
+    rel L2 3.5e-2 at weight 1 against 6.0e-3, seed 0), more boundary points, L-BFGS over grids 5 -> 20."""
     return kp.TrainConfig(schedule=[kp.Adam(200, lr=0.01), kp.LBFGS(300, grid=5), kp.LBFGS(300, grid=10),
-                                    kp.LBFGS(400, grid=20)], interior_points=3000, boundary_points=1000)
+                                    kp.LBFGS(400, grid=20)], interior_points=3000, boundary_points=1000,
+                          weights={"dirichlet": 100.0})
 
 
 def fem_solution(h: float = 0.05, order: int = 1):

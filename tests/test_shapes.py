@@ -175,3 +175,21 @@ def test_plot_domain():
     assert {"interior", "disk", "left"} <= labels
     with pytest.raises(ValueError, match="2-D"):
         kp.plotting.plot_domain(DOMAINS["ball"][0])
+
+
+@pytest.mark.slow
+def test_plate_with_hole_kan_accuracy():
+    """Acceptance: the recommended configuration reaches rel L2 <= 1e-4 on the plate with a hole (hard Dirichlet
+    through the R-function distance function of the CSG domain)."""
+    import dataclasses
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import problems
+
+    module = problems.get("poisson_plate_hole")
+    torch.set_num_threads(2)
+    config = dataclasses.replace(module.config(), seed=0, verbose=False)
+    solution = kp.solve(module.problem().with_hard_dirichlet(), kp.KAN([2, 10, 1], grid=5, seed=0), config)
+    assert solution.errors()["rel_l2"] <= 1e-4
