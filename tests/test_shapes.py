@@ -193,3 +193,19 @@ def test_plate_with_hole_kan_accuracy():
     config = dataclasses.replace(module.config(), seed=0, verbose=False)
     solution = kp.solve(module.problem().with_hard_dirichlet(), kp.KAN([2, 10, 1], grid=5, seed=0), config)
     assert solution.errors()["rel_l2"] <= 1e-4
+
+
+def test_readme_geometry_example_runs(monkeypatch, tmp_path):
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    (code,) = re.findall(r"### Geometry.*?```py\n(.*?)```", (root / "README.md").read_text(), flags=re.S)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "problems" / "data").mkdir(parents=True)
+    (tmp_path / "problems" / "data" / "bracket.msh").write_bytes((root / "problems/data/bracket.msh").read_bytes())
+    scope = {}
+    exec(compile(code, "README geometry block", "exec"), scope)
+    u = scope["fem"].nodal_values()
+    assert (tmp_path / "plate_fem.vtu").exists() and u.max() <= 1e-12 and u.min() < 0   # Δu = 1 > 0, u = 0: u < 0
+    assert scope["problem"].hard and scope["bracket"].side_names == ("bottom", "tip", "wall")
