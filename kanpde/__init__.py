@@ -10,10 +10,13 @@ Layout (arrows point down only): ``nn`` <- ``pde`` <- ``train`` <- ``io`` <- ``c
 import importlib
 
 from . import fd
-from .io import Solution, export_fd, export_solution
+from .io import Solution, export_fd, export_fem, export_solution
 from .nn import KAN, MLP, Jet, KANLayer
 from .pde import (Box, Condition, Data, Dirichlet, Disk, Domain, Field, Initial, Interval, Neumann, Periodic, Problem,
                   Rectangle, Robin, SpaceTime, TimeInterval, numpy_function)
+from .pde.csg import CSG
+from .pde.mesh_domain import MeshDomain
+from .pde.shapes import Ball, Ellipse, Polygon, Sphere, Triangle
 from .solve import solve
 from .symbolic import prune
 from .train import LBFGS, LM, Adam, Causal, History, TimeMarching, TrainConfig, default_schedule
@@ -22,15 +25,14 @@ from .train.resume import TrainingInterrupted
 __version__ = "0.1.0"
 
 __all__ = [
-    "Adam", "Box", "Causal", "Condition", "Data", "Dirichlet", "Disk", "Domain", "Field", "History", "Initial",
-    "Interval", "Jet", "KAN", "KANLayer", "LBFGS", "LM", "MLP", "Neumann", "Periodic", "Problem", "Rectangle", "Robin",
-    "Solution", "SpaceTime", "TimeInterval", "TimeMarching", "TrainConfig", "default_schedule", "export_fd",
-    "export_solution", "fd", "numpy_function", "plotting", "prune", "solve", "symbolic",
+    "Adam", "Ball", "Box", "CSG", "Causal", "Condition", "Data", "Dirichlet", "Disk", "Domain", "Ellipse", "Field",
+    "History", "Initial", "Interval", "Jet", "KAN", "KANLayer", "LBFGS", "LM", "MLP", "MeshDomain", "Neumann",
+    "Periodic", "Polygon", "Problem", "Rectangle", "Robin", "Solution", "SpaceTime", "Sphere", "TimeInterval",
+    "TimeMarching", "TrainConfig", "TrainingInterrupted", "Triangle", "default_schedule", "export_fd", "export_fem",
+    "export_solution", "fd", "fem", "numpy_function", "plotting", "prune", "solve", "symbolic",
 ]
 
-__all__ += ["TrainingInterrupted"]
-
-_LAZY = {"plotting": ".io.plotting"}  # figures pull in matplotlib only when asked for
+_LAZY = {"plotting": ".io.plotting", "fem": ".fem"}  # figures and FEM pull in matplotlib / scikit-fem when asked for
 
 
 def __getattr__(name):

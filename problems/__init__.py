@@ -23,8 +23,9 @@ from types import ModuleType
 
 import kanpde as kp
 
-from . import (advection1d, allen_cahn1d, burgers1d, heat1d, heat2d, helmholtz2d, laplace_mixed, poisson2d,
-               poisson2d_paper, poisson3d, poisson_disk, poisson_nd, wave1d)
+from . import (advection1d, allen_cahn1d, burgers1d, heat1d, heat2d, helmholtz2d, laplace_mesh, laplace_mixed, poisson2d,
+               poisson2d_paper, poisson3d, poisson_disk, poisson_lshape, poisson_nd,
+               poisson_plate_hole, wave1d)
 
 __all__ = ["PROBLEMS", "names", "get", "load_problem", "load_problem_file"]
 
@@ -70,6 +71,9 @@ PROBLEMS: dict[str, ModuleType | Variant] = {
     "advection1d": advection1d,
     "wave1d": wave1d,
     "laplace_mixed": laplace_mixed,
+    "poisson_plate_hole": poisson_plate_hole,
+    "poisson_lshape": poisson_lshape,
+    "laplace_mesh": laplace_mesh,
 }
 
 

@@ -24,6 +24,7 @@ from problems import _common  # noqa: E402
 ALL = [
     "poisson2d", "poisson2d_paper", "poisson_disk", "poisson3d", "poisson_nd", "poisson5d", "poisson10d",
     "helmholtz2d", "heat1d", "heat2d", "burgers1d", "allen_cahn1d", "advection1d", "wave1d", "laplace_mixed",
+    "poisson_plate_hole", "poisson_lshape", "laplace_mesh",
 ]
 FD_PROBLEMS = [n for n in ALL if problems.get(n).FD]
 EXACT_PROBLEMS = [n for n in ALL if problems.get(n).exact is not None]
@@ -104,7 +105,7 @@ def test_module_metadata(name):
 
 
 def test_unknown_problem_lists_names():
-    with pytest.raises(ValueError, match=r"unknown problem 'foo'\. Pick one of \(poisson2d, .*laplace_mixed\)") as info:
+    with pytest.raises(ValueError, match=r"unknown problem 'foo'\. Pick one of \(poisson2d, .*wave1d.*\)") as info:
         problems.load_problem("foo")
     assert all(n in str(info.value) for n in ALL)
     with pytest.raises(ValueError, match="unknown problem"):

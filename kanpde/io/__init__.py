@@ -3,8 +3,8 @@
 meshio and matplotlib are imported where they are used, so importing kanpde stays light.
 """
 
-from .export import export_fd, export_solution
+from .export import export_fd, export_fem, export_solution
 from .marching import MarchedSolution
 from .solution import Solution
 
-__all__ = ["MarchedSolution", "Solution", "export_fd", "export_solution"]
+__all__ = ["MarchedSolution", "Solution", "export_fd", "export_fem", "export_solution"]

@@ -57,7 +57,8 @@ from ..pde.geometry import Box, Disk, Domain, SpaceTime
 from ..files import atomic_write, atomic_write_set
 from ..pde.metrics import CHUNK_SIZE, chunks
 
-__all__ = ["FORMATS", "Mesh", "domain_mesh", "field_names", "field_values", "export_solution", "export_fd"]
+__all__ = ["FORMATS", "Mesh", "domain_mesh", "field_names", "field_values", "export_solution", "export_fd",
+           "export_fem"]
 
 FORMATS = (".vtu", ".vtk", ".xdmf", ".pvd")
 DEFAULT_RESOLUTION = {1: 201, 2: 101, 3: 31}   # points per spatial axis
@@ -227,6 +228,8 @@ def domain_mesh(domain: Domain, resolution=None) -> Mesh:
         cells = _structured_cells(shape)
     elif isinstance(spatial, Disk):
         points, cells = _disk_mesh(spatial, counts)
+    elif hasattr(spatial, "mesh_cells"):  # MeshDomain: the user's own mesh (resolution does not apply)
+        points, cells = spatial.mesh_cells()
     elif d in (2, 3):
         points, cells = _generic_mesh(spatial, counts)
     else:
@@ -547,3 +550,27 @@ def export_fd(fd_solution, path: str | os.PathLike, exact=None, name: str = "u",
         arrays[f"{name}_exact"] = ex
         arrays["error"] = arrays[name] - ex
     return _write(path, mesh, _split_levels(mesh, {k: np.ascontiguousarray(v) for k, v in arrays.items()}))
+
+
+def export_fem(fem_solution, path: str | os.PathLike, exact=None, name: str = "u") -> Path:
+    """Write a :class:`~kanpde.fem.FEMSolution` on its own mesh (vertex values), as :func:`export_fd` does.
+
+    Args:
+        exact: optional exact solution (a :class:`~kanpde.Problem` or a function of points):
+            adds ``u_exact`` and ``error = u - u_exact``.
+
+    Returns:
+        The path written.
+    """
+    path = Path(path)
+    _suffix(path)
+    if not hasattr(fem_solution, "mesh") or not hasattr(fem_solution, "nodal_values"):
+        raise TypeError(f"expected a FEMSolution (mesh + nodal values), got {type(fem_solution).__name__}")
+    points = fem_solution.points()
+    kind = "triangle" if points.shape[1] == 2 else "tetra"
+    mesh = Mesh(points, [(kind, fem_solution.mesh.t.T.astype(np.int64))], None, None, fem_solution.names)
+    arrays = {name: fem_solution.nodal_values()}
+    if exact is not None:
+        arrays[f"{name}_exact"] = _exact_on(exact, points)
+        arrays["error"] = arrays[name] - arrays[f"{name}_exact"]
+    return _write(path, mesh, [{k: np.ascontiguousarray(v) for k, v in arrays.items()}])

@@ -18,6 +18,7 @@ What a field plot shows, by domain:
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from ..files import atomic_write
 from ..train.history import History
 
 __all__ = ["plot_field", "plot_solution", "plot_history", "plot_activations", "plot_fd_comparison", "plot_network",
-           "save_figure", "plot_time_slices", "plot_causal_weights"]
+           "save_figure", "plot_time_slices", "plot_causal_weights", "plot_domain"]
 
 WHICH = ("u", "exact", "error")
 _HISTORY_SKIP = {"step", "stage", "time", "step_time", "iterations", "loss", "rel_l2", "causal_eps", "causal_min_w"}
@@ -574,4 +575,37 @@ def plot_causal_weights(solution, ax=None):
     ax.set_ylim(-0.02, 1.05)
     eps = sorted({row["eps"] for row in rows})
     ax.set_title(f"causal weights, eps {eps[0]:g} .. {eps[-1]:g}", fontsize="medium")
+
+
+def plot_domain(domain, ax=None, n: int = 2000, normals: int = 60, seed: int = 0):
+    """A 2-D domain as its sampled points: interior (grey), boundary coloured by named side
+    (or in one colour), and outward normals (arrows) at a few boundary points.
+
+    Args:
+        domain: a 2-D spatial kanpde domain (Polygon, CSG, MeshDomain, ...).
+        n: interior points (boundary: ``n // 4``); normals: arrows drawn.
+
+    Returns:
+        The Axes.
+
+    Raises:
+        ValueError: the domain is not 2-D.
+    """
+    if domain.dim != 2 or domain.time_axis is not None:
+        raise ValueError(f"plot_domain draws 2-D spatial domains, got {domain!r}")
+    ax = _new_axes(ax)
+    x = domain.sample_interior(n, "sobol", seed)
+    ax.scatter(x[:, 0], x[:, 1], s=2, color="0.75", label="interior")
+    # named sides, without the per-edge and per-axis names that repeat them
+    sides = [s for s in domain.side_names if not re.fullmatch(r"edge_\d+|.+_(min|max)", s)] or [None]
+    for side in sides:
+        b = domain.sample_boundary(max(8, n // (4 * len(sides))), "sobol", seed, side=side)
+        ax.scatter(b[:, 0], b[:, 1], s=4, label=side or "boundary")
+    b = domain.sample_boundary(normals, "grid")
+    nv = domain.normals(b)
+    ax.quiver(b[:, 0], b[:, 1], nv[:, 0], nv[:, 1], angles="xy", width=0.003, color="k")
+    ax.set_aspect("equal")
+    ax.set_xlabel(domain.names[0])
+    ax.set_ylabel(domain.names[1])
+    ax.legend(loc="best", fontsize="small", markerscale=3)
     return ax

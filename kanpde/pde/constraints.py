@@ -71,8 +71,7 @@ def boundary_factor(domain: Domain, sides: Sequence[str] | None = None) -> Calla
     try:
         box, axes, faces = _box_faces(domain, sides)
     except ValueError:
-        raise ValueError(f"hard Dirichlet constraints need a box, disk or their product with time, got {domain!r}") \
-            from None
+        return _distance_factor(domain, sides)
     lo, hi = box.bounds
 
     def phi(x):
@@ -83,6 +82,20 @@ def boundary_factor(domain: Domain, sides: Sequence[str] | None = None) -> Calla
         return out
 
     return phi
+
+
+def _distance_factor(domain: Domain, sides) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Polygons, CSG, ellipses, balls, meshes (and their products with time): the R-function
+    distance of :mod:`kanpde.pde.distance`, zero on the chosen sides."""
+    spatial = domain.spatial if isinstance(domain, SpaceTime) else domain
+    if not hasattr(spatial, "adf"):
+        raise ValueError(f"hard Dirichlet constraints need a box, disk, polygon, CSG or mesh domain (or their product "
+                         f"with time), got {domain!r}")
+    inner = spatial.adf(sides)
+    if spatial is domain:
+        return inner
+    axes = list(domain.spatial_axes)
+    return lambda x: inner(x[:, axes])
 
 
 def _derivatives(fn: Callable, x: torch.Tensor, pairs, order: int):

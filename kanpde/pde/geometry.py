@@ -446,6 +446,20 @@ class Domain(ABC):
             )
         return SpaceTime(self, other)
 
+    # -- constructive solid geometry (kanpde.pde.csg) ----------------------------
+
+    def __or__(self, other) -> "Domain":
+        from .csg import Union
+        return Union(self, other)
+
+    def __and__(self, other) -> "Domain":
+        from .csg import Intersection
+        return Intersection(self, other)
+
+    def __sub__(self, other) -> "Domain":
+        from .csg import Difference
+        return Difference(self, other)
+
 
 class Box(Domain):
     """Axis-aligned box ``[lo_1, hi_1] x ... x [lo_d, hi_d]``, any ``d >= 1``.
@@ -810,6 +824,13 @@ class SpaceTime(Domain):
 
     def _interior_from_unit(self, u):
         return self._with_time(self.spatial._interior_from_unit(u[:, :-1]), u[:, -1])
+
+    def sample_interior(self, n: int, method: str = "sobol", seed=None) -> np.ndarray:
+        if not getattr(self.spatial, "_rejection", False):
+            return super().sample_interior(n, method, seed)
+        n, method = _check_n(n), _check_method(method)  # CSG: spatial points by rejection, times beside them
+        x = self.spatial.sample_interior(n, method, seed)
+        return self._with_time(x, _unit_samples(n, 1, method, None if seed is None else seed + 1)[:, 0])
 
     def _lateral(self, patch: _Patch) -> _Patch:
         k = patch.dim

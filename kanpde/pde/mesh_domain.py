@@ -1,0 +1,341 @@
+"""Domains from mesh files (meshio): ``kp.MeshDomain.from_file("part.msh")``.
+
+The mesh is held as simplices (triangles in 2-D, tetrahedra in 3-D; quads are cut into
+two triangles, hexahedra into six tetrahedra along a main diagonal, higher-order cells
+keep their corner nodes). Then:
+
+- interior samples: uniform in volume through :func:`~kanpde.pde.shapes.simplex_points`
+  (the first unit coordinate picks a cell with probability proportional to its volume);
+- boundary: the facets that belong to exactly one cell, each with the outward unit
+  normal (pointing away from the cell's opposite vertex); samples uniform in area;
+- sides: gmsh physical groups of dimension ``dim - 1`` (``field_data`` with
+  ``gmsh:physical`` cell data), by name, restricted to boundary facets;
+- ``contains``: barycentric test in the cells nearest to each point (centroid KD-tree,
+  then all cells for points not found), or within ``tol`` of the boundary;
+- distance functions (2-D): R-equivalence of the trimmed functions of the boundary edges;
+- export: :func:`kanpde.export_solution` writes on the file's own points and cells.
+"""
+
+from __future__ import annotations
+
+import os
+from itertools import combinations
+
+import numpy as np
+import torch
+
+from .distance import r_equivalence, segment_adf
+from .geometry import Domain, _check_names, _default_names, _Patch
+from .shapes import _segment_distances, box_grid_inside, simplex_measures, simplex_points
+
+__all__ = ["MeshDomain"]
+
+_SIMPLEX = {"triangle": 3, "triangle6": 3, "triangle7": 3, "tetra": 4, "tetra10": 4}
+_QUAD = {"quad": 4, "quad8": 4, "quad9": 4}
+_HEX = {"hexahedron": 8, "hexahedron20": 8, "hexahedron27": 8}
+_FACETS_2D = {"line": 2, "line3": 2}
+_FACETS_3D = {"triangle": 3, "triangle6": 3, "quad": 4, "quad8": 4, "quad9": 4}
+# six tetrahedra around the diagonal 0-6 of a VTK-ordered hexahedron
+_HEX_TETS = np.array([[0, 1, 2, 6], [0, 2, 3, 6], [0, 3, 7, 6], [0, 7, 4, 6], [0, 4, 5, 6], [0, 5, 1, 6]])
+
+
+def _to_simplices(kind: str, cells: np.ndarray) -> np.ndarray:
+    if kind in _SIMPLEX:
+        return cells[:, :_SIMPLEX[kind]]
+    if kind in _QUAD:
+        return np.concatenate([cells[:, [0, 1, 2]], cells[:, [0, 2, 3]]])
+    return cells[:, :8][:, _HEX_TETS].reshape(-1, 4)
+
+
+def _facet_simplices(kind: str, cells: np.ndarray) -> np.ndarray:
+    if kind in _QUAD:
+        return np.concatenate([cells[:, [0, 1, 2]], cells[:, [0, 2, 3]]])
+    return cells[:, :(_FACETS_2D.get(kind) or _FACETS_3D[kind])]
+
+
+class MeshDomain(Domain):
+    """A domain given by a simplicial mesh (see the module docstring).
+
+    Args:
+        points: ``(P, d)`` node coordinates, d = 2 or 3.
+        simplices: ``(C, d + 1)`` node indices.
+        sides: ``{name: (F, d) node indices of boundary facets}``.
+        names: coordinate names.
+        export_cells: meshio cell blocks to write solutions on (default: the simplices).
+
+    Raises:
+        ValueError: wrong shapes, indices out of range, degenerate cells, side facets not on the boundary.
+    """
+
+    def __init__(self, points, simplices, sides: dict | None = None, names=None, export_cells=None):
+        points = np.array(points, dtype=float)
+        simplices = np.array(simplices, dtype=np.int64)
+        if points.ndim != 2 or points.shape[1] not in (2, 3) or not np.all(np.isfinite(points)):
+            raise ValueError(f"expected finite points of shape (P, 2) or (P, 3), got {points.shape}")
+        d = points.shape[1]
+        if simplices.ndim != 2 or simplices.shape[1] != d + 1 or len(simplices) == 0:
+            raise ValueError(f"expected simplices of shape (C, {d + 1}) for {d}-D points, got {simplices.shape}")
+        if simplices.min() < 0 or simplices.max() >= len(points):
+            raise ValueError(f"simplex node indices must lie in 0..{len(points) - 1}")
+        self._points_, self._cells = points, simplices
+        self._vertices = points[simplices]                                         # (C, d+1, d)
+        self._volumes = simplex_measures(self._vertices)
+        if np.any(self._volumes <= 1e-14 * self._volumes.max()):
+            raise ValueError("the mesh has degenerate (zero-volume) cells")
+        self.names = _check_names(_default_names(d) if names is None else names, d)
+        self._boundary_facets()
+        self._sides = {}
+        for name, facets in (sides or {}).items():
+            self._sides[str(name)] = self._facet_rows(np.asarray(facets, dtype=np.int64), name)
+        self._export = export_cells or [("triangle" if d == 2 else "tetra", simplices)]
+        lo, hi = points[np.unique(simplices)].min(axis=0), points[np.unique(simplices)].max(axis=0)
+        self._lo, self._hi, self._scale = lo, hi, float(np.max(hi - lo))
+        edge = self._vertices[:, 1:] - self._vertices[:, :1]
+        self._inverse = np.linalg.inv(np.transpose(edge, (0, 2, 1)))               # (C, d, d): x -> barycentric
+        self._tree = None
+
+    # -- construction ---------------------------------------------------------------
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike, names=None) -> "MeshDomain":
+        """Read a mesh file with meshio (``.msh``, ``.vtu``, ``.vtk``, ``.xdmf``, ...).
+
+        2-D when no cell is 3-D (the z coordinate, if any, must be constant); gmsh physical
+        groups of facets become named sides.
+
+        Raises:
+            FileNotFoundError: no such file.  ValueError: no triangles/quads/tetrahedra/hexahedra.
+        """
+        import meshio
+
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"no mesh file {str(path)!r}")
+        mesh = meshio.read(path)
+        blocks = [(b.type, np.asarray(b.data)) for b in mesh.cells]
+        volume3 = [(k, c) for k, c in blocks if k in _HEX or k.startswith("tetra")]
+        d = 3 if volume3 else 2
+        volume = volume3 or [(k, c) for k, c in blocks if k in _SIMPLEX or k in _QUAD]
+        if not volume:
+            raise ValueError(f"{str(path)!r} has no triangles, quads, tetrahedra or hexahedra "
+                             f"(cell types: {sorted({k for k, _ in blocks})})")
+        points = np.asarray(mesh.points, dtype=float)
+        if d == 2 and points.shape[1] == 3:
+            if np.ptp(points[:, 2]) > 1e-12 * max(1.0, np.ptp(points[:, :2])):
+                raise ValueError(f"{str(path)!r} has only 2-D cells but they do not lie in a plane z = const")
+            points = points[:, :2]
+        simplices = np.concatenate([_to_simplices(k, c) for k, c in volume])
+        sides = cls._physical_sides(mesh, blocks, d)
+        used, inverse = np.unique(simplices, return_inverse=True)
+        remap = np.full(len(points), -1)
+        remap[used] = np.arange(len(used))
+        export = [(k.rstrip("0123456789") if k not in _HEX else "hexahedron",
+                   remap[c[:, :({**_SIMPLEX, **_QUAD, **_HEX}[k])]]) for k, c in volume]
+        sides = {n: remap[f] for n, f in sides.items() if np.all(remap[f] >= 0)}
+        return cls(points[used], inverse.reshape(simplices.shape), sides, names, export)
+
+    @staticmethod
+    def _physical_sides(mesh, blocks, d: int) -> dict[str, np.ndarray]:
+        tags = mesh.cell_data.get("gmsh:physical")
+        if tags is None:
+            return {}
+        facet_kinds = _FACETS_2D if d == 2 else _FACETS_3D
+        out: dict[str, list] = {}
+        for name, (tag, dim) in ((n, v[:2]) for n, v in mesh.field_data.items()):
+            if int(dim) != d - 1:
+                continue
+            for (kind, cells), block_tags in zip(blocks, tags):
+                if kind in facet_kinds:
+                    chosen = cells[np.asarray(block_tags) == tag]
+                    if len(chosen):
+                        out.setdefault(name, []).append(_facet_simplices(kind, chosen))
+        return {n: np.concatenate(f) for n, f in out.items()}
+
+    def _boundary_facets(self) -> None:
+        """Facets of exactly one cell, with their outward unit normals."""
+        d = self.dim
+        local = list(combinations(range(d + 1), d))
+        facets = np.concatenate([self._cells[:, list(f)] for f in local])          # (C*(d+1), d)
+        opposite = np.concatenate([self._cells[:, [i for i in range(d + 1) if i not in f][0]] for f in local])
+        key = np.sort(facets, axis=1)
+        _, first, counts = np.unique(key, axis=0, return_index=True, return_counts=True)
+        keep = first[counts == 1]
+        self._facets, opp = facets[keep], opposite[keep]
+        v = self._points_[self._facets]                                            # (F, d, d)
+        if d == 2:
+            t = v[:, 1] - v[:, 0]
+            n = np.column_stack([t[:, 1], -t[:, 0]])
+        else:
+            n = np.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0])
+        n /= np.linalg.norm(n, axis=1, keepdims=True)
+        flip = ((self._points_[opp] - v[:, 0]) * n).sum(axis=1) > 0
+        n[flip] *= -1
+        self._normals = n
+        self._facet_index = {tuple(k): i for i, k in enumerate(np.sort(self._facets, axis=1))}
+        self._facet_measures = simplex_measures(v)
+
+    def _facet_rows(self, facets: np.ndarray, name) -> np.ndarray:
+        if facets.ndim != 2 or facets.shape[1] != self.dim:
+            raise ValueError(f"side {name!r}: expected facets of shape (F, {self.dim}), got {facets.shape}")
+        rows = [self._facet_index.get(tuple(sorted(f))) for f in facets]
+        if any(r is None for r in rows):
+            raise ValueError(f"side {name!r} has facets that are not on the mesh boundary")
+        return np.array(rows, dtype=np.int64)
+
+    # -- geometry ---------------------------------------------------------------------
+
+    @property
+    def bounds(self):
+        return self._lo.copy(), self._hi.copy()
+
+    @property
+    def volume(self) -> float:
+        return float(self._volumes.sum())
+
+    def __repr__(self) -> str:
+        return (f"MeshDomain({len(self._cells)} {'triangles' if self.dim == 2 else 'tetrahedra'}, "
+                f"{len(self._facets)} boundary facets, sides={tuple(self._sides)})")
+
+    def simplices(self) -> tuple[np.ndarray, np.ndarray]:
+        """The mesh as ``(points (P, d), simplices (C, d + 1))``."""
+        return self._points_.copy(), self._cells.copy()
+
+    def mesh_cells(self) -> tuple[np.ndarray, list]:
+        """Points and meshio cell blocks of the source mesh, for export."""
+        return self._points_.copy(), [(k, c.copy()) for k, c in self._export]
+
+    # -- sampling ---------------------------------------------------------------------
+
+    def _interior_from_unit(self, u):
+        return simplex_points(self._vertices, self._volumes, u)
+
+    def _rows(self, side) -> np.ndarray:
+        if side is None:
+            return np.arange(len(self._facets))
+        return self._sides[self._check_side(side)]
+
+    def _patches(self, side):
+        rows = self._rows(side)
+        verts, weights = self._points_[self._facets[rows]], self._facet_measures[rows]
+        return [_Patch(float(weights.sum()), self.dim - 1, lambda u: simplex_points(verts, weights, u))]
+
+    # -- predicates -------------------------------------------------------------------
+
+    def _in_cells(self, x: np.ndarray, cells: np.ndarray, eps: float) -> np.ndarray:
+        """``(n, k)`` bool: point i inside candidate cell ``cells[i, j]``."""
+        rel = x[:, None, :] - self._vertices[cells, 0]                             # (n, k, d)
+        lam = np.einsum("nkij,nkj->nki", self._inverse[cells], rel)
+        return np.all(lam >= -eps, axis=-1) & (lam.sum(-1) <= 1 + eps)
+
+    def _inside(self, x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+        from scipy.spatial import cKDTree
+
+        if self._tree is None:
+            self._tree = cKDTree(self._vertices.mean(axis=1))
+        k = min(16, len(self._cells))
+        _, near = self._tree.query(x, k=k)
+        near = near.reshape(len(x), k)
+        found = self._in_cells(x, near, eps).any(axis=1)
+        lo, hi = self.bounds
+        todo = np.flatnonzero(~found & np.all((x >= lo - eps) & (x <= hi + eps), axis=1))
+        everything = np.arange(len(self._cells))
+        for chunk in np.array_split(todo, max(1, len(todo) * len(everything) // 2_000_000)):
+            if len(chunk):
+                found[chunk] = self._in_cells(x[chunk], np.broadcast_to(everything, (len(chunk), len(everything))),
+                                              eps).any(axis=1)
+        return found
+
+    def _distances(self, x: np.ndarray, rows=None) -> np.ndarray:
+        """``(n,)`` distances to the boundary facets (or those of ``rows``)."""
+        rows = np.arange(len(self._facets)) if rows is None else rows
+        f = self._points_[self._facets[rows]]
+        if self.dim == 2:
+            out = np.empty(len(x))
+            for chunk in np.array_split(np.arange(len(x)), max(1, len(x) * len(rows) // 2_000_000)):
+                out[chunk] = _segment_distances(x[chunk], f[:, 0], f[:, 1]).min(axis=1)
+            return out
+        return self._nearest_triangle(x, rows)[0]
+
+    def _nearest_triangle(self, x: np.ndarray, rows: np.ndarray):
+        """3-D: distance to the nearest of the facets ``rows`` and its index (among 8 nearest by centroid)."""
+        from scipy.spatial import cKDTree
+
+        tri = self._points_[self._facets[rows]]                                   # (F, 3, 3)
+        k = min(8, len(rows))
+        _, near = cKDTree(tri.mean(axis=1)).query(x, k=k)
+        near = near.reshape(len(x), k)
+        t = tri[near]                                                              # (n, k, 3, 3)
+        n = self._normals[rows][near]
+        rel = x[:, None] - t[:, :, 0]
+        plane = (rel * n).sum(-1)
+        proj = x[:, None] - plane[..., None] * n
+        e1, e2 = t[:, :, 1] - t[:, :, 0], t[:, :, 2] - t[:, :, 0]
+        gram = np.stack([np.stack([(e1 * e1).sum(-1), (e1 * e2).sum(-1)], -1),
+                         np.stack([(e1 * e2).sum(-1), (e2 * e2).sum(-1)], -1)], -2)
+        rhs = np.stack([((proj - t[:, :, 0]) * e1).sum(-1), ((proj - t[:, :, 0]) * e2).sum(-1)], -1)
+        ab = np.linalg.solve(gram, rhs[..., None])[..., 0]
+        inside = (ab >= 0).all(-1) & (ab.sum(-1) <= 1)
+        edges = [np.linalg.norm(rel - np.clip(((x[:, None] - p) * (q - p)).sum(-1) / ((q - p) ** 2).sum(-1), 0, 1)
+                                [..., None] * (q - p) - (p - t[:, :, 0]), axis=-1)
+                 for p, q in ((t[:, :, 0], t[:, :, 1]), (t[:, :, 1], t[:, :, 2]), (t[:, :, 2], t[:, :, 0]))]
+        dist = np.where(inside, np.abs(plane), np.minimum.reduce(edges))
+        best = np.argmin(dist, axis=1)
+        return dist[np.arange(len(x)), best], rows[near[np.arange(len(x)), best]]
+
+    def contains(self, x, tol: float = 1e-10) -> np.ndarray:
+        x = self._points(x)
+        return self._inside(x) | (self._distances(x) <= tol * self._scale)
+
+    def on_boundary(self, x, tol: float = 1e-8) -> np.ndarray:
+        return self._distances(self._points(x)) <= tol * self._scale
+
+    def normals(self, x) -> np.ndarray:
+        """Outward unit normal of the nearest boundary facet.
+
+        Raises:
+            ValueError: wrong shape or points off the boundary.
+        """
+        x = self._points(x)
+        self._require_boundary(x)
+        if self.dim == 3:
+            return self._normals[self._nearest_triangle(x, np.arange(len(self._facets)))[1]]
+        f = self._points_[self._facets]
+        return self._normals[np.argmin(_segment_distances(x, f[:, 0], f[:, 1]), axis=1)]
+
+    @property
+    def side_names(self) -> tuple[str, ...]:
+        return tuple(self._sides)
+
+    def side(self, name: str):
+        rows = self._rows(name)
+
+        def predicate(x, tol: float = 1e-8):
+            return self._distances(self._points(x), rows) <= tol * self._scale
+        return predicate
+
+    def grid(self, n):
+        """Bounding-box grid points inside the mesh; shape None."""
+        return box_grid_inside(self, n)
+
+    # -- distance functions (2-D) -----------------------------------------------------------
+
+    def adf(self, sides=None):
+        """ADF zero on the boundary edges of the chosen sides (2-D meshes).
+
+        Raises:
+            ValueError: a 3-D mesh.
+        """
+        if self.dim != 2:
+            raise ValueError("distance functions of 3-D mesh domains are not available; use a soft condition")
+        rows = np.unique(np.concatenate([self._rows(s) for s in (sides or [None])]))
+        f = self._points_[self._facets[rows]]
+        seg = segment_adf(f[:, 0], f[:, 1])
+        return lambda x: r_equivalence(seg(x))
+
+    def signed_adf(self):
+        unsigned = self.adf()
+
+        def phi(x: torch.Tensor) -> torch.Tensor:
+            inside = torch.as_tensor(self._inside(x.detach().cpu().numpy().astype(float)), device=x.device)
+            value = unsigned(x)
+            return torch.where(inside[:, None], value, -value)
+        return phi
