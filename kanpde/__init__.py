@@ -18,7 +18,6 @@ from .pde.csg import CSG
 from .pde.mesh_domain import MeshDomain
 from .pde.shapes import Ball, Ellipse, Polygon, Sphere, Triangle
 from .solve import solve
-from .symbolic import prune
 from .train import LBFGS, LM, Adam, Causal, History, TimeMarching, TrainConfig, default_schedule
 from .train.resume import TrainingInterrupted
 
@@ -32,12 +31,16 @@ __all__ = [
     "export_solution", "fd", "fem", "numpy_function", "plotting", "prune", "solve", "symbolic",
 ]
 
-_LAZY = {"plotting": ".io.plotting", "fem": ".fem"}  # figures and FEM pull in matplotlib / scikit-fem when asked for
+# Loaded on first use, so `import kanpde` stays light: figures (matplotlib), FEM (scikit-fem), formulas (sympy).
+_LAZY = {"plotting": (".io.plotting", None), "fem": (".fem", None), "symbolic": (".symbolic", None),
+         "prune": (".symbolic", "prune")}
 
 
 def __getattr__(name):
     if name in _LAZY:
-        module = importlib.import_module(_LAZY[name], __name__)
-        globals()[name] = module
-        return module
+        module_name, attribute = _LAZY[name]
+        module = importlib.import_module(module_name, __name__)
+        value = module if attribute is None else getattr(module, attribute)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'kanpde' has no attribute {name!r}")

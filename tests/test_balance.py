@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 import kanpde as kp
+from kanpde.train.distributed import DataParallel
 from kanpde.train.balance import RBA, GradNorm, make_balancer
 
 from conftest import poisson_problem
@@ -15,6 +16,7 @@ class _Toy:
 
     def __init__(self):
         self.p = nn.Parameter(torch.tensor([1.0, 1.0], dtype=torch.float64))
+        self.parallel = DataParallel()  # one process
 
     def trainable(self):
         return [self.p]

@@ -9,6 +9,11 @@ import torch.distributed as dist
 
 import kanpde as kp
 from conftest import poisson_problem
+
+
+def soft_problem():
+    """Dirichlet data as a loss term, so the ranks also shard boundary points."""
+    return poisson_problem(conditions=[kp.Dirichlet(0.0, hard=False)])
 from kanpde.train import Trainer
 from kanpde.train.distributed import DataParallel, launch, shard_slice
 
@@ -23,7 +28,7 @@ def config(**kwargs):
 
 def train(**kwargs):
     """One float64 training run; returns the solution and its predictions on a test grid."""
-    problem = poisson_problem()
+    problem = soft_problem()
     solution = kp.solve(problem, kp.KAN([2, 4, 1], grid=5, seed=1), config(**kwargs))
     grid, _ = problem.domain.grid(17)
     return solution, solution.predict(grid)
@@ -33,9 +38,9 @@ def worker():
     """Rank body: train data-parallel, and check what the ranks hold against each other."""
     solution, prediction = train()
     parallel = DataParallel(enabled=True)
-    params = torch.cat([p.detach().reshape(-1) for p in solution.model.parameters()])
+    params = torch.cat([p.detach().reshape(-1) for p in solution.network.parameters()])
     gathered = parallel.gather_rows(params.unsqueeze(0))                 # (world, P)
-    problem = poisson_problem()
+    problem = soft_problem()
     trainer = Trainer(problem, kp.KAN([2, 4, 1], grid=5, seed=1), config())
     interior = parallel.gather_rows(trainer.points.interior)             # every rank's shard, in rank order
     boundary = parallel.gather_rows(trainer.points.conditions[0].points)
@@ -59,7 +64,7 @@ def test_shard_slices_partition_the_points():
 
 def test_two_ranks_hold_disjoint_shards_of_the_single_process_points(runs):
     _, parallel = runs
-    single = Trainer(poisson_problem(), kp.KAN([2, 4, 1], grid=5, seed=1), config(distributed=False))
+    single = Trainer(soft_problem(), kp.KAN([2, 4, 1], grid=5, seed=1), config(distributed=False))
     assert parallel["world"] == 2 and parallel["local"] == 60
     assert np.array_equal(parallel["interior"], single.points.interior.numpy())
     assert np.array_equal(parallel["boundary"], single.points.conditions[0].points.numpy())
@@ -77,7 +82,7 @@ def test_two_ranks_train_like_one_process(runs):
         two = np.array([r[name] for r in parallel["steps"] if name in r])
         assert len(one) == len(two) > 0
         np.testing.assert_allclose(two, one, rtol=1e-10, atol=0)
-    assert single_steps[-1]["loss"] < 0.1 * single_steps[0]["loss"]   # it trained
+    assert single_steps[-1]["loss"] < 0.2 * single_steps[0]["loss"]   # it trained (weights move the scale)
     np.testing.assert_allclose(parallel["prediction"], single_prediction, rtol=1e-10, atol=1e-12)
 
 
@@ -89,7 +94,7 @@ def test_global_mean_is_plain_mean_alone():
 def test_distributed_true_without_a_group_is_a_clear_error():
     with pytest.raises(ValueError, match="torchrun"):
         kp.solve(poisson_problem(), kp.KAN([2, 3, 1], grid=3, seed=0), config(distributed=True))
-    with pytest.raises(ValueError, match="distributed"):
+    with pytest.raises(TypeError, match="distributed"):
         kp.TrainConfig(distributed="yes")
 
 
@@ -123,7 +128,7 @@ def test_cli_nproc_2_writes_the_same_files_once(tmp_path, monkeypatch):
     for module in (kanpde.files, export, plotting, solution):
         monkeypatch.setattr(module, "atomic_write", logged)
     tiny = ["--adam-steps", "10", "--lbfgs-steps", "5", "--grid-schedule", "3,5", "--widths", "2,3,1",
-            "--points", "60", "--boundary-points", "40", "--quiet"]
+            "--points", "60", "--boundary-points", "40", "--quiet", "--config", "default"]
     assert main(["solve", "poisson2d", *tiny, "--out", str(tmp_path / "one")]) == 0
     log.rename(tmp_path / "one.log")
     assert main(["solve", "poisson2d", *tiny, "--nproc", "2", "--out", str(tmp_path / "two")]) == 0
@@ -136,7 +141,9 @@ def test_cli_nproc_2_writes_the_same_files_once(tmp_path, monkeypatch):
     summaries = [json.loads((tmp_path / d / "summary.json").read_text()) for d in ("one", "two")]
     assert summaries[1]["errors"]["rel_l2"] == pytest.approx(summaries[0]["errors"]["rel_l2"], rel=1e-8)
     assert summaries[1]["final_loss"] == pytest.approx(summaries[0]["final_loss"], rel=1e-8)
-    models = [kp.Solution.load(tmp_path / d / "model.pt") for d in ("one", "two")]
+    from problems import load_problem  # the CLI resolved the name; the library never does
+
+    models = [kp.Solution.load(tmp_path / d / "model.pt", problem=load_problem("poisson2d")) for d in ("one", "two")]
     grid = np.random.default_rng(0).uniform(-1, 1, (50, 2))
     np.testing.assert_allclose(models[1].predict(grid), models[0].predict(grid), rtol=1e-8, atol=1e-12)
 

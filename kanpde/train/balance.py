@@ -83,7 +83,9 @@ class GradNorm(Balancer):
             norms = {}
             for i, (name, value) in enumerate(terms.items()):
                 grads = torch.autograd.grad(value, params, retain_graph=i + 1 < len(terms), allow_unused=True)
-                norms[name] = float(torch.sqrt(sum(g.pow(2).sum() for g in grads if g is not None)))
+                flat = torch.cat([(torch.zeros_like(p) if g is None else g).reshape(-1) for p, g in zip(params, grads)])
+                flat = trainer.parallel.all_reduce_sum(flat)  # data-parallel: each rank holds its share
+                norms[name] = float(flat.norm())
         return norms
 
     def update(self, trainer, smooth: bool) -> None:

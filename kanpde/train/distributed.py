@@ -32,6 +32,7 @@ local workers itself (``kanpde solve NAME --nproc N``).
 
 from __future__ import annotations
 
+import datetime
 import os
 import socket
 import sys
@@ -41,6 +42,10 @@ from typing import Callable, Iterable
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.multiprocessing.spawn import ProcessException
+
+# A rank that dies leaves the others waiting in a collective: give up after this long instead of hanging.
+COLLECTIVE_TIMEOUT = datetime.timedelta(seconds=300)
 
 __all__ = ["DataParallel", "is_main_process", "launch", "process_group", "shard_slice"]
 
@@ -212,7 +217,7 @@ def _worker(rank: int, world: int, port: int, threads: int, results, fn: Callabl
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
                       LOCAL_RANK=str(rank))
     torch.set_num_threads(threads)
-    dist.init_process_group("gloo", rank=rank, world_size=world)
+    dist.init_process_group("gloo", rank=rank, world_size=world, timeout=COLLECTIVE_TIMEOUT)
     try:
         value = fn(*args)
         if rank == 0:
@@ -252,7 +257,7 @@ def launch(fn: Callable, nproc: int, *args, threads: int | None = None, start_me
     try:
         mp.start_processes(_worker, args=(nproc, _free_port(), threads, results, fn, args), nprocs=nproc,
                            join=True, start_method=start_method)
-    except mp.ProcessException as exc:
+    except ProcessException as exc:
         failure = None
         while not results.empty():
             item = results.get()

@@ -203,6 +203,9 @@ class Trainer:
 
     def run_stage(self, index: int, stage: Stage, optimizer, resumed=None) -> None:
         if isinstance(stage, LM):  # its own loop (kanpde.train.lm); a resume restarts the LM stage
+            if self.parallel.enabled:  # J^T J and J^T r are not all-reduced yet
+                raise ValueError(f"the {stage.label()} stage does not run data-parallel yet; use Adam/L-BFGS stages "
+                                 "(kanpde solve NAME --config default) or one process")
             return run_lm_stage(self, index, stage)
         cfg = self.config
         from tqdm.auto import tqdm  # lazily: `import kanpde` stays light
