@@ -264,3 +264,19 @@ def test_cli_formula_writes_summary(tmp_path, capsys):
     assert "formula: u = sin(pi*x)" in capsys.readouterr().out
     summary = json.loads((out / "summary.json").read_text())
     assert summary["formula"]["formula"] == "sin(pi*x)" and summary["formula"]["rel_l2"] < 1e-10
+
+
+def test_auto_symbolic_snaps_the_network_behind_a_built_in_periodic_embedding():
+    """Edge ranges are measured on the network's inputs (cos, sin, y), and fine-tuning trains N inside u."""
+    from kanpde.symbolic import auto_symbolic
+
+    problem = _built_in_problems()["periodic+blend"]
+    solution = kp.Solution(problem, kp.KAN([problem.input_dim, 1], grid=3, seed=0).double())
+    snapped, report = auto_symbolic(solution, r2_threshold=-np.inf, fine_tune_steps=2, points=200, verbose=False)
+    assert len(report.snapped) == 3 and isinstance(snapped.network, SymbolicKAN)
+    expr = snapped.formula(simplify=False)
+    points = problem.domain.sample_interior(100, method="sobol", seed=2)
+    with torch.no_grad():
+        u = snapped.model(torch.as_tensor(points))[:, 0].numpy()
+    f = sp.lambdify(sp.symbols("x y", real=True), expr, "numpy")
+    assert np.allclose(f(*points.T), u, atol=1e-10, rtol=1e-10)
