@@ -279,3 +279,11 @@ def test_recommended_lm_config_accuracy(name, bound):
     torch.set_num_threads(2)
     row = _script("lm_accuracy").run(name, "LM", seed=0)
     assert row["rel_l2"] <= bound
+
+
+def test_lm_with_causal_weights_is_refused_clearly():
+    problem = kp.Problem(kp.Interval(0, 1) * kp.TimeInterval(0, 1), lambda x, u: u.d("t") - u.d("x", "x"),
+                         [kp.Initial(lambda x: torch.sin(PI * x[:, :1])), kp.Dirichlet(0.0)])
+    config = kp.TrainConfig(schedule=[kp.LM(1)], causal=kp.Causal(), **{**SMALL, "interior_points": 20})
+    with pytest.raises(ValueError, match="causal"):
+        kp.solve(problem, kp.KAN([2, 2, 1], seed=0), config)

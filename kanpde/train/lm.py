@@ -1,10 +1,14 @@
 """Levenberg-Marquardt (damped Gauss-Newton) training on the stacked residual vector.
 
-Every weighted loss term ``w_t mean|r_t|^2`` becomes a block of the residual vector
+Every weighted loss term ``w_t lambda_t mean|l_t r_t|^2`` of ``Trainer.total`` becomes a block
+of the residual vector
 
-    r(theta) = [ sqrt(w_t / n_t) r_t(x_j; theta) ]_(t, j),   so   |r|^2 = L(theta),
+    r(theta) = [ sqrt(w_t lambda_t / n_t) l_tj r_t(x_j; theta) ]_(t, j),   so   |r|^2 = L(theta),
 
-(``n_t`` the term's number of entries: points times components). One iteration
+(``w_t`` the user's weight, ``lambda_t`` the balancer's factor, ``l_tj`` RBA's point weights,
+frozen within the stage, else 1; ``n_t`` the term's number of entries: points times
+components). The residuals are those of the network ``trainer.model`` inside the problem's
+transform (``problem.residuals`` wraps it: built-in conditions, periodic embedding). One iteration
 assembles ``J = dr/dtheta`` and solves
 
     (J^T J + mu D) delta = -J^T r,   D = diag(J^T J),
@@ -68,7 +72,14 @@ def _subset(points: ConditionPoints, index: slice) -> ConditionPoints:
 
 
 def blocks(trainer) -> list[Block]:
-    """The trainer's loss terms as residual blocks on its current points."""
+    """The trainer's loss terms as residual blocks on its current points.
+
+    Raises:
+        ValueError: causal weights (``TrainConfig.causal``), which the residual vector does not carry.
+    """
+    if getattr(trainer, "causal", None) is not None:
+        raise ValueError("LM stages do not support TrainConfig.causal (the causal chunk weights are not in the "
+                         "residual vector); use Adam/L-BFGS stages with causal, or causal=None with LM")
     problem, model, x = trainer.problem, trainer.model, trainer.points.interior
     out = [Block(len(x), lambda i, b: problem.residuals(model, x[i], b, trainer.parameters), problem.residual_names)]
     for condition, term, points in zip(problem.conditions, problem.terms, trainer.points.conditions):
