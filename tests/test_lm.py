@@ -65,7 +65,8 @@ def _inverse_problem():
 CASES = {
     "soft": lambda: (poisson_problem(weights={"dirichlet": 3.0}), kp.KAN([2, 3, 1], grid=4, seed=0)),
     "hard": lambda: (poisson_problem().with_hard_dirichlet(), kp.KAN([2, 3, 1], grid=4, seed=1)),
-    "system": lambda: (_system_problem(), kp.KAN([1, 2, 2], grid=3, seed=2)),
+    # the built-in periodic condition feeds the net (cos, sin) of x: problem.input_dim inputs
+    "system": lambda: (p := _system_problem(), kp.KAN([p.input_dim, 2, 2], grid=3, seed=2)),
     "learnable": lambda: (_inverse_problem(), kp.KAN([1, 3, 1], grid=4, seed=3)),
 }
 
@@ -92,10 +93,24 @@ def test_batched_jacobian_equals_autograds_for_an_mlp_with_learnable_parameters(
     assert J[:, -1].abs().max() > 0  # the learnable coefficient's column
 
 
-def test_residual_vector_norm_is_the_trainers_loss():
-    trainer = _trainer(_system_problem(), kp.KAN([1, 3, 2], grid=4, seed=0), weights={"pde1": 0.3, "periodic[x]": 2.0})
+@pytest.mark.parametrize("balance", ["gradnorm", "rba", None])
+def test_residual_vector_norm_is_the_trainers_loss(balance):
+    """User weights x the balancer's factors (and RBA's point weights), as in Trainer.total."""
+    problem = _system_problem()
+    trainer = _trainer(problem, kp.KAN([problem.input_dim, 3, 2], grid=4, seed=0),
+                       weights={"pde1": 0.3, "neumann[left]": 2.0}, balance=balance)
+    trainer.loss_terms()  # RBA: a second update, point weights away from 1
+    trainer.balancer.start_stage(trainer, kp.LM(1))  # gradnorm: the factors; RBA: frozen
+    if balance is not None:
+        factors = [trainer.balancer.factor(t) for t in ["pde0", "pde1", *problem.terms]]
+        assert max(factors) - min(factors) > 1e-3  # the balancer really weighs the terms differently
     r = lm.residual_vector(trainer)
-    assert math.isclose(float(r @ r), float(trainer.total(trainer.loss_terms()).detach()), rel_tol=1e-12)
+    loss = float(trainer.total(trainer.loss_terms()).detach())
+    assert math.isclose(float(r @ r), loss, rel_tol=1e-12)
+    r2, J = lm.jacobian(trainer, chunk=17)
+    assert math.isclose(float(r2 @ r2), loss, rel_tol=1e-12)
+    _, J_ref = _autograd_jacobian(trainer)  # the point and term weights scale J's rows too
+    assert (J - J_ref).abs().max() <= 1e-10 * float(J_ref.abs().max())
 
 
 def test_chunked_assembly_equals_unchunked_and_bounds_the_batch():
@@ -193,12 +208,14 @@ def test_stop_reasons(options, reason):
 def test_lm_in_a_schedule_with_grid_refinement_an_mlp_and_a_system():
     solution = kp.solve(poisson_problem(), kp.KAN([2, 4, 1], grid=3, seed=0),
                         kp.TrainConfig(schedule=[kp.Adam(5), kp.LM(3, grid=6)], **SMALL))
-    assert solution.model.grid == 6 and [s["label"] for s in solution.history.stages] == ["Adam lr=0.01", "LM grid=6"]
+    assert solution.network.grid == 6 and [s["label"] for s in solution.history.stages] == ["Adam lr=0.01", "LM grid=6"]
     small = {**SMALL, "interior_points": 30, "boundary_points": 8}
     mlp = kp.solve(poisson_problem(), kp.MLP([2, 8, 1], seed=0), kp.TrainConfig(schedule=[kp.LM(2)], **small))
     _, loss = mlp.history.column("loss")
     assert len(loss) == 2 and loss[-1] < loss[0]
-    system = kp.solve(_system_problem(), kp.KAN([1, 3, 2], grid=4, seed=0), kp.TrainConfig(schedule=[kp.LM(3)], **small))
+    problem = _system_problem()
+    system = kp.solve(problem, kp.KAN([problem.input_dim, 3, 2], grid=4, seed=0),
+                      kp.TrainConfig(schedule=[kp.LM(3)], **small))
     _, loss = system.history.column("loss")
     assert loss[-1] < loss[0]
 
@@ -262,3 +279,11 @@ def test_recommended_lm_config_accuracy(name, bound):
     torch.set_num_threads(2)
     row = _script("lm_accuracy").run(name, "LM", seed=0)
     assert row["rel_l2"] <= bound
+
+
+def test_lm_with_causal_weights_is_refused_clearly():
+    problem = kp.Problem(kp.Interval(0, 1) * kp.TimeInterval(0, 1), lambda x, u: u.d("t") - u.d("x", "x"),
+                         [kp.Initial(lambda x: torch.sin(PI * x[:, :1])), kp.Dirichlet(0.0)])
+    config = kp.TrainConfig(schedule=[kp.LM(1)], causal=kp.Causal(), **{**SMALL, "interior_points": 20})
+    with pytest.raises(ValueError, match="causal"):
+        kp.solve(problem, kp.KAN([2, 2, 1], seed=0), config)

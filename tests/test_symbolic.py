@@ -21,7 +21,8 @@ def _poisson2d():
     def pde(x, u):
         return u.laplacian() + 2 * PI ** 2 * exact(x)
 
-    return kp.Problem(kp.Rectangle((-1, -1), (1, 1)), pde, [kp.Dirichlet(0.0)], exact=exact, name="p2")
+    # soft Dirichlet: the hand-snapped networks below are u itself (nothing built around them)
+    return kp.Problem(kp.Rectangle((-1, -1), (1, 1)), pde, [kp.Dirichlet(0.0, hard=False)], exact=exact, name="p2")
 
 
 def _sine_product_kan(perturb: float = 0.0) -> SymbolicKAN:
@@ -118,6 +119,75 @@ def test_formula_evaluates_like_predict_on_a_snapped_model():
     assert np.allclose(f(points[:, 0], points[:, 1]), solution.predict(points)[:, 0], atol=1e-13, rtol=0)
 
 
+def _snapped_kan(widths, seed=0) -> SymbolicKAN:
+    """A KAN with every edge set to a library function with arbitrary (unsnappable) constants."""
+    model = SymbolicKAN(kp.KAN(widths, seed=seed).double())
+    rng = np.random.default_rng(seed)
+    for l, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
+        for i in range(n_in):
+            for o in range(n_out):
+                a, b, c, d = rng.uniform(0.3, 1.1, 4)
+                model.set_function(l, i, o, EdgeFit(["sin", "x^2", "exp"][(i + o + l) % 3], a, b, c, d, 1.0, 0.0))
+    return model
+
+
+def _built_in_problems():
+    poisson = lambda x, u: u.laplacian()  # noqa: E731 - the formula check needs no particular equation
+    heat = lambda x, u: u.d("t") - u.d("x", "x")  # noqa: E731
+    return {
+        # periodic x (cos/sin embedding) + two different constants on the opposite faces y = -1, 1
+        "periodic+blend": kp.Problem(kp.Rectangle((-1, -1), (1, 2)), poisson,
+                                     [kp.Periodic("x"), kp.Dirichlet(0.5, on="bottom"), kp.Dirichlet(-2.0, on="top")]),
+        "disk": kp.Problem(kp.Disk((0.5, -0.25), 1.5), poisson, [kp.Dirichlet(0.75)]),
+        "initial+dirichlet": kp.Problem(kp.Interval(0, 2) * kp.TimeInterval(0, 1), heat,
+                                        [kp.Dirichlet(0.25), kp.Initial(0.25)]),
+        "second-order-in-time": kp.Problem(kp.Interval(0, 1) * kp.TimeInterval(0.5, 1.5), heat,
+                                           [kp.Initial(0.3), kp.Initial(-1.25, derivative=1)]),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(_built_in_problems()))
+def test_formula_composes_the_built_in_conditions(case):
+    """The formula is u = A + phi psi N(E(x)), not N: it evaluates like predict and meets the conditions."""
+    problem = _built_in_problems()[case]
+    assert problem.hard and not problem.conditions  # every condition built in
+    solution = kp.Solution(problem, _snapped_kan([problem.input_dim, 2, 1]))
+    expr = solution.formula(simplify=False)
+    symbols = sp.symbols(list(problem.domain.names), real=True)
+    points = problem.domain.sample_interior(200, method="sobol", seed=1)
+    f = sp.lambdify(symbols, expr, "numpy")
+    with torch.no_grad():  # solution.model is u (Solution.predict checks points against the network's width)
+        u = solution.model(torch.as_tensor(points))[:, 0].numpy()
+    assert np.allclose(f(*points.T), u, atol=1e-11, rtol=1e-11)
+    with torch.no_grad():
+        network_only = solution.network(problem.network_inputs(torch.as_tensor(points)))[:, 0].numpy()
+    assert np.abs(u - network_only).max() > 1e-2  # the transform is really there
+    report = solution.formula_report(simplify=False)
+    assert report.compact and report.rel_l2 is None and math.isfinite(report.pde_residual)
+
+
+def test_formula_of_built_in_function_data_asks_for_soft_conditions():
+    problem = kp.Problem(kp.Rectangle((-1, -1), (1, 1)), lambda x, u: u.laplacian(),
+                         [kp.Dirichlet(lambda x: x[:, :1] ** 2)])
+    assert problem.hard
+    solution = kp.Solution(problem, _snapped_kan([2, 1]))
+    with pytest.raises(ValueError, match="hard=False"):
+        solution.formula()
+    soft = kp.Solution(problem.soft(), _snapped_kan([2, 1]))  # the advice works: the network is u
+    assert soft.formula(simplify=False).free_symbols == set(sp.symbols("x y", real=True))
+
+
+def test_prune_of_a_solution_with_a_built_in_periodic_embedding():
+    problem = _built_in_problems()["periodic+blend"]
+    solution = kp.Solution(problem, kp.KAN([problem.input_dim, 3, 1], seed=0).double())
+    pruned = kp.prune(solution, threshold=0.0)  # keeps everything: the same u
+    assert pruned.network.widths == [3, 3, 1]
+    points = problem.domain.sample_interior(50, method="sobol", seed=0)
+    with torch.no_grad():
+        x = torch.as_tensor(points)
+        assert torch.allclose(pruned.model(x), solution.model(x), atol=1e-12)
+
+
 def test_spline_edges_stay_symbolic_functions_and_report_not_compact():
     model = SymbolicKAN(kp.KAN([1, 1], seed=0).double())
     problem = kp.Problem(kp.Interval(-1, 1), lambda x, u: u.d("x", "x") + PI ** 2 * torch.sin(PI * x),
@@ -130,8 +200,9 @@ def test_spline_edges_stay_symbolic_functions_and_report_not_compact():
 
 @pytest.mark.slow
 def test_auto_symbolic_snaps_a_1d_poisson_solution_exactly():
+    # soft: a built-in Dirichlet condition would make N = sin(pi x) / (1 - x^2), not a library function
     problem = kp.Problem(kp.Interval(-1, 1), lambda x, u: u.d("x", "x") + PI ** 2 * torch.sin(PI * x),
-                         [kp.Dirichlet(0.0)], exact=lambda x: torch.sin(PI * x))
+                         [kp.Dirichlet(0.0, hard=False)], exact=lambda x: torch.sin(PI * x))
     config = kp.TrainConfig(interior_points=200, boundary_points=2, schedule=[kp.LBFGS(60, grid=10)], verbose=False)
     solution = kp.solve(problem, kp.KAN([1, 1], grid=10, seed=0), config)
     expr = solution.formula(library=["x", "x^2", "sin", "exp"], fine_tune_steps=30)
@@ -186,10 +257,26 @@ def test_cli_formula_writes_summary(tmp_path, capsys):
     path = tmp_path / "p1.py"
     path.write_text("import math, torch\nimport kanpde as kp\n"
                     "problem = kp.Problem(kp.Interval(-1, 1), lambda x, u: u.d('x', 'x') + math.pi ** 2 * "
-                    "torch.sin(math.pi * x), [kp.Dirichlet(0.0)], exact=lambda x: torch.sin(math.pi * x))\n")
+                    "torch.sin(math.pi * x), [kp.Dirichlet(0.0, hard=False)], exact=lambda x: torch.sin(math.pi * x))\n")
     out = tmp_path / "out"
     assert main(["solve", str(path), "--formula", "--widths", "1,1", "--grid-schedule", "10", "--adam-steps", "0",
                  "--lbfgs-steps", "60", "--points", "200", "--quiet", "--out", str(out)]) == 0
     assert "formula: u = sin(pi*x)" in capsys.readouterr().out
     summary = json.loads((out / "summary.json").read_text())
     assert summary["formula"]["formula"] == "sin(pi*x)" and summary["formula"]["rel_l2"] < 1e-10
+
+
+def test_auto_symbolic_snaps_the_network_behind_a_built_in_periodic_embedding():
+    """Edge ranges are measured on the network's inputs (cos, sin, y), and fine-tuning trains N inside u."""
+    from kanpde.symbolic import auto_symbolic
+
+    problem = _built_in_problems()["periodic+blend"]
+    solution = kp.Solution(problem, kp.KAN([problem.input_dim, 1], grid=3, seed=0).double())
+    snapped, report = auto_symbolic(solution, r2_threshold=-np.inf, fine_tune_steps=2, points=200, verbose=False)
+    assert len(report.snapped) == 3 and isinstance(snapped.network, SymbolicKAN)
+    expr = snapped.formula(simplify=False)
+    points = problem.domain.sample_interior(100, method="sobol", seed=2)
+    with torch.no_grad():
+        u = snapped.model(torch.as_tensor(points))[:, 0].numpy()
+    f = sp.lambdify(sp.symbols("x y", real=True), expr, "numpy")
+    assert np.allclose(f(*points.T), u, atol=1e-10, rtol=1e-10)

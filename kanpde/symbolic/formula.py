@@ -44,20 +44,30 @@ def snap_constants(expr: sp.Expr, tol: float = 1e-6, max_denominator: int = 64, 
 
 
 def sympy_solution_expr(solution, simplify: bool = True, digits: int | None = None, tol: float = 1e-6) -> list[sp.Expr]:
-    """The snapped model's outputs as sympy expressions in the problem's coordinate names."""
+    """The solution u as sympy expressions in the problem's coordinate names: the snapped network
+    ``N`` composed with the built-in conditions' transform ``u = A + phi psi N(E(x))``
+    (:mod:`kanpde.symbolic.constraints`).
+
+    Raises:
+        TypeError: a network that is not snapped. ValueError: a ``transform=`` of the problem's own, or
+            built-in conditions without a closed form (function data, non-box/disk domains).
+    """
+    from .constraints import transform
     from .model import SymbolicKAN
 
-    model = solution.model
+    model = solution.network
     if not isinstance(model, SymbolicKAN):
         raise TypeError(f"a formula needs a snapped model (kp.symbolic.auto_symbolic), got {type(model).__name__}")
     problem = solution.problem
-    if problem is not None and (problem.hard or problem.transform is not None):
-        raise ValueError("formula() reads the network as the solution; solve without a hard constraint or "
-                         "output transform (soft conditions) for a formula")
+    if problem is not None and problem.transform is not None:
+        raise ValueError("formula() cannot write a problem's own transform= as sympy; solve without it for a formula")
     names = problem.domain.names if problem is not None else [f"x{i}" for i in range(model.in_dim)]
     symbols = sp.symbols(list(names), real=True)
+    inputs, lift, factor = transform(problem, symbols) if problem is not None and problem.hard else \
+        (symbols, sp.Integer(0), sp.Integer(1))
     out = []
-    for expr in model.expression(symbols):
+    for expr in model.expression(inputs):
+        expr = lift + factor * expr
         expr = snap_constants(expr, tol=tol, digits=digits)
         if simplify:
             expr = sp.simplify(expr)
@@ -143,7 +153,7 @@ def formula_report(solution, exprs: list[sp.Expr], points: int = 2000) -> Formul
             rel = relative_l2(model(x), problem.solution_values(x).detach())
         x = torch.as_tensor(problem.domain.sample_interior(points, method="sobol", seed=11), dtype=torch.float64)
         learned = {k: torch.tensor(float(v), dtype=torch.float64) for k, v in solution.parameters.items()}
-        with torch.no_grad():
-            res = problem.residuals(model, x, backend="jet", parameters=learned)
+        with torch.no_grad():  # the formula is u itself: nothing to build in around it
+            res = problem.soft().residuals(model, x, backend="jet", parameters=learned)
         residual = float(torch.cat([r.reshape(-1) for r in res]).pow(2).mean().sqrt())
     return FormulaReport(exprs[0], sp.latex(exprs[0]), rel, float("nan") if residual is None else residual, compact)

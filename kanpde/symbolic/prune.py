@@ -84,7 +84,7 @@ def prune(model_or_solution, threshold: float = 1e-2, x=None, points: int = 2000
         TypeError: neither a KAN nor a Solution of one. ValueError: a bare KAN without ``x``.
     """
     solution = model_or_solution if isinstance(model_or_solution, Solution) else None
-    model = solution.model if solution is not None else model_or_solution
+    model = solution.network if solution is not None else model_or_solution  # N, not u
     if not isinstance(model, KAN):
         raise TypeError(f"prune needs a kanpde.KAN or a Solution of one, got {type(model).__name__}")
     ref = model.layers[0].coef
@@ -93,6 +93,8 @@ def prune(model_or_solution, threshold: float = 1e-2, x=None, points: int = 2000
             raise ValueError("prune(model, ...) of a bare KAN needs sample inputs x=(N, in)")
         x = solution.problem.domain.sample_interior(points, method="sobol", seed=3)
     x = torch.as_tensor(x).to(ref)
+    if solution is not None and solution.problem is not None and x.shape[1:] == (solution.problem.dim,):
+        x = solution.problem.network_inputs(x)  # points of the domain -> what the network sees
     model.check_input(x)
     pruned = prune_kan(model, x, threshold)
     if solution is None:

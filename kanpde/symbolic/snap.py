@@ -80,7 +80,7 @@ def auto_symbolic(solution: Solution, library=None, r2_threshold: float = 0.999,
         raise TypeError(f"auto_symbolic needs a kanpde.Solution, got {type(solution).__name__}")
     if solution.problem is None:
         raise ValueError("auto_symbolic needs the solution's problem (to sample its domain and fine-tune)")
-    network = solution.model
+    network = solution.network  # snapping reads N; the formula composes the built-in transform around it
     if isinstance(network, KAN):
         model = SymbolicKAN(network, library)
     elif isinstance(network, SymbolicKAN):
@@ -88,7 +88,7 @@ def auto_symbolic(solution: Solution, library=None, r2_threshold: float = 0.999,
     else:
         raise TypeError(f"symbolic snapping needs a KAN solution, got a {type(network).__name__}")
     domain_points = torch.as_tensor(solution.problem.domain.sample_interior(points, method="sobol", seed=7))
-    domain_points = domain_points.to(next(model.parameters()))
+    domain_points = solution.problem.network_inputs(domain_points.to(next(model.parameters())))  # (N, input_dim)
     report = SnapReport()
     current = solution
     for layer in range(len(model.layers)):

@@ -10,8 +10,8 @@ from .snap import auto_symbolic
 
 
 def snapped(solution, **options):
-    """The snapped solution of ``solution`` (itself when its model is already a SymbolicKAN), computed once."""
-    if isinstance(solution.model, SymbolicKAN):
+    """The snapped solution of ``solution`` (itself when its network is already a SymbolicKAN), computed once."""
+    if isinstance(solution.network, SymbolicKAN):
         return solution
     cached = getattr(solution, "_snapped", None)
     if cached is None or (options and cached[1] != options):

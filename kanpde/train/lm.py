@@ -1,10 +1,14 @@
 """Levenberg-Marquardt (damped Gauss-Newton) training on the stacked residual vector.
 
-Every weighted loss term ``w_t mean|r_t|^2`` becomes a block of the residual vector
+Every weighted loss term ``w_t lambda_t mean|l_t r_t|^2`` of ``Trainer.total`` becomes a block
+of the residual vector
 
-    r(theta) = [ sqrt(w_t / n_t) r_t(x_j; theta) ]_(t, j),   so   |r|^2 = L(theta),
+    r(theta) = [ sqrt(w_t lambda_t / n_t) l_tj r_t(x_j; theta) ]_(t, j),   so   |r|^2 = L(theta),
 
-(``n_t`` the term's number of entries: points times components). One iteration
+(``w_t`` the user's weight, ``lambda_t`` the balancer's factor, ``l_tj`` RBA's point weights,
+frozen within the stage, else 1; ``n_t`` the term's number of entries: points times
+components). The residuals are those of the network ``trainer.model`` inside the problem's
+transform (``problem.residuals`` wraps it: built-in conditions, periodic embedding). One iteration
 assembles ``J = dr/dtheta`` and solves
 
     (J^T J + mu D) delta = -J^T r,   D = diag(J^T J),
@@ -68,26 +72,45 @@ def _subset(points: ConditionPoints, index: slice) -> ConditionPoints:
 
 
 def blocks(trainer) -> list[Block]:
-    """The trainer's loss terms as residual blocks on its current points."""
+    """The trainer's loss terms as residual blocks on its current points.
+
+    Raises:
+        ValueError: causal weights (``TrainConfig.causal``), which the residual vector does not carry.
+    """
+    if getattr(trainer, "causal", None) is not None:
+        raise ValueError("LM stages do not support TrainConfig.causal (the causal chunk weights are not in the "
+                         "residual vector); use Adam/L-BFGS stages with causal, or causal=None with LM")
     problem, model, x = trainer.problem, trainer.model, trainer.points.interior
     out = [Block(len(x), lambda i, b: problem.residuals(model, x[i], b, trainer.parameters), problem.residual_names)]
-    for condition, points in zip(problem.conditions, trainer.points.conditions):
+    for condition, term, points in zip(problem.conditions, problem.terms, trainer.points.conditions):
         out.append(Block(len(points.points),
                          lambda i, b, c=condition, p=points: [problem.condition_residual(c, model, _subset(p, i), b)],
-                         lambda count, c=condition: [c.term]))
+                         lambda count, t=term: [t]))
     return out
 
 
-def term_weights(trainer) -> dict[str, float]:
-    """Loss weight per term name: the config's over the problem's, default 1 (as the trainer's total)."""
-    return {**trainer.problem.weights, **trainer.config.weights}
+def _weight(trainer, name: str) -> float:
+    """``w_t`` times the balancer's factor: the term's weight in ``Trainer.total``."""
+    user = {**trainer.problem.weights, **trainer.config.weights}
+    return user.get(name, 1.0) * trainer.balancer.factor(name)
+
+
+def _point_weights(trainer, name: str, residual: torch.Tensor) -> torch.Tensor | None:
+    """The balancer's pointwise weights ``(count, k)`` of a term (RBA; frozen within LM), or None.
+
+    Read, not through ``balancer.pointwise``, which would update them (outside a frozen stage)
+    and cannot see which chunk of the points it is given."""
+    lam = trainer.balancer.point_weights.get(name)
+    return None if lam is None or lam.shape != residual.shape else lam.to(residual)
 
 
 def _scaled(trainer, names: list[str], residuals: list[torch.Tensor], counts: list[int]) -> list[torch.Tensor]:
-    """Each residual ``(n, k)`` times ``sqrt(w / (count k))``, its share of ``|r|^2 = L``."""
-    weights = term_weights(trainer)
-    return [r * math.sqrt(weights.get(name, 1.0) / (count * r.shape[1]))
-            for name, r, count in zip(names, residuals, counts)]
+    """Each residual ``(n, k)`` times its point weights and ``sqrt(w / (count k))``, its share of ``|r|^2 = L``."""
+    out = []
+    for name, r, count in zip(names, residuals, counts):
+        lam = _point_weights(trainer, name, r)
+        out.append((r if lam is None else lam * r) * math.sqrt(_weight(trainer, name) / (count * r.shape[1])))
+    return out
 
 
 def residual_vector(trainer) -> torch.Tensor:
@@ -248,7 +271,10 @@ def jacobian(trainer, chunk: int = 1024, method: str = "auto",
         for t, name in enumerate(names):
             r = torch.cat([piece[0][t] for piece in pieces])            # (count, k)
             jac = torch.cat([piece[1][t] for piece in pieces])          # (count, k, P)
-            scale = math.sqrt(term_weights(trainer).get(name, 1.0) / r.numel())
+            lam = _point_weights(trainer, name, r)                       # RBA: (count, k)
+            if lam is not None:
+                r, jac = lam * r, lam.unsqueeze(-1) * jac
+            scale = math.sqrt(_weight(trainer, name) / r.numel())
             if terms is not None:
                 terms[name] = float(r.pow(2).mean())
             r_parts.append(r.reshape(-1) * scale)
