@@ -404,7 +404,7 @@ def plot_network(model, ax=None, names=None, points: int = 61):
     Returns:
         The Axes.
     """
-    network = getattr(model, "model", model)
+    network = getattr(model, "network", model)  # a Solution gives its bare network
     if names is None:
         problem = getattr(model, "problem", None)
         names = list(problem.domain.names) if problem is not None else [f"x{i}" for i in range(network.in_dim)]

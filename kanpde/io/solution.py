@@ -60,7 +60,8 @@ class Solution:
                 points = np.asarray(points, dtype=float)
             except (TypeError, ValueError) as err:
                 raise TypeError(f"points must be an (N, D) array of numbers, got {type(points).__name__}: {err}") from None
-        dim = getattr(self.network, "in_dim", None)
+        # the domain's dimension: a built-in periodic embedding widens what the network itself takes
+        dim = self.problem.dim if self.problem is not None else getattr(self.network, "in_dim", None)
         if points.ndim != 2 or (dim is not None and points.shape[1] != dim):
             raise ValueError(f"expected points of shape (N, {dim}), got {tuple(points.shape)}")
         x = torch.as_tensor(points)
