@@ -51,6 +51,8 @@ class WindowPlan:
         harmonics: the embedding's K.
         dim: the number of coordinates D.
         boundary: ``phi(x)`` of ``dirichlet`` (None without).
+        conditions: the problem's conditions the windows build in (``dirichlet`` and the
+            built-in Periodic ones).
     """
 
     dirichlet: Condition | None = None
@@ -58,6 +60,7 @@ class WindowPlan:
     harmonics: int = 1
     dim: int = 1
     boundary: Callable | None = None
+    conditions: list = field(default_factory=list)
 
     def window(self, net: nn.Module, start: float, time_axis: int, order: int, previous=None, data=None):
         """The :class:`InitialWindow` around ``net`` that builds in what this plan says."""
@@ -66,9 +69,7 @@ class WindowPlan:
 
     def built_in(self, condition: Condition) -> bool:
         """Whether the windows meet ``condition`` exactly (besides the Initial ones)."""
-        return condition is self.dirichlet or (bool(self.periodic) and isinstance(condition, Periodic)
-                                               and getattr(condition, "hard", False) is not False
-                                               and condition.component is None)
+        return any(condition is c for c in self.conditions)
 
 
 def window_plan(problem) -> WindowPlan:
@@ -80,9 +81,10 @@ def window_plan(problem) -> WindowPlan:
     whole = [c for c in hard if isinstance(c, Dirichlet) and c.on is None and c.component is None
              and not callable(c.value)]
     dirichlet = whole[0] if whole and initial_hard else None
-    periodic = problem.constraints.periodic if any(isinstance(c, Periodic) for c in hard) else {}
-    return WindowPlan(dirichlet, dict(periodic), problem.constraints.harmonics, problem.domain.dim,
-                      boundary_factor(problem.domain) if dirichlet is not None else None)
+    periodic = [c for c in hard if isinstance(c, Periodic)]
+    return WindowPlan(dirichlet, dict(problem.constraints.periodic) if periodic else {}, problem.constraints.harmonics,
+                      problem.domain.dim, boundary_factor(problem.domain) if dirichlet is not None else None,
+                      ([dirichlet] if dirichlet is not None else []) + periodic)
 
 
 def window_conditions(problem, plan: WindowPlan) -> list[Condition]:
