@@ -138,3 +138,47 @@ def test_time_slice_and_causal_weight_figures(heat_marched, tmp_path):
     steady = kp.Problem(kp.Interval(0, 1), lambda x, u: u.d("x", "x"), [kp.Dirichlet(0.0)], exact=lambda x: 0 * x)
     with pytest.raises(ValueError, match="space x time"):
         kp.plotting.plot_time_slices(kp.Solution(steady, kp.KAN([1, 3, 1], grid=3)))
+
+
+def test_windows_build_in_only_what_stays_exact_and_copy_the_rest_as_loss_terms():
+    from kanpde.pde.windows import window_plan
+    from kanpde.train.marching import window_problem
+
+    heat = heat_problem()                                                # Dirichlet(0) and Initial built in
+    plan = window_plan(heat)
+    assert plan.dirichlet is heat.all_conditions[0] and plan.boundary is not None
+    assert window_problem(heat, 0.0, 0.5, plan).all_conditions == []
+    # Dirichlet data given by a function: built in by the problem, a loss term in the windows
+    g = kp.Dirichlet(lambda x: 0.1 * x[:, 1:2] * (1 - x[:, :1] ** 2))
+    problem = kp.Problem(heat.domain, heat.pde, [g, kp.Initial(lambda x: torch.sin(math.pi * x[:, :1]))])
+    assert any(c is g for c in problem.hard)
+    plan = window_plan(problem)
+    sub = window_problem(problem, 0.5, 1.0, plan)
+    assert plan.dirichlet is None and not sub.hard and len(sub.conditions) == 1
+    assert sub.conditions[0] is not g and sub.conditions[0].hard is False and g.hard == "auto"  # a copy
+    assert sub.domain.t0 == 0.5 and not any(isinstance(c, kp.Initial) for c in sub.all_conditions)
+
+
+def periodic_problem():
+    exact = lambda x: torch.exp(-0.1 * (2 * math.pi) ** 2 * x[:, 1:2]) * torch.sin(2 * math.pi * x[:, :1])  # noqa: E731
+    domain = kp.Interval(0, 1) * kp.TimeInterval(0, 0.5)
+    return kp.Problem(domain, heat_problem().pde,
+                      [kp.Periodic("x"), kp.Initial(lambda x: torch.sin(2 * math.pi * x[:, :1]))], exact=exact)
+
+
+def test_periodic_windows_keep_the_embedding_and_are_exactly_periodic(tmp_path):
+    problem = periodic_problem()
+    assert problem.input_dim > problem.domain.dim                         # the embedding widens the input
+    config = kp.TrainConfig(schedule=[kp.Adam(10, lr=1e-2)], marching=kp.TimeMarching(2), **SMALL)
+    solution = kp.solve(problem, kp.KAN([problem.input_dim, 3, 1], grid=3, seed=0), config)
+    t = np.linspace(0.05, 0.5, 8)
+    ends = [torch.as_tensor(np.column_stack([np.full(8, x), t])).requires_grad_(True) for x in (0.0, 1.0)]
+    values = [solution.model(x) for x in ends]
+    slopes = [torch.autograd.grad(v.sum(), x)[0][:, 0] for v, x in zip(values, ends)]
+    assert torch.allclose(values[0], values[1], rtol=0, atol=1e-12)
+    assert torch.allclose(slopes[0], slopes[1], rtol=0, atol=1e-10)
+    loaded = kp.Solution.load(solution.save(tmp_path / "periodic.pt"), problem=periodic_problem())
+    x = np.random.default_rng(2).uniform([0, 0], [1, 0.5], (100, 2))
+    assert np.array_equal(loaded.predict(x), solution.predict(x))
+    with pytest.raises(ValueError, match="Periodic"):                    # windows built another way
+        kp.Solution.load(tmp_path / "periodic.pt", problem=periodic_problem().soft())

@@ -9,9 +9,8 @@ import torch
 
 from ..files import atomic_write
 from ..nn.spec import build_model, model_spec
-from ..pde.constraints import boundary_factor
 from ..pde.problem import Problem
-from ..pde.windows import InitialWindow, TimeWindows, initial_data, initial_order
+from ..pde.windows import InitialWindow, TimeWindows, initial_data, initial_order, window_plan
 from ..train.history import History
 from .solution import Solution, _plain
 
@@ -19,20 +18,20 @@ FORMAT = "kanpde-marching-1"
 
 
 class MarchedSolution(Solution):
-    """Time windows stitched into one solution (``model`` is a :class:`TimeWindows`).
+    """Time windows stitched into one solution.
 
-    Predictions, errors, export and figures cover the whole interval like any
-    :class:`Solution`; :meth:`save` / :meth:`Solution.load` keep every window. A hard
-    Dirichlet condition lives in the windows' own transform, so ``problem`` is kept
-    without it (no second transform on top).
+    ``model`` is u, a :class:`TimeWindows` (each window builds in its initial data and what
+    :func:`kanpde.pde.windows.window_plan` says); ``network`` is that same module (the
+    windows' trained networks are ``[w.net for w in network.windows]``). Predictions,
+    errors, export and figures cover the whole interval like any :class:`Solution`;
+    :meth:`save` / :meth:`Solution.load` keep every window. The windows hold their own
+    transform, so ``problem`` is kept as ``problem.soft()`` (nothing built in on top).
     """
 
-    def __init__(self, problem: Problem | None, model: TimeWindows, *args, **kwargs):
+    def __init__(self, problem: Problem | None, network: TimeWindows, *args, **kwargs):
         if problem is not None and problem.hard:
-            problem = Problem(problem.domain, problem.pde, problem.conditions, problem.exact,
-                              reference=problem.reference, name=problem.name, outputs=problem.outputs,
-                              parameters=problem.parameters, weights=problem.weights)
-        super().__init__(problem, model, *args, **kwargs)
+            problem = problem.soft()  # a copy: the user's problem and conditions stay as they are
+        super().__init__(problem, network, *args, **kwargs)
 
     @property
     def edges(self) -> list[float]:
@@ -58,6 +57,7 @@ class MarchedSolution(Solution):
             "parameters": {k: float(v) for k, v in self.parameters.items()},
             "problem": None if self.problem is None else self.problem.name,
             "hard_dirichlet": windows[0].boundary is not None,
+            "periodic": windows[0].inner is not windows[0].net,
             "elapsed": float(self.elapsed),
         }
         return atomic_write(path, lambda tmp: torch.save(payload, tmp))
@@ -67,26 +67,29 @@ class MarchedSolution(Solution):
         """Rebuild from a loaded checkpoint; the problem gives the first window's initial data.
 
         Raises:
-            ValueError: no problem given and none registered under the saved name.
+            ValueError: no problem given (the library never looks names up; the CLI resolves
+                them), or one whose initial or built-in conditions differ from the saved run's.
         """
-        problem = problem  # the library never looks names up (the CLI resolves them)
         if problem is None:
             raise ValueError(f"{path} is a time-marched solution; its first window starts from the problem's "
                              "initial data: pass the problem, Solution.load(path, problem=...)")
+        if not isinstance(problem, Problem):
+            raise TypeError(f"problem must be a kanpde.Problem, got {type(problem).__name__}")
         order, axis = payload["order"], payload["time_axis"]
-        if initial_order(problem.conditions) != order:
+        if initial_order(problem.all_conditions) != order:
             raise ValueError(f"{path} was trained with {order} initial condition(s) in time, "
-                             f"problem {problem.name!r} has {initial_order(problem.conditions)}")
-        data = initial_data(problem.conditions, order)
-        boundary = None
-        if payload.get("hard_dirichlet"):  # phi(x) in the windows' factor
-            problem = problem.with_hard_dirichlet()
-            boundary = boundary_factor(problem.domain)
+                             f"problem {problem.name!r} has {initial_order(problem.all_conditions)}")
+        data = initial_data(problem.all_conditions, order)
+        plan = window_plan(problem)
+        saved = (bool(payload.get("hard_dirichlet")), bool(payload.get("periodic")))
+        if saved != (plan.dirichlet is not None, bool(plan.periodic)):
+            raise ValueError(f"{path} was trained with windows that build in (Dirichlet, Periodic) = {saved}, "
+                             f"problem {problem.name!r} gives {(plan.dirichlet is not None, bool(plan.periodic))}; "
+                             "pass the problem it was trained on")
         windows: list[InitialWindow] = []
         for spec, start in zip(payload["window_specs"], payload["edges"]):
-            windows.append(InitialWindow(build_model(spec), start, axis, order,
-                                         previous=windows[-1] if windows else None, data=None if windows else data,
-                                         boundary=boundary))
+            windows.append(plan.window(build_model(spec), start, axis, order,
+                                       previous=windows[-1] if windows else None, data=None if windows else data))
         model = TimeWindows(windows, payload["edges"], axis)
         state = payload["state_dict"]
         model.to(next(iter(state.values())).dtype).load_state_dict(state)

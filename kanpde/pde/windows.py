@@ -6,10 +6,20 @@ Window k on ``[t_k, t_{k+1}]`` takes its initial data from the window before it
     first order in time:   u_k(x, t) = a(x) + (t - t_k) N_k(x, t),
     second order in time:  u_k(x, t) = a(x) + (t - t_k) b(x) + (t - t_k)^2 N_k(x, t),
 
-with ``a = u_{k-1}(., t_k)`` and ``b = d/dt u_{k-1}(., t_k)``; with a constant hard Dirichlet
-value the factor ``(t - t_k)^order`` also takes the boundary factor ``phi(x)``
-(:func:`kanpde.pde.constraints.boundary_factor`), which keeps the boundary data since
-``a`` (and ``b``) already meet it. So the stitched
+with ``a = u_{k-1}(., t_k)`` and ``b = d/dt u_{k-1}(., t_k)``. What the problem itself
+builds in (:func:`window_plan`) stays exact in every window:
+
+- a whole-boundary Dirichlet condition with a constant value, built in together with all
+  the Initial conditions: the factor ``(t - t_k)^order`` also takes the boundary factor
+  ``phi(x)`` (:func:`kanpde.pde.constraints.boundary_factor`), which keeps the boundary
+  data since ``a`` (and ``b``) already meet it;
+- built-in Periodic conditions: ``N`` sees the same periodic input embedding
+  (:class:`kanpde.pde.embedding.PeriodicEmbedding`), so the network input width is
+  ``problem.input_dim`` as without marching; ``a`` carries the initial data's own periodicity.
+
+Every other condition (Dirichlet data given by a function or on some sides only, ...) is a
+loss term in the windows (a ``hard=False`` copy; the user's conditions are never changed).
+So the stitched So the stitched
 solution is continuous in time (and, at second order, so is u_t) by construction.
 The derivatives of ``a`` and ``b`` come from autograd through the (frozen) earlier
 windows once per point set (cached); those of ``N_k`` from its jet
@@ -18,14 +28,77 @@ windows once per point set (cached); those of ``N_k`` from its jet
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import torch
 from torch import nn
 
-from .conditions import Initial, evaluate_value
-from .constraints import HardConstraint, _derivatives
+from .conditions import Condition, Dirichlet, Initial, Periodic, evaluate_value
+from .constraints import HardConstraint, _derivatives, boundary_factor
+from .embedding import PeriodicEmbedding
 from ..nn.kan import Jet
+
+
+@dataclass
+class WindowPlan:
+    """What every window builds in of a problem's built-in conditions (see the module docstring).
+
+    Attributes:
+        dirichlet: the whole-boundary constant Dirichlet condition met by ``phi(x)``, or None.
+        periodic: ``{axis: (lo, hi)}`` of the built-in Periodic conditions (the embedding).
+        harmonics: the embedding's K.
+        dim: the number of coordinates D.
+        boundary: ``phi(x)`` of ``dirichlet`` (None without).
+        conditions: the problem's conditions the windows build in (``dirichlet`` and the
+            built-in Periodic ones).
+    """
+
+    dirichlet: Condition | None = None
+    periodic: dict = field(default_factory=dict)
+    harmonics: int = 1
+    dim: int = 1
+    boundary: Callable | None = None
+    conditions: list = field(default_factory=list)
+
+    def window(self, net: nn.Module, start: float, time_axis: int, order: int, previous=None, data=None):
+        """The :class:`InitialWindow` around ``net`` that builds in what this plan says."""
+        return InitialWindow(net, start, time_axis, order, previous=previous, data=data, boundary=self.boundary,
+                             periodic=self.periodic or None, harmonics=self.harmonics, dim=self.dim)
+
+    def built_in(self, condition: Condition) -> bool:
+        """Whether the windows meet ``condition`` exactly (besides the Initial ones)."""
+        return any(condition is c for c in self.conditions)
+
+
+def window_plan(problem) -> WindowPlan:
+    """The :class:`WindowPlan` of a problem: its built-in whole-boundary constant Dirichlet
+    condition (when its Initial conditions are built in too, which checked that the data fit)
+    and its built-in Periodic conditions."""
+    hard = problem.hard
+    initial_hard = all(any(c is h for h in hard) for c in problem.all_conditions if isinstance(c, Initial))
+    whole = [c for c in hard if isinstance(c, Dirichlet) and c.on is None and c.component is None
+             and not callable(c.value)]
+    dirichlet = whole[0] if whole and initial_hard else None
+    periodic = [c for c in hard if isinstance(c, Periodic)]
+    return WindowPlan(dirichlet, dict(problem.constraints.periodic) if periodic else {}, problem.constraints.harmonics,
+                      problem.domain.dim, boundary_factor(problem.domain) if dirichlet is not None else None,
+                      ([dirichlet] if dirichlet is not None else []) + periodic)
+
+
+def window_conditions(problem, plan: WindowPlan) -> list[Condition]:
+    """A window's loss terms: the problem's conditions but the Initial ones and those the
+    windows build in, as ``hard=False`` copies (nothing is built in twice)."""
+    out = []
+    for c in problem.all_conditions:
+        if isinstance(c, Initial) or plan.built_in(c):
+            continue
+        c = copy.copy(c)  # never change the user's condition
+        if hasattr(c, "hard"):
+            c.hard = False
+        out.append(c)
+    return out
 
 
 def initial_order(conditions) -> int:
@@ -45,7 +118,7 @@ def initial_data(conditions, order: int) -> list:
         if isinstance(c, Initial):
             if c.component is not None or values[c.derivative] is not None:
                 raise ValueError("time marching needs one Initial condition per derivative order on all "
-                                 f"components, got a second or component-wise one ({c.term})")
+                                 f"components, got a second or component-wise one ({c.name or c.default_name()})")
             values[c.derivative] = c.value
     if any(v is None for v in values):
         raise ValueError(f"time marching needs Initial conditions for derivatives 0..{order - 1}")
@@ -79,10 +152,14 @@ class InitialWindow(HardConstraint):
         data: without ``previous``, the Initial values ``[u0]`` or ``[u0, v0]`` (numbers or
             functions of the points, evaluated at ``t = t_k``).
         boundary: ``phi(x)``, zero on the spatial boundary, for a hard constant Dirichlet value.
+        periodic: ``{axis: (lo, hi)}``: N behind the periodic input embedding (else N sees x).
+        harmonics: the embedding's K.
+        dim: the number of coordinates D (needed with ``periodic``).
     """
 
     def __init__(self, net: nn.Module, start: float, time_axis: int, order: int,
-                 previous: nn.Module | None = None, data: Sequence | None = None, boundary: Callable | None = None):
+                 previous: nn.Module | None = None, data: Sequence | None = None, boundary: Callable | None = None,
+                 periodic: dict | None = None, harmonics: int = 1, dim: int | None = None):
         nn.Module.__init__(self)
         if order not in (1, 2):
             raise ValueError(f"time windows support first- or second-order-in-time problems, got order {order}")
@@ -91,8 +168,9 @@ class InitialWindow(HardConstraint):
         self.net, self.start, self.axis, self.order = net, float(start), time_axis, order
         self._previous = (previous,) if previous is not None else ()  # a tuple keeps it out of parameters()
         self.data = list(data) if data is not None else None
-        self.in_dim, self.out_dim = getattr(net, "in_dim", None), getattr(net, "out_dim", None)
-        self.supports_jet = hasattr(net, "jet")
+        self.inner = PeriodicEmbedding(net, dim, periodic, harmonics) if periodic else net
+        self.in_dim, self.out_dim = getattr(self.inner, "in_dim", None), getattr(net, "out_dim", None)
+        self.supports_jet = hasattr(net, "jet") and getattr(self.inner, "supports_jet", True)
         if hasattr(net, "k"):
             self.k = net.k
         self.boundary = boundary
@@ -132,12 +210,12 @@ class InitialWindow(HardConstraint):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.requires_grad:  # derivatives of u wanted by autograd: no cache
-            return self.lift(x) + self.factor(x) * self.net(x)
+            return self.lift(x) + self.factor(x) * self.inner(x)
         lift = self._cache.get("value", x, lambda: self.lift(x).detach())
-        return lift + self.factor(x) * self.net(x)
+        return lift + self.factor(x) * self.inner(x)
 
     def jet(self, x: torch.Tensor, pairs=None, order: int = 2) -> Jet:
-        inner = self.net.jet(x, pairs, order)
+        inner = self.inner.jet(x, pairs, order)
         pairs = inner.pairs
         g, g1, g2 = self._cache.get(("jet", tuple(pairs), order), x,
                                     lambda: _derivatives(self.lift, x, pairs, order))
@@ -162,7 +240,8 @@ class InitialWindow(HardConstraint):
         return self
 
     def update_grid(self, x: torch.Tensor, **kwargs):
-        self.net.update_grid(x, **kwargs)  # N sees the same inputs as u
+        features = self.inner.features(x)[0] if isinstance(self.inner, PeriodicEmbedding) else x
+        self.net.update_grid(features, **kwargs)  # on what N sees
         return self
 
 

@@ -18,11 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 from torch import nn
 
-from ..pde.conditions import Initial
-from ..pde.constraints import boundary_factor
 from ..pde.geometry import SpaceTime, TimeInterval
 from ..pde.problem import Problem
-from ..pde.windows import InitialWindow, TimeWindows, initial_data, initial_order
+from ..pde.windows import TimeWindows, WindowPlan, initial_data, initial_order, window_conditions, window_plan
 from .history import History
 
 
@@ -56,28 +54,30 @@ def check_marching(problem: Problem) -> int:
     """The problem's order in time (1 or 2).
 
     Raises:
-        ValueError: no space-time domain, no Initial condition, or a hard constraint / transform
-            (the windows carry their own output transform).
+        ValueError: no space-time domain, no Initial condition (built in or not), or a custom
+            ``transform=`` (the windows carry their own output transform).
     """
     if not isinstance(problem.domain, SpaceTime):
         raise ValueError(f"time marching needs a space-time domain (space * TimeInterval), got {problem.domain!r}")
-    if problem.transform is not None or (problem.hard and callable(problem.hard[0].value)):
+    if problem.transform is not None:
         raise ValueError("time marching builds its own output transform (exact initial data per window); "
-                         "give the problem without transform= (a hard Dirichlet condition only with a constant value)")
-    order = initial_order(problem.conditions)
+                         "give the problem without transform=")
+    order = initial_order(problem.all_conditions)
     if order not in (1, 2):
         raise ValueError(f"time marching needs Initial conditions of derivative order 0 (and 1), "
                          f"problem {problem.name!r} has order {order}")
+    initial_data(problem.all_conditions, order)  # one per derivative, on all components
     return order
 
 
-def window_problem(problem: Problem, start: float, end: float) -> Problem:
-    """The problem on ``[start, end]`` without its Initial conditions (the window meets them exactly)."""
+def window_problem(problem: Problem, start: float, end: float, plan: WindowPlan | None = None) -> Problem:
+    """The problem on ``[start, end]`` without what the windows build in (the Initial conditions,
+    and what ``plan`` names); every other condition is a loss term (a ``hard=False`` copy)."""
+    plan = plan if plan is not None else window_plan(problem)
     domain = problem.domain
     sub = SpaceTime(domain.spatial, TimeInterval(start, end, name=domain.names[domain.time_axis]))
-    conditions = [c for c in problem.conditions if not isinstance(c, Initial)]
-    return Problem(sub, problem.pde, conditions, problem.exact, reference=problem.reference, name=problem.name,
-                   outputs=problem.outputs, parameters=problem.parameters, weights=problem.weights)
+    return Problem(sub, problem.pde, window_conditions(problem, plan), problem.exact, reference=problem.reference,
+                   name=problem.name, outputs=problem.outputs, parameters=problem.parameters, weights=problem.weights)
 
 
 def _merge(history: History, part: History, window: int) -> None:
@@ -102,19 +102,19 @@ def march(problem: Problem, model: nn.Module, config) -> tuple[TimeWindows, Hist
 
     spec: TimeMarching = config.marching
     order = check_marching(problem)
-    data = initial_data(problem.conditions, order)
+    data = initial_data(problem.all_conditions, order)
+    plan = window_plan(problem)
     t0, t1, axis = problem.domain.t0, problem.domain.t1, problem.domain.time_axis
     edges = np.linspace(t0, t1, spec.windows + 1)
-    boundary = boundary_factor(problem.domain) if problem.hard else None  # hard (constant) Dirichlet data
     per_window = dataclasses.replace(config, marching=None)
     untrained = copy.deepcopy(model)
     history, windows, parameters, start = History(), [], {}, time.perf_counter()
     net = model
     for k in range(spec.windows):
         end = min(t1, edges[k + 1] + spec.overlap * (edges[k + 1] - edges[k]))
-        window = InitialWindow(net, edges[k], axis, order, previous=windows[-1] if windows else None,
-                               data=None if windows else data, boundary=boundary)
-        trainer = Trainer(window_problem(problem, edges[k], end), window, per_window)
+        window = plan.window(net, edges[k], axis, order, previous=windows[-1] if windows else None,
+                             data=None if windows else data)
+        trainer = Trainer(window_problem(problem, edges[k], end, plan), window, per_window)
         trainer.run()
         _merge(history, trainer.history, k)
         parameters = trainer.learned_parameters()
