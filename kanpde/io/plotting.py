@@ -575,6 +575,7 @@ def plot_causal_weights(solution, ax=None):
     ax.set_ylim(-0.02, 1.05)
     eps = sorted({row["eps"] for row in rows})
     ax.set_title(f"causal weights, eps {eps[0]:g} .. {eps[-1]:g}", fontsize="medium")
+    return ax
 
 
 def plot_domain(domain, ax=None, n: int = 2000, normals: int = 60, seed: int = 0):
