@@ -1,4 +1,6 @@
+import importlib.util
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -38,3 +40,14 @@ def poisson_problem(**kwargs):
     kwargs.setdefault("conditions", [kp.Dirichlet(0.0)])
     kwargs.setdefault("name", "poisson2d")
     return kp.Problem(kp.Rectangle((-1, -1), (1, 1)), pde, exact=sinsin, **kwargs)
+
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
+
+def load_script(name):
+    """A script of scripts/ as a module (its ``main(argv)`` runs it), without running it."""
+    spec = importlib.util.spec_from_file_location(f"script_{name}", SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

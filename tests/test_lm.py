@@ -242,13 +242,9 @@ def test_lm_stage_validation():
 
 
 def _script(name):
-    import importlib.util
-    from pathlib import Path
-    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"script_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from conftest import load_script
+
+    return load_script(name)
 
 
 def test_lm_accuracy_script_runs_both_sides(capsys):

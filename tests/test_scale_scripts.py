@@ -1,19 +1,11 @@
 """The scaling scripts run end to end at tiny sizes and report what they claim to."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
-SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
-
-
-def _script(name):
-    spec = importlib.util.spec_from_file_location(f"script_{name}", SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from conftest import load_script as _script
 
 
 def test_bench_scale_rows(tmp_path, capsys):

@@ -1,17 +1,9 @@
 """The benchmark scripts run end to end (tiny sizes) and report what they claim to."""
 
-import importlib.util
 import json
 from pathlib import Path
 
-SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
-
-
-def _script(name):
-    spec = importlib.util.spec_from_file_location(f"script_{name}", SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from conftest import load_script as _script
 
 
 def test_bench_derivatives_times_every_side(capsys):

@@ -138,18 +138,23 @@ class HardConstraint(nn.Module):
         if not hasattr(self.net, "jet"):
             raise ValueError(f"the jet needs a network with a jet() method, got {type(self.net).__name__}")
         inner = self.inner.jet(x, pairs, order)                          # N and its derivatives
-        pairs = inner.pairs
-        g, g1, g2 = _derivatives(self.lift, x, pairs, order)
-        p, p1, p2 = _derivatives(self.factor, x, pairs, order)           # (N, 1), (N, 1, D), (N, 1, P)
-        n, n1, n2 = inner.value, inner.grad, inner.second
-        value = g + p * n
-        grad = g1 + p1 * n.unsqueeze(-1) + p.unsqueeze(-1) * n1
-        if not pairs:
-            return Jet(value, grad, value.new_zeros(*value.shape, 0), pairs)
-        a, b = (list(i) for i in zip(*pairs))
-        second = (g2 + p2 * n.unsqueeze(-1) + p1[..., a] * n1[..., b] + p1[..., b] * n1[..., a]
-                  + p.unsqueeze(-1) * n2)
-        return Jet(value, grad, second, pairs)
+        return product_jet(_derivatives(self.lift, x, inner.pairs, order),
+                           _derivatives(self.factor, x, inner.pairs, order), inner)
+
+
+def product_jet(lift: tuple, factor: tuple, inner: Jet) -> Jet:
+    """The jet of ``u = g + p n`` by the product rule, from ``(value, grad, second)`` of g and p
+    (``(N, m)``, ``(N, m, D)``, ``(N, m, P)``; p with m = 1) and the jet of n."""
+    (g, g1, g2), (p, p1, p2), pairs = lift, factor, inner.pairs
+    n, n1, n2 = inner.value, inner.grad, inner.second
+    value = g + p * n
+    grad = g1 + p1 * n.unsqueeze(-1) + p.unsqueeze(-1) * n1
+    if not pairs:
+        return Jet(value, grad, value.new_zeros(*value.shape, 0), pairs)
+    a, b = (list(i) for i in zip(*pairs))
+    second = (g2 + p2 * n.unsqueeze(-1) + p1[..., a] * n1[..., b] + p1[..., b] * n1[..., a]
+              + p.unsqueeze(-1) * n2)
+    return Jet(value, grad, second, pairs)
 
 
 def HardDirichlet(net: nn.Module, domain: Domain, value) -> HardConstraint:

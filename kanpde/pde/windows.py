@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from .conditions import Condition, Dirichlet, Initial, Periodic, evaluate_value
-from .constraints import HardConstraint, _derivatives, boundary_factor
+from .constraints import HardConstraint, _derivatives, product_jet, boundary_factor
 from .embedding import PeriodicEmbedding
 from ..nn.kan import Jet
 
@@ -217,17 +217,8 @@ class InitialWindow(HardConstraint):
     def jet(self, x: torch.Tensor, pairs=None, order: int = 2) -> Jet:
         inner = self.inner.jet(x, pairs, order)
         pairs = inner.pairs
-        g, g1, g2 = self._cache.get(("jet", tuple(pairs), order), x,
-                                    lambda: _derivatives(self.lift, x, pairs, order))
-        p, p1, p2 = _derivatives(self.factor, x, pairs, order)
-        n, n1, n2 = inner.value, inner.grad, inner.second
-        value = g + p * n
-        grad = g1 + p1 * n.unsqueeze(-1) + p.unsqueeze(-1) * n1
-        if not pairs:
-            return Jet(value, grad, value.new_zeros(*value.shape, 0), pairs)
-        a, b = (list(i) for i in zip(*pairs))
-        second = g2 + p2 * n.unsqueeze(-1) + p1[..., a] * n1[..., b] + p1[..., b] * n1[..., a] + p.unsqueeze(-1) * n2
-        return Jet(value, grad, second, pairs)
+        lift = self._cache.get(("jet", tuple(pairs), order), x, lambda: _derivatives(self.lift, x, pairs, order))
+        return product_jet(lift, _derivatives(self.factor, x, pairs, order), inner)
 
     # -- what the trainer asks a KAN for --------------------------------------------------------
 
