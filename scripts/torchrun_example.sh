@@ -16,4 +16,4 @@ OUT=${1:-results/torchrun_poisson2d}
 NPROC=${NPROC:-2}
 PYTHON=${PYTHON:-python}
 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$PYTHON" -m torch.distributed.run --standalone --nproc-per-node "$NPROC" \
-    -m kanpde solve poisson2d --adam-steps 20 --lbfgs-steps 10 --grid-schedule 5,10 --points 400 --hard --quiet --out "$OUT"
+    -m kanpde solve poisson2d --adam-steps 20 --lbfgs-steps 10 --grid-schedule 5,10 --points 400 --config default --quiet --out "$OUT"

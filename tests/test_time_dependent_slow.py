@@ -23,14 +23,10 @@ BOUNDS = {
 
 def _solve(name: str, seed: int = 0) -> kp.Solution:
     torch.set_num_threads(2)
-    problem = problems.load_problem(name)
-    try:
-        problem = problem.with_hard_dirichlet()
-    except ValueError:  # periodic (Allen-Cahn): no Dirichlet data
-        pass
+    problem = problems.load_problem(name)  # conditions built in where they can be (hard="auto")
     config = problems.get(name).config()
     grid = next(s.grid for s in config.schedule if s.grid)
-    model = kp.KAN([2, 10, 1], grid=grid, seed=seed)
+    model = kp.KAN([problem.input_dim, 10, 1], grid=grid, seed=seed)  # periodic: cos/sin inputs
     return kp.solve(problem, model, dataclasses.replace(config, seed=seed, verbose=False))
 
 
