@@ -184,6 +184,17 @@ def _sample_patches(patches: list[_Patch], n: int, method: str, seed) -> np.ndar
 # input validation
 
 
+def center_and_radius(center, radius, dim: int) -> tuple[np.ndarray, float]:
+    """A round domain's centre (``dim`` finite numbers) and radius (> 0), checked."""
+    center = _finite_vector(center, "center")
+    if center.shape != (dim,):
+        raise ValueError(f"expected a center of {dim} numbers, got {len(center)}")
+    radius = _finite_scalar(radius, "radius")
+    if not radius > 0:
+        raise ValueError(f"expected radius > 0, got {radius}")
+    return center, radius
+
+
 def _finite_vector(value, what: str) -> np.ndarray:
     """``value`` as a finite 1-D float64 array, else ValueError naming ``what``."""
     try:
@@ -685,13 +696,7 @@ class Disk(Domain):
     """
 
     def __init__(self, center, radius, names=("x", "y")):
-        center = _finite_vector(center, "center")
-        if center.shape != (2,):
-            raise ValueError(f"expected a center of 2 numbers, got {len(center)}")
-        radius = _finite_scalar(radius, "radius")
-        if not radius > 0:
-            raise ValueError(f"expected radius > 0, got {radius}")
-        self._center, self._radius = center, radius
+        self._center, self._radius = center_and_radius(center, radius, 2)
         self.names = _check_names(names, 2)
 
     @property

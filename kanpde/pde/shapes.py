@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from .distance import r_equivalence, segment_adf
-from .geometry import Domain, _check_names, _finite_scalar, _finite_vector, _fmt, _grid_counts, _Patch
+from .geometry import Domain, _check_names, _finite_vector, _fmt, _grid_counts, _Patch, center_and_radius
 
 __all__ = ["Polygon", "Triangle", "Ellipse", "Ball", "Sphere", "simplex_points", "box_grid_inside"]
 
@@ -385,13 +385,7 @@ class Ball(Domain):
     """
 
     def __init__(self, center, radius, names=("x", "y", "z")):
-        c = _finite_vector(center, "center")
-        if c.shape != (3,):
-            raise ValueError(f"expected a center of 3 numbers, got {len(c)}")
-        radius = _finite_scalar(radius, "radius")
-        if not radius > 0:
-            raise ValueError(f"expected radius > 0, got {radius}")
-        self._c, self._r = c, radius
+        self._c, self._r = center_and_radius(center, radius, 3)
         self.names = _check_names(names, 3)
 
     @property
