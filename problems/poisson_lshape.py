@@ -47,7 +47,7 @@ def pde(x, u):
 
 
 def problem() -> kp.Problem:
-    return kp.Problem(domain(), pde, [kp.Dirichlet(exact)], exact=exact, name=NAME)
+    return kp.Problem(domain(), pde, [kp.Dirichlet(exact, hard=False)], exact=exact, name=NAME)
 
 
 def config() -> kp.TrainConfig:

@@ -38,6 +38,7 @@ from torch import nn
 
 from .conditions import Condition, Dirichlet, Initial, Periodic, evaluate_value
 from .embedding import PeriodicEmbedding, embedded_dim
+from .features import FeatureEmbedding
 from .fields import Field, grad_or_zeros
 from .geometry import Box, Disk, Domain, SpaceTime
 from ..nn.kan import Jet
@@ -177,10 +178,11 @@ class Constraints:
         domain: the problem's domain.
         hard: the conditions built in (Dirichlet, Initial, Periodic).
         components: the number of solution components m.
+        features: extra network inputs ``f(x) -> (N, 1)`` (:mod:`kanpde.pde.features`).
     """
 
-    def __init__(self, domain: Domain, hard: Sequence[Condition], components: int = 1):
-        self.domain, self.hard, self.components = domain, list(hard), components
+    def __init__(self, domain: Domain, hard: Sequence[Condition], components: int = 1, features: Sequence = ()):
+        self.domain, self.hard, self.components, self.features = domain, list(hard), components, tuple(features)
         self.dirichlet = [c for c in self.hard if isinstance(c, Dirichlet)]
         self.initial = {c.derivative: c for c in self.hard if isinstance(c, Initial)}
         periodic = [c for c in self.hard if isinstance(c, Periodic)]
@@ -188,6 +190,9 @@ class Constraints:
         self.periodic = {domain.index(c.coordinate): (float(lo[domain.index(c.coordinate)]),
                                                       float(hi[domain.index(c.coordinate)])) for c in periodic}
         self.harmonics = max([c.harmonics for c in periodic], default=1)
+        if self.periodic and self.features:
+            raise ValueError("features= and a built-in Periodic condition cannot be combined; give "
+                             "kp.Periodic(..., hard=False)")
         self.phi = self._dirichlet_factor()
         self.G = self._dirichlet_lift()
 
@@ -254,18 +259,21 @@ class Constraints:
 
     @property
     def input_dim(self) -> int:
-        """The network's input width (the periodic embedding adds features)."""
-        return embedded_dim(self.domain.dim, len(self.periodic), self.harmonics)
+        """The network's input width (the periodic embedding and ``features`` add inputs)."""
+        return embedded_dim(self.domain.dim, len(self.periodic), self.harmonics) + len(self.features)
 
     def network_inputs(self, x: torch.Tensor) -> torch.Tensor:
         """What the network sees at points x: the embedding's features ``(N, input_dim)``, else x."""
+        if self.features:
+            return FeatureEmbedding(nn.Identity(), self.domain.dim, self.features).inputs(x)
         if not self.periodic:
             return x
         return PeriodicEmbedding(nn.Identity(), self.domain.dim, self.periodic, self.harmonics).features(x)[0]
 
     def wrap(self, net: nn.Module) -> nn.Module:
         """The solution ``u`` as a module around the network ``net``."""
-        inner = PeriodicEmbedding(net, self.domain.dim, self.periodic, self.harmonics) if self.periodic else net
+        inner = PeriodicEmbedding(net, self.domain.dim, self.periodic, self.harmonics) if self.periodic else \
+            FeatureEmbedding(net, self.domain.dim, self.features) if self.features else net
         if not self.dirichlet and not self.initial:
             return inner
         return HardConstraint(net, self.lift, self.factor, inner)
@@ -319,13 +327,15 @@ def _eligible(condition: Condition, domain: Domain) -> str | None:
 _ORDER = (Periodic, Dirichlet, Initial)  # what is tried first stays built in when two cannot both be
 
 
-def plan(domain: Domain, conditions: Sequence[Condition], outputs: Sequence[str], allow: bool = True) -> Constraints:
+def plan(domain: Domain, conditions: Sequence[Condition], outputs: Sequence[str], allow: bool = True,
+         features: Sequence = ()) -> Constraints:
     """Pick the conditions to build in: each ``hard=True`` one, and each ``hard="auto"`` one
     whose transform meets it exactly together with those picked before (tried in the order
     Periodic, Dirichlet, Initial u then du/dt).
 
     Args:
         allow: False when the problem has its own ``transform``: nothing is built in.
+        features: extra network inputs, passed to :class:`Constraints`.
 
     Raises:
         ValueError: a ``hard=True`` condition that cannot be built in (with the reason).
@@ -342,7 +352,7 @@ def plan(domain: Domain, conditions: Sequence[Condition], outputs: Sequence[str]
             reason = "du/dt at t0 is built in only together with u at t0"
         if reason is None:
             try:
-                trial = Constraints(domain, chosen + [condition], len(outputs))
+                trial = Constraints(domain, chosen + [condition], len(outputs), features)
                 if not all(_meets(trial, c, names, spatial, outputs) for c in chosen + [condition]):
                     reason = "its data and the conditions already built in do not fit together exactly"
             except ValueError as err:
@@ -352,5 +362,5 @@ def plan(domain: Domain, conditions: Sequence[Condition], outputs: Sequence[str]
         elif condition.hard is True:
             raise ValueError(f"{type(condition).__name__}(hard=True) cannot be built in: {reason}; "
                              "give hard='auto' or hard=False for a loss term")
-    return Constraints(domain, chosen, len(outputs))
+    return Constraints(domain, chosen, len(outputs), features)
 

@@ -12,6 +12,7 @@ from torch import nn
 
 from .conditions import Condition, ConditionPoints, Data, Dirichlet
 from .constraints import plan
+from .features import check_features
 from .fields import DerivativeRecord, Field
 from .functions import call_points
 from .geometry import Domain
@@ -106,6 +107,10 @@ class Problem:
             exactly (hard constraint). Derivatives then come from autograd.
         weights: suggested loss weights per term name (e.g. ``{"pde": 0.01}`` when the
             residual's scale dwarfs the conditions'); ``TrainConfig.weights`` overrides them.
+        features: known functions ``f(x) -> (N, 1)`` the network takes as extra inputs
+            (``u = N(x, f(x))``, :mod:`kanpde.pde.features`), e.g.
+            ``kp.corner_singularities(polygon)`` for re-entrant corners; the network then has
+            ``problem.input_dim`` inputs.
 
     Raises:
         TypeError, ValueError: for a domain, pde, condition or exact solution that
@@ -116,7 +121,7 @@ class Problem:
     def __init__(self, domain: Domain, pde: Callable, conditions: Sequence[Condition] = (), exact: Callable | None = None,
                  *, reference: Callable | None = None, name: str = "problem", outputs: Sequence[str] | None = None,
                  parameters: dict[str, float] | None = None, transform: Callable | None = None,
-                 weights: dict[str, float] | None = None):
+                 weights: dict[str, float] | None = None, features: Sequence[Callable] | None = None):
         if not isinstance(domain, Domain):
             raise TypeError(f"domain must be a kanpde Domain (Interval, Rectangle, Box, Disk, ...), got {type(domain).__name__}")
         if not callable(pde):
@@ -131,8 +136,12 @@ class Problem:
         self.parameters = _check_numbers(parameters, "parameters")
         self.weights = _check_numbers(weights, "weights", minimum=0.0)
         self.all_conditions = self._check_conditions(conditions)
+        self.features = check_features(features, domain.dim)
+        if self.features and transform is not None:
+            raise ValueError("features= and transform= cannot be combined: put the features into the transform")
         # conditions built into the output (kanpde.pde.constraints) and those left as loss terms
-        self.constraints = plan(domain, self.all_conditions, self.outputs, allow=transform is None)
+        self.constraints = plan(domain, self.all_conditions, self.outputs, allow=transform is None,
+                                features=self.features)
         self.hard = self.constraints.hard
         self.conditions = [c for c in self.all_conditions if not any(c is h for h in self.hard)]
         self.terms = self._term_names(self.conditions)  # the Problem's names; conditions stay untouched
@@ -156,7 +165,7 @@ class Problem:
         conditions = [Dirichlet(c.value, hard=True, name=c.name) if c is whole[0] else c for c in self.all_conditions]
         return Problem(self.domain, self.pde, conditions, self.exact, reference=self.reference, name=self.name,
                        outputs=self.outputs, parameters=self.parameters, transform=self.transform,
-                       weights=self.weights)
+                       weights=self.weights, features=self.features)
 
     def soft(self) -> "Problem":
         """This problem with every condition as a loss term (``hard=False``), nothing built in."""
@@ -166,7 +175,7 @@ class Problem:
                 c.hard = False
         return Problem(self.domain, self.pde, conditions, self.exact, reference=self.reference, name=self.name,
                        outputs=self.outputs, parameters=self.parameters, transform=self.transform,
-                       weights=self.weights)
+                       weights=self.weights, features=self.features)
 
     # -- validation -------------------------------------------------------------------------------
 
@@ -218,6 +227,10 @@ class Problem:
         """Raise ValueError unless the model maps the domain's dimension to the outputs."""
         in_dim, out_dim = getattr(model, "in_dim", None), getattr(model, "out_dim", None)
         if in_dim is not None and in_dim != self.input_dim:
+            if self.features:
+                raise ValueError(f"the model takes {in_dim} inputs but the network needs {self.input_dim}: the "
+                                 f"{self.domain.dim} coordinates {self.domain.names} and {len(self.features)} "
+                                 "features= (build it with problem.input_dim inputs)")
             if self.input_dim != self.domain.dim:
                 raise ValueError(f"the model takes {in_dim} inputs but the network needs {self.input_dim}: the "
                                  f"periodic embedding feeds it cos/sin features for the {self.domain.dim} coordinates "
@@ -256,7 +269,7 @@ class Problem:
 
     def model_for_fields(self, model: nn.Module) -> nn.Module:
         """The model as the solution sees it: with the hard constraint or transform applied."""
-        if self.hard:
+        if self.hard or self.features:
             return self.constraints.wrap(model)
         return TransformedModel(model, self.transform) if self.transform is not None else model
 
