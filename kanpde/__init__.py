@@ -17,6 +17,7 @@ from .pde import (Box, Condition, Data, Dirichlet, Disk, Domain, Field, Initial,
 from .pde.csg import CSG
 from .pde.mesh_domain import MeshDomain
 from .pde.shapes import Ball, Ellipse, Polygon, Sphere, Triangle
+from .pde.singular import corner_singularities
 from .solve import solve
 from .train import LBFGS, LM, Adam, Causal, History, TimeMarching, TrainConfig, default_schedule
 from .train.resume import TrainingInterrupted
@@ -28,7 +29,7 @@ __all__ = [
     "History", "Initial", "Interval", "Jet", "KAN", "KANLayer", "LBFGS", "LM", "MLP", "MeshDomain", "Neumann",
     "Periodic", "Polygon", "Problem", "Rectangle", "Robin", "Solution", "SpaceTime", "Sphere", "TimeInterval",
     "TimeMarching", "TrainConfig", "TrainingInterrupted", "Triangle", "default_schedule", "export_fd", "export_fem",
-    "export_solution", "fd", "fem", "numpy_function", "plotting", "prune", "solve", "symbolic",
+    "corner_singularities", "export_solution", "fd", "fem", "numpy_function", "plotting", "prune", "solve", "symbolic",
 ]
 
 # Loaded on first use, so `import kanpde` stays light: figures (matplotlib), FEM (scikit-fem), formulas (sympy).

@@ -44,7 +44,7 @@ class Exact(nn.Module):
         self.fn, self.in_dim, self.out_dim = fn, in_dim, out_dim
 
     def forward(self, x):
-        return self.fn(x)
+        return self.fn(x[:, :self.in_dim])  # problems with features= feed (x, f(x)): the coordinates come first
 
 
 def solution_fn(name):

@@ -9,8 +9,11 @@ from .metrics import evaluation_points, relative_l2
 from .mesh_domain import MeshDomain
 from .problem import Problem
 from .shapes import Ball, Ellipse, Polygon, Sphere, Triangle
+from .features import FeatureEmbedding
+from .singular import CornerFunction, corner_singularities
 
 __all__ = ["Box", "Condition", "Data", "Dirichlet", "Disk", "Domain", "Field", "Initial", "Interval", "Neumann",
            "Periodic", "Problem", "Rectangle", "Robin", "SpaceTime", "TimeInterval", "call_points", "call_predicate",
            "evaluation_points", "numpy_function", "relative_l2", "Polygon", "Triangle", "Ellipse", "Ball", "Sphere",
-           "CSG", "Union", "Difference", "Intersection", "MeshDomain"]
+           "CSG", "Union", "Difference", "Intersection", "MeshDomain", "FeatureEmbedding", "CornerFunction",
+           "corner_singularities"]

@@ -8,7 +8,7 @@ of them), the jet stays exact by the chain rule
     u_a  = sum_i N_i E_i,a,
     u_ab = sum_ij N_ij E_i,a E_j,b + sum_i N_i E_i,ab,
 
-with N's own jet over all pairs of its F inputs and the features' derivatives by autograd
+with N's own jet over the pairs of its inputs that these need, and the features' derivatives by autograd
 (cheap closed forms).
 """
 
@@ -87,13 +87,18 @@ class FeatureEmbedding(nn.Module):
             inner = self.net.jet(e, order=1)
             grad = torch.einsum("noi,nia->noa", inner.grad, e1)                  # (N, out, D)
             return Jet(inner.value, grad, inner.value.new_zeros(*inner.value.shape, 0), ())
-        inner_pairs = tuple((i, j) for i in range(width) for j in range(i, width))
+        support = [[a] + list(range(dim, width)) for a in range(dim)]   # the inputs that move with x_a
+        inner_pairs = sorted({(min(i, j), max(i, j)) for a, b in pairs for i in support[a] for j in support[b]})
         inner = self.net.jet(e, inner_pairs, order=2)
-        index = {p: k for k, p in enumerate(inner.pairs)}
-        rows = [[inner.second[..., index[(min(i, j), max(i, j))]] for j in range(width)] for i in range(width)]
-        hessian = torch.stack([torch.stack(row, -1) for row in rows], -2)         # (N, out, F, F)
+        index = {q: k for k, q in enumerate(inner.pairs)}
         grad = torch.einsum("noi,nia->noa", inner.grad, e1)                      # (N, out, D)
-        second = torch.stack([torch.einsum("noij,ni,nj->no", hessian, e1[..., a], e1[..., b])
-                              + torch.einsum("noi,ni->no", inner.grad, e2[..., p])
-                              for p, (a, b) in enumerate(pairs)], dim=-1)         # (N, out, P)
+        second = []
+        for p, (a, b) in enumerate(pairs):
+            total = torch.einsum("noi,ni->no", inner.grad, e2[..., p])            # sum_i N_i E_i,ab
+            for i in support[a]:
+                for j in support[b]:
+                    nij = inner.second[..., index[(min(i, j), max(i, j))]]       # (N, out)
+                    total = total + nij * (e1[:, i, a] * e1[:, j, b]).unsqueeze(1)
+            second.append(total)
+        second = torch.stack(second, dim=-1)                                     # (N, out, P)
         return Jet(inner.value, grad, second, pairs)
