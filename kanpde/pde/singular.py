@@ -109,10 +109,12 @@ def corner_singularities(domain: Polygon, terms: int = 1, neumann: Sequence[str]
         raise TypeError(f"terms must be an int >= 1, got {type(terms).__name__}: {terms!r}")
     if terms < 1:
         raise ValueError(f"terms must be an int >= 1, got {terms}")
+    if isinstance(neumann, str):
+        neumann = [neumann]
     unknown = [s for s in neumann if s not in domain.side_names]
     if unknown:
         raise ValueError(f"unknown neumann side(s) {unknown}. Pick from {domain.side_names}")
-    flux = {e for s in neumann for e in domain._sides[s]}
+    flux = {e for s in neumann for e in domain._edges(s)}
     v, m, ccw = domain.vertices, len(domain.vertices), domain._orientation > 0
     out = []
     for i in range(m):
