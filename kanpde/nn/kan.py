@@ -30,8 +30,8 @@ from torch import nn
 
 from ..memory import check_fits
 from .network import Network, seeded
-from .splines import (cell_polynomials, derivative_scales, fit_coefficients, gather_polynomials, locate,
-                      spline_derivatives_, spline_jet, spline_values, table_gradient)
+from .splines import (derivative_table, fit_coefficients, gather_polynomials, locate, spline_derivatives_,
+                      spline_jet, spline_values, table_gradient)
 
 Pair = tuple[int, int]
 
@@ -158,7 +158,8 @@ class KANLayer(nn.Module):
 
     def _jet(self, x, dx, d2x, pairs, order):
         """:meth:`jet` on points-last tensors: x ``(in, N)``, dx ``(D, in, N)``, d2x ``(P, in, N)``; same layout out."""
-        table = cell_polynomials(self.coef * self.scale_spline.unsqueeze(-1), self.k).T.contiguous()
+        coef = self.coef * self.scale_spline.unsqueeze(-1)             # (in, out, G+k)
+        table = derivative_table(coef, self.lo, self.hi, self.grid, self.k)  # ((k+1)*out, in*G)
         return _LayerJet.apply(x, dx, d2x, table, self.scale_base, self.bias,
                                self.lo, self.hi, self.grid, self.k, pairs, order)
 
@@ -203,17 +204,16 @@ class _LayerJet(torch.autograd.Function):
     def forward(ctx, x, dx, d2x, table, scale_base, bias, lo, hi, grid, k, pairs, order):
         ctx.set_materialize_grads(False)  # unused outputs (often y and dy of the last layer) cost nothing
         count = order + 1 + int(ctx.needs_input_grad[0])           # phi_0 .. phi_(count-1)
-        cell, u, beyond, inv_h = locate(x, lo, hi, grid)            # (in, N)
+        cell, v, beyond = locate(x, lo, hi, grid)                   # (in, N); beyond None when all inside
         poly, rows = gather_polynomials(table, cell, grid, k, depth=count)  # (depth, out, in, N)
-        scales = derivative_scales(inv_h, beyond, count)
-        phi = spline_derivatives_(poly, u, beyond, scales, k, count)  # (count, out, in, N) spline part
+        phi = spline_derivatives_(poly, v, beyond, k, count)        # (count, out, in, N) spline part
         silu = _silu_derivatives(x, count - 1, out=x.new_empty(count, *x.shape))  # (count, in, N)
         weight = scale_base.T.unsqueeze(-1)                         # (out, in, 1)
         phi[1:].addcmul_(silu[1:].unsqueeze(1), weight)             # edge derivatives; phi_0 is only summed
         y = phi[0].sum(1).addmm_(scale_base.T, silu[0]).add_(bias.unsqueeze(-1))  # (out, N)
         d2x = d2x if order >= 2 else None
         dy, d2y, dxdx = _propagate(phi, dx, d2x, pairs, order)
-        ctx.save_for_backward(u, beyond, rows, dx, d2x, dxdx, scales, silu, phi)
+        ctx.save_for_backward(v, beyond, rows, dx, d2x, dxdx, silu, phi)
         ctx.meta = (table.shape[1], k, order, pairs)
         return y, dy, d2y
 
@@ -221,9 +221,9 @@ class _LayerJet(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, gy, gdy, gd2y):            # (out, N), (D, out, N), (P, out, N); None when unused
         n_cols, k, order, pairs = ctx.meta
-        u, beyond, rows, dx, d2x, dxdx, scales, silu, phi = ctx.saved_tensors
+        v, beyond, rows, dx, d2x, dxdx, silu, phi = ctx.saved_tensors
         gd2y = gd2y if order >= 2 else None
-        g = [gy, *_phi_gradients(dx, d2x, dxdx, gdy, gd2y, pairs, u.shape[0])][:order + 1]
+        g = [gy, *_phi_gradients(dx, d2x, dxdx, gdy, gd2y, pairs, v.shape[0])][:order + 1]
         need = ctx.needs_input_grad
         grad_x = _x_gradient(g, phi) if need[0] else None
         grad_dx = grad_d2x = None
@@ -232,7 +232,7 @@ class _LayerJet(torch.autograd.Function):
         grad_table = None
         if need[3]:
             shared = None if gy is None else gy.unsqueeze(1)       # (out, 1, N): every input sees dL/dy
-            grad_table = table_gradient([shared, *g[1:]], u, beyond, scales, rows, n_cols, k, phi.shape[1])
+            grad_table = table_gradient([shared, *g[1:]], v, beyond, rows, n_cols, k, phi.shape[1])
         grad_base = _base_gradient(g, silu) if need[4] else None
         grad_bias = gy.sum(-1) if need[5] and gy is not None else None
         return grad_x, grad_dx, grad_d2x, grad_table, grad_base, grad_bias, *([None] * 6)
