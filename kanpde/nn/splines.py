@@ -32,6 +32,8 @@ from math import comb, factorial
 import numpy as np
 import torch
 
+from .scratch import scratch
+
 
 @lru_cache(maxsize=None)
 def cardinal_matrix(k: int) -> np.ndarray:
@@ -264,11 +266,11 @@ def locate(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, grid: int):
         continuation passes are skipped.
     """
     h = ((hi - lo) / grid).unsqueeze(-1)                  # (in, 1)
-    s = (x - lo.unsqueeze(-1)) / h                        # (in, N) position in cells
+    s = torch.sub(x, lo.unsqueeze(-1)).div_(h)            # (in, N) position in cells
     s_in = s.clamp(0.0, float(grid))
     cell = _cell_index(s_in, grid)
-    v = (s_in - cell).mul_(h)                             # (in, N)
     beyond = s.sub_(s_in)                                 # NaN inputs count as outside (NaN != 0)
+    v = s_in.sub_(cell).mul_(h)                           # (in, N)
     if beyond.device.type == "cpu" and not bool(beyond.any()):
         return cell, v, None
     return cell, v, beyond.mul_(h)
@@ -279,7 +281,8 @@ def _inside(beyond: torch.Tensor) -> torch.Tensor:
     return (beyond == 0).to(beyond.dtype)
 
 
-def gather_polynomials(table: torch.Tensor, cell: torch.Tensor, grid: int, k: int, depth: int | None = None):
+def gather_polynomials(table: torch.Tensor, cell: torch.Tensor, grid: int, k: int, depth: int | None = None,
+                       out: torch.Tensor | None = None):
     """The cell polynomial of every (input, point) and output.
 
     Args:
@@ -287,6 +290,7 @@ def gather_polynomials(table: torch.Tensor, cell: torch.Tensor, grid: int, k: in
         cell: ``(in, N)`` from :func:`locate`.
         depth: rows of the result, at least ``k + 1`` (default); the extra ones are zero,
             room for derivatives above k.
+        out: optional contiguous ``(depth, out, in, N)`` tensor to fill (scratch memory).
 
     Returns:
         ``(poly, rows)``: poly ``(depth, out, in, N)`` with ``poly[p]`` the coefficients
@@ -295,7 +299,7 @@ def gather_polynomials(table: torch.Tensor, cell: torch.Tensor, grid: int, k: in
     n_in, n = cell.shape
     depth = max(depth or 0, k + 1)
     rows = (cell + torch.arange(0, n_in * grid, grid, device=cell.device).unsqueeze(-1)).view(-1)
-    poly = table.new_empty(depth, table.shape[0] // (k + 1), n_in, n)
+    poly = table.new_empty(depth, table.shape[0] // (k + 1), n_in, n) if out is None else out
     poly[k + 1:].zero_()
     # gather along dim 1 is faster than index_select there
     torch.gather(table, 1, rows.expand(table.shape[0], -1), out=poly[:k + 1].view(table.shape[0], -1))
@@ -361,36 +365,38 @@ def spline_derivatives_(poly, v, beyond, k: int, count: int) -> torch.Tensor:
     return poly[:count]
 
 
-def table_gradient(grads, v, beyond, rows, n_cols: int, k: int, n_out: int) -> torch.Tensor | None:
+def table_gradient(local, written, g0, v, beyond, rows, n_cols: int, k: int) -> torch.Tensor | None:
     """Gradient of the gathered table from gradients w.r.t. the spline derivatives.
 
     Args:
-        grads: per derivative r, ``d loss / d S^(r)`` broadcastable to ``(out, in, N)``, or None.
+        local: ``(k + 1, out, in, N)`` scratch; row r >= 1 holds ``d loss / d S^(r)`` where
+            ``written[r]`` (the rest is not read). Overwritten.
+        written: k + 1 flags (``written[0]`` is ignored: g0 says it).
+        g0: ``d loss / d S`` broadcastable to ``(out, in, N)`` (shared by the inputs when it
+            is ``dL/dy``), or None.
         v, beyond, rows: as from :func:`locate` and :func:`gather_polynomials`.
         n_cols: ``in * G``.
 
     Returns:
-        ``((k + 1) * out, in * G)``, or None when every gradient is None.
+        ``((k + 1) * out, in * G)``, or None when there is no gradient at all.
     """
-    grads = list(grads[:k + 1]) + [None] * (k + 1 - len(grads))
-    if all(g is None for g in grads):
+    written = [g0 is not None, *written[1:k + 1]]
+    if not any(written):
         return None
-    local = v.new_empty(k + 1, n_out, *v.shape)           # (k+1, out, in, N) d loss / d e_r at x
-    written = [g is not None for g in grads]
-    inside = None if beyond is None else _inside(beyond)
-    continued = beyond is not None and grads[0] is not None and k >= 1  # the value's continuation reads dS/dx
-    for r, g in enumerate(grads):
-        if g is None:
-            continue
-        if r == 1 and continued:
-            torch.addcmul(g, grads[0], beyond, out=local[1])
-        elif r >= 2 and inside is not None:
-            torch.mul(g, inside, out=local[r])
-        else:
-            local[r].copy_(g)                             # g_0 may be shared by the inputs (broadcast)
-    if continued and not written[1]:
-        torch.mul(grads[0], beyond, out=local[1])
-        written[1] = True
+    n_out = local.shape[1]
+    if g0 is not None:
+        local[0].copy_(g0)
+    if beyond is not None:
+        inside = _inside(beyond)
+        for r in range(2, k + 1):
+            if written[r]:
+                local[r].mul_(inside)                     # the forward dropped the curvature outside
+        if g0 is not None and k >= 1:                     # the value's continuation reads dS/dx
+            if written[1]:
+                local[1].addcmul_(local[0], beyond)
+            else:
+                torch.mul(local[0], beyond, out=local[1])
+                written[1] = True
     taylor_shift_transpose_(local, v, k, written)
     first = written.index(True)                           # the entries below stay zero: not scattered
     for r in range(first, k + 1):
@@ -430,7 +436,10 @@ class _FusedSplineJet(torch.autograd.Function):
         if ctx.needs_input_grad[0]:
             grad_x = (grad * values[1:]).sum((0, 1)).T    # d S^(r) / dx = S^(r+1); (N, in)
         if ctx.needs_input_grad[1]:
-            grad_table = table_gradient(list(grad), v, beyond, rows, n_cols, k, values.shape[1])
+            local = scratch((k + 1, *values.shape[1:]), v)  # (k+1, out, in, N)
+            local[1:order + 1].copy_(grad[1:k + 1])
+            written = [r <= order for r in range(k + 1)]
+            grad_table = table_gradient(local, written, grad[0], v, beyond, rows, n_cols, k)
         return grad_x, grad_table, None, None, None, None, None
 
 

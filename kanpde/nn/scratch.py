@@ -1,0 +1,48 @@
+"""Reused scratch memory for the temporaries of the fused jet kernels (CPU).
+
+    cost of a fresh tensor  =  arithmetic  +  one page fault per 4 kB touched,
+
+because glibc hands large freed blocks back to the operating system and the next
+training step faults them in again. On a busy or virtual machine those faults cost
+more than the jet's arithmetic, so the temporaries that never leave a kernel (the
+gathered cell polynomials, their gradients) live in one buffer per thread, slot and
+dtype, grown on demand and reused by every later call. Other devices have caching
+allocators of their own and get fresh tensors.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import torch
+
+LIMIT_BYTES = 64 * 2 ** 20  # larger requests get fresh memory, so the kept buffers stay small
+_buffers = threading.local()
+
+
+def scratch(shape: tuple[int, ...], like: torch.Tensor, slot: int = 0) -> torch.Tensor:
+    """An uninitialised tensor of ``shape`` (dtype and device of ``like``) in reused memory.
+
+    The memory is handed out again by the next request for the same slot in this
+    thread, so the result must not outlive the calling kernel: never return, save
+    or keep a view of it.
+
+    Args:
+        shape: the tensor's shape.
+        like: supplies dtype and device.
+        slot: independent buffers for temporaries that are alive at the same time.
+
+    Returns:
+        a contiguous tensor whose contents are undefined.
+    """
+    numel = math.prod(shape)
+    if like.device.type != "cpu" or numel * like.element_size() > LIMIT_BYTES:
+        return like.new_empty(shape)
+    kept = _buffers.__dict__.setdefault("kept", {})
+    key = (slot, like.dtype)
+    buffer = kept.get(key)
+    if buffer is None or buffer.numel() < numel:
+        with torch.inference_mode(False):  # an inference tensor could not be written outside inference mode
+            buffer = kept[key] = torch.empty(numel, dtype=like.dtype)
+    return buffer[:numel].view(shape)
