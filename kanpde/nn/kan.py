@@ -217,8 +217,8 @@ class _LayerJet(torch.autograd.Function):
         edges = torch.addcmul(poly[1:count], silu[1:].unsqueeze(1), weight)  # (count-1, out, in, N)
         y = poly[0].sum(1).addmm_(scale_base.T, silu[0]).add_(bias.unsqueeze(-1))  # (out, N)
         d2x = d2x if order >= 2 else None
-        dy, d2y, dxdx = _propagate([None, *edges], dx, d2x, pairs, order)
-        ctx.save_for_backward(v, beyond, rows, dx, d2x, dxdx, silu, edges)
+        dy, d2y, _ = _propagate([None, *edges], dx, d2x, pairs, order)
+        ctx.save_for_backward(v, beyond, rows, dx, d2x, silu, edges)  # dx_a dx_b is recomputed, not kept
         ctx.meta = (table.shape[1], k, order, pairs)
         return y, dy, d2y
 
@@ -226,18 +226,19 @@ class _LayerJet(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, gy, gdy, gd2y):            # (out, N), (D, out, N), (P, out, N); None when unused
         n_cols, k, order, pairs = ctx.meta
-        v, beyond, rows, dx, d2x, dxdx, silu, edges = ctx.saved_tensors
+        v, beyond, rows, dx, d2x, silu, edges = ctx.saved_tensors
         phi = [None, *edges]                                        # phi_r (out, in, N), r >= 1
         gd2y = gd2y if order >= 2 else None
         need = ctx.needs_input_grad
         # d loss / d phi_1, phi_2 straight into the table gradient's scratch rows (reused memory)
         local = scratch((k + 1, *edges.shape[1:]), v) if need[3] else None  # (k+1, out, in, N)
         slots = [None if local is None or r > k else local[r] for r in (1, 2)]
+        dxdx = None if dx is None or gd2y is None else _pair_products(dx, pairs, out=scratch(d2x.shape, dx, slot=1))
         g = [gy, *_phi_gradients(dx, d2x, dxdx, gdy, gd2y, pairs, v.shape[0], out=slots)][:order + 1]
         grad_x = _x_gradient(g, phi) if need[0] else None
         grad_dx = grad_d2x = None
         if dx is not None and (need[1] or need[2]):
-            grad_dx, grad_d2x = _derivative_gradients(dx, dxdx, phi, gdy, gd2y, pairs)
+            grad_dx, grad_d2x = _derivative_gradients(dx, phi, gdy, gd2y, pairs)
         grad_base = _base_gradient(g, silu) if need[4] else None
         grad_table = None
         if need[3]:
@@ -271,7 +272,8 @@ def _is_pure(pairs, dim):
 
 
 def _propagate(phi, dx, d2x, pairs, order):
-    """``(dy (D, out, N), d2y (P, out, N), dxdx (P, in, N) or None)`` from the edge derivatives."""
+    """``(dy (D, out, N), d2y (P, out, N), dxdx (P, in, N) or None)`` from the edge derivatives
+    (``phi[r]``, r >= 1); dxdx lives in scratch memory."""
     if dx is None:  # identity Jacobian: dy_a = phi'_a, d2y for (a, a) is phi''_a, mixed pairs vanish
         dy = phi[1].transpose(0, 1)                                 # (D = in, out, N)
         if order < 2:
@@ -284,18 +286,18 @@ def _propagate(phi, dx, d2x, pairs, order):
     dy = _contract(dx.transpose(0, 1).unsqueeze(2), by_input[0].unsqueeze(1))  # (D, out, N)
     if order < 2:
         return dy, dy.new_zeros(0, *dy.shape[1:]), None
-    dxdx = _pair_products(dx, pairs)                                # (P, in, N)
+    dxdx = _pair_products(dx, pairs, out=scratch((len(pairs), *dx.shape[1:]), dx, slot=1))  # (P, in, N)
     d2y = _contract(d2x.transpose(0, 1).unsqueeze(2), by_input[0].unsqueeze(1))
     d2y = _contract(dxdx.transpose(0, 1).unsqueeze(2), by_input[1].unsqueeze(1), d2y)  # (P, out, N)
     return dy, d2y, dxdx
 
 
-def _pair_products(dx, pairs):
-    """``dx_a * dx_b`` for every pair, ``(P, in, N)``."""
+def _pair_products(dx, pairs, out=None):
+    """``dx_a * dx_b`` for every pair, ``(P, in, N)`` (written to ``out`` when given)."""
     if _is_pure(pairs, dx.shape[0]):
-        return dx * dx
+        return torch.mul(dx, dx, out=out)
     a, b = (list(t) for t in zip(*pairs))
-    return dx[a] * dx[b]
+    return torch.mul(dx[a], dx[b], out=out)
 
 
 def _phi_gradients(dx, d2x, dxdx, gdy, gd2y, pairs, n_in, out=(None, None)):
@@ -330,7 +332,7 @@ def _x_gradient(g, phi):
     return acc
 
 
-def _derivative_gradients(dx, dxdx, phi, gdy, gd2y, pairs):
+def _derivative_gradients(dx, phi, gdy, gd2y, pairs):
     """Gradients w.r.t. the incoming dx ``(D, in, N)`` and d2x ``(P, in, N)``."""
     def through(grad, edge, out=None):  # sum_o grad[c, o] edge[o, i]
         return _contract(grad.transpose(0, 1).unsqueeze(2), edge.unsqueeze(1), out=out)

@@ -21,28 +21,31 @@ LIMIT_BYTES = 64 * 2 ** 20  # larger requests get fresh memory, so the kept buff
 _buffers = threading.local()
 
 
-def scratch(shape: tuple[int, ...], like: torch.Tensor, slot: int = 0) -> torch.Tensor:
+def scratch(shape: tuple[int, ...], like: torch.Tensor, slot: int = 0, dtype: torch.dtype | None = None) -> torch.Tensor:
     """An uninitialised tensor of ``shape`` (dtype and device of ``like``) in reused memory.
 
-    The memory is handed out again by the next request for the same slot in this
-    thread, so the result must not outlive the calling kernel: never return, save
+    The memory is handed out again by the next request for the same slot and dtype in
+    this thread, so the result must not outlive the calling kernel: never return, save
     or keep a view of it.
 
     Args:
         shape: the tensor's shape.
         like: supplies dtype and device.
         slot: independent buffers for temporaries that are alive at the same time.
+        dtype: overrides ``like``'s dtype.
 
     Returns:
         a contiguous tensor whose contents are undefined.
     """
+    dtype = dtype or like.dtype
     numel = math.prod(shape)
-    if like.device.type != "cpu" or numel * like.element_size() > LIMIT_BYTES:
-        return like.new_empty(shape)
+    if (like.device.type != "cpu" or numel * dtype.itemsize > LIMIT_BYTES
+            or torch.compiler.is_compiling()):  # a traced buffer must not be cached
+        return like.new_empty(shape, dtype=dtype)
     kept = _buffers.__dict__.setdefault("kept", {})
-    key = (slot, like.dtype)
+    key = (slot, dtype)
     buffer = kept.get(key)
     if buffer is None or buffer.numel() < numel:
         with torch.inference_mode(False):  # an inference tensor could not be written outside inference mode
-            buffer = kept[key] = torch.empty(numel, dtype=like.dtype)
+            buffer = kept[key] = torch.empty(numel, dtype=dtype)
     return buffer[:numel].view(shape)

@@ -115,11 +115,11 @@ def monomial_weights(
     return weights, cell
 
 
-def _cell_index(s_in: torch.Tensor, grid: int) -> torch.Tensor:
+def _cell_index(s_in: torch.Tensor, grid: int, out: torch.Tensor | None = None) -> torch.Tensor:
     """Cell of each clamped position: truncation is floor here (s_in >= 0), and the integer
     clamp also maps a NaN position (diverged training) to a valid cell, so NaN propagates
-    through ``u`` instead of breaking the table lookup."""
-    return s_in.long().clamp_(0, grid - 1)
+    through ``u`` instead of breaking the table lookup. ``out``: an int64 tensor to fill."""
+    return (s_in.long() if out is None else out.copy_(s_in)).clamp_(0, grid - 1)
 
 
 def local_basis(
@@ -259,21 +259,22 @@ def locate(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, grid: int):
         x: ``(in, N)``.
 
     Returns:
-        ``(cell, v, beyond)``: the int64 cell index ``(in, N)`` in ``0 .. G - 1``, the
+        ``(cell, v, beyond)``: the int64 cell index ``(in, N)`` in ``0 .. G - 1`` (in scratch
+        memory: read it before the next call), the
         offset ``v`` from the cell's left knot ``(in, N)`` in ``[0, h]``, and the signed
         distance past the range ``(in, N)`` (0 inside) -- or None when no point lies
         outside (checked on the CPU only, where it costs no device sync), so the
         continuation passes are skipped.
     """
     h = ((hi - lo) / grid).unsqueeze(-1)                  # (in, 1)
-    s = torch.sub(x, lo.unsqueeze(-1)).div_(h)            # (in, N) position in cells
+    s = torch.sub(x, lo.unsqueeze(-1), out=scratch(x.shape, x, slot=2)).div_(h)  # (in, N) position in cells
     s_in = s.clamp(0.0, float(grid))
-    cell = _cell_index(s_in, grid)
+    cell = _cell_index(s_in, grid, out=scratch(x.shape, x, slot=2, dtype=torch.long))
     beyond = s.sub_(s_in)                                 # NaN inputs count as outside (NaN != 0)
     v = s_in.sub_(cell).mul_(h)                           # (in, N)
     if beyond.device.type == "cpu" and not bool(beyond.any()):
         return cell, v, None
-    return cell, v, beyond.mul_(h)
+    return cell, v, beyond * h                            # out of the scratch memory: it is saved
 
 
 def _inside(beyond: torch.Tensor) -> torch.Tensor:
