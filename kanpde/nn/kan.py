@@ -30,7 +30,7 @@ from torch import nn
 
 from ..memory import check_fits
 from .network import Network, seeded
-from .scratch import scratch
+from .scratch import recycled, scratch
 from .splines import (derivative_table, fit_coefficients, gather_polynomials, locate, spline_derivatives_,
                       spline_jet, spline_values, table_gradient)
 
@@ -211,11 +211,13 @@ class _LayerJet(torch.autograd.Function):
         poly = scratch((depth, table.shape[0] // (k + 1), *x.shape), x)  # reused memory, never leaves here
         poly, rows = gather_polynomials(table, cell, grid, k, depth, out=poly)  # (depth, out, in, N)
         spline_derivatives_(poly, v, beyond, k, count)              # poly[r]: r-th derivative of the splines
-        silu = _silu_derivatives(x, count - 1, out=x.new_empty(count, *x.shape))  # (count, in, N)
+        silu = _silu_derivatives(x, count - 1, out=recycled((count, *x.shape), x, "silu"))  # (count, in, N)
         weight = scale_base.T.unsqueeze(-1)                         # (out, in, 1)
         # edge derivatives phi_1.. into fresh memory (they are saved and returned); phi_0 is only summed
-        edges = torch.addcmul(poly[1:count], silu[1:].unsqueeze(1), weight)  # (count-1, out, in, N)
-        y = poly[0].sum(1).addmm_(scale_base.T, silu[0]).add_(bias.unsqueeze(-1))  # (out, N)
+        edges = torch.addcmul(poly[1:count], silu[1:].unsqueeze(1), weight,
+                              out=recycled(poly[1:count].shape, x, "edges"))  # (count-1, out, in, N)
+        y = torch.sum(poly[0], 1, out=recycled(poly.shape[1:2] + x.shape[1:], x, "y"))  # (out, N)
+        y.addmm_(scale_base.T, silu[0]).add_(bias.unsqueeze(-1))
         d2x = d2x if order >= 2 else None
         dy, d2y, _ = _propagate([None, *edges], dx, d2x, pairs, order)
         ctx.save_for_backward(v, beyond, rows, dx, d2x, silu, edges)  # dx_a dx_b is recomputed, not kept
@@ -325,10 +327,10 @@ def _phi_gradients(dx, d2x, dxdx, gdy, gd2y, pairs, n_in, out=(None, None)):
 
 def _x_gradient(g, phi):
     """``sum_r sum_o g_r phi_(r+1)`` (the x-derivative of phi_r is phi_(r+1)), ``(in, N)`` or None."""
-    acc = None
+    acc, out = None, recycled(phi[1].shape[1:], phi[1], "grad_x")
     for r, g_r in enumerate(g):
         if g_r is not None:
-            acc = _contract(g_r.unsqueeze(1) if r == 0 else g_r, phi[r + 1], acc)  # g_0 = dL/dy, (out, N)
+            acc = _contract(g_r.unsqueeze(1) if r == 0 else g_r, phi[r + 1], acc, out)  # g_0 = dL/dy, (out, N)
     return acc
 
 
@@ -336,17 +338,17 @@ def _derivative_gradients(dx, phi, gdy, gd2y, pairs):
     """Gradients w.r.t. the incoming dx ``(D, in, N)`` and d2x ``(P, in, N)``."""
     def through(grad, edge, out=None):  # sum_o grad[c, o] edge[o, i]
         return _contract(grad.transpose(0, 1).unsqueeze(2), edge.unsqueeze(1), out=out)
-    grad_dx = None if gdy is None else through(gdy, phi[1])
+    grad_dx = None if gdy is None else through(gdy, phi[1], recycled(dx.shape, dx, "grad_dx"))
     if gd2y is None:
         return grad_dx, None
-    grad_d2x = through(gd2y, phi[1])
+    grad_d2x = through(gd2y, phi[1], recycled((len(pairs), *dx.shape[1:]), dx, "grad_d2x"))
     h = through(gd2y, phi[2], out=scratch((len(pairs), *dx.shape[1:]), dx, slot=1))  # (P, in, N) d loss / d (dx_a dx_b)
     if _is_pure(pairs, dx.shape[0]):  # d(dx_a^2)/d dx_a = 2 dx_a
         if grad_dx is None:
-            return torch.mul(h, dx).mul_(2.0), grad_d2x
+            return torch.mul(h, dx, out=recycled(dx.shape, dx, "grad_dx")).mul_(2.0), grad_d2x
         return grad_dx.addcmul_(h, dx, value=2.0), grad_d2x
     if grad_dx is None:
-        grad_dx = torch.zeros_like(dx)
+        grad_dx = recycled(dx.shape, dx, "grad_dx").zero_()
     for p, (a, b) in enumerate(pairs):
         grad_dx[a].addcmul_(h[p], dx[b])
         grad_dx[b].addcmul_(h[p], dx[a])

@@ -49,3 +49,52 @@ def scratch(shape: tuple[int, ...], like: torch.Tensor, slot: int = 0, dtype: to
         with torch.inference_mode(False):  # an inference tensor could not be written outside inference mode
             buffer = kept[key] = torch.empty(numel, dtype=dtype)
     return buffer[:numel].view(shape)
+
+
+POOL_BYTES = 16 * 2 ** 20  # larger tensors are not pooled
+POOL_SIZE = 4              # buffers kept per key and dtype (per thread)
+_use_count = getattr(torch._C, "_storage_Use_Count", None)
+
+
+def recycled(shape: tuple[int, ...], like: torch.Tensor, key: str, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """An uninitialised tensor of ``shape`` that may leave the kernel (an output, a saved
+    tensor, a gradient), in memory reused once nothing references it any more.
+
+    A pooled buffer is handed out again only when its storage has no other user (its
+    storage use count, which every view, saved tensor and returned output raises), so
+    results the caller keeps are never overwritten. Falls back to fresh memory off the
+    CPU, while compiling, for large tensors and when the pool of ``key`` is busy.
+
+    Args:
+        shape: the tensor's shape.
+        like: supplies dtype and device.
+        key: the call site (buffers of one site have similar sizes).
+        dtype: overrides ``like``'s dtype.
+
+    Returns:
+        a contiguous tensor whose contents are undefined.
+    """
+    dtype = dtype or like.dtype
+    numel = math.prod(shape)
+    if (_use_count is None or like.device.type != "cpu" or numel * dtype.itemsize > POOL_BYTES
+            or torch.compiler.is_compiling()):
+        return like.new_empty(shape, dtype=dtype)
+    pool = _buffers.__dict__.setdefault("pool", {}).setdefault((key, dtype), [])
+    free = [n for n, buffer in enumerate(pool) if _unused(buffer)]
+    for n in free:
+        if pool[n].numel() >= numel:
+            return pool[n][:numel].view(shape)
+    if not free and len(pool) >= POOL_SIZE:
+        return like.new_empty(shape, dtype=dtype)
+    with torch.inference_mode(False):
+        buffer = torch.empty(numel, dtype=dtype)
+    if free:
+        pool[free[0]] = buffer                            # too small: replaced
+    else:
+        pool.append(buffer)
+    return buffer.view(shape)
+
+
+def _unused(buffer: torch.Tensor) -> bool:
+    """Only the pool holds the buffer's storage (2: the pool's tensor and the storage object asked)."""
+    return _use_count(buffer.untyped_storage()._cdata) <= 2

@@ -32,7 +32,7 @@ from math import comb, factorial
 import numpy as np
 import torch
 
-from .scratch import scratch
+from .scratch import recycled, scratch
 
 
 @lru_cache(maxsize=None)
@@ -268,13 +268,13 @@ def locate(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, grid: int):
     """
     h = ((hi - lo) / grid).unsqueeze(-1)                  # (in, 1)
     s = torch.sub(x, lo.unsqueeze(-1), out=scratch(x.shape, x, slot=2)).div_(h)  # (in, N) position in cells
-    s_in = s.clamp(0.0, float(grid))
+    s_in = torch.clamp(s, 0.0, float(grid), out=recycled(x.shape, x, "v"))
     cell = _cell_index(s_in, grid, out=scratch(x.shape, x, slot=2, dtype=torch.long))
     beyond = s.sub_(s_in)                                 # NaN inputs count as outside (NaN != 0)
     v = s_in.sub_(cell).mul_(h)                           # (in, N)
     if beyond.device.type == "cpu" and not bool(beyond.any()):
         return cell, v, None
-    return cell, v, beyond * h                            # out of the scratch memory: it is saved
+    return cell, v, torch.mul(beyond, h, out=recycled(x.shape, x, "beyond"))  # out of the scratch: it is saved
 
 
 def _inside(beyond: torch.Tensor) -> torch.Tensor:
@@ -299,7 +299,8 @@ def gather_polynomials(table: torch.Tensor, cell: torch.Tensor, grid: int, k: in
     """
     n_in, n = cell.shape
     depth = max(depth or 0, k + 1)
-    rows = (cell + torch.arange(0, n_in * grid, grid, device=cell.device).unsqueeze(-1)).view(-1)
+    offsets = torch.arange(0, n_in * grid, grid, device=cell.device).unsqueeze(-1)
+    rows = torch.add(cell, offsets, out=recycled(cell.shape, cell, "rows")).view(-1)
     poly = table.new_empty(depth, table.shape[0] // (k + 1), n_in, n) if out is None else out
     poly[k + 1:].zero_()
     # gather along dim 1 is faster than index_select there
