@@ -154,3 +154,16 @@ def test_jet_after_inference_mode_still_trains():
     outputs, grads = _step(model, x)
     torch.testing.assert_close(outputs[2], reference, rtol=0, atol=0)
     assert all(torch.isfinite(g).all() for g in grads)
+
+
+def test_bench_jet_ab_compares_against_a_git_revision(capsys):
+    """The A/B script imports a second kanpde from git and finds the same step there (HEAD vs checkout)."""
+    from conftest import load_script
+
+    stats = load_script("bench_jet_ab").main(["--baseline", "HEAD", "--points", "200", "--grid", "4",
+                                               "--repeats", "2"])
+    assert len(stats) == 2 and all(t > 0 for pair in stats.values() for t in pair)
+    out = capsys.readouterr().out
+    assert "this / baseline" in out
+    gaps = out.split("relative difference: loss ")[1].split(", parameter gradients ")
+    assert float(gaps[0]) < 1e-10 and float(gaps[1]) < 1e-10

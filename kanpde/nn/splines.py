@@ -20,7 +20,7 @@ Two evaluation paths share this arithmetic: :func:`spline_values` (plain autogra
 ops, differentiable to any order) and the once-differentiable fused kernels below
 it (:func:`spline_jet` and the KAN layer jet), which evaluate all derivatives of
 the gathered cell polynomials by an in-place Taylor shift and carry hand-written
-backward passes.
+backward passes; their temporaries live in reused memory (:mod:`kanpde.nn.scratch`).
 """
 
 from __future__ import annotations
