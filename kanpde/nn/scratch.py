@@ -4,10 +4,14 @@
 
 because glibc hands large freed blocks back to the operating system and the next
 training step faults them in again. On a busy or virtual machine those faults cost
-more than the jet's arithmetic, so the temporaries that never leave a kernel (the
+more than the jet's arithmetic. So the temporaries that never leave a kernel (the
 gathered cell polynomials, their gradients) live in one buffer per thread, slot and
-dtype, grown on demand and reused by every later call. Other devices have caching
-allocators of their own and get fresh tensors.
+dtype, grown on demand and reused by every later call (:func:`scratch`), and the
+tensors that do leave it (outputs, saved tensors, gradients) come from small pools
+whose buffers are handed out again only once nothing references them
+(:func:`recycled`). Both keep their memory for the thread's life (a few times the
+step's working set, capped per buffer); other devices have caching allocators of
+their own and get fresh tensors.
 """
 
 from __future__ import annotations
