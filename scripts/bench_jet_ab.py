@@ -5,7 +5,8 @@ a KAN [2, 10, 1] at N points from ``model.jet``, loss = mean(residual^2), backwa
 baseline revision's ``kanpde`` is extracted with ``git archive`` into a temporary folder
 and imported as a second package; both models get the same weights, and the two versions
 alternate step by step so that a shared machine's load hits both alike. Prints min and
-median milliseconds of each, their ratios, and how far apart their losses and gradients are.
+median milliseconds of each, their ratios, the page faults per step (fresh memory touched;
+``resource.getrusage``) and how far apart their losses and gradients are.
 
 Usage: OMP_WAIT_POLICY=PASSIVE python scripts/bench_jet_ab.py --baseline REV [--points 10000] [--grid 20]
        [--threads 2] [--repeats 40] [--dtype float64]
@@ -17,6 +18,7 @@ import argparse
 import importlib.util
 import io
 import os
+import resource
 import subprocess
 import sys
 import tarfile
@@ -81,13 +83,16 @@ def main(argv=None) -> dict:
         loss_gap = ((losses[0] - losses[1]).abs() / losses[1].abs()).item()
         grad_gap = ((grads[0] - grads[1]).abs().max() / grads[1].abs().max()).item()
         times = {name: [] for name in models}
+        faults = dict.fromkeys(models, 0)
         for r in range(args.repeats + 1):
             order = list(models.items()) if r % 2 else list(models.items())[::-1]
             for name, model in order:
+                before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
                 start = time.perf_counter()
                 step(model, x)
                 if r:  # the first round warms caches
                     times[name].append(time.perf_counter() - start)
+                    faults[name] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
     print(f"one jet training step, Laplacian residual, KAN [2, 10, 1], N={args.points}, grid={args.grid}, "
           f"{args.dtype}, {args.threads} threads, {args.repeats} interleaved repeats")
     stats = {}
@@ -95,7 +100,8 @@ def main(argv=None) -> dict:
     for name, ts in times.items():
         ts = sorted(ts)
         stats[name] = (ts[0], ts[len(ts) // 2])
-        print(f"  {name:<{width}s}  min {ts[0] * 1e3:8.2f} ms   median {ts[len(ts) // 2] * 1e3:8.2f} ms")
+        print(f"  {name:<{width}s}  min {ts[0] * 1e3:8.2f} ms   median {ts[len(ts) // 2] * 1e3:8.2f} ms   "
+              f"page faults per step {faults[name] / len(ts):7.0f}")
     (new_min, new_median), (old_min, old_median) = stats.values()
     print(f"  this / baseline: {new_min / old_min:.2f} (min), {new_median / old_median:.2f} (median)")
     print(f"  relative difference: loss {loss_gap:.1e}, parameter gradients {grad_gap:.1e}")
