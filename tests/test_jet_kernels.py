@@ -167,3 +167,17 @@ def test_bench_jet_ab_compares_against_a_git_revision(capsys):
     assert "this / baseline" in out
     gaps = out.split("relative difference: loss ")[1].split(", parameter gradients ")
     assert float(gaps[0]) < 1e-10 and float(gaps[1]) < 1e-10
+
+
+def test_jet_outputs_can_be_modified_in_place():
+    """Outputs made in reused memory are not views: autograd allows in-place edits of them."""
+    model = _kan()
+    x = _points(16, seed=9)
+    expected = [2.0 * t for t in _step(model, x)[0]]
+    for name, want in zip(("value", "grad", "second"), expected):
+        model.zero_grad(set_to_none=True)
+        out = getattr(model.jet(x), name)
+        out.mul_(2.0)
+        out.pow(2).sum().backward()
+        torch.testing.assert_close(out.detach(), want, rtol=0, atol=0)
+        assert model.layers[0].coef.grad is not None

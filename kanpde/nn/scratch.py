@@ -87,7 +87,7 @@ def recycled(shape: tuple[int, ...], like: torch.Tensor, key: str, dtype: torch.
     free = [n for n, buffer in enumerate(pool) if _unused(buffer)]
     for n in free:
         if pool[n].numel() >= numel:
-            return pool[n][:numel].view(shape)
+            return _alias(pool[n], shape)
     if not free and len(pool) >= POOL_SIZE:
         return like.new_empty(shape, dtype=dtype)
     with torch.inference_mode(False):
@@ -96,7 +96,16 @@ def recycled(shape: tuple[int, ...], like: torch.Tensor, key: str, dtype: torch.
         pool[free[0]] = buffer                            # too small: replaced
     else:
         pool.append(buffer)
-    return buffer.view(shape)
+    return _alias(buffer, shape)
+
+
+def _alias(buffer: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    """A contiguous tensor of ``shape`` on the buffer's memory that is not a view of it, so
+    autograd lets callers modify the outputs made in it in place."""
+    strides = [1] * len(shape)
+    for d in range(len(shape) - 2, -1, -1):
+        strides[d] = strides[d + 1] * shape[d + 1]
+    return buffer.new_empty(0).set_(buffer.untyped_storage(), 0, shape, strides)
 
 
 def _unused(buffer: torch.Tensor) -> bool:
