@@ -20,7 +20,7 @@ Two evaluation paths share this arithmetic: :func:`spline_values` (plain autogra
 ops, differentiable to any order) and the once-differentiable fused kernels below
 it (:func:`spline_jet` and the KAN layer jet), which evaluate all derivatives of
 the gathered cell polynomials by an in-place Taylor shift and carry hand-written
-backward passes.
+backward passes; their temporaries live in reused memory (:mod:`kanpde.nn.scratch`).
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ from math import comb, factorial
 
 import numpy as np
 import torch
+
+from .scratch import recycled, scratch
 
 
 @lru_cache(maxsize=None)
@@ -113,11 +115,11 @@ def monomial_weights(
     return weights, cell
 
 
-def _cell_index(s_in: torch.Tensor, grid: int) -> torch.Tensor:
+def _cell_index(s_in: torch.Tensor, grid: int, out: torch.Tensor | None = None) -> torch.Tensor:
     """Cell of each clamped position: truncation is floor here (s_in >= 0), and the integer
     clamp also maps a NaN position (diverged training) to a valid cell, so NaN propagates
-    through ``u`` instead of breaking the table lookup."""
-    return s_in.long().clamp_(0, grid - 1)
+    through ``u`` instead of breaking the table lookup. ``out``: an int64 tensor to fill."""
+    return (s_in.long() if out is None else out.copy_(s_in)).clamp_(0, grid - 1)
 
 
 def local_basis(
@@ -222,7 +224,32 @@ def spline_values(x, coef, lo, hi, grid: int, k: int, order: int = 0) -> torch.T
 # -- so every elementwise op runs over long contiguous rows (tiny trailing axes such as
 # k + 1 make PyTorch's CPU loops several times slower), the table gather/scatter moves
 # whole rows of points, and derivatives of all orders are stacked on a leading axis so
-# that one op treats them all (each op also costs a thread wake-up).
+# that one op treats them all (each op also costs a thread wake-up). The kernels read a
+# derivative table (:func:`derivative_table`), which has the chain rule's ``p! / h^p``
+# folded in, so the Taylor shift yields the x-derivatives themselves: no pass over the
+# (derivative, out, in, N) arrays rescales them, forward or backward.
+
+
+def derivative_table(coef: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, grid: int, k: int) -> torch.Tensor:
+    """The gather table of the fused kernels: cell polynomials in ``v = x - x_c``, scaled for derivatives.
+
+    On cell c (left knot ``x_c``) a spline is ``S = sum_p q_p u^p`` (:func:`cell_polynomials`)
+    with ``u = v / h``, that is ``S = sum_p e_p v^p / p!`` with ``e_p = p! q_p / h^p``:
+    ``e_p`` is ``d^p S / dx^p`` at the knot, and a Taylor shift by v (:func:`taylor_shift_`)
+    turns it into the derivatives at x. Plain autograd ops on a small tensor.
+
+    Returns:
+        ``((k + 1) * out, in * G)``: row ``p * out + o``, column ``i * G + c`` holds ``e_p``
+        of spline ``(i, o)`` on cell c.
+    """
+    n_in, n_out, n_coef = coef.shape
+    matrix = torch.as_tensor(cardinal_matrix(k), dtype=coef.dtype, device=coef.device)  # (p, m)
+    factorials = coef.new_tensor([float(factorial(p)) for p in range(k + 1)])
+    inv_h = (grid / (hi - lo)).to(coef.dtype).unsqueeze(-1)               # (in, 1)
+    scale = factorials * inv_h ** torch.arange(k + 1, device=coef.device)  # (in, k+1) p! / h^p
+    weights = matrix.T * scale.unsqueeze(1)                               # (in, m, p)
+    poly = coef.unfold(-1, k + 1, 1) @ weights.unsqueeze(1)               # (in, out, G, k+1)
+    return poly.permute(3, 1, 0, 2).reshape((k + 1) * n_out, n_in * (n_coef - k))
 
 
 def locate(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, grid: int):
@@ -232,140 +259,147 @@ def locate(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, grid: int):
         x: ``(in, N)``.
 
     Returns:
-        ``(cell, u, beyond, inv_h)``: the int64 cell index ``(in, N)`` in ``0 .. G - 1``,
-        the local coordinate ``u`` ``(in, N)`` in ``[0, 1]``, the signed distance past
-        the range in cells ``(in, N)`` (0 inside), and ``1 / h`` ``(in, 1)``.
+        ``(cell, v, beyond)``: the int64 cell index ``(in, N)`` in ``0 .. G - 1`` (in scratch
+        memory: read it before the next call), the
+        offset ``v`` from the cell's left knot ``(in, N)`` in ``[0, h]``, and the signed
+        distance past the range ``(in, N)`` (0 inside) -- or None when no point lies
+        outside (checked on the CPU only, where it costs no device sync), so the
+        continuation passes are skipped.
     """
     h = ((hi - lo) / grid).unsqueeze(-1)                  # (in, 1)
-    s = (x - lo.unsqueeze(-1)) / h                        # (in, N) position in cells
-    s_in = s.clamp(0.0, float(grid))
-    cell = _cell_index(s_in, grid)
-    return cell, s_in - cell, s.sub_(s_in), h.reciprocal()
+    s = torch.sub(x, lo.unsqueeze(-1), out=scratch(x.shape, x, slot=2)).div_(h)  # (in, N) position in cells
+    s_in = torch.clamp(s, 0.0, float(grid), out=recycled(x.shape, x, "v"))
+    cell = _cell_index(s_in, grid, out=scratch(x.shape, x, slot=2, dtype=torch.long))
+    beyond = s.sub_(s_in)                                 # NaN inputs count as outside (NaN != 0)
+    v = s_in.sub_(cell).mul_(h)                           # (in, N)
+    if beyond.device.type == "cpu" and not bool(beyond.any()):
+        return cell, v, None
+    return cell, v, torch.mul(beyond, h, out=recycled(x.shape, x, "beyond"))  # out of the scratch: it is saved
 
 
-def gather_polynomials(table: torch.Tensor, cell: torch.Tensor, grid: int, k: int, depth: int | None = None):
+def _inside(beyond: torch.Tensor) -> torch.Tensor:
+    """1 where a point lies in the grid range, 0 outside (no curvature there), ``(in, N)``."""
+    return (beyond == 0).to(beyond.dtype)
+
+
+def gather_polynomials(table: torch.Tensor, cell: torch.Tensor, grid: int, k: int, depth: int | None = None,
+                       out: torch.Tensor | None = None):
     """The cell polynomial of every (input, point) and output.
 
     Args:
-        table: ``((k + 1) * out, in * G)``, the transpose of :func:`cell_polynomials`.
+        table: ``((k + 1) * out, in * G)`` from :func:`derivative_table`.
         cell: ``(in, N)`` from :func:`locate`.
         depth: rows of the result, at least ``k + 1`` (default); the extra ones are zero,
             room for derivatives above k.
+        out: optional contiguous ``(depth, out, in, N)`` tensor to fill (scratch memory).
 
     Returns:
         ``(poly, rows)``: poly ``(depth, out, in, N)`` with ``poly[p]`` the coefficients
-        of ``u^p``; rows ``(in * N,)`` the table columns read (for the backward's scatter).
+        ``e_p``; rows ``(in * N,)`` the table columns read (for the backward's scatter).
     """
     n_in, n = cell.shape
     depth = max(depth or 0, k + 1)
-    rows = (cell + torch.arange(0, n_in * grid, grid, device=cell.device).unsqueeze(-1)).view(-1)
-    poly = table.new_empty(depth, table.shape[0] // (k + 1), n_in, n)
+    offsets = torch.arange(0, n_in * grid, grid, device=cell.device).unsqueeze(-1)
+    rows = torch.add(cell, offsets, out=recycled(cell.shape, cell, "rows")).view(-1)
+    poly = table.new_empty(depth, table.shape[0] // (k + 1), n_in, n) if out is None else out
     poly[k + 1:].zero_()
     # gather along dim 1 is faster than index_select there
     torch.gather(table, 1, rows.expand(table.shape[0], -1), out=poly[:k + 1].view(table.shape[0], -1))
     return poly, rows
 
 
-def taylor_shift_(poly: torch.Tensor, u: torch.Tensor, k: int, count: int) -> torch.Tensor:
-    """Turn monomial coefficients into derivatives at u, in place: ``poly[r] = (1/r!) d^r/du^r sum_p q_p u^p``.
+def taylor_shift_(poly: torch.Tensor, v: torch.Tensor, k: int, count: int) -> torch.Tensor:
+    """Turn derivative-table coefficients into x-derivatives at v, in place: ``poly[r] = d^r S / dx^r``.
 
-    Repeated Horner steps (a Taylor shift by u): pass i finalises entry i, so
-    ``count`` derivatives cost ``k + (k - 1) + ..`` fused multiply-adds and no new memory.
+    Repeated Horner steps (a Taylor shift by v) in the scaled basis ``e_j = j! c_j``:
+    ``e_j += e_(j+1) v / (j + 1)``. Pass i finalises entry i, so ``count`` derivatives cost
+    ``k + (k - 1) + ..`` fused multiply-adds and no new memory.
 
     Args:
         poly: ``(>= k + 1, out, in, N)``, overwritten.
-        u: ``(in, N)``.
+        v: ``(in, N)``.
     """
     for i in range(min(count, k)):
         for j in range(k - 1, i - 1, -1):
-            poly[j].addcmul_(poly[j + 1], u)
+            poly[j].addcmul_(poly[j + 1], v, value=1.0 / (j + 1))
     return poly
 
 
-def taylor_shift_transpose_(grad: torch.Tensor, u: torch.Tensor, k: int, written: list[bool]) -> torch.Tensor:
+def taylor_shift_transpose_(grad: torch.Tensor, v: torch.Tensor, k: int, written: list[bool]) -> torch.Tensor:
     """The transpose of :func:`taylor_shift_`, in place: derivative gradients to coefficient gradients.
 
-    On entry ``grad[r]`` holds the gradient w.r.t. ``(1/r!) d^r/du^r`` where ``written[r]``;
+    On entry ``grad[r]`` holds the gradient w.r.t. ``d^r S / dx^r`` where ``written[r]``;
     the other entries count as zero (their memory is not read) and cost nothing. On exit
-    ``grad[p] = sum_r C(p, r) u^(p - r) grad_r`` where ``written[p]``, which is updated.
+    ``grad[p] = sum_r v^(p - r) / (p - r)! grad_r`` where ``written[p]``, which is updated.
 
     Args:
         grad: ``(k + 1, out, in, N)``.
-        u: ``(in, N)``.
+        v: ``(in, N)``.
     """
     for i in range(k):
         for j in range(k, i, -1):
             if not written[j - 1]:
                 continue
             if written[j]:
-                grad[j].addcmul_(grad[j - 1], u)
+                grad[j].addcmul_(grad[j - 1], v, value=1.0 / j)
             else:
-                torch.mul(grad[j - 1], u, out=grad[j])
+                torch.mul(grad[j - 1], v if j == 1 else v * (1.0 / j), out=grad[j])
                 written[j] = True
     return grad
 
 
-def derivative_scales(inv_h: torch.Tensor, beyond: torch.Tensor, count: int) -> torch.Tensor:
-    """``a_r`` with ``d^r S/dx^r = a_r (1/r!) d^r S/du^r``: ``r! / h^r``, and 0 outside the range for r >= 2.
-
-    Returns:
-        ``(count, in, N)``, or ``(count, in, 1)`` when no factor depends on the point (count <= 2).
-    """
-    rank = torch.arange(count, device=inv_h.device).view(-1, 1, 1)
-    factorials = inv_h.new_tensor([float(factorial(r)) for r in range(count)]).view(-1, 1, 1)
-    factor = factorials * inv_h ** rank                   # (count, in, 1) r! / h^r
-    if count <= 2:
-        return factor
-    return torch.where(beyond != 0, factor * (rank < 2), factor)  # no curvature outside the range
-
-
-def spline_derivatives_(poly, u, beyond, scales, k: int, count: int) -> torch.Tensor:
+def spline_derivatives_(poly, v, beyond, k: int, count: int) -> torch.Tensor:
     """x-derivatives ``0 .. count - 1`` of the splines, tangent continuation included, computed in ``poly``.
 
     Args:
         poly: ``(>= count, out, in, N)`` from :func:`gather_polynomials`, overwritten.
-        scales: from :func:`derivative_scales`.
+        v, beyond: from :func:`locate` (beyond None: every point inside).
 
     Returns:
         ``poly[:count]``: ``(count, out, in, N)``.
     """
-    taylor_shift_(poly, u, k, max(count, 2))
-    if k >= 1:
-        poly[0].addcmul_(poly[1], beyond)                 # S(x_c) + (x - x_c) dS/dx(x_c); h cancels
-    poly[1:count].mul_(scales[1:count].unsqueeze(1))
+    taylor_shift_(poly, v, k, count if beyond is None else max(count, 2))
+    if beyond is not None:
+        if k >= 1:
+            poly[0].addcmul_(poly[1], beyond)             # S(x_c) + (x - x_c) dS/dx(x_c)
+        if count > 2:
+            poly[2:count].mul_(_inside(beyond))           # no curvature outside the range
     return poly[:count]
 
 
-def table_gradient(grads, u, beyond, scales, rows, n_cols: int, k: int, n_out: int) -> torch.Tensor | None:
+def table_gradient(local, written, g0, v, beyond, rows, n_cols: int, k: int) -> torch.Tensor | None:
     """Gradient of the gathered table from gradients w.r.t. the spline derivatives.
 
     Args:
-        grads: per derivative r, ``d loss / d S^(r)`` broadcastable to ``(out, in, N)``, or None.
-        u, beyond, scales, rows: as from :func:`locate`, :func:`derivative_scales`, :func:`gather_polynomials`.
+        local: ``(k + 1, out, in, N)`` scratch; row r >= 1 holds ``d loss / d S^(r)`` where
+            ``written[r]`` (the rest is not read). Overwritten.
+        written: k + 1 flags (``written[0]`` is ignored: g0 says it).
+        g0: ``d loss / d S`` broadcastable to ``(out, in, N)`` (shared by the inputs when it
+            is ``dL/dy``), or None.
+        v, beyond, rows: as from :func:`locate` and :func:`gather_polynomials`.
         n_cols: ``in * G``.
 
     Returns:
-        ``((k + 1) * out, in * G)``, or None when every gradient is None.
+        ``((k + 1) * out, in * G)``, or None when there is no gradient at all.
     """
-    grads = list(grads[:k + 1]) + [None] * (k + 1 - len(grads))
-    if all(g is None for g in grads):
+    written = [g0 is not None, *written[1:k + 1]]
+    if not any(written):
         return None
-    local = u.new_empty(k + 1, n_out, *u.shape)           # (k+1, out, in, N) d loss / d (1/r!) d^r S/du^r
-    written = [g is not None for g in grads]
-    for r, g in enumerate(grads):
-        if g is None:
-            continue
-        if r == 0:
-            local[0].copy_(g)                             # a_0 = 1; g_0 may be shared by the inputs (broadcast)
-        else:
-            torch.mul(g, scales[r], out=local[r])
-    if grads[0] is not None and k >= 1:                   # the value's continuation reads dS/du
-        if written[1]:
-            local[1].addcmul_(grads[0], beyond)
-        else:
-            torch.mul(grads[0], beyond, out=local[1])
-            written[1] = True
-    taylor_shift_transpose_(local, u, k, written)
+    n_out = local.shape[1]
+    if g0 is not None:
+        local[0].copy_(g0)
+    if beyond is not None:
+        inside = _inside(beyond)
+        for r in range(2, k + 1):
+            if written[r]:
+                local[r].mul_(inside)                     # the forward dropped the curvature outside
+        if g0 is not None and k >= 1:                     # the value's continuation reads dS/dx
+            if written[1]:
+                local[1].addcmul_(local[0], beyond)
+            else:
+                torch.mul(local[0], beyond, out=local[1])
+                written[1] = True
+    taylor_shift_transpose_(local, v, k, written)
     first = written.index(True)                           # the entries below stay zero: not scattered
     for r in range(first, k + 1):
         if not written[r]:
@@ -384,46 +418,33 @@ class _FusedSplineJet(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x, coef, lo, hi, grid, k, order):
+    def forward(ctx, x, table, lo, hi, grid, k, order):
         xt = x.T.contiguous()                              # (in, N)
-        cell, u, beyond, inv_h = locate(xt, lo, hi, grid)
-        table = cell_polynomials(coef, k).T.contiguous()   # ((k+1)*out, in*G)
+        cell, v, beyond = locate(xt, lo, hi, grid)
         count = order + 1 + int(ctx.needs_input_grad[0])
         poly, rows = gather_polynomials(table, cell, grid, k, depth=count)  # (depth, out, in, N)
-        scales = derivative_scales(inv_h, beyond, count)
-        values = spline_derivatives_(poly, u, beyond, scales, k, count)  # (count, out, in, N)
-        ctx.save_for_backward(u, beyond, rows, scales, values)
-        ctx.sizes = (coef.shape, grid, k, order)
+        values = spline_derivatives_(poly, v, beyond, k, count)  # (count, out, in, N)
+        ctx.save_for_backward(v, beyond, rows, values)
+        ctx.sizes = (table.shape[1], k, order)
         return values[:order + 1].permute(3, 2, 0, 1)     # (N, in, r+1, out)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):                              # grad (N, in, r+1, out)
-        (n_in, n_out, n_coef), grid, k, order = ctx.sizes
-        u, beyond, rows, scales, values = ctx.saved_tensors
+        n_cols, k, order = ctx.sizes
+        v, beyond, rows, values = ctx.saved_tensors
         grad = grad.permute(2, 3, 1, 0)                   # (r+1, out, in, N)
-        grad_x = grad_coef = None
+        grad_x = grad_table = None
         if ctx.needs_input_grad[0]:
             grad_x = (grad * values[1:]).sum((0, 1)).T    # d S^(r) / dx = S^(r+1); (N, in)
         if ctx.needs_input_grad[1]:
-            table = table_gradient(list(grad), u, beyond, scales, rows, n_in * grid, k, n_out)
-            grad_coef = cell_polynomials_backward(table.T, n_coef, k)
-        return grad_x, grad_coef, None, None, None, None, None
-
-
-def cell_polynomials_backward(table_grad: torch.Tensor, n_coef: int, k: int) -> torch.Tensor:
-    """Gradient of :func:`cell_polynomials` w.r.t. the coefficients, ``(in, out, G + k)``."""
-    n_rows, width = table_grad.shape
-    n_out, grid = width // (k + 1), n_coef - k
-    n_in = n_rows // grid
-    matrix = torch.as_tensor(cardinal_matrix(k), dtype=table_grad.dtype, device=table_grad.device)
-    windows = table_grad.reshape(n_in, grid, k + 1, n_out).permute(0, 3, 1, 2) @ matrix  # (in, out, G, k+1)
-    grad = table_grad.new_zeros(n_in, n_out, n_coef)
-    for m in range(k + 1):  # window m of cell c is coefficient c + m
-        grad[:, :, m:m + grid] += windows[..., m]
-    return grad
+            local = scratch((k + 1, *values.shape[1:]), v)  # (k+1, out, in, N)
+            local[1:order + 1].copy_(grad[1:k + 1])
+            written = [r <= order for r in range(k + 1)]
+            grad_table = table_gradient(local, written, grad[0], v, beyond, rows, n_cols, k)
+        return grad_x, grad_table, None, None, None, None, None
 
 
 def spline_jet(x, coef, lo, hi, grid: int, k: int, order: int) -> torch.Tensor:
     """Same values as :func:`spline_values`, faster, but differentiable only once."""
-    return _FusedSplineJet.apply(x, coef, lo, hi, grid, k, order)
+    return _FusedSplineJet.apply(x, derivative_table(coef, lo, hi, grid, k), lo, hi, grid, k, order)
