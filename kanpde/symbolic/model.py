@@ -99,11 +99,20 @@ class SymbolicKAN(Network):
                     grow_only: bool = False, reduce=None) -> "SymbolicKAN":
         """Fit the grid ranges of the layers with spline edges left to their inputs at network inputs ``x``
         (see :meth:`kanpde.KAN.update_grid`): after snapping an earlier layer, a spline's inputs can span
-        far less (or more) than its grid, which then resolves the function coarsely."""
+        far less (or more) than its grid, which then resolves the function coarsely.
+
+        Args:
+            layers: update only this many of the leading layers with spline edges (the trainer's 1 before
+                training: the first spline layer, whose inputs come through snapped functions only).
+        """
         self.check_input(x)
-        for l, layer in enumerate(self.layers[:layers]):
+        left = len(self.layers) if layers is None else layers
+        for l, layer in enumerate(self.layers):
+            if left <= 0:
+                break
             if self._has_splines(l):
                 fit_range(layer, x, margin, grow_only, reduce)
+                left -= 1
             x = self._layer(l, x)
         return self
 
