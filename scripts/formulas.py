@@ -62,6 +62,7 @@ def poisson1d() -> kp.Problem:
 
 WARMUP = [kp.Adam(200, lr=1e-2)]
 REFINE = [kp.LBFGS(150), kp.LBFGS(150, grid=20), kp.LBFGS(150, grid=40)]
+FINE_TUNE = 100  # L-BFGS iterations on the PDE loss after snapping each layer
 
 
 def initial_model(problem: kp.Problem, seed: int) -> SymbolicKAN:
@@ -91,7 +92,7 @@ def train(problem: kp.Problem, seed: int, restarts: int, verbose: bool) -> kp.So
 def run(problem: kp.Problem, seed: int, restarts: int, verbose: bool) -> dict:
     started = time.perf_counter()
     solution = train(problem.soft(), seed, restarts, verbose)
-    snapped, report = auto_symbolic(solution, library=LIBRARY, fine_tune_steps=100, verbose=verbose)
+    snapped, report = auto_symbolic(solution, library=LIBRARY, fine_tune_steps=FINE_TUNE, verbose=verbose)
     formula = snapped.formula()
     check = snapped.formula_report()
     exact = EXACT.get(problem.name)
