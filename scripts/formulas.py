@@ -120,7 +120,7 @@ def one(name: str, args) -> dict:
     torch.set_num_threads(args.threads)
     problem = poisson1d() if name == "poisson1d" else problems.load_problem(name)
     try:
-        row = run(problem, args.seed, args.restarts, args.verbose)
+        row = {**run(problem, args.seed, args.restarts, args.verbose), "problem": name}  # registry name (poisson_nd)
     except Exception as exc:  # noqa: BLE001 -- one problem this recipe cannot train must not stop the table
         row = {"problem": name, "formula": "no compact formula", "rel_l2": None, "pde_residual": None,
                "proven": None, "time_s": float("nan"), "error": f"{type(exc).__name__}: {exc}"}
