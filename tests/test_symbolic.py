@@ -280,3 +280,68 @@ def test_auto_symbolic_snaps_the_network_behind_a_built_in_periodic_embedding():
         u = snapped.model(torch.as_tensor(points))[:, 0].numpy()
     f = sp.lambdify(sp.symbols("x y", real=True), expr, "numpy")
     assert np.allclose(f(*points.T), u, atol=1e-10, rtol=1e-10)
+
+
+def _linear_first_layer(slope: float = 3.0) -> SymbolicKAN:
+    """[2, 2, 1]: first-layer edges snapped to slope * x (so the hidden range is [-2 slope, 2 slope]), splines after."""
+    model = SymbolicKAN(kp.KAN([2, 2, 1], grid=10, seed=0).double())
+    for i in range(2):
+        for o in range(2):
+            model.set_function(0, i, o, EdgeFit("x", 1.0, 0.0, slope, 0.0, 1.0, 0.0))
+    return model
+
+
+def test_symbolic_kan_fits_spline_ranges_to_their_inputs_and_refines_exactly():
+    model = _linear_first_layer(3.0)
+    x = torch.rand(400, 2, dtype=torch.float64) * 2 - 1
+    hidden = model.layer_inputs(x)[1]
+    first = model.layers[0].coef.detach().clone()
+    model.update_grid(x, layers=1)                      # the first layer with splines is the output layer
+    out = model.layers[1]
+    assert torch.equal(out.lo, hidden.min(0).values) and torch.equal(out.hi, hidden.max(0).values)
+    assert torch.equal(model.layers[0].coef, first) and not model.layers[0].coef.requires_grad  # snapped: kept
+    with torch.no_grad():
+        before = model(x)
+        model.refine(20)                                # nested grids: the same function
+        assert model.grid == 20 and model.layers[0].grid == 10
+        assert torch.allclose(model(x), before, atol=1e-12, rtol=0)
+
+
+def test_stages_refine_a_symbolic_kan_and_lm_trains_it():
+    """Stages with grid= refine its splines (grid fitted to their inputs); LM skips the frozen snapped splines."""
+    problem = _poisson2d()
+    model = _linear_first_layer(3.0)
+    config = kp.TrainConfig(interior_points=40, boundary_points=16, verbose=False,
+                            schedule=[kp.Adam(1, grid=20), kp.LM(2, chunk=16)])
+    solution = kp.solve(problem, model, config)
+    network = solution.network
+    assert isinstance(network, SymbolicKAN) and network.layers[1].grid == 20
+    assert float(network.layers[1].hi.max()) < 6.5  # fitted to the hidden range [-6, 6], not left at [-1, 1]
+    losses = [row["loss"] for row in solution.history.steps]
+    assert losses[-1] <= losses[1] and math.isfinite(losses[-1])
+
+
+def test_formulas_script_writes_a_table(tmp_path, capsys):
+    from conftest import load_script
+
+    script = load_script("formulas")
+    script.WARMUP, script.REFINE, script.FINE_TUNE = [kp.Adam(2)], [kp.LBFGS(2, grid=20)], 2
+    out = tmp_path / "formulas.md"
+    assert script.main(["poisson1d", "--restarts", "2", "--out", str(out)]) == 0
+    table = out.read_text()
+    assert table.startswith("| problem | formula | rel L2 |") and "| poisson1d |" in table
+    assert "| poisson1d |" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_formulas_recipe_snaps_poisson2d_to_its_exact_formula():
+    """The recommended symbolic recipe (scripts/formulas.py) on poisson2d: sin(pi x) sin(pi y), proven by sympy."""
+    from conftest import load_script
+
+    import problems
+
+    script = load_script("formulas")
+    torch.set_num_threads(1)
+    row = script.run(problems.load_problem("poisson2d"), seed=0, restarts=4, verbose=False)
+    assert row["proven"] is True and row["rel_l2"] <= 1e-10 and row["pde_residual"] < 1e-8
+    assert row["formula"] == "sin(pi*x)*sin(pi*y)"

@@ -518,17 +518,7 @@ class KAN(Network):
         """
         self.check_input(x)
         for layer in self.layers[:layers]:
-            lo, hi = x.min(0).values, x.max(0).values
-            if reduce is not None:
-                lo, hi = reduce(lo, hi)
-            span = (hi - lo).clamp_min(1e-6)
-            lo, hi = lo - margin * span, hi + margin * span
-            if grow_only:
-                lo, hi = torch.minimum(lo, layer.lo), torch.maximum(hi, layer.hi)
-                if torch.equal(lo, layer.lo) and torch.equal(hi, layer.hi):
-                    x = layer(x)
-                    continue
-            layer.set_grid(lo, hi, layer.grid)
+            fit_range(layer, x, margin, grow_only, reduce)
             x = layer(x)
         return self
 
@@ -557,6 +547,22 @@ class KAN(Network):
         for layer in self.layers:
             layer.set_grid(layer.lo, layer.hi, new_grid)
         return self
+
+
+@torch.no_grad()
+def fit_range(layer: KANLayer, x: torch.Tensor, margin: float = 0.0, grow_only: bool = False, reduce=None) -> None:
+    """Move ``layer``'s grid to ``[min, max]`` of its inputs ``x`` ``(N, in)`` widened by ``margin`` times the span
+    (see :meth:`KAN.update_grid`); with ``grow_only`` a range only widens, and an unchanged one keeps its spline."""
+    lo, hi = x.min(0).values, x.max(0).values
+    if reduce is not None:
+        lo, hi = reduce(lo, hi)
+    span = (hi - lo).clamp_min(1e-6)
+    lo, hi = lo - margin * span, hi + margin * span
+    if grow_only:
+        lo, hi = torch.minimum(lo, layer.lo), torch.maximum(hi, layer.hi)
+        if torch.equal(lo, layer.lo) and torch.equal(hi, layer.hi):
+            return
+    layer.set_grid(lo, hi, layer.grid)
 
 
 def _first_pair(grid_range):

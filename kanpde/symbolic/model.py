@@ -17,7 +17,7 @@ import sympy as sp
 import torch
 from torch import nn
 
-from ..nn.kan import KAN
+from ..nn.kan import KAN, fit_range
 from ..nn.network import Network
 from .library import Candidate, EdgeFit, resolve_library
 
@@ -76,6 +76,45 @@ class SymbolicKAN(Network):
             spline = self.layers[layer]  # no spline left: only the bias is still used
             for p in (spline.coef, spline.scale_base, spline.scale_spline):
                 p.requires_grad_(False)
+
+    def _has_splines(self, layer: int) -> bool:
+        return any(name is None for row in self.functions[layer] for name in row)
+
+    @property
+    def grid(self) -> int:
+        """The finest grid among the layers that still have spline edges (the trainer's ``grid=`` check)."""
+        return max((layer.grid for l, layer in enumerate(self.layers) if self._has_splines(l)),
+                   default=self.layers[0].grid)
+
+    @torch.no_grad()
+    def refine(self, new_grid: int) -> "SymbolicKAN":
+        """Grid extension of the spline edges left (see :meth:`kanpde.KAN.refine`); snapped layers keep theirs."""
+        for l, layer in enumerate(self.layers):
+            if self._has_splines(l):
+                layer.set_grid(layer.lo, layer.hi, new_grid)
+        return self
+
+    @torch.no_grad()
+    def update_grid(self, x: torch.Tensor, margin: float = 0.0, layers: int | None = None,
+                    grow_only: bool = False, reduce=None) -> "SymbolicKAN":
+        """Fit the grid ranges of the layers with spline edges left to their inputs at network inputs ``x``
+        (see :meth:`kanpde.KAN.update_grid`): after snapping an earlier layer, a spline's inputs can span
+        far less (or more) than its grid, which then resolves the function coarsely.
+
+        Args:
+            layers: update only this many of the leading layers with spline edges (the trainer's 1 before
+                training: the first spline layer, whose inputs come through snapped functions only).
+        """
+        self.check_input(x)
+        left = len(self.layers) if layers is None else layers
+        for l, layer in enumerate(self.layers):
+            if left <= 0:
+                break
+            if self._has_splines(l):
+                fit_range(layer, x, margin, grow_only, reduce)
+                left -= 1
+            x = self._layer(l, x)
+        return self
 
     def edge_values(self, layer: int, x: torch.Tensor) -> torch.Tensor:
         """Every edge's value at the layer inputs ``x`` ``(N, in)``: ``(N, in, out)``, bias excluded."""

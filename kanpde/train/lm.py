@@ -230,7 +230,9 @@ def _chunk_batched(trainer, block: Block, index: slice, n: int, columns: _Column
     residuals = block.evaluate(index, backend)
     flat = torch.cat([r.reshape(-1) for r in residuals])                # (n k_total,)
     eye = torch.eye(flat.numel(), dtype=flat.dtype, device=flat.device)
-    grads = torch.autograd.grad(flat, columns.params, grad_outputs=eye, is_grads_batched=True, allow_unused=True)
+    wanted = [p for p in columns.params if p.requires_grad]  # frozen tensors (snapped edges' splines): zero columns
+    found = iter(torch.autograd.grad(flat, wanted, grad_outputs=eye, is_grads_batched=True, allow_unused=True))
+    grads = [next(found) if p.requires_grad else None for p in columns.params]
     rows = torch.cat([torch.zeros(flat.numel(), p.numel(), dtype=flat.dtype, device=flat.device) if g is None
                       else g.reshape(flat.numel(), -1) for p, g in zip(columns.params, grads)], dim=1)
     sizes = [r.numel() for r in residuals]
