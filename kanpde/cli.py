@@ -152,14 +152,25 @@ def _model(args, problem, widths: list[int], grids: list[int]):
 
 
 def _schedule(args, grids: list[int]) -> list:
-    from .train import LBFGS, Adam
+    """The library's default schedule when no schedule option is given, else Adam, then one
+    LM (or L-BFGS) stage per KAN grid."""
+    from .train import LBFGS, LM, Adam, default_schedule
 
-    stages = [Adam(args.adam_steps)] if args.adam_steps > 0 else []
+    if all(getattr(args, o) is None for o in SCHEDULE_OPTIONS):
+        return default_schedule()
+    optimizer = args.optimizer or ("lbfgs" if args.lbfgs_steps is not None else "lm")
+    adam = 100 if args.adam_steps is None else args.adam_steps
+    stages = [Adam(adam)] if adam > 0 else []
+    if optimizer == "lm":
+        steps = 15 if args.lm_steps is None else args.lm_steps
+        return stages + ([LM(steps, grid=g) for g in grids] if args.model == "kan" else [LM(steps * len(grids))])
+    steps = 250 if args.lbfgs_steps is None else args.lbfgs_steps
     if args.model == "kan":
-        stages += [LBFGS(args.lbfgs_steps, grid=g) for g in grids]
-    else:  # one stage with the KAN's total L-BFGS budget
-        stages.append(LBFGS(args.lbfgs_steps * len(grids)))
-    return stages
+        return stages + [LBFGS(steps, grid=g) for g in grids]
+    return stages + [LBFGS(steps * len(grids))]  # one stage with the KAN's total budget
+
+
+SCHEDULE_OPTIONS = ("grid_schedule", "adam_steps", "lbfgs_steps", "lm_steps", "optimizer")
 
 
 def _model_label(spec: dict) -> str:
@@ -314,18 +325,19 @@ def cmd_solve(args) -> int:
         raise ValueError("--formula reads a KAN without output transform: use --model kan and no --hard")
     if args.hard:
         problem = problem.with_hard_dirichlet()
-    grids = _ints(args.grid_schedule, "--grid-schedule")
+    grids = _ints(args.grid_schedule or "5,10,20,40", "--grid-schedule")
     if args.k < 0:
         raise ValueError(f"--k must be an integer >= 0, got {args.k}")
     widths = _widths(args, problem)
     model = _model(args, problem, widths, grids)
-    for option in ("adam_steps", "lbfgs_steps"):
-        if getattr(args, option) < 0:
+    for option in ("adam_steps", "lbfgs_steps", "lm_steps"):
+        if (getattr(args, option) or 0) < 0:
             raise ValueError(f"--{option.replace('_', '-')} must be >= 0, got {getattr(args, option)}")
     out = Path(args.out) if args.out else Path("results") / name
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out must be a folder, got the existing file {str(out)!r}")
-    config = TrainConfig(interior_points=args.points, boundary_points=args.boundary_points,
+    points = {} if args.points is None else {"interior_points": args.points}
+    config = TrainConfig(**points, boundary_points=args.boundary_points,
                          schedule=_schedule(args, grids), seed=args.seed,
                          dtype=torch.float32 if args.float32 else torch.float64, verbose=not args.quiet,
                          checkpoint=str(out / "checkpoint.pt"), checkpoint_every=args.checkpoint_every)
@@ -495,16 +507,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("problem", metavar="NAME_OR_PATH")
     p.add_argument("--model", choices=("kan", "mlp"), default="kan")
     p.add_argument("--widths", help="layer widths, e.g. 2,10,1 (default: dim,10,out for KAN; dim,32,32,32,out for MLP)")
-    p.add_argument("--grid-schedule", default="5,10,20,40",
-                   help="KAN grids: the model starts on the first; one L-BFGS stage per grid (default 5,10,20,40)")
+    p.add_argument("--grid-schedule",
+                   help="KAN grids: the model starts on the first; one LM (or L-BFGS) stage per grid (default 5,10,20,40)")
     p.add_argument("--k", type=int, default=3, help="spline degree (default 3)")
-    p.add_argument("--adam-steps", type=int, default=100, help="Adam steps first (default 100)")
-    p.add_argument("--lbfgs-steps", type=int, default=250,
+    p.add_argument("--optimizer", choices=("lm", "lbfgs"),
+                   help="the stage per grid: Levenberg-Marquardt (default) or L-BFGS (default when --lbfgs-steps is "
+                        "given). With no schedule option at all the run uses kp.default_schedule()")
+    p.add_argument("--adam-steps", type=int, help="Adam steps first (default 100)")
+    p.add_argument("--lm-steps", type=int, help="LM iterations per grid (default 15)")
+    p.add_argument("--lbfgs-steps", type=int,
                    help="L-BFGS iterations per grid (default 250); an MLP gets this times the number of grids")
     p.add_argument("--hard", action="store_true",
                    help="build the whole-boundary Dirichlet condition into the output (u = g + phi N), "
                         "usually far more accurate")
-    p.add_argument("--points", type=int, default=2000, help="interior collocation points (default 2000)")
+    p.add_argument("--points", type=int, help="interior collocation points (default: TrainConfig's, 3000)")
     p.add_argument("--boundary-points", type=int, default=400, help="points per boundary/initial condition (default 400)")
     p.add_argument("--activation", default="tanh", help="MLP activation (default tanh)")
     p.add_argument("--seed", type=int, default=0)

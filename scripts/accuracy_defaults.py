@@ -6,7 +6,9 @@ Every run: ``kp.TrainConfig(seed=s, verbose=False)`` (nothing else), a ``kp.KAN(
 - ``default``: the problem as written (``hard="auto"``, ``balance="gradnorm"``);
 - ``soft``: every condition a loss term (``problem.soft()``), no balancing;
 - ``soft+gradnorm``: loss terms, gradient-norm balancing;
-- ``hard``: built-in constraints, no balancing.
+- ``hard``: built-in constraints, no balancing;
+- ``default-lbfgs``: as ``default``, with the schedule's L-BFGS twin (``kp.default_schedule(lm=False)``,
+  the default before LM stages joined it).
 
 Usage:
     OMP_WAIT_POLICY=PASSIVE python scripts/accuracy_defaults.py --problems poisson2d --seeds 0 1 2
@@ -34,23 +36,25 @@ import problems  # noqa: E402
 from kanpde.files import atomic_write  # noqa: E402
 
 ACCEPTANCE = ["poisson2d", "laplace_mixed", "poisson_disk", "helmholtz2d", "wave1d"]
-VARIANTS = {  # name: (soft conditions?, balance)
-    "default": (False, "gradnorm"),
-    "soft": (True, None),
-    "soft+gradnorm": (True, "gradnorm"),
-    "hard": (False, None),
+VARIANTS = {  # name: (soft conditions?, balance, LM stages?)
+    "default": (False, "gradnorm", True),
+    "soft": (True, None, True),
+    "soft+gradnorm": (True, "gradnorm", True),
+    "hard": (False, None, True),
+    "default-lbfgs": (False, "gradnorm", False),
 }
 
 
 def run(name: str, variant: str, seed: int, **config) -> dict:
-    soft, balance = VARIANTS[variant]
+    soft, balance, lm = VARIANTS[variant]
     problem = problems.load_problem(name)
     problem = problem.soft() if soft else problem
     model = kp.KAN([problem.input_dim, 10, len(problem.outputs)], seed=seed)
     start = time.perf_counter()
-    solution = kp.solve(problem, model, kp.TrainConfig(seed=seed, verbose=False, balance=balance, **config))
+    solution = kp.solve(problem, model, kp.TrainConfig(seed=seed, verbose=False, balance=balance,
+                                                              schedule=kp.default_schedule(lm), **config))
     return {"problem": name, "variant": variant, "seed": seed, "time_s": time.perf_counter() - start,
-            "hard": [c.term for c in problem.hard], **solution.errors()}
+            "hard": list(problem.built_in), **solution.errors()}
 
 
 def main() -> None:

@@ -55,7 +55,7 @@ def iteration_cost(solution, kind: type) -> float:
 def run(name: str, method: str, seed: int, scale: float = 1.0, stages: int | None = None) -> dict:
     module = problems.get(name)
     problem = problems.load_problem(name).with_hard_dirichlet()
-    base = module.config() if method == "LM" else kp.TrainConfig()
+    base = module.config() if method == "LM" else kp.TrainConfig(schedule=kp.default_schedule(lm=False))
     config = dataclasses.replace(scaled(base, scale, stages), seed=seed, verbose=False, eval_every=5)
     model = kp.KAN([2, 10, 1], grid=5, seed=seed)
     start = time.perf_counter()

@@ -401,3 +401,20 @@ def test_ctrl_c_writes_a_checkpoint_and_resuming_ends_like_an_uninterrupted_run(
 def test_bad_resume_path(registry, problem_file, tmp_path, capsys):
     assert main(["solve", str(problem_file), *TINY, "--out", str(tmp_path), "--resume", str(tmp_path / "no.pt")]) == 2
     _one_error_line(capsys, r"resume: no such checkpoint '.*no\.pt'")
+
+
+@pytest.mark.parametrize("options, kinds", [
+    ([], None),  # no schedule option: the library's default schedule
+    (["--lm-steps", "3"], ["Adam", "LM", "LM", "LM", "LM"]),
+    (["--lbfgs-steps", "3", "--grid-schedule", "3,5"], ["Adam", "LBFGS", "LBFGS"]),
+    (["--optimizer", "lbfgs", "--adam-steps", "0"], ["LBFGS"] * 4),
+])
+def test_solve_schedule_options(options, kinds):
+    from kanpde.cli import _schedule, build_parser
+
+    args = build_parser().parse_args(["solve", "poisson2d", *options])
+    schedule = _schedule(args, [int(g) for g in (args.grid_schedule or "5,10,20,40").split(",")])
+    if kinds is None:
+        assert schedule == kp.default_schedule()
+    else:
+        assert [type(s).__name__ for s in schedule] == kinds

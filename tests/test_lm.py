@@ -147,6 +147,17 @@ def test_damped_step_solves_the_normal_equations_and_cg_agrees():
     assert torch.allclose(lm.damped_step(J, r, mu, "cg"), expected, atol=1e-8)
 
 
+@pytest.mark.parametrize("solver", ["cholesky", "qr", "cg"])
+def test_levenberg_scaling_damps_with_a_multiple_of_the_identity(solver):
+    g = torch.Generator().manual_seed(1)
+    J = torch.randn(40, 9, generator=g, dtype=torch.float64) * torch.logspace(-2, 2, 9, dtype=torch.float64)
+    r = torch.randn(40, generator=g, dtype=torch.float64)
+    mu, D = 0.05, float((J * J).sum(0).mean())
+    expected = torch.linalg.solve(J.T @ J + mu * D * torch.eye(9, dtype=torch.float64), -J.T @ r)
+    assert torch.allclose(lm.damped_step(J, r, mu, solver, scaling="levenberg"), expected, atol=1e-8)
+    assert not torch.allclose(lm.damped_step(J, r, mu, solver), expected, atol=1e-4)  # Marquardt's differs
+
+
 def test_damped_step_falls_back_to_lstsq_when_cholesky_fails(monkeypatch):
     J = torch.randn(30, 6, dtype=torch.float64)
     r = torch.randn(30, dtype=torch.float64)
@@ -275,6 +286,19 @@ def test_recommended_lm_config_accuracy(name, bound):
     torch.set_num_threads(2)
     row = _script("lm_accuracy").run(name, "LM", seed=0)
     assert row["rel_l2"] <= bound
+
+
+def test_default_schedule_runs_lm_and_falls_back_to_its_lbfgs_twin_where_lm_cannot_run():
+    assert any(isinstance(s, kp.LM) for s in kp.TrainConfig().schedule)
+    twin = kp.default_schedule(lm=False)
+    assert [s.grid for s in twin] == [s.grid for s in kp.default_schedule()]
+    assert not any(isinstance(s, kp.LM) for s in twin)
+    problem = kp.Problem(kp.Interval(0, 1) * kp.TimeInterval(0, 1), lambda x, u: u.d("t") - u.d("x", "x"),
+                         [kp.Initial(lambda x: torch.sin(PI * x[:, :1])), kp.Dirichlet(0.0)])
+    causal = kp.TrainConfig(causal=kp.Causal(), **{**SMALL, "interior_points": 20})
+    assert Trainer(problem, kp.KAN([2, 2, 1], seed=0), causal).config.schedule == twin
+    plain = kp.TrainConfig(**{**SMALL, "interior_points": 20})
+    assert Trainer(problem, kp.KAN([2, 2, 1], seed=0), plain).config.schedule == kp.default_schedule()
 
 
 def test_lm_with_causal_weights_is_refused_clearly():

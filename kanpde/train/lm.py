@@ -288,24 +288,25 @@ def jacobian(trainer, chunk: int = 1024, method: str = "auto",
 
 
 def damped_step(J: torch.Tensor, r: torch.Tensor, mu: float, solver: str = "cholesky",
-                normal: torch.Tensor | None = None) -> torch.Tensor:
-    """``delta`` solving ``(J^T J + mu D) delta = -J^T r`` with ``D = diag(J^T J)`` (floored).
+                normal: torch.Tensor | None = None, scaling: str = "marquardt") -> torch.Tensor:
+    """``delta`` solving ``(J^T J + mu D) delta = -J^T r``.
 
     Args:
         solver: ``"cholesky"`` (lstsq fallback when not positive definite) or ``"cg"``
             (scipy's conjugate gradients on ``v -> J^T (J v) + mu D v``, Jacobi-preconditioned).
         normal: ``J^T J`` if already formed (cholesky).
+        scaling: ``"marquardt"``: ``D = diag(J^T J)`` (floored); ``"levenberg"``: ``D = mean(diag(J^T J)) I``.
     """
     if solver == "qr":  # the augmented least squares [J; sqrt(mu D)] delta = [-r; 0]: no squared condition number
-        D = _scaling((J * J).sum(0))
+        D = _scaling((J * J).sum(0), scaling)
         stacked = torch.cat([J, torch.diag((mu * D).sqrt())])           # (M + P, P)
         rhs = torch.cat([-r, r.new_zeros(J.shape[1])]).unsqueeze(1)
         return torch.linalg.lstsq(stacked, rhs, driver="gels" if J.device.type == "cpu" else None).solution.squeeze(1)
     g = J.T @ r                                                          # (P,)
     if solver == "cg":
-        return _cg_step(J, g, mu)
+        return _cg_step(J, g, mu, scaling)
     A = J.T @ J if normal is None else normal                           # (P, P)
-    D = _scaling(A.diagonal())
+    D = _scaling(A.diagonal(), scaling)
     M = A + torch.diag(mu * D)
     L, info = torch.linalg.cholesky_ex(M)
     if int(info) == 0:
@@ -314,18 +315,22 @@ def damped_step(J: torch.Tensor, r: torch.Tensor, mu: float, solver: str = "chol
     return solution.squeeze(1).to(g)
 
 
-def _scaling(diagonal: torch.Tensor) -> torch.Tensor:
-    """Marquardt's D = diag(J^T J), floored so columns no point touches stay damped."""
+def _scaling(diagonal: torch.Tensor, scaling: str = "marquardt") -> torch.Tensor:
+    """The damping's D from ``diag(J^T J)``: Marquardt's diagonal itself, floored so columns no point
+    touches stay damped, or Levenberg's multiple of the identity (its mean, so mu stays scale-free)."""
+    if scaling == "levenberg":
+        return torch.full_like(diagonal, float(diagonal.mean().clamp_min(1e-300)))
     return diagonal.clamp_min(1e-12 * float(diagonal.max().clamp_min(1e-300)))
 
 
-def _cg_step(J: torch.Tensor, g: torch.Tensor, mu: float) -> torch.Tensor:
+def _cg_step(J: torch.Tensor, g: torch.Tensor, mu: float, scaling: str = "marquardt") -> torch.Tensor:
     from scipy.sparse.linalg import LinearOperator, cg
 
     Jn = J.detach().cpu().numpy()
-    D = _scaling((J * J).sum(0)).cpu().numpy()
+    D = _scaling((J * J).sum(0), scaling).cpu().numpy()
     operator = LinearOperator((len(D), len(D)), matvec=lambda v: Jn.T @ (Jn @ v) + mu * D * v, dtype=Jn.dtype)
-    preconditioner = LinearOperator((len(D), len(D)), matvec=lambda v: v / ((1 + mu) * D), dtype=Jn.dtype)
+    diagonal = (Jn * Jn).sum(0) + mu * D  # Jacobi preconditioner of the damped normal matrix
+    preconditioner = LinearOperator((len(D), len(D)), matvec=lambda v: v / diagonal, dtype=Jn.dtype)
     delta, _ = cg(operator, -g.cpu().numpy(), rtol=1e-12, atol=0.0, maxiter=10 * len(D), M=preconditioner)
     return torch.as_tensor(delta).to(g)
 
@@ -393,7 +398,7 @@ def run_lm_stage(trainer, index: int, stage: LM) -> None:
         normal = J.T @ J if solver == "cholesky" else None
         accepted = False
         while not accepted:
-            delta = damped_step(J, r, mu, solver, normal)
+            delta = damped_step(J, r, mu, solver, normal, stage.scaling)
             if float(delta.norm()) <= stage.xtol * (float(theta.norm()) + stage.xtol):
                 stop = "xtol"
                 break

@@ -35,7 +35,7 @@ from .distributed import DataParallel
 from .history import History
 from .lm import run_lm_stage
 from .resume import Checkpoints, Position
-from .stages import LBFGS, LM, Adam, Stage
+from .stages import LBFGS, LM, Adam, Stage, without_lm
 from .start import check_size, check_start
 
 
@@ -65,11 +65,13 @@ class Trainer:
         self.start = time.perf_counter()
         self.parallel = DataParallel.from_config(config)  # one process: every method is a no-op
         self.parallel.broadcast_module(model, self.parameters.values())
+        self.causal = causal_state(config.causal, problem.domain)  # None unless TrainConfig.causal
+        if self.parallel.enabled or self.causal is not None:  # LM stages cannot run: the default falls back
+            self.config = dataclasses.replace(config, schedule=without_lm(config.schedule))
         self.points = self.sample()
         self.eval_x, self.eval_u = self._evaluation_set()
         self.stopped = False
         self.checkpoints = Checkpoints(self, resume)  # resume: continue from that checkpoint
-        self.causal = causal_state(config.causal, problem.domain)  # None unless TrainConfig.causal
 
     # -- points ---------------------------------------------------------------------------------------
 
