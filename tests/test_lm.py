@@ -283,3 +283,11 @@ def test_lm_with_causal_weights_is_refused_clearly():
     config = kp.TrainConfig(schedule=[kp.LM(1)], causal=kp.Causal(), **{**SMALL, "interior_points": 20})
     with pytest.raises(ValueError, match="causal"):
         kp.solve(problem, kp.KAN([2, 2, 1], seed=0), config)
+
+
+def test_time_accuracy_script_runs_the_recommended_config(capsys):
+    rows = _script("time_accuracy").main(["--problems", "wave1d", "--seeds", "1", "--scale", "0.01",
+                                          "--stages", "2"])
+    assert [(r["problem"], r["seed"]) for r in rows] == [("wave1d", 1)]
+    assert all(0 < r["rel_l2"] < 10 for r in rows)
+    assert "worst seed" in capsys.readouterr().out
