@@ -38,9 +38,10 @@ def _autograd_jacobian(trainer):
 
 def _scaled_residuals(trainer):
     parts = []
-    for block in lm.blocks(trainer):
+    for number, block in enumerate(lm.blocks(trainer)):
         residuals = block.evaluate(slice(None), trainer.config.derivatives)
-        parts += lm._scaled(trainer, block.names(len(residuals)), residuals, [block.count] * len(residuals))
+        factors = lm._factors(trainer, block.names(len(residuals)), residuals, pde=number == 0)
+        parts += [f * r for f, r in zip(factors, residuals)]
     return parts
 
 
@@ -277,12 +278,36 @@ def test_recommended_lm_config_accuracy(name, bound):
     assert row["rel_l2"] <= bound
 
 
-def test_lm_with_causal_weights_is_refused_clearly():
-    problem = kp.Problem(kp.Interval(0, 1) * kp.TimeInterval(0, 1), lambda x, u: u.d("t") - u.d("x", "x"),
-                         [kp.Initial(lambda x: torch.sin(PI * x[:, :1])), kp.Dirichlet(0.0)])
-    config = kp.TrainConfig(schedule=[kp.LM(1)], causal=kp.Causal(), **{**SMALL, "interior_points": 20})
-    with pytest.raises(ValueError, match="causal"):
-        kp.solve(problem, kp.KAN([2, 2, 1], seed=0), config)
+def _heat_problem():
+    return kp.Problem(kp.Interval(0, 1) * kp.TimeInterval(0, 1), lambda x, u: u.d("t") - u.d("x", "x"),
+                      [kp.Initial(lambda x: torch.sin(PI * x[:, :1])), kp.Dirichlet(0.0)])
+
+
+def test_causal_residual_vector_is_the_causal_loss_and_its_jacobian():
+    """Under causal training the PDE rows carry sqrt(w_i / (M n_i)): |r|^2 is Trainer.total with the
+    same (held) chunk weights, and J scales alike."""
+    trainer = _trainer(_heat_problem(), kp.KAN([2, 3, 1], grid=4, seed=0), causal=kp.Causal(chunks=5, eps=[3.0]),
+                       interior_points=40)
+    trainer.causal.begin_step(freeze=True)
+    r, J = lm.jacobian(trainer, chunk=13)
+    weights = trainer.causal.weights
+    assert float(weights[-1]) < 0.999 and float(weights[0]) == 1.0  # the later chunks really weigh less
+    loss = float(trainer.total(trainer.loss_terms()).detach())      # the held weights
+    assert math.isclose(float(r @ r), loss, rel_tol=1e-12)
+    assert torch.equal(trainer.causal.weights, weights)
+    _, J_ref = _autograd_jacobian(trainer)
+    assert (J - J_ref).abs().max() <= 1e-10 * float(J_ref.abs().max())
+
+
+def test_lm_with_causal_weights_lowers_the_loss_and_records_the_weights():
+    config = kp.TrainConfig(schedule=[kp.LM(6, grid=4)], causal=kp.Causal(chunks=4, eps=[1e-2, 1.0]),
+                            **{**SMALL, "interior_points": 40})
+    solution = kp.solve(_heat_problem(), kp.KAN([2, 3, 1], grid=4, seed=0), config)
+    _, loss = solution.history.column("loss")
+    assert loss[-1] < loss[0]
+    _, min_w = solution.history.column("causal_min_w")
+    assert len(min_w) == len(loss) and all(0 < w <= 1 for w in min_w)
+    assert solution.history.causal and len(solution.history.causal[0]["weights"]) == 4
 
 
 def test_time_accuracy_script_runs_the_recommended_config(capsys):
