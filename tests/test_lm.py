@@ -316,3 +316,23 @@ def test_time_accuracy_script_runs_the_recommended_config(capsys):
     assert [(r["problem"], r["seed"]) for r in rows] == [("wave1d", 1)]
     assert all(0 < r["rel_l2"] < 10 for r in rows)
     assert "worst seed" in capsys.readouterr().out
+
+
+def test_taps_jacobian_inside_a_time_window_equals_the_batched_one():
+    """A time-marching window (u = u_prev(x, t_k) + (t - t_k) N, periodic embedding) takes the fast path."""
+    from kanpde.pde.windows import initial_data, window_plan
+    from kanpde.train.marching import window_problem
+
+    problem = kp.Problem(kp.Interval(-1, 1) * kp.TimeInterval(0, 1),
+                         lambda x, u: u.d("t") - 0.1 * u.d("x", "x") + u.value ** 3,
+                         [kp.Periodic("x"), kp.Initial(lambda x: torch.cos(PI * x[:, :1]))])
+    plan = window_plan(problem)
+    first = plan.window(kp.KAN([problem.input_dim, 3, 1], grid=4, seed=0).double(), 0.0, 1, 1,
+                        data=initial_data(problem.all_conditions, 1))
+    second = plan.window(kp.KAN([problem.input_dim, 3, 1], grid=4, seed=1).double(), 0.5, 1, 1, previous=first)
+    trainer = _trainer(window_problem(problem, 0.5, 1.0, plan), second, interior_points=30)
+    assert lm._uses_taps(trainer)
+    r1, J1 = lm.jacobian(trainer, chunk=11, method="taps")
+    r2, J2 = lm.jacobian(trainer, chunk=11, method="batched")
+    assert torch.allclose(r1, r2, rtol=0, atol=1e-13)
+    assert J1.abs().max() > 0 and (J1 - J2).abs().max() <= 1e-10 * float(J2.abs().max())

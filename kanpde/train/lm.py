@@ -184,15 +184,26 @@ class _Columns:
         return slice(spans[0].start, spans[-1].stop)
 
 
+def _tapped(model) -> KAN | None:
+    """The KAN whose layer taps give J: the model itself, or the network inside a time window
+    (:class:`kanpde.pde.windows.InitialWindow`) when it holds all the window's parameters; else None."""
+    if isinstance(model, KAN):
+        return model
+    net = getattr(model, "net", None)
+    if isinstance(net, KAN) and {id(p) for p in model.parameters()} == {id(p) for p in net.parameters()}:
+        return net
+    return None
+
+
 def _uses_taps(trainer) -> bool:
-    """The per-point fast path: a KAN whose parameters are all in its layers, derivatives by the jet."""
-    model = trainer.model
-    return isinstance(model, KAN) and trainer.config.derivatives in ("auto", "jet")
+    """The per-point fast path: a KAN (alone or inside a time window) whose parameters are all in its
+    layers, derivatives by the jet."""
+    return _tapped(trainer.model) is not None and trainer.config.derivatives in ("auto", "jet")
 
 
 def _chunk_by_taps(trainer, block: Block, index: slice, n: int, columns: _Columns, backend: str):
     """Residuals ``(n, k)`` and their Jacobians ``(n, k, P)`` on one chunk, from the layer taps."""
-    model = trainer.model
+    model = _tapped(trainer.model)
     model.taps = taps = []
     try:
         residuals = block.evaluate(index, backend)
