@@ -95,7 +95,8 @@ def config() -> kp.TrainConfig:
     extrapolates badly into the next window), per window Adam 100 then Levenberg-Marquardt
     15/15/20/10 iterations on grids 5, 10, 20, 40.
 
-    Measured with ``python scripts/time_accuracy.py --problems allen_cahn1d --seeds 0 1 2`` (the KAN
+    Measured on one thread by a runner doing exactly what
+    ``python scripts/time_accuracy.py --problems allen_cahn1d --seeds 0 1 2 --threads 1`` does (the KAN
     row of ``scripts/benchmark.py``: [3, 10, 1] KAN behind the periodic embedding, 3000 points per
     window): rel L2 1.7e-3 / 8.8e-4 / 1.1e-3 (seeds 0 / 1 / 2, 380-640 s on one thread of the loaded
     shared box) where Adam + L-BFGS windows reached 2.5e-2 .. 5.1e-2; without the grid-40 stage

@@ -52,7 +52,8 @@ def config() -> kp.TrainConfig:
     one window; the initial data (u = u0 + t phi(x) N) and the Dirichlet data are built in
     (hard="auto"), so the PDE residual is the only loss term.
 
-    Measured with ``python scripts/time_accuracy.py --problems heat1d --seeds 0 1 2`` (the KAN row of
+    Measured on one thread by a runner doing exactly what
+    ``python scripts/time_accuracy.py --problems heat1d --seeds 0 1 2 --threads 1`` does (the KAN row of
     ``scripts/benchmark.py``: [2, 10, 1] KAN, 3000 points): rel L2 1.0e-7 / 5.3e-7 / 1.3e-7
     (seeds 0 / 1 / 2, 90-130 s on one thread of the loaded shared box) where Adam + L-BFGS
     on the same grids reached 4.5e-6 .. 2.3e-5.

@@ -63,8 +63,9 @@ def config() -> kp.TrainConfig:
     one window; the Dirichlet and both initial conditions are built in (hard="auto"), so the PDE
     residual is the only loss term and no weight is hand-picked.
 
-    Measured with ``python scripts/time_accuracy.py --problems wave1d --seeds 0 1 2`` (the KAN row of
-    ``scripts/benchmark.py``: [2, 10, 1] KAN, 3000 points, 2 threads): rel L2 6.9e-5 / 6.0e-5 / 4.8e-5
+    Measured on one thread by a runner doing exactly what
+    ``python scripts/time_accuracy.py --problems wave1d --seeds 0 1 2 --threads 1`` does (the KAN row of
+    ``scripts/benchmark.py``: [2, 10, 1] KAN, 3000 points): rel L2 6.9e-5 / 6.0e-5 / 4.8e-5
     (seeds 0 / 1 / 2, 45-110 s on one thread of the loaded shared box) where Adam + L-BFGS on the
     same grids reaches 6.6e-3.
     """
