@@ -9,6 +9,7 @@ from torch import nn
 
 import kanpde as kp
 from kanpde.train import lm
+from kanpde.train.stages import without_lm
 from kanpde.train.trainer import Trainer
 
 from conftest import PI, poisson_problem, sinsin
@@ -38,9 +39,10 @@ def _autograd_jacobian(trainer):
 
 def _scaled_residuals(trainer):
     parts = []
-    for block in lm.blocks(trainer):
+    for number, block in enumerate(lm.blocks(trainer)):
         residuals = block.evaluate(slice(None), trainer.config.derivatives)
-        parts += lm._scaled(trainer, block.names(len(residuals)), residuals, [block.count] * len(residuals))
+        factors = lm._factors(trainer, block.names(len(residuals)), residuals, pde=number == 0)
+        parts += [f * r for f, r in zip(factors, residuals)]
     return parts
 
 
@@ -293,17 +295,68 @@ def test_default_schedule_runs_lm_and_falls_back_to_its_lbfgs_twin_where_lm_cann
     twin = kp.default_schedule(lm=False)
     assert [s.grid for s in twin] == [s.grid for s in kp.default_schedule()]
     assert not any(isinstance(s, kp.LM) for s in twin)
-    problem = kp.Problem(kp.Interval(0, 1) * kp.TimeInterval(0, 1), lambda x, u: u.d("t") - u.d("x", "x"),
-                         [kp.Initial(lambda x: torch.sin(PI * x[:, :1])), kp.Dirichlet(0.0)])
+    assert without_lm(kp.default_schedule()) == twin  # what a data-parallel trainer runs
+    own = [kp.Adam(3), kp.LM(2, grid=4)]
+    assert without_lm(own) == own  # an explicit schedule wins (its LM stage then says why it cannot run)
     causal = kp.TrainConfig(causal=kp.Causal(), **{**SMALL, "interior_points": 20})
-    assert Trainer(problem, kp.KAN([2, 2, 1], seed=0), causal).config.schedule == twin
-    plain = kp.TrainConfig(**{**SMALL, "interior_points": 20})
-    assert Trainer(problem, kp.KAN([2, 2, 1], seed=0), plain).config.schedule == kp.default_schedule()
+    assert Trainer(_heat_problem(), kp.KAN([2, 2, 1], seed=0), causal).config.schedule == kp.default_schedule()
 
 
-def test_lm_with_causal_weights_is_refused_clearly():
-    problem = kp.Problem(kp.Interval(0, 1) * kp.TimeInterval(0, 1), lambda x, u: u.d("t") - u.d("x", "x"),
-                         [kp.Initial(lambda x: torch.sin(PI * x[:, :1])), kp.Dirichlet(0.0)])
-    config = kp.TrainConfig(schedule=[kp.LM(1)], causal=kp.Causal(), **{**SMALL, "interior_points": 20})
-    with pytest.raises(ValueError, match="causal"):
-        kp.solve(problem, kp.KAN([2, 2, 1], seed=0), config)
+def _heat_problem():
+    return kp.Problem(kp.Interval(0, 1) * kp.TimeInterval(0, 1), lambda x, u: u.d("t") - u.d("x", "x"),
+                      [kp.Initial(lambda x: torch.sin(PI * x[:, :1])), kp.Dirichlet(0.0)])
+
+
+def test_causal_residual_vector_is_the_causal_loss_and_its_jacobian():
+    """Under causal training the PDE rows carry sqrt(w_i / (M n_i)): |r|^2 is Trainer.total with the
+    same (held) chunk weights, and J scales alike."""
+    trainer = _trainer(_heat_problem(), kp.KAN([2, 3, 1], grid=4, seed=0), causal=kp.Causal(chunks=5, eps=[3.0]),
+                       interior_points=40)
+    trainer.causal.begin_step(freeze=True)
+    r, J = lm.jacobian(trainer, chunk=13)
+    weights = trainer.causal.weights
+    assert float(weights[-1]) < 0.999 and float(weights[0]) == 1.0  # the later chunks really weigh less
+    loss = float(trainer.total(trainer.loss_terms()).detach())      # the held weights
+    assert math.isclose(float(r @ r), loss, rel_tol=1e-12)
+    assert torch.equal(trainer.causal.weights, weights)
+    _, J_ref = _autograd_jacobian(trainer)
+    assert (J - J_ref).abs().max() <= 1e-10 * float(J_ref.abs().max())
+
+
+def test_lm_with_causal_weights_lowers_the_loss_and_records_the_weights():
+    config = kp.TrainConfig(schedule=[kp.LM(6, grid=4)], causal=kp.Causal(chunks=4, eps=[1e-2, 1.0]),
+                            **{**SMALL, "interior_points": 40})
+    solution = kp.solve(_heat_problem(), kp.KAN([2, 3, 1], grid=4, seed=0), config)
+    _, loss = solution.history.column("loss")
+    assert loss[-1] < loss[0]
+    _, min_w = solution.history.column("causal_min_w")
+    assert len(min_w) == len(loss) and all(0 < w <= 1 for w in min_w)
+    assert solution.history.causal and len(solution.history.causal[0]["weights"]) == 4
+
+
+def test_time_accuracy_script_runs_the_recommended_config(capsys):
+    rows = _script("time_accuracy").main(["--problems", "wave1d", "--seeds", "1", "--scale", "0.01",
+                                          "--stages", "2"])
+    assert [(r["problem"], r["seed"]) for r in rows] == [("wave1d", 1)]
+    assert all(0 < r["rel_l2"] < 10 for r in rows)
+    assert "worst seed" in capsys.readouterr().out
+
+
+def test_taps_jacobian_inside_a_time_window_equals_the_batched_one():
+    """A time-marching window (u = u_prev(x, t_k) + (t - t_k) N, periodic embedding) takes the fast path."""
+    from kanpde.pde.windows import initial_data, window_plan
+    from kanpde.train.marching import window_problem
+
+    problem = kp.Problem(kp.Interval(-1, 1) * kp.TimeInterval(0, 1),
+                         lambda x, u: u.d("t") - 0.1 * u.d("x", "x") + u.value ** 3,
+                         [kp.Periodic("x"), kp.Initial(lambda x: torch.cos(PI * x[:, :1]))])
+    plan = window_plan(problem)
+    first = plan.window(kp.KAN([problem.input_dim, 3, 1], grid=4, seed=0).double(), 0.0, 1, 1,
+                        data=initial_data(problem.all_conditions, 1))
+    second = plan.window(kp.KAN([problem.input_dim, 3, 1], grid=4, seed=1).double(), 0.5, 1, 1, previous=first)
+    trainer = _trainer(window_problem(problem, 0.5, 1.0, plan), second, interior_points=30)
+    assert lm._uses_taps(trainer)
+    r1, J1 = lm.jacobian(trainer, chunk=11, method="taps")
+    r2, J2 = lm.jacobian(trainer, chunk=11, method="batched")
+    assert torch.allclose(r1, r2, rtol=0, atol=1e-13)
+    assert J1.abs().max() > 0 and (J1 - J2).abs().max() <= 1e-10 * float(J2.abs().max())

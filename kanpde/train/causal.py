@@ -81,17 +81,32 @@ class CausalWeights:
         before = torch.cumsum(losses.detach(), 0) - losses.detach()                  # (M,) exclusive sum
         return torch.exp(-self.eps * before)
 
-    def losses(self, residuals: list[torch.Tensor], x: torch.Tensor) -> list[torch.Tensor]:
-        """Causally weighted mean squares of each residual ``(N, k)``; one set of weights,
-        from the residuals' summed chunk losses."""
-        per_term = [self.chunk_losses(r.pow(2).mean(1), x) for r in residuals]       # each (M,)
+    def _current(self, per_term: list[torch.Tensor]) -> torch.Tensor:
+        """The chunk weights ``(M,)`` for these chunk losses, or the held ones while frozen."""
         if self.freeze and self._held is not None:
             weights = self._held
         else:
             weights = self.weights_for(sum(per_term))
             self._held = weights
         self.weights = weights
+        return weights
+
+    def losses(self, residuals: list[torch.Tensor], x: torch.Tensor) -> list[torch.Tensor]:
+        """Causally weighted mean squares of each residual ``(N, k)``; one set of weights,
+        from the residuals' summed chunk losses."""
+        per_term = [self.chunk_losses(r.pow(2).mean(1), x) for r in residuals]       # each (M,)
+        weights = self._current(per_term)
         return [(weights * losses).mean() for losses in per_term]
+
+    def point_scales(self, residuals: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        """Per-point factors ``s_j = sqrt(w_i / (M n_i))``, ``(N, 1)``, point j in chunk i of n_i points:
+        ``sum_j s_j^2 mean_c r_jc^2`` is :meth:`losses`' term, so scaled residuals stack into a
+        least-squares residual vector (Levenberg-Marquardt; weights held as in :meth:`losses`)."""
+        per_term = [self.chunk_losses(r.detach().pow(2).mean(1), x) for r in residuals]  # each (M,)
+        weights = self._current(per_term)
+        index, m = self.chunk_index(x), self.causal.chunks
+        count = weights.new_zeros(m).index_add(0, index, torch.ones_like(index, dtype=weights.dtype))  # (M,)
+        return (weights[index] / (m * count[index])).sqrt().unsqueeze(1)            # (N, 1)
 
     def begin_step(self, freeze: bool) -> None:
         """Before an optimiser call: with ``freeze``, the first evaluation's weights hold until :meth:`end_step`."""

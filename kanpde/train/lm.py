@@ -7,7 +7,9 @@ of the residual vector
 
 (``w_t`` the user's weight, ``lambda_t`` the balancer's factor, ``l_tj`` RBA's point weights,
 frozen within the stage, else 1; ``n_t`` the term's number of entries: points times
-components). The residuals are those of the network ``trainer.model`` inside the problem's
+components). Under causal training the PDE rows carry ``sqrt(w_i / (M n_i k))`` instead
+(point in time chunk i of n_i points; :meth:`kanpde.train.causal.CausalWeights.point_scales`),
+the chunk weights w_i held fixed within each iteration and eps annealed between iterations. The residuals are those of the network ``trainer.model`` inside the problem's
 transform (``problem.residuals`` wraps it: built-in conditions, periodic embedding). One iteration
 assembles ``J = dr/dtheta`` and solves
 
@@ -72,14 +74,7 @@ def _subset(points: ConditionPoints, index: slice) -> ConditionPoints:
 
 
 def blocks(trainer) -> list[Block]:
-    """The trainer's loss terms as residual blocks on its current points.
-
-    Raises:
-        ValueError: causal weights (``TrainConfig.causal``), which the residual vector does not carry.
-    """
-    if getattr(trainer, "causal", None) is not None:
-        raise ValueError("LM stages do not support TrainConfig.causal (the causal chunk weights are not in the "
-                         "residual vector); use Adam/L-BFGS stages with causal, or causal=None with LM")
+    """The trainer's loss terms as residual blocks on its current points, the PDE's first."""
     problem, model, x = trainer.problem, trainer.model, trainer.points.interior
     out = [Block(len(x), lambda i, b: problem.residuals(model, x[i], b, trainer.parameters), problem.residual_names)]
     for condition, term, points in zip(problem.conditions, problem.terms, trainer.points.conditions):
@@ -104,22 +99,30 @@ def _point_weights(trainer, name: str, residual: torch.Tensor) -> torch.Tensor |
     return None if lam is None or lam.shape != residual.shape else lam.to(residual)
 
 
-def _scaled(trainer, names: list[str], residuals: list[torch.Tensor], counts: list[int]) -> list[torch.Tensor]:
-    """Each residual ``(n, k)`` times its point weights and ``sqrt(w / (count k))``, its share of ``|r|^2 = L``."""
+def _factors(trainer, names: list[str], residuals: list[torch.Tensor], pde: bool) -> list[torch.Tensor]:
+    """Each residual's factor (broadcasting to its ``(count, k)``) making it its share of ``|r|^2 = L``:
+    ``sqrt(w / (count k))`` times RBA's point weights or, for the PDE block under causal training,
+    ``sqrt(w / k)`` times :meth:`~kanpde.train.causal.CausalWeights.point_scales` (held per LM iteration)."""
+    causal = getattr(trainer, "causal", None) if pde else None
+    scales = None if causal is None else causal.point_scales(residuals, trainer.points.interior)  # (count, 1)
     out = []
-    for name, r, count in zip(names, residuals, counts):
+    for name, r in zip(names, residuals):
+        if scales is not None:
+            out.append(scales * math.sqrt(_weight(trainer, name) / r.shape[1]))
+            continue
         lam = _point_weights(trainer, name, r)
-        out.append((r if lam is None else lam * r) * math.sqrt(_weight(trainer, name) / (count * r.shape[1])))
+        factor = math.sqrt(_weight(trainer, name) / r.numel())
+        out.append(r.new_tensor(factor) if lam is None else lam * factor)
     return out
 
 
 def residual_vector(trainer) -> torch.Tensor:
     """r(theta), ``(M,)``, with ``r @ r`` equal to the trainer's weighted loss."""
     parts = []
-    for block in blocks(trainer):
+    for number, block in enumerate(blocks(trainer)):
         residuals = block.evaluate(slice(None), trainer.config.derivatives)
-        names = block.names(len(residuals))
-        parts += [r.reshape(-1) for r in _scaled(trainer, names, residuals, [block.count] * len(residuals))]
+        factors = _factors(trainer, block.names(len(residuals)), residuals, pde=number == 0)
+        parts += [(f * r).reshape(-1) for f, r in zip(factors, residuals)]
     return torch.cat(parts).detach()
 
 
@@ -181,15 +184,26 @@ class _Columns:
         return slice(spans[0].start, spans[-1].stop)
 
 
+def _tapped(model) -> KAN | None:
+    """The KAN whose layer taps give J: the model itself, or the network inside a time window
+    (:class:`kanpde.pde.windows.InitialWindow`) when it holds all the window's parameters; else None."""
+    if isinstance(model, KAN):
+        return model
+    net = getattr(model, "net", None)
+    if isinstance(net, KAN) and {id(p) for p in model.parameters()} == {id(p) for p in net.parameters()}:
+        return net
+    return None
+
+
 def _uses_taps(trainer) -> bool:
-    """The per-point fast path: a KAN whose parameters are all in its layers, derivatives by the jet."""
-    model = trainer.model
-    return isinstance(model, KAN) and trainer.config.derivatives in ("auto", "jet")
+    """The per-point fast path: a KAN (alone or inside a time window) whose parameters are all in its
+    layers, derivatives by the jet."""
+    return _tapped(trainer.model) is not None and trainer.config.derivatives in ("auto", "jet")
 
 
 def _chunk_by_taps(trainer, block: Block, index: slice, n: int, columns: _Columns, backend: str):
     """Residuals ``(n, k)`` and their Jacobians ``(n, k, P)`` on one chunk, from the layer taps."""
-    model = trainer.model
+    model = _tapped(trainer.model)
     model.taps = taps = []
     try:
         residuals = block.evaluate(index, backend)
@@ -264,23 +278,19 @@ def jacobian(trainer, chunk: int = 1024, method: str = "auto",
     backend = trainer.config.derivatives if taps else "autograd"
     assemble = _chunk_by_taps if taps else _chunk_batched
     r_parts, j_parts = [], []
-    for block in blocks(trainer):
+    for number, block in enumerate(blocks(trainer)):
         pieces = []
         for start in range(0, block.count, chunk):
             index = slice(start, min(start + chunk, block.count))
             pieces.append(assemble(trainer, block, index, index.stop - start, columns, backend))
         names = block.names(len(pieces[0][0]))
-        for t, name in enumerate(names):
-            r = torch.cat([piece[0][t] for piece in pieces])            # (count, k)
+        residuals = [torch.cat([piece[0][t] for piece in pieces]) for t in range(len(names))]  # (count, k) each
+        for t, (name, r, factor) in enumerate(zip(names, residuals, _factors(trainer, names, residuals, number == 0))):
             jac = torch.cat([piece[1][t] for piece in pieces])          # (count, k, P)
-            lam = _point_weights(trainer, name, r)                       # RBA: (count, k)
-            if lam is not None:
-                r, jac = lam * r, lam.unsqueeze(-1) * jac
-            scale = math.sqrt(_weight(trainer, name) / r.numel())
             if terms is not None:
                 terms[name] = float(r.pow(2).mean())
-            r_parts.append(r.reshape(-1) * scale)
-            j_parts.append(jac.reshape(r.numel(), -1) * scale)
+            r_parts.append((factor * r).reshape(-1))
+            j_parts.append((factor.unsqueeze(-1) * jac).reshape(r.numel(), -1))
     return torch.cat(r_parts), torch.cat(j_parts)
 
 
@@ -385,6 +395,8 @@ def run_lm_stage(trainer, index: int, stage: LM) -> None:
     while done < stage.steps:
         started = time.perf_counter()
         terms: dict[str, float] = {}
+        if trainer.causal is not None:  # one fixed objective per iteration: the weights of its J
+            trainer.causal.begin_step(freeze=True)
         with torch.enable_grad():
             r, J = jacobian(trainer, stage.chunk, terms=terms)
         if not (torch.isfinite(r).all() and torch.isfinite(J).all()):
@@ -422,6 +434,8 @@ def run_lm_stage(trainer, index: int, stage: LM) -> None:
         now = time.perf_counter()
         record = {"step": trainer.step, "stage": index, "time": now - trainer.start, "step_time": now - started,
                   "iterations": 1, **terms, "loss": loss}
+        if trainer.causal is not None:  # anneal eps, record the weights
+            trainer.causal.log(record, trainer.history)
         trainer.history.steps.append(record)
         if trainer.step % cfg.eval_every == 0 or done >= stage.steps:
             trainer.record_error(record)
@@ -431,6 +445,8 @@ def run_lm_stage(trainer, index: int, stage: LM) -> None:
             trainer.stopped, stop = True, "callback"
             break
     bar.close()
+    if trainer.causal is not None:
+        trainer.causal.begin_step(freeze=False)
     if trainer.history.steps:
         trainer.record_error(trainer.history.steps[-1])
     stage_record.update({"stop": stop, "mu": mu})

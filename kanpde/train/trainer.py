@@ -66,7 +66,7 @@ class Trainer:
         self.parallel = DataParallel.from_config(config)  # one process: every method is a no-op
         self.parallel.broadcast_module(model, self.parameters.values())
         self.causal = causal_state(config.causal, problem.domain)  # None unless TrainConfig.causal
-        if self.parallel.enabled or self.causal is not None:  # LM stages cannot run: the default falls back
+        if self.parallel.enabled:  # LM stages do not run data-parallel: the default schedule falls back
             self.config = dataclasses.replace(config, schedule=without_lm(config.schedule))
         self.points = self.sample()
         self.eval_x, self.eval_u = self._evaluation_set()
