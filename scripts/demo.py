@@ -2,7 +2,7 @@
 
     u = sin(pi x) sin(pi y) on [-1, 1]^2, Delta u = -2 pi^2 sin(pi x) sin(pi y), u = 0 on the boundary.
 
-A [2, 10, 1] KAN with the default schedule (Adam warm-up, then L-BFGS on grids
+A [2, 10, 1] KAN with the default schedule (Adam warm-up, then Levenberg-Marquardt on grids
 5 -> 10 -> 20 -> 40), the Dirichlet data as a hard constraint; the second-order
 finite-difference solution beside it. Prints a table and writes to results/demo/:
 solution.vtu (u, u_exact, error), solution.png, history.png, activations.png,

@@ -1,6 +1,7 @@
-"""Levenberg-Marquardt schedules against the default Adam + L-BFGS, side by side.
+"""Levenberg-Marquardt schedules against Adam + L-BFGS, side by side.
 
-For each problem and seed, one run with ``kp.TrainConfig()`` (today's default) and one
+For each problem and seed, one run with ``kp.default_schedule(lm=False)`` (Adam + L-BFGS, the
+first release's default) and one
 with the problem module's recommended ``config()`` (LM stages), both on a [2, 10, 1] KAN
 with the Dirichlet data as a hard constraint. Prints time, final rel L2 and the time
 each run first reached 1e-4 / 1e-5 / 1e-6, then the worst seed per method, the
