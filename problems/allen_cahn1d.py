@@ -100,7 +100,9 @@ def config() -> kp.TrainConfig:
     row of ``scripts/benchmark.py``: [3, 10, 1] KAN behind the periodic embedding, 3000 points per
     window): rel L2 1.7e-3 / 8.8e-4 / 1.1e-3 (seeds 0 / 1 / 2, 380-640 s on one thread of the loaded
     shared box) where Adam + L-BFGS windows reached 2.5e-2 .. 5.1e-2; without the grid-40 stage
-    8.5e-4 / 5.1e-3 / 9.2e-4.
+    8.5e-4 / 5.1e-3 / 9.2e-4. The result is sensitive to round-off: after the jet kernels changed their
+    order of operations (same derivatives to 1e-12), 2 threads gave 9.7e-3 / 8.3e-4 / 8.3e-4
+    (``tests/test_time_dependent_slow.py``'s runner, seeds 0 / 1 / 2).
     """
     return kp.TrainConfig(schedule=[kp.Adam(100), kp.LM(15, grid=5), kp.LM(15, grid=10), kp.LM(20, grid=20),
                                     kp.LM(10, grid=40)],
