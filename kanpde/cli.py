@@ -161,13 +161,11 @@ def _schedule(args, grids: list[int]) -> list:
     optimizer = args.optimizer or ("lbfgs" if args.lbfgs_steps is not None else "lm")
     adam = 100 if args.adam_steps is None else args.adam_steps
     stages = [Adam(adam)] if adam > 0 else []
-    if optimizer == "lm":
-        steps = 15 if args.lm_steps is None else args.lm_steps
-        return stages + ([LM(steps, grid=g) for g in grids] if args.model == "kan" else [LM(steps * len(grids))])
-    steps = 250 if args.lbfgs_steps is None else args.lbfgs_steps
+    kind, steps, default = (LM, args.lm_steps, 15) if optimizer == "lm" else (LBFGS, args.lbfgs_steps, 250)
+    steps = default if steps is None else steps
     if args.model == "kan":
-        return stages + [LBFGS(steps, grid=g) for g in grids]
-    return stages + [LBFGS(steps * len(grids))]  # one stage with the KAN's total budget
+        return stages + [kind(steps, grid=g) for g in grids]
+    return stages + [kind(steps * len(grids))]  # one stage with the KAN's total budget
 
 
 SCHEDULE_OPTIONS = ("grid_schedule", "adam_steps", "lbfgs_steps", "lm_steps", "optimizer")

@@ -337,9 +337,10 @@ def _cg_step(J: torch.Tensor, g: torch.Tensor, mu: float, scaling: str = "marqua
     from scipy.sparse.linalg import LinearOperator, cg
 
     Jn = J.detach().cpu().numpy()
-    D = _scaling((J * J).sum(0), scaling).cpu().numpy()
+    columns = (J * J).sum(0)                                             # diag(J^T J), (P,)
+    D = _scaling(columns, scaling).cpu().numpy()
     operator = LinearOperator((len(D), len(D)), matvec=lambda v: Jn.T @ (Jn @ v) + mu * D * v, dtype=Jn.dtype)
-    diagonal = (Jn * Jn).sum(0) + mu * D  # Jacobi preconditioner of the damped normal matrix
+    diagonal = columns.cpu().numpy() + mu * D  # Jacobi preconditioner of the damped normal matrix
     preconditioner = LinearOperator((len(D), len(D)), matvec=lambda v: v / diagonal, dtype=Jn.dtype)
     delta, _ = cg(operator, -g.cpu().numpy(), rtol=1e-12, atol=0.0, maxiter=10 * len(D), M=preconditioner)
     return torch.as_tensor(delta).to(g)
