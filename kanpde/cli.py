@@ -152,12 +152,12 @@ def _model(args, problem, widths: list[int], grids: list[int]):
 
 
 def _schedule(args, grids: list[int]) -> list:
-    """The library's default schedule when no schedule option is given, else Adam, then one
+    """None (TrainConfig's default schedule) when no schedule option is given, else Adam, then one
     LM (or L-BFGS) stage per KAN grid."""
-    from .train import LBFGS, LM, Adam, default_schedule
+    from .train import LBFGS, LM, Adam
 
     if all(getattr(args, o) is None for o in SCHEDULE_OPTIONS):
-        return default_schedule()
+        return None  # TrainConfig's default, sized to the model by kp.solve
     optimizer = args.optimizer or ("lbfgs" if args.lbfgs_steps is not None else "lm")
     adam = 100 if args.adam_steps is None else args.adam_steps
     stages = [Adam(adam)] if adam > 0 else []
@@ -334,9 +334,9 @@ def cmd_solve(args) -> int:
     out = Path(args.out) if args.out else Path("results") / name
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out must be a folder, got the existing file {str(out)!r}")
-    points = {} if args.points is None else {"interior_points": args.points}
-    config = TrainConfig(**points, boundary_points=args.boundary_points,
-                         schedule=_schedule(args, grids), seed=args.seed,
+    given = {"interior_points": args.points, "boundary_points": args.boundary_points,
+             "schedule": _schedule(args, grids)}  # what is not given stays TrainConfig's sized default
+    config = TrainConfig(**{k: v for k, v in given.items() if v is not None}, seed=args.seed,
                          dtype=torch.float32 if args.float32 else torch.float64, verbose=not args.quiet,
                          checkpoint=str(out / "checkpoint.pt"), checkpoint_every=args.checkpoint_every)
     recommended = _recommended_config(args, module, config)
@@ -506,7 +506,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", choices=("kan", "mlp"), default="kan")
     p.add_argument("--widths", help="layer widths, e.g. 2,10,1 (default: dim,10,out for KAN; dim,32,32,32,out for MLP)")
     p.add_argument("--grid-schedule",
-                   help="KAN grids: the model starts on the first; one LM (or L-BFGS) stage per grid (default 5,10,20,40)")
+                   help="KAN grids: the model starts on the first; one LM (or L-BFGS) stage per grid (default: "
+                        "TrainConfig's, 5,10,20,40 and 80 where the KAN is small enough)")
     p.add_argument("--k", type=int, default=3, help="spline degree (default 3)")
     p.add_argument("--optimizer", choices=("lm", "lbfgs"),
                    help="the stage per grid: Levenberg-Marquardt (default) or L-BFGS (default when --lbfgs-steps is "
@@ -518,8 +519,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hard", action="store_true",
                    help="build the whole-boundary Dirichlet condition into the output (u = g + phi N), "
                         "usually far more accurate")
-    p.add_argument("--points", type=int, help="interior collocation points (default: TrainConfig's, 3000)")
-    p.add_argument("--boundary-points", type=int, default=400, help="points per boundary/initial condition (default 400)")
+    p.add_argument("--points", type=int, help="interior collocation points (default: TrainConfig's, sized to the model: "
+                                                  "at least 3000)")
+    p.add_argument("--boundary-points", type=int,
+                   help="points per boundary/initial condition (default: TrainConfig's, at least 400)")
     p.add_argument("--activation", default="tanh", help="MLP activation (default tanh)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--float32", action="store_true", help="train in float32 (default float64)")

@@ -11,6 +11,7 @@ from .nn.network import Network
 from .pde.problem import Problem
 from .train.config import TrainConfig
 from .train.marching import check_marching, march
+from .train.sizing import sized
 from .train.trainer import Trainer
 
 
@@ -40,6 +41,7 @@ def solve(problem: Problem, model: nn.Module, config: TrainConfig | None = None,
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a kanpde.TrainConfig, got {type(config).__name__}")
     problem.check_model(model)
+    config = sized(config, model)  # defaulted points and schedule sized to the model (kanpde.train.sizing)
     if config.marching is not None:
         check_marching(problem)
     device = torch.device(config.device)

@@ -7,8 +7,8 @@ Every run: ``kp.TrainConfig(seed=s, verbose=False)`` (nothing else), a ``kp.KAN(
 - ``soft``: every condition a loss term (``problem.soft()``), no balancing;
 - ``soft+gradnorm``: loss terms, gradient-norm balancing;
 - ``hard``: built-in constraints, no balancing;
-- ``default-lbfgs``: as ``default``, with the schedule's L-BFGS twin (``kp.default_schedule(lm=False)``,
-  the default before LM stages joined it).
+- ``default-lbfgs``: as ``default``, with the schedule's L-BFGS twin (``kp.default_schedule(lm=False)``
+  on the same grids, the default before LM stages joined it).
 
 Usage:
     OMP_WAIT_POLICY=PASSIVE python scripts/accuracy_defaults.py --problems poisson2d --seeds 0 1 2
@@ -34,6 +34,7 @@ import torch  # noqa: E402
 import kanpde as kp  # noqa: E402
 import problems  # noqa: E402
 from kanpde.files import atomic_write  # noqa: E402
+from kanpde.train.sizing import final_grid  # noqa: E402
 
 ACCEPTANCE = ["poisson2d", "laplace_mixed", "poisson_disk", "helmholtz2d", "wave1d"]
 VARIANTS = {  # name: (soft conditions?, balance, LM stages?)
@@ -51,8 +52,8 @@ def run(name: str, variant: str, seed: int, **config) -> dict:
     problem = problem.soft() if soft else problem
     model = kp.KAN([problem.input_dim, 10, len(problem.outputs)], seed=seed)
     start = time.perf_counter()
-    solution = kp.solve(problem, model, kp.TrainConfig(seed=seed, verbose=False, balance=balance,
-                                                              schedule=kp.default_schedule(lm), **config))
+    twin = {} if lm else {"schedule": kp.default_schedule(lm=False, final_grid=final_grid(model))}
+    solution = kp.solve(problem, model, kp.TrainConfig(seed=seed, verbose=False, balance=balance, **twin, **config))
     return {"problem": name, "variant": variant, "seed": seed, "time_s": time.perf_counter() - start,
             "hard": list(problem.built_in), **solution.errors()}
 

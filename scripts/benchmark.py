@@ -1,9 +1,10 @@
 """Benchmark table: KAN vs MLP vs finite differences on the problems in problems/.
 
-For each problem: a KAN [d, 10, m] trained with ``kp.default_schedule()`` (Adam warm-up, then
-Levenberg-Marquardt, refining its grid along the way) and an MLP [d, 32, 32, 32, m] (tanh; more
-parameters than the KAN) trained on the same points with Adam, then 1000 L-BFGS iterations (the
-MLP's budget of the first release), both with the problem's whole-boundary Dirichlet data as a hard
+For each problem: a KAN [d, 10, m] trained with ``kp.TrainConfig()`` (Adam warm-up, then
+Levenberg-Marquardt, refining its grid along the way; points and final grid sized to the KAN by
+:mod:`kanpde.train.sizing`) and an MLP [d, 32, 32, 32, m] (tanh; more parameters than the KAN)
+trained on 3000 points with Adam, then 1000 L-BFGS iterations (the MLP's budget of the first
+release), both with the problem's whole-boundary Dirichlet data as a hard
 constraint where it has one; and the problem's FD solver at its default resolution.
 Errors are measured against the exact solution (or the reference) on a dense
 evaluation set (a regular grid up to 3-D; 20 000 Halton points beyond).
@@ -40,14 +41,23 @@ import torch  # noqa: E402
 import kanpde as kp  # noqa: E402
 import problems  # noqa: E402
 from kanpde.files import atomic_write  # noqa: E402
+from kanpde.train.sizing import sized  # noqa: E402
 
 DEFAULT_PROBLEMS = ["poisson2d", "poisson2d_paper", "poisson_disk", "poisson3d", "poisson5d", "helmholtz2d",
                     "heat1d", "advection1d", "wave1d", "burgers1d", "allen_cahn1d"]
 
 
-def kan_schedule(scale: float) -> list:
-    """``kp.default_schedule()`` (Adam, then LM on grids 5 -> 40), every stage's steps times ``scale``."""
-    return [dataclasses.replace(s, steps=max(1, int(s.steps * scale))) for s in kp.default_schedule()]
+def kan_config(model, recommended: kp.TrainConfig | None, scale: float, points: int | None,
+               seed: int) -> kp.TrainConfig:
+    """The problem's ``config()``, else ``kp.TrainConfig()``, sized to ``model``; every stage's steps
+    times ``scale`` and ``points`` (if given) instead of its point counts, for smoke runs."""
+    config = sized(recommended or kp.TrainConfig(seed=seed, verbose=False), model)
+    if scale != 1:
+        config = dataclasses.replace(config, schedule=[dataclasses.replace(s, steps=max(1, int(s.steps * scale)))
+                                                       for s in config.schedule])
+    if points is not None:
+        config = dataclasses.replace(config, interior_points=points, boundary_points=max(200, points // 5))
+    return config
 
 
 def mlp_schedule(scale: float) -> list:
@@ -71,9 +81,13 @@ def recommended_config(name: str, choice: str, seed: int) -> kp.TrainConfig | No
     return dataclasses.replace(factory(), seed=seed, verbose=False)
 
 
-def train_row(problem, method: str, model, schedule, points: int, seed: int, config=None, figures=None) -> dict:
-    config = config or kp.TrainConfig(schedule=schedule, interior_points=points,
-                                      boundary_points=max(200, points // 5), seed=seed, verbose=False)
+def mlp_config(scale: float, points: int | None, seed: int) -> kp.TrainConfig:
+    points = points or 3000
+    return kp.TrainConfig(schedule=mlp_schedule(scale), interior_points=points,
+                          boundary_points=max(200, points // 5), seed=seed, verbose=False)
+
+
+def train_row(problem, method: str, model, config: kp.TrainConfig, figures=None) -> dict:
     start = time.perf_counter()
     solution = kp.solve(problem, model, config)
     elapsed = time.perf_counter() - start
@@ -119,7 +133,7 @@ def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", nargs="+", default=DEFAULT_PROBLEMS)
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every stage's iterations")
-    parser.add_argument("--points", type=int, default=3000)
+    parser.add_argument("--points", type=int, help="interior points (default: the KAN's sized default, 3000 for the MLP)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default="results")
@@ -134,14 +148,14 @@ def main(argv=None) -> list[dict]:
         problem = prepare(name)
         d, m = problem.input_dim, len(problem.outputs)
         label = "KAN [%d,10,%d]" % (d, m) + (" (config())" if recommended is not None else "")
-        candidates = [(label, kp.KAN([d, 10, m], grid=first_grid(recommended), seed=args.seed),
-                       kan_schedule(args.scale), recommended)]
+        kan = kp.KAN([d, 10, m], grid=first_grid(recommended), seed=args.seed)
+        candidates = [(label, kan, kan_config(kan, recommended, args.scale, args.points, args.seed))]
         if not args.skip_mlp:
             candidates.append(("MLP [%d,32,32,32,%d] tanh" % (d, m), kp.MLP([d, 32, 32, 32, m], seed=args.seed),
-                               mlp_schedule(args.scale), None))
-        for method, model, schedule, config in candidates:
+                               mlp_config(args.scale, args.points, args.seed)))
+        for method, model, config in candidates:
             figures = Path(args.out) / "figures" if method.startswith("KAN") else None
-            rows.append(train_row(problem, method, model, schedule, args.points, args.seed, config, figures))
+            rows.append(train_row(problem, method, model, config, figures))
             print(json.dumps(rows[-1]), flush=True)
         fd = fd_row(name)
         if fd:

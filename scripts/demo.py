@@ -53,8 +53,8 @@ def main(argv=None) -> dict:
     out = Path(args.out)
     module = problems.get("poisson2d")
     problem = module.problem().with_hard_dirichlet()
-    schedule = [kp.Adam(20), kp.LBFGS(20, grid=5), kp.LBFGS(20, grid=10)] if args.quick else kp.default_schedule()
-    config = kp.TrainConfig(schedule=schedule, verbose=not args.quiet)
+    quick = {"schedule": [kp.Adam(20), kp.LBFGS(20, grid=5), kp.LBFGS(20, grid=10)]} if args.quick else {}
+    config = kp.TrainConfig(**quick, verbose=not args.quiet)  # the defaults, sized to the model by kp.solve
     model = kp.KAN([2, 10, 1], grid=5, k=3, seed=0)
     solution = kp.solve(problem, model, config)
     errors = solution.errors()
@@ -69,7 +69,7 @@ def main(argv=None) -> dict:
     save_figure(plot_history(solution).figure, out / "history.png")
     save_figure(plot_activations(model), out / "activations.png")
     solution.save(out / "model.pt")
-    summary = {"problem": problem.name, "rows": rows, "config": config.to_dict()}
+    summary = {"problem": problem.name, "rows": rows, "config": solution.config}
     atomic_write(out / "summary.json", lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=2, default=str)))
     print(f"wrote {out}/: solution.vtu, solution.png, history.png, activations.png, summary.json, model.pt")
     return summary

@@ -27,6 +27,7 @@ import torch  # noqa: E402
 
 import kanpde as kp  # noqa: E402
 import problems  # noqa: E402
+from kanpde.train.sizing import final_grid, sized  # noqa: E402
 
 DEFAULT_PROBLEMS = ["poisson2d", "poisson2d_paper", "helmholtz2d"]
 TARGETS = (1e-4, 1e-5, 1e-6)
@@ -56,9 +57,10 @@ def iteration_cost(solution, kind: type) -> float:
 def run(name: str, method: str, seed: int, scale: float = 1.0, stages: int | None = None) -> dict:
     module = problems.get(name)
     problem = problems.load_problem(name).with_hard_dirichlet()
-    base = module.config() if method == "LM" else kp.TrainConfig(schedule=kp.default_schedule(lm=False))
-    config = dataclasses.replace(scaled(base, scale, stages), seed=seed, verbose=False, eval_every=5)
     model = kp.KAN([2, 10, 1], grid=5, seed=seed)
+    twin = kp.TrainConfig(schedule=kp.default_schedule(lm=False, final_grid=final_grid(model)))
+    base = sized(module.config() if method == "LM" else twin, model)  # defaults sized to the model, then scaled
+    config = dataclasses.replace(scaled(base, scale, stages), seed=seed, verbose=False, eval_every=5)
     start = time.perf_counter()
     solution = kp.solve(problem, model, config)
     elapsed = time.perf_counter() - start

@@ -282,7 +282,7 @@ def test_problem_modules_recommend_lm_configs(name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, bound", [("poisson2d", 5e-6), ("poisson2d_paper", 1e-8)])
+@pytest.mark.parametrize("name, bound", [("poisson2d", 1e-6), ("poisson2d_paper", 1e-8)])
 def test_recommended_lm_config_accuracy(name, bound):
     """The figures of scripts/lm_accuracy.py (seed 0), 2 threads."""
     torch.set_num_threads(2)
@@ -299,7 +299,8 @@ def test_default_schedule_runs_lm_and_falls_back_to_its_lbfgs_twin_where_lm_cann
     own = [kp.Adam(3), kp.LM(2, grid=4)]
     assert without_lm(own) == own  # an explicit schedule wins (its LM stage then says why it cannot run)
     causal = kp.TrainConfig(causal=kp.Causal(), **{**SMALL, "interior_points": 20})
-    assert Trainer(_heat_problem(), kp.KAN([2, 2, 1], seed=0), causal).config.schedule == kp.default_schedule()
+    sized = Trainer(_heat_problem(), kp.KAN([2, 2, 1], seed=0), causal).config.schedule
+    assert sized == kp.default_schedule(final_grid=80)  # a small KAN: the default ends on grid 80
 
 
 def _heat_problem():

@@ -65,3 +65,9 @@ def test_bench_checkpoint_times_every_write(capsys):
     row = _script("bench_checkpoint").main(["--steps", "4", "--every", "2", "--threads", "1"])
     assert row["checkpoints"] >= 3 and row["file_kB"] > 0 and 0 < row["share"] < 1
     assert "checkpoints: mean write" in capsys.readouterr().out
+
+
+def test_sizing_study_runs_a_schedule_spec(capsys):
+    rows = _script("sizing_study").main(["--runs", "poisson2d 60 4:2,8:1", "--threads", "1"])
+    assert rows[0]["run"] == "poisson2d 60 4:2,8:1" and rows[0]["rel_l2"] > 0
+    assert "| poisson2d 60 4:2,8:1 | 0 |" in capsys.readouterr().out

@@ -12,6 +12,7 @@ import torch
 from ..pde.geometry import METHODS
 from .checks import check_bool, check_choice, check_float, check_int
 from .balance import BALANCE
+from .sizing import Sized, SizedInt, SizedSchedule
 from .stages import LBFGS, LM, Adam, default_schedule
 from .causal import Causal
 from .marching import TimeMarching
@@ -85,9 +86,14 @@ class TrainConfig:
     """How to train.
 
     Attributes:
-        interior_points: collocation points in the interior.
-        boundary_points: points per boundary/initial condition.
-        schedule: list of :class:`Adam` / :class:`LBFGS` stages.
+        interior_points: collocation points in the interior. Left at its default, ``kp.solve``
+            sizes it to the model (at least 3000, two per spline coefficient at the final
+            grid; :mod:`kanpde.train.sizing`).
+        boundary_points: points per boundary/initial condition (default 400, scaled like
+            ``interior_points``).
+        schedule: list of :class:`Adam` / :class:`LBFGS` / :class:`LM` stages. Left at its
+            default: :func:`default_schedule` ending on grid 80 where the model's spline
+            coefficients there fit the budget of :mod:`kanpde.train.sizing`, else 40.
         seed: seeds sampling and (where the model is not seeded) initialisation.
         device, dtype: where and in which precision to train (float64 recommended for L-BFGS).
         verbose: tqdm progress bars.
@@ -125,9 +131,9 @@ class TrainConfig:
             (``kp.solve`` returns one stitched solution); the schedule runs per window.
     """
 
-    interior_points: int = 3000
-    boundary_points: int = 400
-    schedule: list = field(default_factory=default_schedule)
+    interior_points: int = SizedInt(3000)
+    boundary_points: int = SizedInt(400)
+    schedule: list = field(default_factory=lambda: SizedSchedule(default_schedule()))
     seed: int = 0
     device: str = "cpu"
     dtype: torch.dtype = torch.float64
@@ -153,9 +159,11 @@ class TrainConfig:
 
     def __post_init__(self):
         name = "TrainConfig"
-        self.interior_points = check_int(name, "interior_points", self.interior_points, 1)
-        self.boundary_points = check_int(name, "boundary_points", self.boundary_points, 1)
-        self.schedule = _check_schedule(self.schedule)
+        for count in ("interior_points", "boundary_points"):  # a default (Sized) is kept as such for sized()
+            if not isinstance(getattr(self, count), Sized):
+                setattr(self, count, check_int(name, count, getattr(self, count), 1))
+        if not isinstance(self.schedule, Sized):
+            self.schedule = _check_schedule(self.schedule)
         self.seed = check_int(name, "seed", self.seed, 0)
         self.device = _check_device(self.device)
         self.dtype = _check_dtype(self.dtype)

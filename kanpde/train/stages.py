@@ -133,21 +133,31 @@ SCALINGS = ("levenberg", "marquardt")
 Stage = Adam | LBFGS | LM
 
 
-def default_schedule(lm: bool = True) -> list[Stage]:
-    """A short Adam warm-up, then Levenberg-Marquardt on grids 5 -> 10 -> 20 -> 40 (grid extension).
+LM_STEPS = {5: 15, 10: 15, 20: 20, 40: 10, 80: 15}      # LM iterations per grid of the default schedule
+LBFGS_STEPS = {5: 200, 10: 200, 20: 300, 40: 300, 80: 300}
 
-    With ``lm=False`` (what the trainer runs instead where LM cannot: data-parallel training),
-    L-BFGS on the same grids. LM wins on every problem measured (rel L2 on
-    poisson2d with Dirichlet built in, seeds 0-2: 3.6e-6 against 4.4e-5 for L-BFGS), see
-    ``scripts/accuracy_defaults.py`` and the README's "Default training".
+
+def default_schedule(lm: bool = True, final_grid: int = 40) -> list[Stage]:
+    """A short Adam warm-up, then Levenberg-Marquardt on grids 5 -> 10 -> 20 -> 40 (-> 80), grid extension.
+
+    ``kp.TrainConfig()`` picks ``final_grid`` (40 or 80) from the model's size, see
+    :mod:`kanpde.train.sizing`. With ``lm=False``, L-BFGS on the same grids. LM wins on every
+    problem measured (rel L2 on poisson2d with Dirichlet built in, seeds 0-2, grid 40:
+    3.6e-6 against 4.4e-5 for L-BFGS), see ``scripts/accuracy_defaults.py`` and the README's
+    "Default training".
     """
+    if final_grid not in LM_STEPS or final_grid < 40:
+        raise ValueError(f"default_schedule(final_grid=...) takes 40 or 80, got {final_grid!r}")
+    grids = [g for g in LM_STEPS if g <= final_grid]
     if not lm:
-        return [Adam(100, lr=1e-2), LBFGS(200, grid=5), LBFGS(200, grid=10), LBFGS(300, grid=20),
-                LBFGS(300, grid=40)]
-    return [Adam(100, lr=1e-2), LM(15, grid=5), LM(15, grid=10), LM(20, grid=20), LM(10, grid=40)]
+        return [Adam(100, lr=1e-2)] + [LBFGS(LBFGS_STEPS[g], grid=g) for g in grids]
+    return [Adam(100, lr=1e-2)] + [LM(LM_STEPS[g], grid=g) for g in grids]
 
 
 def without_lm(schedule: list[Stage]) -> list[Stage]:
     """The schedule to run where LM stages cannot (data-parallel): the default's
     L-BFGS twin for the default schedule, otherwise unchanged (the LM stage then says why it cannot run)."""
-    return default_schedule(lm=False) if schedule == default_schedule() else schedule
+    for final in (40, 80):
+        if schedule == default_schedule(final_grid=final):
+            return default_schedule(lm=False, final_grid=final)
+    return schedule

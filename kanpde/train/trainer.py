@@ -35,6 +35,7 @@ from .distributed import DataParallel
 from .history import History
 from .lm import run_lm_stage
 from .resume import Checkpoints, Position
+from .sizing import sized
 from .stages import LBFGS, LM, Adam, Stage, without_lm
 from .start import check_size, check_start
 
@@ -53,6 +54,7 @@ class Trainer:
     """Runs a schedule on one problem and model; :func:`solve` is the front door."""
 
     def __init__(self, problem: Problem, model: nn.Module, config: TrainConfig, resume=None):
+        config = sized(config, model)  # defaulted points and schedule sized to the model (kanpde.train.sizing)
         self.problem, self.model, self.config = problem, model, config
         self.tensor_kwargs = {"dtype": config.dtype, "device": torch.device(config.device)}
         self.parameters = nn.ParameterDict({k: nn.Parameter(torch.tensor(float(v), **self.tensor_kwargs))
