@@ -7,6 +7,7 @@ Each run: ``kp.KAN([d, 10, 1], grid=5, seed=s)``, the problem as written (Dirich
 Usage:
     OMP_WAIT_POLICY=PASSIVE python scripts/sizing_study.py                 # the README's rows, seed 0
     OMP_WAIT_POLICY=PASSIVE python scripts/sizing_study.py --runs "poisson2d 5000 5:15,10:15,20:20,40:10,80:15"
+    (a stage ``GRID:STEPS:l`` uses Levenberg's damping instead of Marquardt's)
 """
 
 from __future__ import annotations
@@ -37,10 +38,14 @@ RUNS = [  # problem, interior points, grid:LM steps
 ]
 
 
+def lm_stage(grid: str, steps: str, damping: str = "m") -> kp.LM:
+    """``GRID:STEPS`` with Marquardt's damping, ``GRID:STEPS:l`` with Levenberg's."""
+    return kp.LM(int(steps), grid=int(grid), scaling={"m": "marquardt", "l": "levenberg"}[damping])
+
+
 def run(spec: str, seed: int) -> dict:
     name, points, stages = spec.split()
-    schedule = [kp.Adam(100)] + [kp.LM(int(steps), grid=int(grid))
-                                 for grid, steps in (pair.split(":") for pair in stages.split(","))]
+    schedule = [kp.Adam(100)] + [lm_stage(*stage.split(":")) for stage in stages.split(",")]
     problem = problems.load_problem(name)
     model = kp.KAN([problem.input_dim, 10, len(problem.outputs)], grid=schedule[1].grid, seed=seed)
     start = time.perf_counter()

@@ -68,6 +68,6 @@ def test_bench_checkpoint_times_every_write(capsys):
 
 
 def test_sizing_study_runs_a_schedule_spec(capsys):
-    rows = _script("sizing_study").main(["--runs", "poisson2d 60 4:2,8:1", "--threads", "1"])
-    assert rows[0]["run"] == "poisson2d 60 4:2,8:1" and rows[0]["rel_l2"] > 0
-    assert "| poisson2d 60 4:2,8:1 | 0 |" in capsys.readouterr().out
+    rows = _script("sizing_study").main(["--runs", "poisson2d 60 4:2,8:1:l", "--threads", "1"])
+    assert rows[0]["run"] == "poisson2d 60 4:2,8:1:l" and rows[0]["rel_l2"] > 0
+    assert "| poisson2d 60 4:2,8:1:l | 0 |" in capsys.readouterr().out

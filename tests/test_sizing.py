@@ -40,7 +40,7 @@ def test_sized_replaces_only_defaults_also_through_replace():
     assert [s.grid for s in config.schedule] == [None, 5, 10, 20, 40, 80]
     explicit = sized(kp.TrainConfig(interior_points=1234, schedule=[kp.Adam(2)]), model)
     assert explicit.interior_points == 1234 and explicit.schedule == [kp.Adam(2)]
-    assert explicit.boundary_points == 667                       # the one field left at its default
+    assert explicit.boundary_points == 400   # left at its default, sized to the schedule's grid (the model's 5)
     assert sized(config, model) == config                         # idempotent
 
 
@@ -53,7 +53,7 @@ def test_mlp_keeps_the_grid_free_schedule_and_scales_points_with_its_parameters(
 
 def test_solve_records_the_sized_configuration():
     problem = kp.Problem(kp.Rectangle((0, 0), (1, 1)), lambda x, u: u.laplacian() + 1.0, [kp.Dirichlet(0.0)])
-    solution = kp.solve(problem, kp.KAN([2, 10, 1], grid=5, seed=0),
+    solution = kp.solve(problem, kp.KAN([2, 10, 1], grid=80, seed=0),
                         kp.TrainConfig(schedule=[kp.Adam(1)], verbose=False))
     assert solution.config["interior_points"] == 5000 and solution.config["boundary_points"] == 667
 
@@ -62,3 +62,12 @@ def test_default_schedule_final_grid_is_checked():
     assert [s.grid for s in kp.default_schedule(final_grid=80)][-2:] == [40, 80]
     with pytest.raises(ValueError, match="takes 40 or 80, got 20"):
         kp.default_schedule(final_grid=20)
+
+
+def test_points_follow_the_finest_grid_of_an_explicit_schedule():
+    model = kp.KAN([2, 10, 1], grid=5)
+    to40 = sized(kp.TrainConfig(schedule=[kp.Adam(1), kp.LM(1, grid=20), kp.LM(1, grid=40)]), model)
+    assert to40.interior_points == 3000            # 30 * 43 coefficients: 2580 points, at least 3000
+    to160 = sized(kp.TrainConfig(schedule=[kp.LM(1, grid=160)]), model)
+    assert to160.interior_points == 500 * -(-2 * 30 * 163 // 500)   # 9780 -> 10000
+    assert sized(kp.TrainConfig(schedule=[kp.Adam(1)]), kp.KAN([2, 10, 1], grid=80)).interior_points == 5000

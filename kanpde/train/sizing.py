@@ -63,10 +63,11 @@ def final_grid(model: nn.Module) -> int | None:
     return next((g for g in FINAL_GRIDS if edges * (g + k) <= COEFFICIENT_BUDGET), FINAL_GRIDS[-1])
 
 
-def training_size(model: nn.Module) -> tuple[int, int, int | None]:
-    """``(interior_points, boundary_points, final_grid)`` of the default configuration for ``model``."""
-    grid = final_grid(model)
-    if grid is None:
+def training_size(model: nn.Module, grid: int | None = None) -> tuple[int, int, int | None]:
+    """``(interior_points, boundary_points, final_grid)`` of the default configuration for ``model``
+    (its points for a schedule ending on ``grid`` where given)."""
+    grid = final_grid(model) if grid is None else grid
+    if _edges(model) is None:
         coefficients = sum(p.numel() for p in model.parameters())
     else:
         coefficients = _edges(model) * (grid + getattr(model, "k", 3))
@@ -75,9 +76,19 @@ def training_size(model: nn.Module) -> tuple[int, int, int | None]:
     return interior, boundary, grid
 
 
+def _last_grid(schedule, model: nn.Module) -> int | None:
+    """The finest grid an explicit schedule reaches (the model's own where no stage sets one)."""
+    return max([s.grid for s in schedule if getattr(s, "grid", None)] + [getattr(model, "grid", None) or 0]) or None
+
+
 def sized(config, model: nn.Module):
-    """``config`` with its defaulted (:class:`Sized`) fields sized to ``model``; given fields kept."""
-    interior, boundary, grid = training_size(model)
+    """``config`` with its defaulted (:class:`Sized`) fields sized to ``model``; given fields kept.
+
+    Points follow the final grid: the default schedule's for ``model``, or the finest grid of an
+    explicit schedule.
+    """
+    grid = None if isinstance(config.schedule, Sized) else _last_grid(config.schedule, model)
+    interior, boundary, grid = training_size(model, grid)
     changes = {}
     if isinstance(config.interior_points, Sized):
         changes["interior_points"] = SizedInt(interior)
