@@ -136,8 +136,8 @@ Stage = Adam | LBFGS | LM
 def default_schedule(lm: bool = True) -> list[Stage]:
     """A short Adam warm-up, then Levenberg-Marquardt on grids 5 -> 10 -> 20 -> 40 (grid extension).
 
-    With ``lm=False`` (what the trainer runs instead where LM cannot: data-parallel training),
-    L-BFGS on the same grids. LM wins on every problem measured (rel L2 on
+    With ``lm=False``, L-BFGS on the same grids (the default before LM). Both run
+    data-parallel too (:mod:`kanpde.train.distributed`). LM wins on every problem measured (rel L2 on
     poisson2d with Dirichlet built in, seeds 0-2: 3.6e-6 against 4.4e-5 for L-BFGS), see
     ``scripts/accuracy_defaults.py`` and the README's "Default training".
     """
@@ -146,8 +146,3 @@ def default_schedule(lm: bool = True) -> list[Stage]:
                 LBFGS(300, grid=40)]
     return [Adam(100, lr=1e-2), LM(15, grid=5), LM(15, grid=10), LM(20, grid=20), LM(10, grid=40)]
 
-
-def without_lm(schedule: list[Stage]) -> list[Stage]:
-    """The schedule to run where LM stages cannot (data-parallel): the default's
-    L-BFGS twin for the default schedule, otherwise unchanged (the LM stage then says why it cannot run)."""
-    return default_schedule(lm=False) if schedule == default_schedule() else schedule
