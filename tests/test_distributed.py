@@ -178,6 +178,8 @@ LM_CASES = {  # name -> (problem, model widths, extra config)
     "soft": (soft_problem, [2, 4, 1], {}),
     "hard": (poisson_problem, [2, 4, 1], {}),  # Dirichlet built in: PDE rows only
     "causal": (heat_problem, [2, 3, 1], {"causal": kp.Causal(chunks=4, eps=[3.0])}),
+    "one_datum": (lambda: poisson_problem(conditions=[kp.Dirichlet(0.0, hard=False), kp.Data([[0.1, 0.2]], [0.3])]),
+                  [2, 3, 1], {}),  # rank 0 holds no point of the data term
 }
 
 

@@ -265,6 +265,12 @@ def _chunk_batched(trainer, block: Block, index: slice, n: int, columns: _Column
             [part.reshape(n, r.shape[1], -1) for part, r in zip(rows.split(sizes), residuals)])
 
 
+def _no_rows(trainer, block: Block, index: slice, n: int, columns: _Columns, backend: str):
+    """A data-parallel rank without points of a block: residuals ``(0, k)`` and no rows of J."""
+    residuals = [r.detach() for r in block.evaluate(index, backend)]
+    return residuals, [r.new_zeros(0, r.shape[1], columns.total) for r in residuals]
+
+
 def jacobian(trainer, chunk: int = 1024, method: str = "auto",
              terms: dict[str, float] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """r(theta) ``(M,)`` and ``J = dr/dtheta`` ``(M, P)``, columns in ``trainer.trainable()`` order.
@@ -293,14 +299,15 @@ def jacobian(trainer, chunk: int = 1024, method: str = "auto",
         pieces = []
         for start in range(0, max(block.count, 1), chunk):  # a rank without points of a block: one empty chunk
             index = slice(start, min(start + chunk, block.count))
-            pieces.append(assemble(trainer, block, index, index.stop - start, columns, backend))
+            n = index.stop - start
+            pieces.append((assemble if n else _no_rows)(trainer, block, index, n, columns, backend))
         names = block.names(len(pieces[0][0]))
         residuals = [torch.cat([piece[0][t] for piece in pieces]) for t in range(len(names))]  # (count, k) each
         for t, (name, r, factor) in enumerate(zip(names, residuals, _factors(trainer, names, residuals, number == 0))):
             jac = torch.cat([piece[1][t] for piece in pieces])          # (count, k, P)
             squares[name] = torch.stack([r.pow(2).sum(), r.new_tensor(float(r.numel()))])
             r_parts.append((factor * r).reshape(-1))
-            j_parts.append((factor.unsqueeze(-1) * jac).reshape(r.numel(), -1))
+            j_parts.append((factor.unsqueeze(-1) * jac).reshape(r.numel(), columns.total))
     if terms is not None:  # mean squares over every rank's points
         sums = _parallel(trainer).all_reduce_sum(torch.stack(list(squares.values())))  # (terms, 2)
         terms.update({name: float(total / count.clamp_min(1)) for name, (total, count) in zip(squares, sums)})
