@@ -22,6 +22,14 @@ is taken only if it lowers the loss; mu follows Nielsen's trust-region rule
 gain ratio rho = actual / predicted reduction; on success
 ``mu *= max(1/3, 1 - (2 rho - 1)^3)``, nu = 2; on failure ``mu *= nu``, ``nu *= 2``.
 
+Data parallel (:mod:`kanpde.train.distributed`). Each rank assembles the rows of J and r of its
+own points, scaled with the *global* counts n_t (and global causal chunk counts), so that the
+ranks' ``|r_rank|^2`` sum to L. ``J^T J``, ``J^T r`` and ``|r|^2`` are summed over ranks in one
+all-reduce (:class:`GaussNewton`); every rank then solves the same P x P system, rank 0's step is
+broadcast, and the accept/reject test and mu see the global loss, so all ranks take the same
+steps as one process on the union of the points. CG all-reduces ``J^T J v`` once per iteration;
+QR gathers every rank's triangular factor of its rows (TSQR) instead of forming ``J^T J``.
+
 Jacobians. A residual row depends on one collocation point only (or a fixed few, for
 periodic pairs), so one backward pass of ``sum_j r_j`` yields, at every KAN layer, the
 per-point adjoint of the layer's output jet. A KAN layer's output jet is linear in the
