@@ -24,8 +24,8 @@ gain ratio rho = actual / predicted reduction; on success
 
 Data parallel (:mod:`kanpde.train.distributed`). Each rank assembles the rows of J and r of its
 own points, scaled with the *global* counts n_t (and global causal chunk counts), so that the
-ranks' ``|r_rank|^2`` sum to L. ``J^T J``, ``J^T r`` and ``|r|^2`` are summed over ranks in one
-all-reduce (:class:`GaussNewton`); every rank then solves the same P x P system, rank 0's step is
+ranks' ``|r_rank|^2`` sum to L. ``J^T J``, ``J^T r`` and ``|r|^2`` are summed over ranks
+(all-reduce, :class:`GaussNewton`); every rank then solves the same P x P system, rank 0's step is
 broadcast, and the accept/reject test and mu see the global loss, so all ranks take the same
 steps as one process on the union of the points. CG all-reduces ``J^T J v`` once per iteration;
 QR gathers every rank's triangular factor of its rows (TSQR) instead of forming ``J^T J``.
@@ -332,7 +332,7 @@ class GaussNewton:
 
         J^T J = sum_ranks J_rank^T J_rank,   J^T r = sum_ranks J_rank^T r_rank,   |r|^2 = sum_ranks |r_rank|^2,
 
-    in one all-reduce, so every rank solves the same system. ``"cholesky"`` all-reduces ``J^T J``;
+    by all-reduces, so every rank solves the same system. ``"cholesky"`` all-reduces ``J^T J``;
     ``"cg"`` all-reduces ``diag(J^T J)`` and then one product ``J^T J v`` per CG iteration;
     ``"qr"`` gathers each rank's triangular factor ``R_rank`` (from ``J_rank = Q_rank R_rank``) and
     ``Q_rank^T r_rank`` (TSQR): the stacked ``[R_rank]`` has the same ``R^T R = J^T J`` and the same
@@ -349,17 +349,16 @@ class GaussNewton:
                  normal: torch.Tensor | None = None, parallel: DataParallel | None = None):
         self.J, self.r, self.solver = J, r, solver
         self.parallel = parallel or DataParallel()
-        local = [J.T @ r, (r @ r).reshape(1)]                            # (P,), (1,)
-        if solver == "cholesky":
-            local.append((J.T @ J if normal is None or self.parallel.enabled else normal).reshape(-1))  # (P P,)
-        else:
-            local.append((J * J).sum(0))                                 # diag(J^T J), (P,)
-        flat = self.parallel.all_reduce_sum(torch.cat(local))           # one all-reduce for all three
         P = J.shape[1]
+        local = [J.T @ r, (r @ r).reshape(1)]                            # (P,), (1,)
+        if solver != "cholesky":
+            local.append((J * J).sum(0))                                 # diag(J^T J), (P,)
+        flat = self.parallel.all_reduce_sum(torch.cat(local))
         self.g, self.loss = flat[:P], float(flat[P])
-        rest = flat[P + 1:]
-        self.normal = rest.view(P, P) if solver == "cholesky" else None
-        self.diagonal = self.normal.diagonal() if solver == "cholesky" else rest
+        self.normal = None
+        if solver == "cholesky":  # summed in place: no second P x P copy
+            self.normal = self.parallel.all_reduce_sum(J.T @ J if normal is None or self.parallel.enabled else normal)
+        self.diagonal = self.normal.diagonal() if solver == "cholesky" else flat[P + 1:]
         if solver == "qr":
             self.rows, self.rhs = J, r
             if self.parallel.enabled:  # each rank's M_rank x P block shrinks to its min(M_rank, P) x P factor
