@@ -283,6 +283,9 @@ def jacobian(trainer, chunk: int = 1024, method: str = "auto",
              terms: dict[str, float] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """r(theta) ``(M,)`` and ``J = dr/dtheta`` ``(M, P)``, columns in ``trainer.trainable()`` order.
 
+    Data-parallel, a collective: this rank's rows (its points), scaled by the global counts, and
+    ``terms`` the global mean squares.
+
     Args:
         chunk: points per block; the forward graph and per-point gradients held at once
             are those of ``chunk`` points (see the module docstring for the bound).

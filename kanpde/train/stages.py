@@ -81,7 +81,8 @@ class LM:
 
     Each iteration assembles the residual Jacobian J once and solves
     ``(J^T J + mu diag(J^T J)) delta = -J^T r``; mu adapts by Nielsen's rule and only
-    steps that lower the loss are taken.
+    steps that lower the loss are taken. Data-parallel, each rank's points are its rows of J and
+    ``J^T J``, ``J^T r`` are all-reduced: every rank takes the step of one process on all the points.
 
     Attributes:
         damping: initial mu (relative to diag(J^T J)).
