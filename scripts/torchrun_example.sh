@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # kanpde data-parallel under torchrun: every process is one rank of a torch.distributed
-# group (gloo on CPU); each holds 1/N of the collocation points, gradients are all-reduced,
-# and rank 0 alone writes OUT/ (summary.json, model.pt, solution.vtu, figures).
+# group (gloo on CPU); each holds 1/N of the collocation points, gradients (and the LM
+# stages' J^T J, J^T r) are all-reduced, and rank 0 alone writes OUT/ (summary.json, model.pt,
+# solution.vtu, figures).
 #
-# One machine, NPROC processes (default 2), a tiny schedule:
+# One machine, NPROC processes (default 2), a tiny schedule (Adam, then LM on grids 5, 10):
 #   scripts/torchrun_example.sh [OUT]
 #
 # A cluster: run the same command on every node, pointing at one rendezvous host:
@@ -16,4 +17,4 @@ OUT=${1:-results/torchrun_poisson2d}
 NPROC=${NPROC:-2}
 PYTHON=${PYTHON:-python}
 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$PYTHON" -m torch.distributed.run --standalone --nproc-per-node "$NPROC" \
-    -m kanpde solve poisson2d --adam-steps 20 --lbfgs-steps 10 --grid-schedule 5,10 --points 400 --config default --quiet --out "$OUT"
+    -m kanpde solve poisson2d --adam-steps 20 --lm-steps 5 --grid-schedule 5,10 --points 400 --config default --quiet --out "$OUT"

@@ -164,3 +164,104 @@ def test_torchrun_example_script_trains_on_two_ranks(tmp_path):
     assert summary["errors"]["rel_l2"] < 0.05
     assert {"model.pt", "solution.vtu", "summary.json"} <= {p.name for p in (tmp_path / "out").iterdir()}
     assert run.stdout.count("rel L2") == 1                               # one table: rank 0 only
+
+
+# -- Levenberg-Marquardt on 2 ranks: each rank's rows of J are its points, J^T J and J^T r all-reduced
+
+
+def heat_problem():
+    return kp.Problem(kp.Interval(0, 1) * kp.TimeInterval(0, 1), lambda x, u: u.d("t") - u.d("x", "x"),
+                      [kp.Initial(lambda x: torch.sin(torch.pi * x[:, :1])), kp.Dirichlet(0.0, hard=False)])
+
+
+LM_CASES = {  # name -> (problem, model widths, extra config)
+    "soft": (soft_problem, [2, 4, 1], {}),
+    "hard": (poisson_problem, [2, 4, 1], {}),  # Dirichlet built in: PDE rows only
+    "causal": (heat_problem, [2, 3, 1], {"causal": kp.Causal(chunks=4, eps=[3.0])}),
+    "one_datum": (lambda: poisson_problem(conditions=[kp.Dirichlet(0.0, hard=False), kp.Data([[0.1, 0.2]], [0.3])]),
+                  [2, 3, 1], {}),  # rank 0 holds no point of the data term
+}
+
+
+def normal_equations(case, **kwargs):
+    """The LM system of one case: global J^T J, J^T r, |r|^2, term means and the damped steps of every solver."""
+    from kanpde.train import lm
+
+    make, widths, extra = LM_CASES[case]
+    cfg = kp.TrainConfig(interior_points=70, boundary_points=31, seed=2, verbose=False, schedule=[kp.LM(1)],
+                         **extra, **kwargs)
+    trainer = Trainer(make(), kp.KAN(widths, grid=4, seed=1).double(), cfg)
+    with torch.enable_grad():
+        loss = float(trainer.total(trainer.loss_terms()).detach())  # also records which derivatives the residuals need
+        if trainer.causal is not None:
+            trainer.causal.begin_step(freeze=True)
+        terms = {}
+        r, J = lm.jacobian(trainer, chunk=13, terms=terms)
+    system = lm.GaussNewton(J, r, "cholesky", parallel=trainer.parallel)
+    steps = {s: lm.GaussNewton(J, r, s, parallel=trainer.parallel).step(0.1).numpy() for s in ("cholesky", "qr", "cg")}
+    return {"normal": system.normal.numpy(), "g": system.g.numpy(), "loss": system.loss, "trainer_loss": loss,
+            "terms": terms, "steps": steps, "rows": len(r)}
+
+
+def lm_config(**kwargs):
+    # the three solvers, grid refinement and an Adam warm-up; eval_every=2 records errors along the way
+    return kp.TrainConfig(interior_points=90, boundary_points=41, seed=4, verbose=False, eval_every=2,
+                          schedule=[kp.Adam(5, lr=1e-2), kp.LM(3), kp.LM(2, grid=6, solver="qr"),
+                                    kp.LM(2, solver="cg")], **kwargs)
+
+
+def lm_train(**kwargs):
+    solution = kp.solve(soft_problem(), kp.KAN([2, 4, 1], grid=4, seed=1), lm_config(**kwargs))
+    return solution.history.steps, torch.cat([p.detach().reshape(-1) for p in solution.network.parameters()]).numpy()
+
+
+def lm_worker():
+    """Rank body: the LM systems of every case, a short LM training run, and the default schedule kept."""
+    steps, params = lm_train()
+    spread = DataParallel(enabled=True).gather_rows(torch.as_tensor(params).unsqueeze(0))  # (world, P)
+    default = Trainer(soft_problem(), kp.KAN([2, 3, 1], grid=3, seed=0), kp.TrainConfig(verbose=False))
+    return {"systems": {case: normal_equations(case) for case in LM_CASES}, "steps": steps, "params": params,
+            "rank_spread": float((spread - spread[0]).abs().max()), "default": default.config.schedule,
+            "parallel": default.parallel.enabled}
+
+
+@pytest.fixture(scope="module")
+def lm_runs():
+    return launch(lm_worker, 2, threads=1)
+
+
+@pytest.mark.parametrize("case", list(LM_CASES))
+def test_two_ranks_sum_to_the_single_process_normal_equations(lm_runs, case):
+    one, two = normal_equations(case, distributed=False), lm_runs["systems"][case]
+    assert two["rows"] < one["rows"]                                    # rank 0 holds its shard's rows only
+    scale = np.abs(one["normal"]).max()
+    np.testing.assert_allclose(two["normal"], one["normal"], rtol=0, atol=1e-10 * scale)
+    np.testing.assert_allclose(two["g"], one["g"], rtol=0, atol=1e-10 * np.abs(one["g"]).max())
+    assert two["loss"] == pytest.approx(one["loss"], rel=1e-10)
+    assert two["loss"] == pytest.approx(two["trainer_loss"], rel=1e-10)  # |r|^2 is the trainer's global loss
+    assert two["terms"].keys() == one["terms"].keys()
+    for name in one["terms"]:
+        assert two["terms"][name] == pytest.approx(one["terms"][name], rel=1e-10)
+    for solver, step in one["steps"].items():                            # cholesky, qr (TSQR), cg (reduced J^T J v)
+        np.testing.assert_allclose(two["steps"][solver], step, rtol=0, atol=1e-8 * np.abs(step).max())
+
+
+def test_two_ranks_take_the_single_process_lm_steps(lm_runs):
+    one_steps, one_params = lm_train(distributed=False)
+    assert lm_runs["rank_spread"] == 0.0                                 # identical parameters on both ranks
+    assert [r["step"] for r in lm_runs["steps"]] == [r["step"] for r in one_steps]
+    assert sum(r["stage"] > 0 for r in one_steps) == 7                   # every LM iteration ran
+    for name in ("loss", "pde", "dirichlet", "rel_l2"):
+        one = np.array([r[name] for r in one_steps if name in r])
+        two = np.array([r[name] for r in lm_runs["steps"] if name in r])
+        assert len(one) == len(two) > 0
+        np.testing.assert_allclose(two, one, rtol=1e-8, atol=0)
+    lm_losses = [r["loss"] for r in one_steps if r["stage"] > 0]       # the loss each accepted step started from
+    assert all(b < a for a, b in zip(lm_losses, lm_losses[1:]))         # LM only takes loss-lowering steps
+    assert one_steps[-1]["loss"] < 0.9 * lm_losses[0]
+    np.testing.assert_allclose(lm_runs["params"], one_params, rtol=0, atol=1e-8 * np.abs(one_params).max())
+
+
+def test_data_parallel_default_schedule_keeps_its_lm_stages(lm_runs):
+    assert lm_runs["parallel"] and lm_runs["default"] == kp.default_schedule(final_grid=80)  # sized: a small KAN
+    assert any(isinstance(s, kp.LM) for s in lm_runs["default"])

@@ -9,7 +9,6 @@ from torch import nn
 
 import kanpde as kp
 from kanpde.train import lm
-from kanpde.train.stages import without_lm
 from kanpde.train.trainer import Trainer
 
 from conftest import PI, poisson_problem, sinsin
@@ -290,14 +289,11 @@ def test_recommended_lm_config_accuracy(name, bound):
     assert row["rel_l2"] <= bound
 
 
-def test_default_schedule_runs_lm_and_falls_back_to_its_lbfgs_twin_where_lm_cannot_run():
+def test_default_schedule_runs_lm_and_has_an_lbfgs_twin():
     assert any(isinstance(s, kp.LM) for s in kp.TrainConfig().schedule)
     twin = kp.default_schedule(lm=False)
     assert [s.grid for s in twin] == [s.grid for s in kp.default_schedule()]
     assert not any(isinstance(s, kp.LM) for s in twin)
-    assert without_lm(kp.default_schedule()) == twin  # what a data-parallel trainer runs
-    own = [kp.Adam(3), kp.LM(2, grid=4)]
-    assert without_lm(own) == own  # an explicit schedule wins (its LM stage then says why it cannot run)
     causal = kp.TrainConfig(causal=kp.Causal(), **{**SMALL, "interior_points": 20})
     sized = Trainer(_heat_problem(), kp.KAN([2, 2, 1], seed=0), causal).config.schedule
     assert sized == kp.default_schedule(final_grid=80)  # a small KAN: the default ends on grid 80

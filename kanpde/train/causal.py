@@ -14,7 +14,7 @@ interval then counts and a stricter causality is asked for.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 
@@ -53,8 +53,10 @@ class CausalWeights:
     an L-BFGS call (line search included) minimises one fixed objective.
     """
 
-    def __init__(self, causal: Causal, t0: float, t1: float, time_axis: int):
+    def __init__(self, causal: Causal, t0: float, t1: float, time_axis: int,
+                 reduce: Callable[[torch.Tensor], torch.Tensor] | None = None):
         self.causal, self.t0, self.t1, self.axis = causal, float(t0), float(t1), time_axis
+        self.reduce = reduce  # data-parallel: the in-place sum over ranks (chunk sums and counts are global)
         self.level = 0
         self.weights: torch.Tensor | None = None  # (M,) of the last evaluation
         self.freeze = False
@@ -74,6 +76,9 @@ class CausalWeights:
         index, m = self.chunk_index(x), self.causal.chunks
         total = squared.new_zeros(m).index_add(0, index, squared)                    # (M,)
         count = squared.new_zeros(m).index_add(0, index, torch.ones_like(squared))   # (M,)
+        if self.reduce is not None:  # the global sums; the gradient stays this rank's share (summed later)
+            total = total + (self.reduce(total.detach().clone()) - total.detach())
+            count = self.reduce(count)
         return total / count.clamp_min(1)
 
     def weights_for(self, losses: torch.Tensor) -> torch.Tensor:
@@ -106,6 +111,8 @@ class CausalWeights:
         weights = self._current(per_term)
         index, m = self.chunk_index(x), self.causal.chunks
         count = weights.new_zeros(m).index_add(0, index, torch.ones_like(index, dtype=weights.dtype))  # (M,)
+        if self.reduce is not None:  # n_i counts every rank's points
+            count = self.reduce(count)
         return (weights[index] / (m * count[index])).sqrt().unsqueeze(1)            # (N, 1)
 
     def begin_step(self, freeze: bool) -> None:
@@ -133,8 +140,13 @@ class CausalWeights:
                                    "weights": [float(w) for w in self.weights]})
 
 
-def causal_state(causal: Causal | None, domain) -> CausalWeights | None:
+def causal_state(causal: Causal | None, domain, reduce: Callable[[torch.Tensor], torch.Tensor] | None = None
+                 ) -> CausalWeights | None:
     """The weights' state for a problem's domain, or None without causal training.
+
+    ``reduce``: under data parallelism the in-place sum over ranks
+    (:meth:`kanpde.train.distributed.DataParallel.all_reduce_sum`), so that chunk losses,
+    weights and the LM point scales are those of every rank's points together.
 
     Raises:
         ValueError: causal training on a domain without a time axis.
@@ -144,4 +156,4 @@ def causal_state(causal: Causal | None, domain) -> CausalWeights | None:
     if getattr(domain, "time_axis", None) is None:
         raise ValueError(f"causal training needs a domain with a time axis (space * TimeInterval), got {domain!r}")
     lo, hi = domain.bounds
-    return CausalWeights(causal, lo[domain.time_axis], hi[domain.time_axis], domain.time_axis)
+    return CausalWeights(causal, lo[domain.time_axis], hi[domain.time_axis], domain.time_axis, reduce)

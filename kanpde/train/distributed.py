@@ -254,22 +254,25 @@ def launch(fn: Callable, nproc: int, *args, threads: int | None = None, start_me
     if start_method is None:
         start_method = "fork" if threads == 1 and sys.platform.startswith("linux") else "spawn"
     results = mp.get_context(start_method).SimpleQueue()
+    items = []
     try:
-        mp.start_processes(_worker, args=(nproc, _free_port(), threads, results, fn, args), nprocs=nproc,
-                           join=True, start_method=start_method)
+        context = mp.start_processes(_worker, args=(nproc, _free_port(), threads, results, fn, args), nprocs=nproc,
+                                     join=False, start_method=start_method)
+        while not context.join(timeout=0.05):  # read while waiting: a result larger than a pipe's buffer
+            _drain(results, items)             # blocks its worker until it is read
     except ProcessException as exc:
-        failure = None
-        while not results.empty():
-            item = results.get()
-            failure = item if item[0] == "error" else failure
+        _drain(results, items)
+        failure = next((item for item in items if item[0] == "error"), None)
         if failure is not None:
             kind = {"ValueError": ValueError, "TypeError": TypeError,
                     "FileNotFoundError": FileNotFoundError}.get(failure[1])
             if kind is not None:
                 raise kind(failure[2]) from None
         raise RuntimeError(f"a worker failed:\n{exc}") from None
-    while not results.empty():
-        item = results.get()
-        if item[0] == "ok":
-            return item[1]
-    return None
+    _drain(results, items)
+    return next((item[1] for item in items if item[0] == "ok"), None)
+
+
+def _drain(queue, items: list) -> None:
+    while not queue.empty():
+        items.append(queue.get())

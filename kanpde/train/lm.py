@@ -22,6 +22,14 @@ is taken only if it lowers the loss; mu follows Nielsen's trust-region rule
 gain ratio rho = actual / predicted reduction; on success
 ``mu *= max(1/3, 1 - (2 rho - 1)^3)``, nu = 2; on failure ``mu *= nu``, ``nu *= 2``.
 
+Data parallel (:mod:`kanpde.train.distributed`). Each rank assembles the rows of J and r of its
+own points, scaled with the *global* counts n_t (and global causal chunk counts), so that the
+ranks' ``|r_rank|^2`` sum to L. ``J^T J``, ``J^T r`` and ``|r|^2`` are summed over ranks
+(all-reduce, :class:`GaussNewton`); every rank then solves the same P x P system, rank 0's step is
+broadcast, and the accept/reject test and mu see the global loss, so all ranks take the same
+steps as one process on the union of the points. CG all-reduces ``J^T J v`` once per iteration;
+QR gathers every rank's triangular factor of its rows (TSQR) instead of forming ``J^T J``.
+
 Jacobians. A residual row depends on one collocation point only (or a fixed few, for
 periodic pairs), so one backward pass of ``sum_j r_j`` yields, at every KAN layer, the
 per-point adjoint of the layer's output jet. A KAN layer's output jet is linear in the
@@ -53,6 +61,7 @@ import torch
 from ..nn.kan import KAN, Tap, _pair_products, _phi_gradients, _silu_derivatives
 from ..nn.splines import local_basis
 from ..pde.conditions import ConditionPoints
+from .distributed import DataParallel
 from .stages import LM
 
 
@@ -99,19 +108,29 @@ def _point_weights(trainer, name: str, residual: torch.Tensor) -> torch.Tensor |
     return None if lam is None or lam.shape != residual.shape else lam.to(residual)
 
 
+def _parallel(trainer) -> DataParallel:
+    return getattr(trainer, "parallel", None) or DataParallel()
+
+
 def _factors(trainer, names: list[str], residuals: list[torch.Tensor], pde: bool) -> list[torch.Tensor]:
     """Each residual's factor (broadcasting to its ``(count, k)``) making it its share of ``|r|^2 = L``:
     ``sqrt(w / (count k))`` times RBA's point weights or, for the PDE block under causal training,
-    ``sqrt(w / k)`` times :meth:`~kanpde.train.causal.CausalWeights.point_scales` (held per LM iteration)."""
+    ``sqrt(w / k)`` times :meth:`~kanpde.train.causal.CausalWeights.point_scales` (held per LM iteration).
+
+    ``count`` is the block's number of points over all data-parallel ranks (a collective: every
+    rank calls this for the same blocks in the same order), so that each rank's rows are its
+    share of the global loss."""
     causal = getattr(trainer, "causal", None) if pde else None
     scales = None if causal is None else causal.point_scales(residuals, trainer.points.interior)  # (count, 1)
+    count = int(_parallel(trainer).all_reduce_sum(torch.tensor([float(len(residuals[0]))],
+                                                               device=residuals[0].device)).item())
     out = []
     for name, r in zip(names, residuals):
         if scales is not None:
             out.append(scales * math.sqrt(_weight(trainer, name) / r.shape[1]))
             continue
         lam = _point_weights(trainer, name, r)
-        factor = math.sqrt(_weight(trainer, name) / r.numel())
+        factor = math.sqrt(_weight(trainer, name) / max(count * r.shape[1], 1))
         out.append(r.new_tensor(factor) if lam is None else lam * factor)
     return out
 
@@ -254,9 +273,18 @@ def _chunk_batched(trainer, block: Block, index: slice, n: int, columns: _Column
             [part.reshape(n, r.shape[1], -1) for part, r in zip(rows.split(sizes), residuals)])
 
 
+def _no_rows(trainer, block: Block, index: slice, n: int, columns: _Columns, backend: str):
+    """A data-parallel rank without points of a block: residuals ``(0, k)`` and no rows of J."""
+    residuals = [r.detach() for r in block.evaluate(index, backend)]
+    return residuals, [r.new_zeros(0, r.shape[1], columns.total) for r in residuals]
+
+
 def jacobian(trainer, chunk: int = 1024, method: str = "auto",
              terms: dict[str, float] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """r(theta) ``(M,)`` and ``J = dr/dtheta`` ``(M, P)``, columns in ``trainer.trainable()`` order.
+
+    Data-parallel, a collective: this rank's rows (its points), scaled by the global counts, and
+    ``terms`` the global mean squares.
 
     Args:
         chunk: points per block; the forward graph and per-point gradients held at once
@@ -277,52 +305,128 @@ def jacobian(trainer, chunk: int = 1024, method: str = "auto",
     columns = _Columns(trainer.trainable())
     backend = trainer.config.derivatives if taps else "autograd"
     assemble = _chunk_by_taps if taps else _chunk_batched
-    r_parts, j_parts = [], []
+    r_parts, j_parts, squares = [], [], {}
     for number, block in enumerate(blocks(trainer)):
         pieces = []
-        for start in range(0, block.count, chunk):
+        for start in range(0, max(block.count, 1), chunk):  # a rank without points of a block: one empty chunk
             index = slice(start, min(start + chunk, block.count))
-            pieces.append(assemble(trainer, block, index, index.stop - start, columns, backend))
+            n = index.stop - start
+            pieces.append((assemble if n else _no_rows)(trainer, block, index, n, columns, backend))
         names = block.names(len(pieces[0][0]))
         residuals = [torch.cat([piece[0][t] for piece in pieces]) for t in range(len(names))]  # (count, k) each
         for t, (name, r, factor) in enumerate(zip(names, residuals, _factors(trainer, names, residuals, number == 0))):
             jac = torch.cat([piece[1][t] for piece in pieces])          # (count, k, P)
-            if terms is not None:
-                terms[name] = float(r.pow(2).mean())
+            squares[name] = torch.stack([r.pow(2).sum(), r.new_tensor(float(r.numel()))])
             r_parts.append((factor * r).reshape(-1))
-            j_parts.append((factor.unsqueeze(-1) * jac).reshape(r.numel(), -1))
+            j_parts.append((factor.unsqueeze(-1) * jac).reshape(r.numel(), columns.total))
+    if terms is not None:  # mean squares over every rank's points
+        sums = _parallel(trainer).all_reduce_sum(torch.stack(list(squares.values())))  # (terms, 2)
+        terms.update({name: float(total / count.clamp_min(1)) for name, (total, count) in zip(squares, sums)})
     return torch.cat(r_parts), torch.cat(j_parts)
 
 
 # -- the solve ------------------------------------------------------------------------------------------
 
 
-def damped_step(J: torch.Tensor, r: torch.Tensor, mu: float, solver: str = "cholesky",
-                normal: torch.Tensor | None = None, scaling: str = "marquardt") -> torch.Tensor:
-    """``delta`` solving ``(J^T J + mu D) delta = -J^T r``.
+class GaussNewton:
+    """One LM iteration's linear model ``|r + J delta|^2`` of the loss, global over data-parallel ranks.
+
+    Each rank holds its rows ``J``, ``r`` (its points); what the solvers need is summed over ranks,
+
+        J^T J = sum_ranks J_rank^T J_rank,   J^T r = sum_ranks J_rank^T r_rank,   |r|^2 = sum_ranks |r_rank|^2,
+
+    by all-reduces, so every rank solves the same system. ``"cholesky"`` all-reduces ``J^T J``;
+    ``"cg"`` all-reduces ``diag(J^T J)`` and then one product ``J^T J v`` per CG iteration;
+    ``"qr"`` gathers each rank's triangular factor ``R_rank`` (from ``J_rank = Q_rank R_rank``) and
+    ``Q_rank^T r_rank`` (TSQR): the stacked ``[R_rank]`` has the same ``R^T R = J^T J`` and the same
+    least-squares solutions as J, without squaring its condition number. One process: J itself.
 
     Args:
-        solver: ``"cholesky"`` (lstsq fallback when not positive definite) or ``"cg"``
-            (scipy's conjugate gradients on ``v -> J^T (J v) + mu D v``, Jacobi-preconditioned).
+        J: this rank's rows of the Jacobian, ``(M, P)``; r: its residuals ``(M,)``.
+        solver: ``"cholesky"``, ``"cg"`` or ``"qr"``.
+        normal: ``J^T J`` if already formed (one process, cholesky).
+        parallel: the ranks (default: one process).
+    """
+
+    def __init__(self, J: torch.Tensor, r: torch.Tensor, solver: str = "cholesky",
+                 normal: torch.Tensor | None = None, parallel: DataParallel | None = None):
+        self.J, self.r, self.solver = J, r, solver
+        self.parallel = parallel or DataParallel()
+        P = J.shape[1]
+        local = [J.T @ r, (r @ r).reshape(1)]                            # (P,), (1,)
+        if solver != "cholesky":
+            local.append((J * J).sum(0))                                 # diag(J^T J), (P,)
+        flat = self.parallel.all_reduce_sum(torch.cat(local))
+        self.g, self.loss = flat[:P], float(flat[P])
+        self.normal = None
+        if solver == "cholesky":  # summed in place: no second P x P copy
+            self.normal = self.parallel.all_reduce_sum(J.T @ J if normal is None or self.parallel.enabled else normal)
+        self.diagonal = self.normal.diagonal() if solver == "cholesky" else flat[P + 1:]
+        if solver == "qr":
+            self.rows, self.rhs = J, r
+            if self.parallel.enabled:  # each rank's M_rank x P block shrinks to its min(M_rank, P) x P factor
+                Q, R = torch.linalg.qr(J)                                # (M, K), (K, P)
+                self.rows, self.rhs = self.parallel.gather_rows(R), self.parallel.gather_rows(Q.T @ r)
+
+    def step(self, mu: float, scaling: str = "marquardt") -> torch.Tensor:
+        """``delta`` solving ``(J^T J + mu D) delta = -J^T r``, the same on every rank."""
+        D = _scaling(self.diagonal, scaling)
+        if self.solver == "qr":  # the augmented least squares [J; sqrt(mu D)] delta = [-r; 0]
+            stacked = torch.cat([self.rows, torch.diag((mu * D).sqrt())])  # (M + P, P)
+            rhs = torch.cat([-self.rhs, self.rhs.new_zeros(len(D))]).unsqueeze(1)
+            driver = "gels" if stacked.device.type == "cpu" else None
+            delta = torch.linalg.lstsq(stacked, rhs, driver=driver).solution.squeeze(1)
+        elif self.solver == "cg":
+            delta = self._cg(mu, D)
+        else:
+            delta = self._cholesky(mu, D)
+        delta = delta.contiguous()
+        self.parallel.broadcast([delta])  # rank 0's solve: bit-identical steps whatever the solver's round-off
+        return delta
+
+    def _cholesky(self, mu: float, D: torch.Tensor) -> torch.Tensor:
+        M = self.normal + torch.diag(mu * D)                             # (P, P)
+        L, info = torch.linalg.cholesky_ex(M)
+        if int(info) == 0:
+            return torch.cholesky_solve(-self.g.unsqueeze(1), L).squeeze(1)
+        solution = torch.linalg.lstsq(M.cpu(), -self.g.unsqueeze(1).cpu(), driver="gelsd").solution
+        return solution.squeeze(1).to(self.g)
+
+    def _cg(self, mu: float, D: torch.Tensor) -> torch.Tensor:
+        """scipy's conjugate gradients on ``v -> J^T (J v) + mu D v`` (``J^T J v`` summed over ranks),
+        Jacobi-preconditioned; every rank runs the same iterations on the same numbers."""
+        from scipy.sparse.linalg import LinearOperator, cg
+
+        J, reduce = self.J, self.parallel.all_reduce_sum
+        damping = (mu * D).cpu().numpy()
+
+        def product(v):
+            return reduce(J.T @ (J @ torch.from_numpy(v).to(J))).cpu().numpy() + damping * v
+
+        n = len(damping)
+        diagonal = self.diagonal.cpu().numpy() + damping  # Jacobi preconditioner of the damped normal matrix
+        operator = LinearOperator((n, n), matvec=product, dtype=damping.dtype)
+        preconditioner = LinearOperator((n, n), matvec=lambda v: v / diagonal, dtype=damping.dtype)
+        delta, _ = cg(operator, -self.g.cpu().numpy(), rtol=1e-12, atol=0.0, maxiter=10 * n, M=preconditioner)
+        return torch.as_tensor(delta).to(self.g)
+
+    def predicted_loss(self, delta: torch.Tensor) -> float:
+        """The linear model's loss ``|r + J delta|^2``, summed over ranks."""
+        return float(self.parallel.all_reduce_sum((self.r + self.J @ delta).pow(2).sum().reshape(1)))
+
+
+def damped_step(J: torch.Tensor, r: torch.Tensor, mu: float, solver: str = "cholesky",
+                normal: torch.Tensor | None = None, scaling: str = "marquardt") -> torch.Tensor:
+    """``delta`` solving ``(J^T J + mu D) delta = -J^T r`` in one process (see :class:`GaussNewton`).
+
+    Args:
+        solver: ``"cholesky"`` (lstsq fallback when not positive definite), ``"qr"`` (least squares
+            on ``[J; sqrt(mu D)]``) or ``"cg"`` (scipy's conjugate gradients on
+            ``v -> J^T (J v) + mu D v``, Jacobi-preconditioned).
         normal: ``J^T J`` if already formed (cholesky).
         scaling: ``"marquardt"``: ``D = diag(J^T J)`` (floored); ``"levenberg"``: ``D = mean(diag(J^T J)) I``.
     """
-    if solver == "qr":  # the augmented least squares [J; sqrt(mu D)] delta = [-r; 0]: no squared condition number
-        D = _scaling((J * J).sum(0), scaling)
-        stacked = torch.cat([J, torch.diag((mu * D).sqrt())])           # (M + P, P)
-        rhs = torch.cat([-r, r.new_zeros(J.shape[1])]).unsqueeze(1)
-        return torch.linalg.lstsq(stacked, rhs, driver="gels" if J.device.type == "cpu" else None).solution.squeeze(1)
-    g = J.T @ r                                                          # (P,)
-    if solver == "cg":
-        return _cg_step(J, g, mu, scaling)
-    A = J.T @ J if normal is None else normal                           # (P, P)
-    D = _scaling(A.diagonal(), scaling)
-    M = A + torch.diag(mu * D)
-    L, info = torch.linalg.cholesky_ex(M)
-    if int(info) == 0:
-        return torch.cholesky_solve(-g.unsqueeze(1), L).squeeze(1)
-    solution = torch.linalg.lstsq(M.cpu(), -g.unsqueeze(1).cpu(), driver="gelsd").solution
-    return solution.squeeze(1).to(g)
+    return GaussNewton(J, r, solver, normal).step(mu, scaling)
 
 
 def _scaling(diagonal: torch.Tensor, scaling: str = "marquardt") -> torch.Tensor:
@@ -331,19 +435,6 @@ def _scaling(diagonal: torch.Tensor, scaling: str = "marquardt") -> torch.Tensor
     if scaling == "levenberg":
         return torch.full_like(diagonal, float(diagonal.mean().clamp_min(1e-300)))
     return diagonal.clamp_min(1e-12 * float(diagonal.max().clamp_min(1e-300)))
-
-
-def _cg_step(J: torch.Tensor, g: torch.Tensor, mu: float, scaling: str = "marquardt") -> torch.Tensor:
-    from scipy.sparse.linalg import LinearOperator, cg
-
-    Jn = J.detach().cpu().numpy()
-    columns = (J * J).sum(0)                                             # diag(J^T J), (P,)
-    D = _scaling(columns, scaling).cpu().numpy()
-    operator = LinearOperator((len(D), len(D)), matvec=lambda v: Jn.T @ (Jn @ v) + mu * D * v, dtype=Jn.dtype)
-    diagonal = columns.cpu().numpy() + mu * D  # Jacobi preconditioner of the damped normal matrix
-    preconditioner = LinearOperator((len(D), len(D)), matvec=lambda v: v / diagonal, dtype=Jn.dtype)
-    delta, _ = cg(operator, -g.cpu().numpy(), rtol=1e-12, atol=0.0, maxiter=10 * len(D), M=preconditioner)
-    return torch.as_tensor(delta).to(g)
 
 
 def nielsen_update(mu: float, nu: float, rho: float, accepted: bool) -> tuple[float, float]:
@@ -387,10 +478,11 @@ def run_lm_stage(trainer, index: int, stage: LM) -> None:
     from tqdm.auto import tqdm  # lazily: `import kanpde` stays light
 
     cfg = trainer.config
+    parallel = _parallel(trainer)
     params = trainer.trainable()
     solver = _solver(stage, sum(p.numel() for p in params))
     bar = tqdm(total=stage.steps, desc=f"[{index + 1}/{len(cfg.schedule)}] {stage.label()}",
-               disable=not cfg.verbose, leave=True, dynamic_ncols=True)
+               disable=not (cfg.verbose and parallel.is_main), leave=True, dynamic_ncols=True)
     mu, nu, stop, done = stage.damping, 2.0, "steps", 0
     stage_record = trainer.history.stages[-1] if trainer.history.stages else {}
     while done < stage.steps:
@@ -400,25 +492,25 @@ def run_lm_stage(trainer, index: int, stage: LM) -> None:
             trainer.causal.begin_step(freeze=True)
         with torch.enable_grad():
             r, J = jacobian(trainer, stage.chunk, terms=terms)
-        if not (torch.isfinite(r).all() and torch.isfinite(J).all()):
+        if parallel.any(not (torch.isfinite(r).all() and torch.isfinite(J).all())):
             stop = "nonfinite"
             break
-        loss = float(r @ r)
-        if float((J.T @ r).abs().max()) <= stage.gtol:
+        system = GaussNewton(J, r, solver, parallel=parallel)  # J^T J, J^T r, |r|^2 summed over ranks
+        loss = system.loss
+        if float(system.g.abs().max()) <= stage.gtol:
             stop = "gtol"
             break
         theta = _flat(params)
-        normal = J.T @ J if solver == "cholesky" else None
         accepted = False
-        while not accepted:
-            delta = damped_step(J, r, mu, solver, normal, stage.scaling)
+        while not accepted:  # every decision below sees global numbers: the ranks agree
+            delta = system.step(mu, stage.scaling)
             if float(delta.norm()) <= stage.xtol * (float(theta.norm()) + stage.xtol):
                 stop = "xtol"
                 break
             with torch.no_grad():
                 _assign(theta + delta, params)
             new = _loss(trainer)
-            predicted = loss - float((r + J @ delta).pow(2).sum())
+            predicted = loss - system.predicted_loss(delta)
             accepted = math.isfinite(new) and new < loss
             rho = (loss - new) / predicted if accepted and predicted > 0 else 0.0
             mu, nu = nielsen_update(mu, nu, rho, accepted)
@@ -442,7 +534,7 @@ def run_lm_stage(trainer, index: int, stage: LM) -> None:
             trainer.record_error(record)
         bar.update(1)
         bar.set_postfix(trainer._postfix(record) | {"mu": f"{mu:.1e}"}, refresh=False)
-        if any(cb(record) for cb in cfg.callbacks):
+        if parallel.any(any(cb(record) for cb in cfg.callbacks)):
             trainer.stopped, stop = True, "callback"
             break
     bar.close()

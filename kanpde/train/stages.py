@@ -81,7 +81,8 @@ class LM:
 
     Each iteration assembles the residual Jacobian J once and solves
     ``(J^T J + mu diag(J^T J)) delta = -J^T r``; mu adapts by Nielsen's rule and only
-    steps that lower the loss are taken.
+    steps that lower the loss are taken. Data-parallel, each rank's points are its rows of J and
+    ``J^T J``, ``J^T r`` are all-reduced: every rank takes the step of one process on all the points.
 
     Attributes:
         damping: initial mu (relative to diag(J^T J)).
@@ -144,7 +145,7 @@ def default_schedule(lm: bool = True, final_grid: int = 40) -> list[Stage]:
     :mod:`kanpde.train.sizing`. With ``lm=False``, L-BFGS on the same grids. LM wins on every
     problem measured (rel L2 on poisson2d with Dirichlet built in, seeds 0-2, grid 40:
     3.6e-6 against 4.4e-5 for L-BFGS), see ``scripts/accuracy_defaults.py`` and the README's
-    "Default training".
+    "Default training". Both run data-parallel too (:mod:`kanpde.train.distributed`).
     """
     if final_grid not in LM_STEPS or final_grid < 40:
         raise ValueError(f"default_schedule(final_grid=...) takes 40 or 80, got {final_grid!r}")
@@ -153,11 +154,3 @@ def default_schedule(lm: bool = True, final_grid: int = 40) -> list[Stage]:
         return [Adam(100, lr=1e-2)] + [LBFGS(LBFGS_STEPS[g], grid=g) for g in grids]
     return [Adam(100, lr=1e-2)] + [LM(LM_STEPS[g], grid=g) for g in grids]
 
-
-def without_lm(schedule: list[Stage]) -> list[Stage]:
-    """The schedule to run where LM stages cannot (data-parallel): the default's
-    L-BFGS twin for the default schedule, otherwise unchanged (the LM stage then says why it cannot run)."""
-    for final in (40, 80):
-        if schedule == default_schedule(final_grid=final):
-            return default_schedule(lm=False, final_grid=final)
-    return schedule

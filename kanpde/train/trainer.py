@@ -36,7 +36,7 @@ from .history import History
 from .lm import run_lm_stage
 from .resume import Checkpoints, Position
 from .sizing import sized
-from .stages import LBFGS, LM, Adam, Stage, without_lm
+from .stages import LBFGS, LM, Adam, Stage
 from .start import check_size, check_start
 
 
@@ -67,9 +67,8 @@ class Trainer:
         self.start = time.perf_counter()
         self.parallel = DataParallel.from_config(config)  # one process: every method is a no-op
         self.parallel.broadcast_module(model, self.parameters.values())
-        self.causal = causal_state(config.causal, problem.domain)  # None unless TrainConfig.causal
-        if self.parallel.enabled:  # LM stages do not run data-parallel: the default schedule falls back
-            self.config = dataclasses.replace(config, schedule=without_lm(config.schedule))
+        self.causal = causal_state(config.causal, problem.domain,  # None unless TrainConfig.causal
+                                   self.parallel.all_reduce_sum if self.parallel.enabled else None)
         self.points = self.sample()
         self.eval_x, self.eval_u = self._evaluation_set()
         self.stopped = False
@@ -207,9 +206,6 @@ class Trainer:
 
     def run_stage(self, index: int, stage: Stage, optimizer, resumed=None) -> None:
         if isinstance(stage, LM):  # its own loop (kanpde.train.lm); a resume restarts the LM stage
-            if self.parallel.enabled:  # J^T J and J^T r are not all-reduced yet
-                raise ValueError(f"the {stage.label()} stage does not run data-parallel yet; use Adam/L-BFGS stages "
-                                 "(kanpde solve NAME --config default) or one process")
             return run_lm_stage(self, index, stage)
         cfg = self.config
         from tqdm.auto import tqdm  # lazily: `import kanpde` stays light
