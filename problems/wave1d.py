@@ -59,18 +59,15 @@ def problem() -> kp.Problem:
 
 
 def config() -> kp.TrainConfig:
-    """Recommended: Adam 100 then Levenberg-Marquardt on grids 5, 10, 20, 40 (15/15/20/10 iterations),
-    one window; the Dirichlet and both initial conditions are built in (hard="auto"), so the PDE
-    residual is the only loss term and no weight is hand-picked.
+    """Recommended: the defaults, one window. ``kp.solve`` sizes them for the [2, 10, 1] KAN to Adam 100,
+    then Levenberg-Marquardt on grids 5 -> 80 at 5000 points; the Dirichlet and both initial conditions
+    are built in (hard="auto"), so the PDE residual is the only loss term and no weight is hand-picked.
 
-    Measured on one thread by a runner doing exactly what
-    ``python scripts/time_accuracy.py --problems wave1d --seeds 0 1 2 --threads 1`` does (the KAN row of
-    ``scripts/benchmark.py``: [2, 10, 1] KAN, 3000 points): rel L2 6.9e-5 / 6.0e-5 / 4.8e-5
-    (seeds 0 / 1 / 2, 45-110 s on one thread of the loaded shared box) where Adam + L-BFGS on the
-    same grids reaches 6.6e-3.
+    rel L2 1.4e-5 / 1.7e-5 / 3.1e-5 (seeds 0 / 1 / 2, 160-215 s on the loaded shared box), measured by
+    ``python scripts/accuracy_defaults.py --problems wave1d``; the grid-40 schedule at 3000 points
+    reached 6.9e-5 / 6.0e-5 / 4.8e-5, Adam + L-BFGS on grids to 40 6.6e-3.
     """
-    return kp.TrainConfig(schedule=[kp.Adam(100), kp.LM(15, grid=5), kp.LM(15, grid=10), kp.LM(20, grid=20),
-                                    kp.LM(10, grid=40)])
+    return kp.TrainConfig()
 
 
 def fd_solution(resolution=None) -> kp.fd.FDSolution:
