@@ -345,3 +345,50 @@ def test_formulas_recipe_snaps_poisson2d_to_its_exact_formula():
     row = script.run(problems.load_problem("poisson2d"), seed=0, restarts=4, verbose=False)
     assert row["proven"] is True and row["rel_l2"] <= 1e-10 and row["pde_residual"] < 1e-8
     assert row["formula"] == "sin(pi*x)*sin(pi*y)"
+
+
+def _two_ridge_problem():
+    """Delta u = f on [-1, 1]^2 with u = sin(1.5 s1) + s2^2 / 2, s1 = (x + 2y) / sqrt5, s2 = (2x - y) / sqrt5:
+    a sum of ridge functions along the angles atan(2) = 63.43 deg and atan(-1/2) + 180 = 153.43 deg."""
+    w1 = torch.tensor([1.0, 2.0], dtype=torch.float64) / 5 ** 0.5
+    w2 = torch.tensor([2.0, -1.0], dtype=torch.float64) / 5 ** 0.5
+
+    def exact(x):
+        return torch.sin(1.5 * x @ w1.to(x)).unsqueeze(1) + 0.5 * (x @ w2.to(x)).unsqueeze(1) ** 2
+
+    def pde(x, u):
+        return u.laplacian() - (1.0 - 2.25 * torch.sin(1.5 * x @ w1.to(x)).unsqueeze(1))
+
+    return kp.Problem(kp.Rectangle((-1, -1), (1, 1)), pde, [kp.Dirichlet(exact, hard=False)], exact=exact,
+                      name="ridges")
+
+
+def test_ridge_directions_recovers_the_angles_of_a_two_ridge_solution():
+    from kanpde.symbolic import ridge_directions
+
+    problem = _two_ridge_problem()
+    search = ridge_directions(problem, angles=24, grid=10, interior_points=200, boundary_points=60, refine=10,
+                              verbose=False)
+    found = sorted(math.degrees(t) for t in search.angles)
+    expected = [math.degrees(math.atan(2.0)), 180 - math.degrees(math.atan(0.5))]
+    assert found == pytest.approx(expected, abs=0.5)        # the grid step is 7.5 deg: refined well below it
+    assert search.directions.shape == (2, 2) and search.grid_losses.shape == (24, 24)
+    assert search.loss < 1e-3 * float(search.grid_losses[torch.isfinite(search.grid_losses)].max())
+    x = torch.rand(500, 2, dtype=torch.float64) * 2 - 1       # the model is the solution, not only its angles
+    with torch.no_grad():
+        error = (search.model(x) - problem.exact(x)).norm() / problem.exact(x).norm()
+    assert float(error) < 1e-2
+
+
+def test_ridge_directions_rejects_nonlinear_problems_and_other_dimensions():
+    from kanpde.symbolic import ridge_directions
+
+    square = kp.Rectangle((-1, -1), (1, 1))
+    nonlinear = kp.Problem(square, lambda x, u: u.laplacian() + u.value ** 2 - 1, [kp.Dirichlet(0.0, hard=False)])
+    with pytest.raises(ValueError, match="not affine"):
+        ridge_directions(nonlinear, angles=4, grid=3, interior_points=20, boundary_points=8, refine=0, verbose=False)
+    cube = kp.Problem(kp.Box((0, 0, 0), (1, 1, 1)), lambda x, u: u.laplacian() - 1, [kp.Dirichlet(0.0)])
+    with pytest.raises(ValueError, match="3 inputs"):
+        ridge_directions(cube, verbose=False)
+    with pytest.raises(ValueError, match="angles"):
+        ridge_directions(_two_ridge_problem(), angles=2, verbose=False)
