@@ -3,22 +3,27 @@
     python scripts/formulas.py                      # every problem in problems/ plus a 1-D Poisson
     python scripts/formulas.py poisson2d helmholtz2d
 
-Recipe (the "recommended configuration" of the symbolic workflow, per problem below):
-the problem is solved with every condition as a loss term (``problem.soft()``: with a
+Recipe: the recommended symbolic configuration, the same for every problem (only ``FIRST`` differs
+per problem). The problem is solved with every condition as a loss term (``problem.soft()``: with a
 built-in Dirichlet factor phi the network would be u / phi, rarely a library function), by
-a [d, 2, 1] KAN ([1, 1] in 1-D) whose first-layer edges start snapped to the library function named in
-``FIRST`` (linear ``x`` unless a problem says otherwise; random slopes) and whose output
-edges are splines. Short Adam warm-ups from ``--restarts`` seeds pick the start with the
-lowest loss (a random pair of directions can settle in a poor local minimum); L-BFGS then
-refines the output splines on grids 10 -> 20 -> 40, each fitted to the range of its inputs
-(a spline on a fixed wide range resolves cos(w s) too coarsely to snap: R^2 0.993).
+a [d, 2, 1] KAN ([1, 1] in 1-D) whose first-layer edges are snapped to the library function named in
+``FIRST`` (linear ``x`` unless a problem says otherwise) and whose output edges are splines, each on
+a grid fitted to the range of its inputs (a spline on a fixed wide range resolves cos(w s) too
+coarsely to snap: R^2 0.993). The start:
+
+* 2 network inputs and a linear PDE: :func:`kanpde.symbolic.ridge_directions` scores every pair of
+  90 directions in [0, pi) by the least soft loss over the output splines (grid 40), a linear
+  least-squares problem, and refines the best pair; L-BFGS then trains on grids 40 -> 80.
+* otherwise (a nonlinear PDE, d != 2): short Adam warm-ups from ``--restarts`` seeds (random
+  first-layer slopes) pick the start with the lowest loss; L-BFGS refines on grids 10 -> 20 -> 40.
+
 :func:`kanpde.symbolic.auto_symbolic` snaps the output edges and fine-tunes on the PDE loss,
 and ``solution.formula()`` snaps the constants (tolerance 1e-6). A formula counts as found
 when no edge stayed a spline and its rel L2 is at most 1e-6; else "no compact formula".
 
 Prints a Markdown table (problem, formula, rel L2 of the formula on the dense evaluation set,
 RMS PDE residual of the formula, whether sympy proves it equal to the known exact solution,
-time) and writes it to results/formulas.md.
+rel L2 of the recipe's trained KAN before snapping, time) and writes it to results/formulas.md.
 """
 
 from __future__ import annotations
@@ -122,12 +127,13 @@ def table(rows: list[dict]) -> str:
     def num(v):
         return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.1e}"
 
-    lines = ["| problem | formula | rel L2 | PDE residual | = exact (sympy) | time s |", "|---|---|---|---|---|---|"]
+    lines = ["| problem | formula | rel L2 | PDE residual | = exact (sympy) | KAN rel L2 | time s |",
+             "|---|---|---|---|---|---|---|"]
     for r in rows:
         proven = {True: "yes", False: "no", None: "-"}[r["proven"]]
         formula = f"`{r['formula']}`" if r["formula"] != "no compact formula" else r["formula"]
         lines.append(f"| {r['problem']} | {formula} | {num(r['rel_l2'])} | {num(r['pde_residual'])} | {proven} "
-                     f"| {r['time_s']:.0f} |")
+                     f"| {num(r.get('kan_rel_l2'))} | {r['time_s']:.0f} |")
     return "\n".join(lines)
 
 

@@ -82,8 +82,10 @@ def test_snapping_recovers_a_known_edge():
     assert np.max(np.abs(c * LIBRARY[best.name].torch_fn(torch.as_tensor(a * x + b)).numpy() + d
                          - (2 * np.sin(3 * x + 1) - 0.5))) < 1e-8
     sin = fit_candidate(LIBRARY["sin"], x, 2 * np.sin(3 * x + 1) - 0.5)
-    sign = np.sign(sin.a)                     # sin(3x + 1) = -sin(-3x - 1)
-    assert np.allclose([sign * sin.a, sign * sin.b, sign * sin.c, sin.d], [3, 1, 2, -0.5], atol=1e-8, rtol=0)
+    turns = round((sin.b - 1) / PI)           # a > 0 and b within a period: sin(3x + 1) = -sin(3x + 1 - pi)
+    assert np.allclose([sin.a, sin.b - turns * PI, sin.c, sin.d], [3, 1, 2 * (-1) ** turns, -0.5], atol=1e-8, rtol=0)
+    fast = fit_candidate(LIBRARY["cos"], x, np.cos(12.95 * x + 0.1))  # a ridge's frequency beyond 10 (helmholtz2d)
+    assert fast.r2 > 1 - 1e-12 and abs(fast.a - 12.95) < 1e-8
     assert best_fit(x, 3.1 * x + 0.2)[0].name == "x"
     with pytest.raises(ValueError, match="unknown library function"):
         best_fit(x, x, library=["sin", "sine"])
