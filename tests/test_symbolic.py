@@ -336,17 +336,21 @@ def test_formulas_script_writes_a_table(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_formulas_recipe_snaps_poisson2d_to_its_exact_formula():
-    """The recommended symbolic recipe (scripts/formulas.py) on poisson2d: sin(pi x) sin(pi y), proven by sympy."""
+@pytest.mark.parametrize("name, formula", [("poisson2d", "sin(pi*x)*sin(pi*y)"),
+                                           ("helmholtz2d", "cos(pi*x - 4*pi*y)/2 - cos(pi*x + 4*pi*y)/2")])
+def test_formulas_recipe_snaps_2d_problems_to_their_exact_formulas(name, formula):
+    """The recommended symbolic recipe (scripts/formulas.py): the ridge-direction search, training, snapping;
+    the formula is proven equal to the exact solution by sympy (sin(pi x) sin(4 pi y) stays as the ridge sum)."""
     from conftest import load_script
 
     import problems
 
     script = load_script("formulas")
     torch.set_num_threads(1)
-    row = script.run(problems.load_problem("poisson2d"), seed=0, restarts=4, verbose=False)
+    row = script.run(problems.load_problem(name), seed=0, restarts=4, verbose=False)
+    assert row["start"].startswith("ridge search")
     assert row["proven"] is True and row["rel_l2"] <= 1e-10 and row["pde_residual"] < 1e-8
-    assert row["formula"] == "sin(pi*x)*sin(pi*y)"
+    assert row["formula"] == formula
 
 
 def _two_ridge_problem():
