@@ -348,6 +348,7 @@ def test_formulas_recipe_snaps_2d_problems_to_their_exact_formulas(name, formula
     script = load_script("formulas")
     torch.set_num_threads(1)
     row = script.run(problems.load_problem(name), seed=0, restarts=4, verbose=False)
+    print(script.table([row]))  # the README table's row (pytest -s)
     assert row["start"].startswith("ridge search")
     assert row["proven"] is True and row["rel_l2"] <= 1e-10 and row["pde_residual"] < 1e-8
     assert row["formula"] == formula
