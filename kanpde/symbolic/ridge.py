@@ -107,7 +107,9 @@ def _snap_first(model: SymbolicKAN, directions, first: dict | None) -> None:
 class _Basis(Network):
     """The one-ridge model's B-spline basis, one function per block: at inputs made of ``P`` equal blocks of
     rows, the rows of block ``p`` get ``B_p(w . f(x))``. On points tiled ``P`` times, one residual evaluation
-    gives every column of ``J`` (an evaluation costs little more for ``P`` times the points)."""
+    gives every column of ``J`` (an evaluation costs little more for ``P`` times the points). Every call must
+    pass one whole tiled set (the problem evaluates the PDE and each condition's points separately); a
+    wrong mapping would show as the nonlinearity that :class:`_Columns` checks for."""
 
     def __init__(self, angle: float, grid: int, x: torch.Tensor, first: dict, library):
         super().__init__()
@@ -121,6 +123,8 @@ class _Basis(Network):
         self.spread = spread.requires_grad_(False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if len(x) % self.size:
+            raise ValueError(f"expected {self.size} equal blocks of rows, got {len(x)} rows")
         every = self.spread(x)                                               # (P n, P)
         block = torch.arange(len(x), device=x.device) // (len(x) // self.size)
         return every.gather(1, block.unsqueeze(1))                           # (P n, 1)
