@@ -74,7 +74,7 @@ FINE_TUNE = 100  # L-BFGS iterations on the PDE loss after snapping each layer
 
 def initial_model(problem: kp.Problem, seed: int) -> SymbolicKAN:
     """[1, 1] in 1-D (one spline edge); else [d, 2, 1] with snapped first-layer edges of random slopes."""
-    dim = problem.domain.dim
+    dim = problem.input_dim  # the network's inputs (features= or a periodic embedding add some)
     widths = [1, 1] if dim == 1 else [dim, 2, 1]
     model = SymbolicKAN(kp.KAN(widths, grid=10, k=3, seed=seed).double(), LIBRARY)
     g = torch.Generator().manual_seed(seed)
@@ -92,8 +92,8 @@ def train(problem: kp.Problem, seed: int, restarts: int, verbose: bool) -> tuple
     def config(schedule):
         return kp.TrainConfig(interior_points=500, boundary_points=100, verbose=verbose, schedule=schedule)
 
-    reason = "d != 2"
-    if problem.network_inputs(torch.zeros(1, problem.domain.dim)).shape[1] == 2:
+    reason = f"{problem.input_dim} network inputs"
+    if problem.input_dim == 2:
         try:
             search = ridge_directions(problem, first=FIRST.get(problem.name), library=LIBRARY, seed=seed,
                                       verbose=verbose, **SEARCH)

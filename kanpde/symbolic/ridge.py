@@ -67,7 +67,7 @@ def _check(problem, angles: int, grid: int, refine: int, first: dict) -> None:
         raise ValueError(f"grid must be a positive int, got {grid!r}")
     if not isinstance(refine, int) or refine < 0:
         raise ValueError(f"refine must be an int >= 0 (pattern-search rounds), got {refine!r}")
-    dim = problem.network_inputs(torch.zeros(1, problem.domain.dim, dtype=torch.float64)).shape[1]
+    dim = problem.input_dim  # with a periodic embedding or features= more than the domain's
     if dim != 2:
         raise ValueError(f"ridge_directions searches angles of 2-D inputs; the network of {problem.name!r} "
                          f"has {dim} inputs")
