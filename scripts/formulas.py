@@ -3,22 +3,27 @@
     python scripts/formulas.py                      # every problem in problems/ plus a 1-D Poisson
     python scripts/formulas.py poisson2d helmholtz2d
 
-Recipe (the "recommended configuration" of the symbolic workflow, per problem below):
-the problem is solved with every condition as a loss term (``problem.soft()``: with a
+Recipe: the recommended symbolic configuration, the same for every problem (only ``FIRST`` differs
+per problem). The problem is solved with every condition as a loss term (``problem.soft()``: with a
 built-in Dirichlet factor phi the network would be u / phi, rarely a library function), by
-a [d, 2, 1] KAN ([1, 1] in 1-D) whose first-layer edges start snapped to the library function named in
-``FIRST`` (linear ``x`` unless a problem says otherwise; random slopes) and whose output
-edges are splines. Short Adam warm-ups from ``--restarts`` seeds pick the start with the
-lowest loss (a random pair of directions can settle in a poor local minimum); L-BFGS then
-refines the output splines on grids 10 -> 20 -> 40, each fitted to the range of its inputs
-(a spline on a fixed wide range resolves cos(w s) too coarsely to snap: R^2 0.993).
+a [d, 2, 1] KAN ([1, 1] in 1-D) whose first-layer edges are snapped to the library function named in
+``FIRST`` (linear ``x`` unless a problem says otherwise) and whose output edges are splines, each on
+a grid fitted to the range of its inputs (a spline on a fixed wide range resolves cos(w s) too
+coarsely to snap: R^2 0.993). The start:
+
+* 2 network inputs and a linear PDE: :func:`kanpde.symbolic.ridge_directions` scores every pair of
+  90 directions in [0, pi) by the least soft loss over the output splines (grid 40), a linear
+  least-squares problem, and refines the best pair; L-BFGS then trains on grids 40 -> 80.
+* otherwise (a nonlinear PDE, d != 2): short Adam warm-ups from ``--restarts`` seeds (random
+  first-layer slopes) pick the start with the lowest loss; L-BFGS refines on grids 10 -> 20 -> 40.
+
 :func:`kanpde.symbolic.auto_symbolic` snaps the output edges and fine-tunes on the PDE loss,
 and ``solution.formula()`` snaps the constants (tolerance 1e-6). A formula counts as found
 when no edge stayed a spline and its rel L2 is at most 1e-6; else "no compact formula".
 
 Prints a Markdown table (problem, formula, rel L2 of the formula on the dense evaluation set,
 RMS PDE residual of the formula, whether sympy proves it equal to the known exact solution,
-time) and writes it to results/formulas.md.
+rel L2 of the recipe's trained KAN before snapping, time) and writes it to results/formulas.md.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import kanpde as kp  # noqa: E402
 import problems  # noqa: E402
 from kanpde.files import atomic_write  # noqa: E402
-from kanpde.symbolic import EdgeFit, SymbolicKAN, auto_symbolic  # noqa: E402
+from kanpde.symbolic import EdgeFit, SymbolicKAN, auto_symbolic, ridge_directions  # noqa: E402
 
 PI = math.pi
 x, y = sp.symbols("x y", real=True)
@@ -62,12 +67,14 @@ def poisson1d() -> kp.Problem:
 
 WARMUP = [kp.Adam(200, lr=1e-2)]
 REFINE = [kp.LBFGS(150), kp.LBFGS(150, grid=20), kp.LBFGS(150, grid=40)]
+SEARCH = {"angles": 90, "grid": 40}                # ridge_directions on 2-D linear problems
+SEARCH_REFINE = [kp.LBFGS(150), kp.LBFGS(150, grid=80)]  # from the search's grid 40
 FINE_TUNE = 100  # L-BFGS iterations on the PDE loss after snapping each layer
 
 
 def initial_model(problem: kp.Problem, seed: int) -> SymbolicKAN:
     """[1, 1] in 1-D (one spline edge); else [d, 2, 1] with snapped first-layer edges of random slopes."""
-    dim = problem.domain.dim
+    dim = problem.input_dim  # the network's inputs (features= or a periodic embedding add some)
     widths = [1, 1] if dim == 1 else [dim, 2, 1]
     model = SymbolicKAN(kp.KAN(widths, grid=10, k=3, seed=seed).double(), LIBRARY)
     g = torch.Generator().manual_seed(seed)
@@ -79,19 +86,31 @@ def initial_model(problem: kp.Problem, seed: int) -> SymbolicKAN:
     return model
 
 
-def train(problem: kp.Problem, seed: int, restarts: int, verbose: bool) -> kp.Solution:
-    """Warm-ups from ``restarts`` seeds, then grid refinement of the one with the lowest loss."""
+def train(problem: kp.Problem, seed: int, restarts: int, verbose: bool) -> tuple[kp.Solution, str]:
+    """2-D linear problems: the ridge-direction search, then L-BFGS; else warm-ups from ``restarts`` seeds and
+    grid refinement of the one with the lowest loss. Returns the solution and how it started."""
     def config(schedule):
         return kp.TrainConfig(interior_points=500, boundary_points=100, verbose=verbose, schedule=schedule)
 
+    reason = f"{problem.input_dim} network inputs"
+    if problem.input_dim == 2:
+        try:
+            search = ridge_directions(problem, first=FIRST.get(problem.name), library=LIBRARY, seed=seed,
+                                      verbose=verbose, **SEARCH)
+        except ValueError as exc:  # a nonlinear PDE or condition: the least-squares search does not apply
+            reason = str(exc)
+        else:
+            angles = ", ".join(f"{math.degrees(t):.2f}" for t in search.angles)
+            return kp.solve(problem, search.model, config(SEARCH_REFINE)), f"ridge search: {angles} deg"
     starts = [kp.solve(problem, initial_model(problem, s), config(WARMUP)) for s in range(seed, seed + restarts)]
     best = min(starts, key=lambda start: start.history.steps[-1]["loss"])
-    return kp.solve(problem, best.network, config(REFINE))
+    return kp.solve(problem, best.network, config(REFINE)), f"{restarts} warm-ups ({reason})"
 
 
 def run(problem: kp.Problem, seed: int, restarts: int, verbose: bool) -> dict:
     started = time.perf_counter()
-    solution = train(problem.soft(), seed, restarts, verbose)
+    solution, start = train(problem.soft(), seed, restarts, verbose)
+    trained = solution.errors()["rel_l2"]  # the recipe's KAN before snapping
     snapped, report = auto_symbolic(solution, library=LIBRARY, fine_tune_steps=FINE_TUNE, verbose=verbose)
     formula = snapped.formula()
     check = snapped.formula_report()
@@ -100,19 +119,21 @@ def run(problem: kp.Problem, seed: int, restarts: int, verbose: bool) -> dict:
     compact = check.compact and check.rel_l2 is not None and check.rel_l2 <= 1e-6
     return {"problem": problem.name, "formula": sp.sstr(formula) if compact else "no compact formula",
             "latex": check.latex if compact else None, "rel_l2": check.rel_l2, "pde_residual": check.pde_residual,
-            "proven": proven, "time_s": time.perf_counter() - started, "kan_rel_l2": snapped.errors()["rel_l2"]}
+            "proven": proven, "time_s": time.perf_counter() - started, "kan_rel_l2": trained,
+            "start": start}
 
 
 def table(rows: list[dict]) -> str:
     def num(v):
         return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.1e}"
 
-    lines = ["| problem | formula | rel L2 | PDE residual | = exact (sympy) | time s |", "|---|---|---|---|---|---|"]
+    lines = ["| problem | formula | rel L2 | PDE residual | = exact (sympy) | KAN rel L2 | time s |",
+             "|---|---|---|---|---|---|---|"]
     for r in rows:
         proven = {True: "yes", False: "no", None: "-"}[r["proven"]]
         formula = f"`{r['formula']}`" if r["formula"] != "no compact formula" else r["formula"]
         lines.append(f"| {r['problem']} | {formula} | {num(r['rel_l2'])} | {num(r['pde_residual'])} | {proven} "
-                     f"| {r['time_s']:.0f} |")
+                     f"| {num(r.get('kan_rel_l2'))} | {r['time_s']:.0f} |")
     return "\n".join(lines)
 
 
@@ -124,7 +145,8 @@ def one(name: str, args) -> dict:
     except Exception as exc:  # noqa: BLE001 -- one problem this recipe cannot train must not stop the table
         row = {"problem": name, "formula": "no compact formula", "rel_l2": None, "pde_residual": None,
                "proven": None, "time_s": float("nan"), "error": f"{type(exc).__name__}: {exc}"}
-    print(table([row]).splitlines()[-1] + (f"  ({row['error']})" if "error" in row else ""), flush=True)
+    note = row.get("error") or f"start: {row['start']}; KAN rel L2 {row['kan_rel_l2']:.1e}"
+    print(table([row]).splitlines()[-1] + f"  ({note})", flush=True)
     return row
 
 

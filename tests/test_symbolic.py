@@ -82,8 +82,10 @@ def test_snapping_recovers_a_known_edge():
     assert np.max(np.abs(c * LIBRARY[best.name].torch_fn(torch.as_tensor(a * x + b)).numpy() + d
                          - (2 * np.sin(3 * x + 1) - 0.5))) < 1e-8
     sin = fit_candidate(LIBRARY["sin"], x, 2 * np.sin(3 * x + 1) - 0.5)
-    sign = np.sign(sin.a)                     # sin(3x + 1) = -sin(-3x - 1)
-    assert np.allclose([sign * sin.a, sign * sin.b, sign * sin.c, sin.d], [3, 1, 2, -0.5], atol=1e-8, rtol=0)
+    turns = round((sin.b - 1) / PI)           # a > 0 and b within a period: sin(3x + 1) = -sin(3x + 1 - pi)
+    assert np.allclose([sin.a, sin.b - turns * PI, sin.c, sin.d], [3, 1, 2 * (-1) ** turns, -0.5], atol=1e-8, rtol=0)
+    fast = fit_candidate(LIBRARY["cos"], x, np.cos(12.95 * x + 0.1))  # a ridge's frequency beyond 10 (helmholtz2d)
+    assert fast.r2 > 1 - 1e-12 and abs(fast.a - 12.95) < 1e-8
     assert best_fit(x, 3.1 * x + 0.2)[0].name == "x"
     with pytest.raises(ValueError, match="unknown library function"):
         best_fit(x, x, library=["sin", "sine"])
@@ -334,14 +336,66 @@ def test_formulas_script_writes_a_table(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_formulas_recipe_snaps_poisson2d_to_its_exact_formula():
-    """The recommended symbolic recipe (scripts/formulas.py) on poisson2d: sin(pi x) sin(pi y), proven by sympy."""
+@pytest.mark.parametrize("name, formula", [("poisson2d", "sin(pi*x)*sin(pi*y)"),
+                                           ("helmholtz2d", "cos(pi*x - 4*pi*y)/2 - cos(pi*x + 4*pi*y)/2")])
+def test_formulas_recipe_snaps_2d_problems_to_their_exact_formulas(name, formula):
+    """The recommended symbolic recipe (scripts/formulas.py): the ridge-direction search, training, snapping;
+    the formula is proven equal to the exact solution by sympy (sin(pi x) sin(4 pi y) stays as the ridge sum)."""
     from conftest import load_script
 
     import problems
 
     script = load_script("formulas")
     torch.set_num_threads(1)
-    row = script.run(problems.load_problem("poisson2d"), seed=0, restarts=4, verbose=False)
+    row = script.run(problems.load_problem(name), seed=0, restarts=4, verbose=False)
+    print(script.table([row]))  # the README table's row (pytest -s)
+    assert row["start"].startswith("ridge search")
     assert row["proven"] is True and row["rel_l2"] <= 1e-10 and row["pde_residual"] < 1e-8
-    assert row["formula"] == "sin(pi*x)*sin(pi*y)"
+    assert row["formula"] == formula
+
+
+def _two_ridge_problem():
+    """Delta u = f on [-1, 1]^2 with u = sin(1.5 s1) + s2^2 / 2, s1 = (x + 2y) / sqrt5, s2 = (2x - y) / sqrt5:
+    a sum of ridge functions along the angles atan(2) = 63.43 deg and atan(-1/2) + 180 = 153.43 deg."""
+    w1 = torch.tensor([1.0, 2.0], dtype=torch.float64) / 5 ** 0.5
+    w2 = torch.tensor([2.0, -1.0], dtype=torch.float64) / 5 ** 0.5
+
+    def exact(x):
+        return torch.sin(1.5 * x @ w1.to(x)).unsqueeze(1) + 0.5 * (x @ w2.to(x)).unsqueeze(1) ** 2
+
+    def pde(x, u):
+        return u.laplacian() - (1.0 - 2.25 * torch.sin(1.5 * x @ w1.to(x)).unsqueeze(1))
+
+    return kp.Problem(kp.Rectangle((-1, -1), (1, 1)), pde, [kp.Dirichlet(exact, hard=False)], exact=exact,
+                      name="ridges")
+
+
+def test_ridge_directions_recovers_the_angles_of_a_two_ridge_solution():
+    from kanpde.symbolic import ridge_directions
+
+    problem = _two_ridge_problem()
+    search = ridge_directions(problem, angles=24, grid=10, interior_points=200, boundary_points=60, refine=10,
+                              verbose=False)
+    found = sorted(math.degrees(t) for t in search.angles)
+    expected = [math.degrees(math.atan(2.0)), 180 - math.degrees(math.atan(0.5))]
+    assert found == pytest.approx(expected, abs=0.5)        # the grid step is 7.5 deg: refined well below it
+    assert search.directions.shape == (2, 2) and search.grid_losses.shape == (24, 24)
+    assert search.loss < 1e-3 * float(search.grid_losses[torch.isfinite(search.grid_losses)].max())
+    x = torch.rand(500, 2, dtype=torch.float64) * 2 - 1       # the model is the solution, not only its angles
+    with torch.no_grad():
+        error = (search.model(x) - problem.exact(x)).norm() / problem.exact(x).norm()
+    assert float(error) < 1e-2
+
+
+def test_ridge_directions_rejects_nonlinear_problems_and_other_dimensions():
+    from kanpde.symbolic import ridge_directions
+
+    square = kp.Rectangle((-1, -1), (1, 1))
+    nonlinear = kp.Problem(square, lambda x, u: u.laplacian() + u.value ** 2 - 1, [kp.Dirichlet(0.0, hard=False)])
+    with pytest.raises(ValueError, match="not affine"):
+        ridge_directions(nonlinear, angles=4, grid=3, interior_points=20, boundary_points=8, refine=0, verbose=False)
+    cube = kp.Problem(kp.Box((0, 0, 0), (1, 1, 1)), lambda x, u: u.laplacian() - 1, [kp.Dirichlet(0.0)])
+    with pytest.raises(ValueError, match="3 inputs"):
+        ridge_directions(cube, verbose=False)
+    with pytest.raises(ValueError, match="angles"):
+        ridge_directions(_two_ridge_problem(), angles=2, verbose=False)

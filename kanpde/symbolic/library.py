@@ -31,6 +31,7 @@ class Candidate:
         sympy_fn: ``f`` on sympy expressions.
         complexity: the cost in the ranking (pykan's scale: x is 1, x^2 and sin are 2, ...).
         affine: ``a x + b`` inside adds nothing (f linear or constant): only ``(c, d)`` are fitted.
+        period: the period of a periodic f (its fit searches ``a > 0`` and ``b`` over one period), else None.
     """
 
     name: str
@@ -38,6 +39,7 @@ class Candidate:
     sympy_fn: Callable
     complexity: float
     affine: bool = False
+    period: float | None = None
 
 
 def _library() -> dict[str, Candidate]:
@@ -51,8 +53,8 @@ def _library() -> dict[str, Candidate]:
         Candidate("sqrt", torch.sqrt, sp.sqrt, 2),
         Candidate("exp", torch.exp, sp.exp, 2),
         Candidate("log", torch.log, sp.log, 2),
-        Candidate("sin", torch.sin, sp.sin, 2),
-        Candidate("cos", torch.cos, sp.cos, 2),
+        Candidate("sin", torch.sin, sp.sin, 2, period=2 * np.pi),
+        Candidate("cos", torch.cos, sp.cos, 2, period=2 * np.pi),
         Candidate("tanh", torch.tanh, sp.tanh, 3),
         Candidate("sinh", torch.sinh, sp.sinh, 3),
         Candidate("cosh", torch.cosh, sp.cosh, 3),
@@ -143,13 +145,16 @@ def _grid_search(candidate: Candidate, x: torch.Tensor, y: torch.Tensor, a_range
     return float(aa[best]), float(bb[best])
 
 
-def fit_candidate(candidate: Candidate, x: np.ndarray, y: np.ndarray, a_range=(-10.0, 10.0),
-                  b_range=(-10.0, 10.0), steps: int = 81) -> EdgeFit | None:
+def fit_candidate(candidate: Candidate, x: np.ndarray, y: np.ndarray, a_range=None, b_range=None,
+                  steps: int = 81) -> EdgeFit | None:
     """Fit ``c f(a x + b) + d`` to samples; None when ``f`` cannot be evaluated on them.
 
     Args:
         x, y: samples ``(N,)``.
-        a_range, b_range: the grid searched for ``a`` and ``b``.
+        a_range, b_range: the grid searched for ``a`` and ``b``; default ``(-10, 10)`` each, and for a
+            periodic candidate ``(0, 20)`` and one period (the sign of ``a`` and whole periods of ``b``
+            change nothing; a ridge of sin(pi x) sin(4 pi y) is cos(4.12 pi s) on the unit direction's
+            ``s``: a = 12.95).
         steps: grid points per parameter.
     """
     from scipy.optimize import least_squares
@@ -160,6 +165,10 @@ def fit_candidate(candidate: Candidate, x: np.ndarray, y: np.ndarray, a_range=(-
         f = candidate.torch_fn(torch.as_tensor(x)).numpy()
         c, d = (0.0, float(y.mean())) if not np.any(f) else _linear_fit(f, y)
         return EdgeFit(candidate.name, 1.0, 0.0, c, d, _r2(c * f + d - y, y), 0.0)
+    if a_range is None:
+        a_range = (0.0, 20.0) if candidate.period else (-10.0, 10.0)
+    if b_range is None:
+        b_range = (-candidate.period / 2, candidate.period / 2) if candidate.period else (-10.0, 10.0)
     xt, yt = torch.as_tensor(x), torch.as_tensor(y)
     start = _grid_search(candidate, xt, yt, a_range, b_range, steps)
     if start is None:

@@ -135,14 +135,20 @@ def _factors(trainer, names: list[str], residuals: list[torch.Tensor], pde: bool
     return out
 
 
-def residual_vector(trainer) -> torch.Tensor:
-    """r(theta), ``(M,)``, with ``r @ r`` equal to the trainer's weighted loss."""
+def residual_parts(trainer) -> list[torch.Tensor]:
+    """The pieces of :func:`residual_vector`, one per residual tensor (a loss term's ``(n, k)``, flattened
+    point by point), in its order; they keep their graph."""
     parts = []
     for number, block in enumerate(blocks(trainer)):
         residuals = block.evaluate(slice(None), trainer.config.derivatives)
         factors = _factors(trainer, block.names(len(residuals)), residuals, pde=number == 0)
         parts += [(f * r).reshape(-1) for f, r in zip(factors, residuals)]
-    return torch.cat(parts).detach()
+    return parts
+
+
+def residual_vector(trainer) -> torch.Tensor:
+    """r(theta), ``(M,)``, with ``r @ r`` equal to the trainer's weighted loss."""
+    return torch.cat(residual_parts(trainer)).detach()
 
 
 # -- the Jacobian ---------------------------------------------------------------------------------------
