@@ -106,7 +106,7 @@ def config() -> kp.TrainConfig:
     """
     return kp.TrainConfig(schedule=[kp.Adam(100), kp.LM(15, grid=5), kp.LM(15, grid=10), kp.LM(20, grid=20),
                                     kp.LM(10, grid=40)],
-                          marching=kp.TimeMarching(4, warm_start=False))
+                          marching=kp.TimeMarching(4, warm_start=False, keep_best=True), update_grid="grow")
 
 
 def fd_solution(resolution=None) -> kp.fd.FDSolution:

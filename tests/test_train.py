@@ -193,3 +193,31 @@ def test_data_condition_validation():
         kp.Data([[0.5], [0.6]], [1.0])
     with pytest.raises(ValueError, match="finite"):
         kp.Data([[0.5]], [np.nan])
+
+
+@pytest.mark.parametrize("mode", ["grow", True])
+def test_grow_only_grid_updates_keep_a_refinement_exact(mode):
+    from kanpde.train.trainer import Trainer
+
+    problem, model = poisson_problem(), kp.KAN([2, 5, 1], grid=3, seed=0).double()
+    config = kp.TrainConfig(schedule=[kp.Adam(20), kp.Adam(1, grid=6)], update_grid=mode, **SMALL)
+    trainer = Trainer(problem, model, config)
+    trainer.prepare_stage(config.schedule[0], first=True)               # fits the input layer in both modes
+    assert torch.allclose(model.layers[0].lo, torch.full_like(model.layers[0].lo, -1.1), atol=0.06)
+    trainer.run_stage(0, config.schedule[0], trainer.make_optimizer(config.schedule[0], None))
+    trainer.update_grid(grow_only=True)                                 # every activation inside its grid now
+    x = trainer.points.interior
+    before = model(x).detach()
+    trainer.prepare_stage(config.schedule[1], first=False)              # refine to 6 (nested: exact), then refit
+    change = float((model(x).detach() - before).abs().max())
+    assert model.grid == 6
+    if mode == "grow":
+        assert change <= 1e-12                                           # activations stayed inside: exact
+    else:
+        assert change > 1e-8                                             # the least-squares refit moves it
+
+
+def test_update_grid_names_its_choices():
+    with pytest.raises(ValueError, match=r"update_grid 'shrink'.*Pick one of \(True, False, 'grow'\)"):
+        kp.TrainConfig(update_grid="shrink")
+    assert kp.TrainConfig(update_grid="grow").update_grid == "grow"

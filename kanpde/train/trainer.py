@@ -167,7 +167,7 @@ class Trainer:
         if stage.grid is not None and hasattr(self.model, "refine") and stage.grid != self.model.grid:
             self.model.refine(stage.grid)  # models without a grid (MLP) just run the stage
         if stage.update_grid or (self.config.update_grid and (first or stage.grid is not None)):
-            self.update_grid(inputs_only=first)
+            self.update_grid(inputs_only=first, grow_only=not first and self.config.update_grid == "grow")
 
     def update_grid(self, inputs_only: bool = False, grow_only: bool = False) -> None:
         """Refit grid ranges to the activations. Before any training only the input layer's:
