@@ -102,9 +102,10 @@ class TrainConfig:
             before training and after each refinement, so no layer's inputs fall outside
             its grid (hidden activations drift during training). The refit is a least-squares
             fit, so the loss may jump a little; with False a refinement is exact. ``"grow"``:
-            fit the input layer before training, afterwards only widen ranges that activations
-            left, so a refinement stays exact unless they did (allen_cahn1d, seed 0: a refit took
-            a converged window's loss from 1.7e-7 to 1.6e-3 and its rel L2 from 1.8e-3 to 1.1e-2).
+            fit the input layer before training; at later refinements only widen ranges that
+            activations left, and undo that if it raises the loss, so a refinement stays exact
+            (allen_cahn1d, seed 0: a refit took a converged window's loss from 1.7e-7 to 1.6e-3
+            and its rel L2 from 1.8e-3 to 1.1e-2; see :func:`kanpde.train.best.grow_grid`).
         grid_update_every: also refit them every this many steps of the first Adam stage
             (hidden activations move most early on); None never does.
         grid_margin: the refitted ranges extend this fraction of their span beyond the activations.
