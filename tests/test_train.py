@@ -221,3 +221,23 @@ def test_update_grid_names_its_choices():
     with pytest.raises(ValueError, match=r"update_grid 'shrink'.*Pick one of \(True, False, 'grow'\)"):
         kp.TrainConfig(update_grid="shrink")
     assert kp.TrainConfig(update_grid="grow").update_grid == "grow"
+
+
+def test_grow_grid_undoes_a_widening_that_raises_the_loss():
+    from kanpde.train.best import grow_grid, plain_loss
+    from kanpde.train.trainer import Trainer
+
+    model = kp.KAN([2, 5, 1], grid=3, seed=0).double()
+    trainer = Trainer(poisson_problem(), model, kp.TrainConfig(schedule=[kp.Adam(5)], update_grid="grow", **SMALL))
+    trainer.run()
+    loss, coef = plain_loss(trainer, trainer.points), model.layers[1].coef.detach().clone()
+
+    def harmful_refit(**kwargs):                                         # stands in for a refit gone wrong
+        with torch.no_grad():
+            model.layers[1].coef.add_(1.0)
+
+    trainer.update_grid = harmful_refit
+    assert grow_grid(trainer) is False
+    assert torch.equal(model.layers[1].coef, coef) and plain_loss(trainer, trainer.points) == loss
+    trainer.update_grid = lambda **kwargs: None                           # nothing to widen: kept
+    assert grow_grid(trainer) is True
