@@ -104,11 +104,12 @@ def config() -> kp.TrainConfig:
 
     Measured on one thread by a runner doing exactly the row of
     ``python scripts/time_accuracy.py --problems allen_cahn1d --seeds 0 1 2 --threads 1``:
-    rel L2 SEED0 / 8.2e-4 / SEED2 (seeds 0 / 1 / 2; TIMES on the shared box under a load average of 5-8).
+    rel L2 8.3e-4 / 8.2e-4 / 8.6e-4 (seeds 0 / 1 / 2; CPU time 441 s for seeds 0 and 2 (user + sys),
+    wall 790-875 s on the shared 2-core box under a load average of 6-8).
     Floor: the initial data are not C¹-periodic, and the windows, exact at their start with a
     periodic network, keep that slope jump (u_x(1) - u_x(-1) = -4) at the seam x = ±1 forever where the
     reference smooths it (at t = 1: -1.006 against -1.000); without the two seam columns of the
-    evaluation grid the rel L2 is 3.6e-5 / 6.0e-5 (seeds 0 / 1), so the seam is nearly all of it. Before (every refinement refitted, 3000 points, 2 threads):
+    evaluation grid the rel L2 is 3.6e-5 / 6.0e-5 / 1.2e-4, so the seam is nearly all of it. Before (every refinement refitted, 3000 points, 2 threads):
     9.7e-3 / 8.3e-4 / 8.3e-4.
     """
     return kp.TrainConfig(schedule=[kp.Adam(100), kp.LM(15, grid=5), kp.LM(15, grid=10), kp.LM(20, grid=20),
