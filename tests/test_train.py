@@ -193,3 +193,51 @@ def test_data_condition_validation():
         kp.Data([[0.5], [0.6]], [1.0])
     with pytest.raises(ValueError, match="finite"):
         kp.Data([[0.5]], [np.nan])
+
+
+@pytest.mark.parametrize("mode", ["grow", True])
+def test_grow_only_grid_updates_keep_a_refinement_exact(mode):
+    from kanpde.train.trainer import Trainer
+
+    problem, model = poisson_problem(), kp.KAN([2, 5, 1], grid=3, seed=0).double()
+    config = kp.TrainConfig(schedule=[kp.Adam(20), kp.Adam(1, grid=6)], update_grid=mode, **SMALL)
+    trainer = Trainer(problem, model, config)
+    trainer.prepare_stage(config.schedule[0], first=True)               # fits the input layer in both modes
+    assert torch.allclose(model.layers[0].lo, torch.full_like(model.layers[0].lo, -1.1), atol=0.06)
+    trainer.run_stage(0, config.schedule[0], trainer.make_optimizer(config.schedule[0], None))
+    trainer.update_grid(grow_only=True)                                 # every activation inside its grid now
+    x = trainer.points.interior
+    before = model(x).detach()
+    trainer.prepare_stage(config.schedule[1], first=False)              # refine to 6 (nested: exact), then refit
+    change = float((model(x).detach() - before).abs().max())
+    assert model.grid == 6
+    if mode == "grow":
+        assert change <= 1e-12                                           # activations stayed inside: exact
+    else:
+        assert change > 1e-8                                             # the least-squares refit moves it
+
+
+def test_update_grid_names_its_choices():
+    with pytest.raises(ValueError, match=r"update_grid 'shrink'.*Pick one of \(True, False, 'grow'\)"):
+        kp.TrainConfig(update_grid="shrink")
+    assert kp.TrainConfig(update_grid="grow").update_grid == "grow"
+
+
+def test_grow_grid_undoes_a_widening_that_raises_the_loss():
+    from kanpde.train.best import grow_grid, plain_loss
+    from kanpde.train.trainer import Trainer
+
+    model = kp.KAN([2, 5, 1], grid=3, seed=0).double()
+    trainer = Trainer(poisson_problem(), model, kp.TrainConfig(schedule=[kp.Adam(5)], update_grid="grow", **SMALL))
+    trainer.run()
+    loss, coef = plain_loss(trainer, trainer.points), model.layers[1].coef.detach().clone()
+
+    def harmful_refit(**kwargs):                                         # stands in for a refit gone wrong
+        with torch.no_grad():
+            model.layers[1].coef.add_(1.0)
+
+    trainer.update_grid = harmful_refit
+    assert grow_grid(trainer) is False
+    assert torch.equal(model.layers[1].coef, coef) and plain_loss(trainer, trainer.points) == loss
+    trainer.update_grid = lambda **kwargs: None                           # nothing to widen: kept
+    assert grow_grid(trainer) is True

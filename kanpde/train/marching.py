@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import time
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from torch import nn
 from ..pde.geometry import SpaceTime, TimeInterval
 from ..pde.problem import Problem
 from ..pde.windows import TimeWindows, WindowPlan, initial_data, initial_order, window_conditions, window_plan
+from .best import BestModel
 from .history import History
 
 
@@ -34,6 +36,8 @@ class TimeMarching:
             so the next one starts from a point inside where it was trained.
         warm_start: start window k's network from window k-1's trained one (else from
             a copy of the untrained model).
+        keep_best: each window keeps the model with the lowest residual on held-out points
+            seen during its training, not the last one (:mod:`kanpde.train.best`).
 
     Raises:
         ValueError: ``windows`` < 1 or ``overlap`` outside [0, 1].
@@ -42,6 +46,7 @@ class TimeMarching:
     windows: int = 4
     overlap: float = 0.0
     warm_start: bool = True
+    keep_best: bool = False
 
     def __post_init__(self):
         if isinstance(self.windows, bool) or not isinstance(self.windows, int) or self.windows < 1:
@@ -92,6 +97,50 @@ def _merge(history: History, part: History, window: int) -> None:
     history.causal += [{**c, "step": c["step"] + offset, "window": window} for c in part.causal]
 
 
+def _copy_network(window) -> tuple:
+    """What a window trains (its net, and the embedding around it), copied; the earlier windows are not."""
+    return copy.deepcopy((window.net, window.inner))
+
+
+def _restore_network(window, state: tuple) -> None:
+    window.net, window.inner = state
+
+
+class _Watched:
+    """Mixin for the window trainer under ``keep_best``: scores the model at the end of every stage
+    (before the next one refines or refits it) besides the callback's per-step scores."""
+
+    def run_stage(self, *args, **kwargs):
+        super().run_stage(*args, **kwargs)
+        self.best.consider(self.history.steps[-1] if self.history.steps else None)
+
+
+@functools.cache
+def _watched_class(trainer_class: type) -> type:
+    return type(f"Watched{trainer_class.__name__}", (_Watched, trainer_class), {})
+
+
+def _window_trainer(trainer_class: type, problem: Problem, window, config, keep_best: bool):
+    """The window's trainer; with ``keep_best`` a :class:`BestModel` watches it (stage ends and a callback)."""
+    if not keep_best:
+        return trainer_class(problem, window, config)
+    keeper = []
+    watched = dataclasses.replace(config, callbacks=(*config.callbacks, lambda record: keeper[0](record)))
+    trainer = _watched_class(trainer_class)(problem, window, watched)
+    keeper.append(BestModel(trainer, _copy_network, _restore_network))
+    trainer.best = keeper[0]
+    return trainer
+
+
+def _keep_best(trainer) -> None:
+    """Put the window's best model back; its last stage record says which step it was and its score."""
+    best = trainer.best
+    restored = best.restore()
+    if trainer.history.stages:
+        trainer.history.stages[-1].update({"kept_step": best.step, "validation": best.best,
+                                           "final_validation": best.current, "restored": restored})
+
+
 def march(problem: Problem, model: nn.Module, config) -> tuple[TimeWindows, History, dict[str, float], float]:
     """Train the windows of ``config.marching`` in order.
 
@@ -115,13 +164,16 @@ def march(problem: Problem, model: nn.Module, config) -> tuple[TimeWindows, Hist
         end = min(t1, edges[k + 1] + spec.overlap * (edges[k + 1] - edges[k]))
         window = plan.window(net, edges[k], axis, order, previous=windows[-1] if windows else None,
                              data=None if windows else data)
-        trainer = Trainer(window_problem(problem, edges[k], end, plan), window, per_window)
+        trainer = _window_trainer(Trainer, window_problem(problem, edges[k], end, plan), window, per_window,
+                                  spec.keep_best)
         trainer.run()
+        if spec.keep_best:
+            _keep_best(trainer)
         _merge(history, trainer.history, k)
         parameters = trainer.learned_parameters()
         windows.append(window)
         if trainer.stopped:
             break
-        net = copy.deepcopy(net if spec.warm_start else untrained)
+        net = copy.deepcopy(window.net if spec.warm_start else untrained)
     stitched = TimeWindows(windows, list(edges[:len(windows)]) + [t1], axis)
     return stitched, history, parameters, time.perf_counter() - start

@@ -29,6 +29,7 @@ from ..pde.conditions import ConditionPoints
 from ..pde.metrics import chunks, evaluation_points, relative_l2_from, squared_errors
 from ..pde.problem import Problem
 from .balance import make_balancer
+from .best import grow_grid
 from .causal import causal_state
 from .config import TrainConfig
 from .distributed import DataParallel
@@ -168,7 +169,10 @@ class Trainer:
         if stage.grid is not None and hasattr(self.model, "refine") and stage.grid != self.model.grid:
             self.model.refine(stage.grid)  # models without a grid (MLP) just run the stage
         if stage.update_grid or (self.config.update_grid and (first or stage.grid is not None)):
-            self.update_grid(inputs_only=first)
+            if not first and self.config.update_grid == "grow":  # widen only, and not if it costs (train.best)
+                grow_grid(self)
+            else:
+                self.update_grid(inputs_only=first)
 
     def update_grid(self, inputs_only: bool = False, grow_only: bool = False) -> None:
         """Refit grid ranges to the activations. Before any training only the input layer's:
