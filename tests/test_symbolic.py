@@ -179,6 +179,13 @@ def test_formula_of_built_in_function_data_asks_for_soft_conditions():
     assert soft.formula(simplify=False).free_symbols == set(sp.symbols("x y", real=True))
 
 
+def test_formula_of_a_problem_with_features_names_them():
+    problem = kp.Problem(kp.Rectangle((-1, -1), (1, 1)), lambda x, u: u.laplacian(), [kp.Dirichlet(0.0, hard=False)],
+                         features=[lambda x: x[:, :1] * x[:, 1:]])
+    with pytest.raises(ValueError, match="features= inputs"):
+        kp.Solution(problem, _snapped_kan([3, 1])).formula()
+
+
 def test_prune_of_a_solution_with_a_built_in_periodic_embedding():
     problem = _built_in_problems()["periodic+blend"]
     solution = kp.Solution(problem, kp.KAN([problem.input_dim, 3, 1], seed=0).double())

@@ -49,8 +49,8 @@ def sympy_solution_expr(solution, simplify: bool = True, digits: int | None = No
     (:mod:`kanpde.symbolic.constraints`).
 
     Raises:
-        TypeError: a network that is not snapped. ValueError: a ``transform=`` of the problem's own, or
-            built-in conditions without a closed form (function data, non-box/disk domains).
+        TypeError: a network that is not snapped. ValueError: a ``transform=`` or ``features=`` of the
+            problem's own, or built-in conditions without a closed form (function data, non-box/disk domains).
     """
     from .constraints import transform
     from .model import SymbolicKAN
@@ -61,6 +61,9 @@ def sympy_solution_expr(solution, simplify: bool = True, digits: int | None = No
     problem = solution.problem
     if problem is not None and problem.transform is not None:
         raise ValueError("formula() cannot write a problem's own transform= as sympy; solve without it for a formula")
+    if problem is not None and getattr(problem, "features", None):
+        raise ValueError(f"formula() cannot write the problem's {len(problem.features)} features= inputs (torch "
+                         "functions) as sympy; solve without features= for a formula")
     names = problem.domain.names if problem is not None else [f"x{i}" for i in range(model.in_dim)]
     symbols = sp.symbols(list(names), real=True)
     inputs, lift, factor = transform(problem, symbols) if problem is not None and problem.hard else \
