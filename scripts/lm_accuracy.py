@@ -33,8 +33,10 @@ DEFAULT_PROBLEMS = ["poisson2d", "poisson2d_paper", "helmholtz2d"]
 TARGETS = (1e-4, 1e-5, 1e-6)
 
 
-def scaled(config: kp.TrainConfig, scale: float, stages: int | None = None) -> kp.TrainConfig:
-    """The config with its first ``stages`` stages, steps (and the point count) scaled, for smoke runs."""
+def scaled(config: kp.TrainConfig, model, scale: float, stages: int | None = None) -> kp.TrainConfig:
+    """The config sized to ``model`` (:mod:`kanpde.train.sizing`), then its first ``stages`` stages, steps
+    (and the point count) scaled, for smoke runs."""
+    config = sized(config, model)
     if scale == 1 and stages is None:
         return config
     schedule = [dataclasses.replace(s, steps=max(1, int(s.steps * scale))) for s in config.schedule[:stages]]
@@ -59,8 +61,8 @@ def run(name: str, method: str, seed: int, scale: float = 1.0, stages: int | Non
     problem = problems.load_problem(name).with_hard_dirichlet()
     model = kp.KAN([2, 10, 1], grid=5, seed=seed)
     twin = kp.TrainConfig(schedule=kp.default_schedule(lm=False, final_grid=final_grid(model)))
-    base = sized(module.config() if method == "LM" else twin, model)  # defaults sized to the model, then scaled
-    config = dataclasses.replace(scaled(base, scale, stages), seed=seed, verbose=False, eval_every=5)
+    base = module.config() if method == "LM" else twin
+    config = dataclasses.replace(scaled(base, model, scale, stages), seed=seed, verbose=False, eval_every=5)
     start = time.perf_counter()
     solution = kp.solve(problem, model, config)
     elapsed = time.perf_counter() - start
@@ -89,13 +91,19 @@ def jacobian_timing(points: int = 1000, grid: int = 20, chunk: int = 1024) -> di
     return out
 
 
-def main(argv=None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--problems", nargs="+", default=DEFAULT_PROBLEMS)
+def seeds_parser(description: str, problems_default: list[str]) -> argparse.ArgumentParser:
+    """The options of a per-seed accuracy script: problems, seeds, threads and smoke-run scaling."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--problems", nargs="+", default=problems_default)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--scale", type=float, default=1.0, help="scale steps and points (smoke runs)")
     parser.add_argument("--stages", type=int, default=None, help="run only the first stages (smoke runs)")
+    return parser
+
+
+def main(argv=None) -> list[dict]:
+    parser = seeds_parser(__doc__.splitlines()[0], DEFAULT_PROBLEMS)
     parser.add_argument("--jacobian", action="store_true", help="only time the two Jacobian assemblies")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)

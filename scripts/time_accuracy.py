@@ -11,7 +11,6 @@ Usage: OMP_WAIT_POLICY=PASSIVE python scripts/time_accuracy.py [--problems wave1
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import os
 import sys
@@ -27,7 +26,7 @@ import torch  # noqa: E402
 import kanpde as kp  # noqa: E402
 import problems  # noqa: E402
 from benchmark import first_grid, prepare  # noqa: E402
-from lm_accuracy import scaled  # noqa: E402
+from lm_accuracy import scaled, seeds_parser  # noqa: E402
 
 DEFAULT_PROBLEMS = ["wave1d", "heat1d", "burgers1d", "allen_cahn1d"]
 
@@ -35,20 +34,16 @@ DEFAULT_PROBLEMS = ["wave1d", "heat1d", "burgers1d", "allen_cahn1d"]
 def run(name: str, seed: int, scale: float = 1.0, stages: int | None = None) -> dict:
     """One run of ``name``'s config() with ``seed`` (steps and points scaled for smoke runs): errors, seconds."""
     problem = prepare(name)
-    config = dataclasses.replace(scaled(problems.get(name).config(), scale, stages), seed=seed, verbose=False)
-    model = kp.KAN([problem.input_dim, 10, len(problem.outputs)], grid=first_grid(config), seed=seed)
+    recommended = problems.get(name).config()
+    model = kp.KAN([problem.input_dim, 10, len(problem.outputs)], grid=first_grid(recommended), seed=seed)
+    config = dataclasses.replace(scaled(recommended, model, scale, stages), seed=seed, verbose=False)
     start = time.perf_counter()
     solution = kp.solve(problem, model, config)
     return {"problem": name, "seed": seed, "time_s": time.perf_counter() - start, **solution.errors()}
 
 
 def main(argv=None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--problems", nargs="+", default=DEFAULT_PROBLEMS)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--scale", type=float, default=1.0, help="scale steps and points (smoke runs)")
-    parser.add_argument("--stages", type=int, default=None, help="run only the first stages (smoke runs)")
+    parser = seeds_parser(__doc__.splitlines()[0], DEFAULT_PROBLEMS)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     print(f"{'problem':<14s} {'seed':>4s} {'time s':>7s} {'rel L2':>9s} {'max abs':>9s}")

@@ -67,10 +67,11 @@ def training_size(model: nn.Module, grid: int | None = None) -> tuple[int, int, 
     """``(interior_points, boundary_points, final_grid)`` of the default configuration for ``model``
     (its points for a schedule ending on ``grid`` where given)."""
     grid = final_grid(model) if grid is None else grid
-    if _edges(model) is None:
+    edges = _edges(model)
+    if edges is None:
         coefficients = sum(p.numel() for p in model.parameters())
     else:
-        coefficients = _edges(model) * (grid + getattr(model, "k", 3))
+        coefficients = edges * (grid + getattr(model, "k", 3))
     interior = max(BASE_POINTS, 500 * math.ceil(POINTS_PER_COEFFICIENT * coefficients / 500))
     boundary = int(round(BASE_BOUNDARY * interior / BASE_POINTS))
     return interior, boundary, grid
