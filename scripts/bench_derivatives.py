@@ -3,7 +3,9 @@
 A step is: residual = Laplacian of the network at N points, loss = mean(residual^2),
 backward. Compared in one run (machines are noisy, so read the ratios):
 
-- KAN [2, 10, 1], grid 20, Laplacian from the analytic jet forward;
+- KAN [2, 10, 1], grid 20, Laplacian from the analytic jet forward, each layer in the fused C
+  kernel (``kanpde.nn.native``, built on first use where a C compiler is present);
+- the same jet on PyTorch's kernels (``native.disabled()``, what runs without a compiler);
 - the same KAN, Laplacian by nested autograd;
 - the same KAN computed the way the reference implementation (pykan) does it: the
   classical dense Cox-de Boor recursion over the extended grid (pykan's ``B_batch``),
@@ -25,6 +27,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from kanpde import KAN, MLP  # noqa: E402
+from kanpde.nn import native  # noqa: E402
 
 
 def laplacian_autograd(model, x):
@@ -111,8 +114,12 @@ def main(argv=None) -> dict:
     reference = CoxDeBoorKAN(kan)
     mismatch = (reference(x) - kan(x)).abs().max().item()               # same network, two algorithms
     mlp = MLP([2, 64, 64, 1], activation="tanh", seed=0).to(dtype)
+    with native.disabled():
+        torch_jet = step_time(kan, laplacian_jet, x, args.repeats)
     rows = {
-        "KAN jet": step_time(kan, laplacian_jet, x, args.repeats),
+        "KAN jet" + ("" if native.available() else " (no C compiler: PyTorch kernels)"): step_time(
+            kan, laplacian_jet, x, args.repeats),
+        "KAN jet, PyTorch kernels": torch_jet,
         "KAN nested autograd": step_time(kan, laplacian_autograd, x, args.repeats),
         "KAN, Cox-de Boor recursion (pykan-style) + nested autograd": step_time(
             reference, laplacian_autograd, x, args.repeats),
@@ -120,7 +127,7 @@ def main(argv=None) -> dict:
     }
     print(f"one training step, Laplacian residual, N={args.points}, grid={args.grid}, "
           f"{args.dtype}, {args.threads} threads")
-    base = rows["KAN jet"]
+    base = next(iter(rows.values()))
     width = max(map(len, rows))
     for name, t in rows.items():
         print(f"  {name:<{width}s} {t * 1e3:9.2f} ms   {t / base:7.2f} x jet")

@@ -29,9 +29,10 @@ import torch
 from torch import nn
 
 from ..memory import check_fits
+from . import native
 from .network import Network, seeded
 from .scratch import recycled, scratch
-from .splines import (derivative_table, fit_coefficients, gather_polynomials, locate, spline_derivatives_,
+from .splines import (cell_table, derivative_table, fit_coefficients, gather_polynomials, locate, spline_derivatives_,
                       spline_jet, spline_values, table_gradient)
 
 Pair = tuple[int, int]
@@ -161,6 +162,10 @@ class KANLayer(nn.Module):
     def _jet(self, x, dx, d2x, pairs, order):
         """:meth:`jet` on points-last tensors: x ``(in, N)``, dx ``(D, in, N)``, d2x ``(P, in, N)``; same layout out."""
         coef = self.coef * self.scale_spline.unsqueeze(-1)             # (in, out, G+k)
+        if native.usable(x, self.k, pairs):
+            table = cell_table(coef, self.lo, self.hi, self.grid, self.k)  # (in, G, out, k+1)
+            return _NativeLayerJet.apply(x, dx, d2x, table, self.scale_base, self.bias,
+                                         self.lo, self.hi, self.grid, self.k, pairs, order)
         table = derivative_table(coef, self.lo, self.hi, self.grid, self.k)  # ((k+1)*out, in*G)
         return _LayerJet.apply(x, dx, d2x, table, self.scale_base, self.bias,
                                self.lo, self.hi, self.grid, self.k, pairs, order)
@@ -254,6 +259,32 @@ class _LayerJet(torch.autograd.Function):
             grad_table = table_gradient(local, written, shared, v, beyond, rows, n_cols, k)
         grad_bias = gy.sum(-1) if need[5] and gy is not None else None
         return grad_x, grad_dx, grad_d2x, grad_table, grad_base, grad_bias, *([None] * 6)
+
+
+class _NativeLayerJet(torch.autograd.Function):
+    """:class:`_LayerJet` computed by the fused C kernel (:mod:`kanpde.nn.native`): the same outputs and
+    gradients from the table laid out per cell (:func:`~kanpde.nn.splines.cell_table`), one pass over the
+    points each way; the edge derivatives are recomputed in the backward instead of stored."""
+
+    @staticmethod
+    def forward(ctx, x, dx, d2x, table, scale_base, bias, lo, hi, grid, k, pairs, order):
+        ctx.set_materialize_grads(False)
+        x, dx, d2x = [None if t is None else t.contiguous() for t in (x, dx, d2x if order >= 2 else None)]
+        sig = torch.sigmoid(x, out=recycled(x.shape, x, "native_sigmoid"))  # (in, N)
+        scale_base = scale_base.contiguous()
+        outputs = native.layer_jet_forward(x, sig, dx, d2x, table, scale_base, bias, lo, hi, grid, pairs, order)
+        ctx.save_for_backward(x, sig, dx, d2x, table, scale_base, lo, hi)
+        ctx.meta = (grid, pairs, order)
+        return outputs
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, gy, gdy, gd2y):            # (out, N), (D, out, N), (P, out, N); None when unused
+        grid, pairs, order = ctx.meta
+        incoming = [None if g is None else g.contiguous() for g in (gy, gdy, gd2y)]
+        grads = native.layer_jet_backward(*ctx.saved_tensors, grid, pairs, order, *incoming, ctx.needs_input_grad[:5])
+        grad_bias = gy.sum(-1) if ctx.needs_input_grad[5] and gy is not None else None
+        return *grads, grad_bias, *([None] * 6)
 
 
 def _contract(a, b, acc=None, out=None):

@@ -243,13 +243,28 @@ def derivative_table(coef: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, gri
         of spline ``(i, o)`` on cell c.
     """
     n_in, n_out, n_coef = coef.shape
+    poly = _knot_derivatives(coef, lo, hi, grid, k)                      # (in, out, G, k+1)
+    return poly.permute(3, 1, 0, 2).reshape((k + 1) * n_out, n_in * (n_coef - k))
+
+
+def cell_table(coef: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, grid: int, k: int) -> torch.Tensor:
+    """:func:`derivative_table`'s entries laid out per cell for the C kernel (:mod:`kanpde.nn.native`).
+
+    Returns:
+        ``(in, G, out, k + 1)``: entry ``(i, c, o, p)`` is ``e_p`` of spline ``(i, o)`` on cell c, so that
+        one point's cell reads one contiguous row of ``out * (k + 1)`` values.
+    """
+    return _knot_derivatives(coef, lo, hi, grid, k).permute(0, 2, 1, 3).contiguous()
+
+
+def _knot_derivatives(coef, lo, hi, grid: int, k: int) -> torch.Tensor:
+    """``e_p = d^p S / dx^p`` at every cell's left knot, ``(in, out, G, k + 1)``."""
     matrix = torch.as_tensor(cardinal_matrix(k), dtype=coef.dtype, device=coef.device)  # (p, m)
     factorials = coef.new_tensor([float(factorial(p)) for p in range(k + 1)])
     inv_h = (grid / (hi - lo)).to(coef.dtype).unsqueeze(-1)               # (in, 1)
     scale = factorials * inv_h ** torch.arange(k + 1, device=coef.device)  # (in, k+1) p! / h^p
     weights = matrix.T * scale.unsqueeze(1)                               # (in, m, p)
-    poly = coef.unfold(-1, k + 1, 1) @ weights.unsqueeze(1)               # (in, out, G, k+1)
-    return poly.permute(3, 1, 0, 2).reshape((k + 1) * n_out, n_in * (n_coef - k))
+    return coef.unfold(-1, k + 1, 1) @ weights.unsqueeze(1)               # (in, out, G, k+1)
 
 
 def locate(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, grid: int):
