@@ -3,13 +3,24 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from conftest import load_script as _script
 
 
 def test_bench_derivatives_times_every_side(capsys):
     rows = _script("bench_derivatives").main(["--points", "300", "--repeats", "1", "--grid", "5"])
-    assert len(rows) == 4 and all(t > 0 for t in rows.values())
+    assert len(rows) == 5 and all(t > 0 for t in rows.values())
+    assert "KAN jet, PyTorch kernels" in rows
     assert "speed-up of jet over nested autograd" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_bench_compile_agrees_with_the_jet(capsys):
+    """torch.compile of the functional layer jet computes the jet's loss and gradients (compiling takes a minute)."""
+    result = _script("bench_compile").main(["--points", "200", "--repeats", "1", "--grid", "5"])
+    assert result["difference"] < 1e-10 and result["compile_s"] > 0
+    assert "torch.compile" in capsys.readouterr().out
 
 
 def test_bench_speed_rows(capsys):
