@@ -138,6 +138,7 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default="results")
     parser.add_argument("--skip-mlp", action="store_true")
+    parser.add_argument("--skip-kan", action="store_true")
     parser.add_argument("--config", choices=("recommended", "default"), default="recommended",
                         help="the KAN row: the problem's config() where it has one, or the common schedule")
     args = parser.parse_args(argv)
@@ -149,7 +150,8 @@ def main(argv=None) -> list[dict]:
         d, m = problem.input_dim, len(problem.outputs)
         label = "KAN [%d,10,%d]" % (d, m) + (" (config())" if recommended is not None else "")
         kan = kp.KAN([d, 10, m], grid=first_grid(recommended), seed=args.seed)
-        candidates = [(label, kan, kan_config(kan, recommended, args.scale, args.points, args.seed))]
+        candidates = [] if args.skip_kan else [(label, kan, kan_config(kan, recommended, args.scale, args.points,
+                                                                       args.seed))]
         if not args.skip_mlp:
             candidates.append(("MLP [%d,32,32,32,%d] tanh" % (d, m), kp.MLP([d, 32, 32, 32, m], seed=args.seed),
                                mlp_config(args.scale, args.points, args.seed)))
