@@ -136,6 +136,21 @@ static void F(edge)(F(Row) *row, const REAL *t, REAL w, long m, long K1, long fi
         for (long j = 0; j < m; j++) row->S[r][j] += w * row->sd[r][j];
 }
 
+/* The first layer's edge (x are the network inputs, cubic splines), written straight to the outputs:
+ * y += phi_0, dy_i = phi_1, d2y_(i,i) = phi_2 (as F(edge) with first = 0, count = 3). */
+static inline __attribute__((always_inline)) void F(input_edge)(const F(Row) *row, const REAL *t, REAL w, long m,
+                                                                REAL *y, REAL *dy, REAL *d2y) {
+    const REAL *p1 = row->pw[1], *p2 = row->pw[2], *p3 = row->pw[3], *bey = row->beyond, *ins = row->inside;
+    const REAL *s0 = row->sd[0], *s1 = row->sd[1], *s2 = row->sd[2];
+    for (long j = 0; j < m; j++) {
+        const REAL *e = t + row->at[j];
+        const REAL d1 = e[1] + e[2] * p1[j] + e[3] * p2[j];
+        y[j] += e[0] + e[1] * p1[j] + e[2] * p2[j] + e[3] * p3[j] + d1 * bey[j] + w * s0[j];
+        dy[j] = d1 + w * s1[j];
+        d2y[j] = (e[2] + e[3] * p1[j]) * ins[j] + w * s2[j];
+    }
+}
+
 static void F(forward_block)(F(Shape) sh, long n0, long m, const REAL *x, const REAL *sig, const REAL *dx,
                              const REAL *d2x, const REAL *table, const REAL *scale_base, const REAL *bias,
                              const REAL *lo, const REAL *hi, const long *pa, const long *pb,
@@ -150,10 +165,19 @@ static void F(forward_block)(F(Shape) sh, long n0, long m, const REAL *x, const 
     for (long i = 0; i < I; i++) {
         F(prepare)(&row, x + i * N + n0, sig + i * N + n0, lo[i], (hi[i] - lo[i]) / (REAL)G, G, m, K1, O, dx, pa, pb, P, I, N, i, n0);
         const REAL (*sd)[BLOCK] = row.sd;
+        long pure = -1, pures = 0;                          /* the pair (i, i), if asked for once */
+        for (long p = 0; p < P; p++)
+            if (pa[p] == i && pb[p] == i) { pure = p; pures++; }
+        if (pures != 1) pure = -1;
         for (long o = 0; o < O; o++) {
+            REAL *yo = y + o * N + n0;
+            if (dx == NULL && K1 == 4 && pure >= 0 && count == 3) {   /* network inputs, cubic: straight out */
+                F(input_edge)(&row, table + (i * G * O + o) * K1, scale_base[i * O + o], m, yo,
+                              dy + (i * O + o) * N + n0, d2y + (pure * O + o) * N + n0);
+                continue;
+            }
             F(edge)(&row, table + (i * G * O + o) * K1, scale_base[i * O + o], m, K1, 0, count);
             const REAL *phi0 = row.S[0], *phi1 = row.S[1], *phi2 = row.S[2];
-            REAL *yo = y + o * N + n0;
             for (long j = 0; j < m; j++) yo[j] += phi0[j];
             if (dx == NULL) {
                 memcpy(dy + (i * O + o) * N + n0, phi1, m * sizeof(REAL));
