@@ -59,10 +59,10 @@ def fd_solution(resolution=None) -> kp.fd.FDSolution:
 def config() -> kp.TrainConfig:
     """Recommended training: Adam, then Levenberg-Marquardt on grids 5 -> 120 at 20 000 points.
 
-    What limits the error is not the grid but the points: the error left is almost all in the lowest
-    sine mode cos(πx/2) cos(πy/2) (90 % of its energy at grid 120), which Δ + 1 maps to a residual
-    ~4000x below the loss, so the fit on the collocation points sets it by their quadrature error (it
-    falls with more points, not with more LM steps). Seed 1, grid 80: 5000 points 1.8e-4, 10 000
+    What limits the error is the points more than the grid: the error left sits in the lowest sine
+    modes (cos(πx/2) cos(πy/2) alone about 80 % of its energy), which Δ + 1 maps to a residual thousands
+    of times below the loss, so the fit on the collocation points sets them by their quadrature error
+    (it falls with more points, not with more LM steps; README, "Default training"). Seed 1, grid 80: 5000 points 1.8e-4, 10 000
     4e-5 to 6e-5; grid 120 at 10 000 points still 4.3e-5, at 20 000 points 1.5e-5.
     MEASURED
     """
