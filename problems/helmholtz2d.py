@@ -66,10 +66,9 @@ def config() -> kp.TrainConfig:
     5000 points 1.8e-4, 10 000 points 6.1e-5; grid 120 at 10 000 points 4.3e-5, at 20 000 points 1.5e-5.
 
     rel L2 with a [2, 10, 1] KAN, seeds 0, 1, 2: 1.93e-5, 1.52e-5, 3.31e-5 (the issue's 1e-5 is not met;
-    the grid-80 config at 6000 points before this one: 9.6e-5, 4.3e-5, 1.15e-4), in 579, 536, 608 s on
-    2 threads of a loaded 2-core machine (load about 5), measured with
-    ``python scripts/time_accuracy.py --problems helmholtz2d --seeds 0`` (and ``--seeds 2``; seed 1:
-    ``python scripts/stage_diagnostics.py --seed 1 --points 20000 --stages a100,5:15,10:15,20:20,40:10,80:10,120:8``).
+    the grid-80 config at 6000 points before this one: 9.6e-5, 4.3e-5, 1.15e-4), in 579, 413, 608 s on
+    2 threads of a loaded 2-core machine (load 2-5), measured one seed at a time with
+    ``python scripts/time_accuracy.py --problems helmholtz2d --seeds 0`` (``--seeds 1``, ``--seeds 2``).
     """
     schedule = [kp.Adam(100)] + [kp.LM(steps, grid=g) for g, steps in ((5, 15), (10, 15), (20, 20), (40, 10),
                                                                        (80, 10), (120, 8))]
