@@ -101,19 +101,21 @@ static void F(edge)(F(Row) *row, const REAL *t, REAL w, long m, long K1, long fi
         REAL *S0 = row->S[0], *S1 = row->S[1], *S2 = row->S[2], *S3 = row->S[3];
         if (first == 0)
             for (long j = 0; j < m; j++) {
-                const REAL *e = t + row->at[j];
-                const REAL d1 = e[1] + e[2] * p1[j] + e[3] * p2[j];
-                S0[j] = e[0] + e[1] * p1[j] + e[2] * p2[j] + e[3] * p3[j] + d1 * bey[j] + w * s0[j];
+                const int a = row->at[j];
+                const REAL e0 = t[a], e1 = t[a + 1], e2 = t[a + 2], e3 = t[a + 3];
+                const REAL d1 = e1 + e2 * p1[j] + e3 * p2[j];
+                S0[j] = e0 + e1 * p1[j] + e2 * p2[j] + e3 * p3[j] + d1 * bey[j] + w * s0[j];
                 S1[j] = d1 + w * s1[j];
-                S2[j] = (e[2] + e[3] * p1[j]) * ins[j] + w * s2[j];
-                S3[j] = e[3] * ins[j] + w * s3[j];
+                S2[j] = (e2 + e3 * p1[j]) * ins[j] + w * s2[j];
+                S3[j] = e3 * ins[j] + w * s3[j];
             }
         else
             for (long j = 0; j < m; j++) {
-                const REAL *e = t + row->at[j];
-                S1[j] = e[1] + e[2] * p1[j] + e[3] * p2[j] + w * s1[j];
-                S2[j] = (e[2] + e[3] * p1[j]) * ins[j] + w * s2[j];
-                S3[j] = e[3] * ins[j] + w * s3[j];
+                const int a = row->at[j];
+                const REAL e0 = t[a], e1 = t[a + 1], e2 = t[a + 2], e3 = t[a + 3];
+                S1[j] = e1 + e2 * p1[j] + e3 * p2[j] + w * s1[j];
+                S2[j] = (e2 + e3 * p1[j]) * ins[j] + w * s2[j];
+                S3[j] = e3 * ins[j] + w * s3[j];
             }
         return;
     }
@@ -139,15 +141,16 @@ static void F(edge)(F(Row) *row, const REAL *t, REAL w, long m, long K1, long fi
 /* The first layer's edge (x are the network inputs, cubic splines), written straight to the outputs:
  * y += phi_0, dy_i = phi_1, d2y_(i,i) = phi_2 (as F(edge) with first = 0, count = 3). */
 static inline __attribute__((always_inline)) void F(input_edge)(const F(Row) *row, const REAL *t, REAL w, long m,
-                                                                REAL *y, REAL *dy, REAL *d2y) {
+                                                                REAL *restrict y, REAL *restrict dy, REAL *restrict d2y) {
     const REAL *p1 = row->pw[1], *p2 = row->pw[2], *p3 = row->pw[3], *bey = row->beyond, *ins = row->inside;
     const REAL *s0 = row->sd[0], *s1 = row->sd[1], *s2 = row->sd[2];
     for (long j = 0; j < m; j++) {
-        const REAL *e = t + row->at[j];
-        const REAL d1 = e[1] + e[2] * p1[j] + e[3] * p2[j];
-        y[j] += e[0] + e[1] * p1[j] + e[2] * p2[j] + e[3] * p3[j] + d1 * bey[j] + w * s0[j];
+        const int a = row->at[j];
+        const REAL e0 = t[a], e1 = t[a + 1], e2 = t[a + 2], e3 = t[a + 3];
+        const REAL d1 = e1 + e2 * p1[j] + e3 * p2[j];
+        y[j] += e0 + e1 * p1[j] + e2 * p2[j] + e3 * p3[j] + d1 * bey[j] + w * s0[j];
         dy[j] = d1 + w * s1[j];
-        d2y[j] = (e[2] + e[3] * p1[j]) * ins[j] + w * s2[j];
+        d2y[j] = (e2 + e3 * p1[j]) * ins[j] + w * s2[j];
     }
 }
 
@@ -259,8 +262,10 @@ static void F(backward_block)(F(Shape) sh, long n0, long m, const REAL *x, const
                 const REAL *phi1 = row.S[1], *phi2 = row.S[2], *phi3 = row.S[3];
                 if (grad_x) {
                     REAL *out = grad_x + i * N + n0;
-                    for (long j = 0; j < m; j++) out[j] += g[0][j] * phi1[j] + g[1][j] * phi2[j];
-                    if (order >= 2) for (long j = 0; j < m; j++) out[j] += g[2][j] * phi3[j];
+                    if (order >= 2)
+                        for (long j = 0; j < m; j++) out[j] += g[0][j] * phi1[j] + g[1][j] * phi2[j] + g[2][j] * phi3[j];
+                    else
+                        for (long j = 0; j < m; j++) out[j] += g[0][j] * phi1[j] + g[1][j] * phi2[j];
                 }
                 if (dx != NULL && grad_dx && gdy)
                     for (long a = 0; a < D; a++) {
@@ -275,11 +280,15 @@ static void F(backward_block)(F(Shape) sh, long n0, long m, const REAL *x, const
                             REAL *out = grad_d2x + (p * I + i) * N + n0;
                             for (long j = 0; j < m; j++) out[j] += gp[j] * phi1[j];
                         }
-                        if (grad_dx) {
-                            REAL *oa = grad_dx + (pa[p] * I + i) * N + n0, *ob = grad_dx + (pb[p] * I + i) * N + n0;
+                        if (grad_dx) {                  /* d(dx_a dx_b) = dx_b d dx_a + dx_a d dx_b */
+                            REAL *restrict oa = grad_dx + (pa[p] * I + i) * N + n0;
                             const REAL *da = dx + (pa[p] * I + i) * N + n0, *db = dx + (pb[p] * I + i) * N + n0;
-                            for (long j = 0; j < m; j++) oa[j] += gp[j] * phi2[j] * db[j];
-                            for (long j = 0; j < m; j++) ob[j] += gp[j] * phi2[j] * da[j];
+                            if (pa[p] == pb[p]) {
+                                for (long j = 0; j < m; j++) oa[j] += 2 * gp[j] * phi2[j] * da[j];
+                            } else {
+                                REAL *restrict ob = grad_dx + (pb[p] * I + i) * N + n0;
+                                for (long j = 0; j < m; j++) { oa[j] += gp[j] * phi2[j] * db[j]; ob[j] += gp[j] * phi2[j] * da[j]; }
+                            }
                         }
                     }
             }
