@@ -302,12 +302,24 @@ static void F(backward_block)(F(Shape) sh, long n0, long m, const REAL *x, const
                 for (long j = 0; j < m; j++) { g[1][j] += g[0][j] * row.beyond[j]; g[2][j] *= row.inside[j]; }
                 REAL *gto = gt + (i * G * O + o) * K1;
                 if (order < 2) for (long j = 0; j < m; j++) g[2][j] = 0;
-                for (long j = 0; j < m; j++) {
-                    REAL *e = gto + (j % LANES) * lane + row.at[j];
-                    e[0] += g[0][j];
-                    for (long p = 1; p < K1; p++)
-                        e[p] += g[0][j] * row.pw[p][j] + g[1][j] * row.pw[p - 1][j] + (p >= 2 ? g[2][j] * row.pw[p - 2][j] : 0);
-                }
+                if (K1 == 4)                        /* cubic: four adjacent entries, one vector update */
+                    for (long j = 0; j < m; j++) {
+                        REAL *e = gto + (j % LANES) * lane + row.at[j];
+                        const REAL g0 = g[0][j], g1 = g[1][j], g2 = g[2][j];
+                        const REAL p1 = row.pw[1][j], p2 = row.pw[2][j], p3 = row.pw[3][j];
+                        e[0] += g0;
+                        e[1] += g0 * p1 + g1;
+                        e[2] += g0 * p2 + g1 * p1 + g2;
+                        e[3] += g0 * p3 + g1 * p2 + g2 * p1;
+                    }
+                else
+                    for (long j = 0; j < m; j++) {
+                        REAL *e = gto + (j % LANES) * lane + row.at[j];
+                        e[0] += g[0][j];
+                        for (long p = 1; p < K1; p++)
+                            e[p] += g[0][j] * row.pw[p][j] + g[1][j] * row.pw[p - 1][j]
+                                    + (p >= 2 ? g[2][j] * row.pw[p - 2][j] : 0);
+                    }
             }
         }
     }
