@@ -89,9 +89,19 @@ def pde(x, u):
     return u.d("t") + u.value * u.d("x") - NU * u.d("x", "x")
 
 
-def problem() -> kp.Problem:
+def stretched(delta: float):
+    """The feature s(x) = asinh(x/δ) / asinh(1/δ): [-1, 1] onto itself, with slope 1/(δ asinh(1/δ)) at x = 0."""
+    scale = math.asinh(1.0 / delta)
+    return lambda x: torch.asinh(x[:, 0:1] / delta) / scale
+
+
+def problem(features: bool = False, delta: float = 0.01, kind: str = "asinh") -> kp.Problem:
     domain = kp.Interval(LO, HI) * kp.TimeInterval(T0, T1)
-    return kp.Problem(domain, pde, [kp.Dirichlet(0.0), kp.Initial(initial)], reference=reference, name=NAME)
+    feats = None
+    if features:
+        feats = [stretched(delta)] if kind == "asinh" else [lambda x: torch.tanh(x[:, 0:1] / delta)]
+    return kp.Problem(domain, pde, [kp.Dirichlet(0.0), kp.Initial(initial)], reference=reference, name=NAME,
+                      features=feats)
 
 
 def config() -> kp.TrainConfig:
