@@ -357,24 +357,3 @@ def test_taps_jacobian_inside_a_time_window_equals_the_batched_one():
     r2, J2 = lm.jacobian(trainer, chunk=11, method="batched")
     assert torch.allclose(r1, r2, rtol=0, atol=1e-13)
     assert J1.abs().max() > 0 and (J1 - J2).abs().max() <= 1e-10 * float(J2.abs().max())
-
-
-def test_lm_stage_with_resample_draws_rad_points_where_the_residual_is_large():
-    def trainer_with(stage):
-        config = kp.TrainConfig(**{**SMALL, "interior_points": 200}, schedule=[stage], adaptive="rad")
-        return Trainer(poisson_problem(), kp.KAN([2, 3, 1], grid=3, seed=0).double(), config)
-
-    stage = kp.LM(2, resample=True)
-    trainer = trainer_with(stage)
-    before = trainer.points.interior.clone()
-    mean_residual = lambda x: float(trainer._residuals(x)[0].detach().abs().mean())  # noqa: E731
-    trainer.prepare_stage(stage, first=False)                       # what run() does before the stage
-    after = trainer.points.interior
-    assert after.shape == before.shape and not torch.equal(after, before)
-    assert mean_residual(after) > 1.2 * mean_residual(before)       # RAD: density ~ |R| / mean|R| + 1
-    plain = trainer_with(kp.LM(2))
-    kept = plain.points.interior.clone()
-    plain.run()
-    assert torch.equal(plain.points.interior, kept)                 # without resample=True the points stay
-    with pytest.raises(TypeError, match="resample"):
-        kp.LM(3, resample="yes")

@@ -96,9 +96,6 @@ class LM:
         gtol: stop when ``max |J^T r| <= gtol``.
         xtol: stop when ``|delta| <= xtol (|theta| + xtol)``.
         mu_max: stop when mu grows past this (no step lowers the loss any more).
-        resample: draw new interior points before the stage, after its refinement (by
-            ``TrainConfig.adaptive``: RAD puts them where this model's residual is large; burgers1d's
-            shock moves the residual between stages).
     """
 
     steps: int
@@ -113,7 +110,6 @@ class LM:
     mu_max: float = 1e12
     dense_limit: int = 6000
     update_grid: bool = False
-    resample: bool = False
 
     def __post_init__(self):
         self.steps = check_int("LM", "steps", self.steps, 0)
@@ -127,7 +123,6 @@ class LM:
         self.mu_max = check_float("LM", "mu_max", self.mu_max, 0.0, strict=True)
         self.dense_limit = check_int("LM", "dense_limit", self.dense_limit, 1)
         self.update_grid = check_bool("LM", "update_grid", self.update_grid)
-        self.resample = check_bool("LM", "resample", self.resample)
 
     def label(self) -> str:
         return "LM" + (f" grid={self.grid}" if self.grid else "")

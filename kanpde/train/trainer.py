@@ -173,8 +173,6 @@ class Trainer:
                 grow_grid(self)
             else:
                 self.update_grid(inputs_only=first)
-        if getattr(stage, "resample", False):  # LM(resample=True): points where the refined model needs them
-            self.resample()
 
     def update_grid(self, inputs_only: bool = False, grow_only: bool = False) -> None:
         """Refit grid ranges to the activations. Before any training only the input layer's:
