@@ -229,3 +229,14 @@ def test_feature_windows_feed_every_network_its_features_and_save_and_load(tmp_p
     assert np.array_equal(loaded.predict(x.numpy()), solution.predict(x.numpy()))
     with pytest.raises(ValueError, match="features"):                    # windows built without the feature
         kp.Solution.load(tmp_path / "features.pt", problem=feature_problem(False).with_hard_dirichlet())
+
+
+def test_a_solution_trained_with_sized_defaults_saves_and_loads(tmp_path):
+    # the sized defaults are int/list subclasses (kanpde.train.sizing); a checkpoint must hold plain ints
+    from kanpde.train.sizing import sized
+    model = kp.KAN([2, 3, 1], grid=3, seed=0)
+    config = sized(kp.TrainConfig(verbose=False), model)
+    assert type(config.interior_points) is not int                      # a SizedInt
+    solution = kp.Solution(heat_problem(), model, config=config.to_dict())
+    loaded = kp.Solution.load(solution.save(tmp_path / "sized.pt"), problem=heat_problem())
+    assert type(loaded.config["interior_points"]) is int and loaded.config["interior_points"] == config.interior_points
