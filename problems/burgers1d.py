@@ -133,7 +133,7 @@ def config() -> kp.TrainConfig:
     """
     return kp.TrainConfig(schedule=[kp.Adam(100), kp.LM(15, grid=5), kp.LM(15, grid=10), kp.LM(30, grid=20)],
                           interior_points=3000, update_grid="grow", adaptive="rad", resample_every=50,
-                          marching=kp.TimeMarching(8, warm_start=False, keep_best=True))
+                          marching=kp.TimeMarching(12, warm_start=False, keep_best=True))
 
 
 def fd_solution(resolution=None) -> kp.fd.FDSolution:
