@@ -19,6 +19,12 @@ Source:     M. Raissi, P. Perdikaris, G. E. Karniadakis, "Physics-informed neura
             networks", J. Comput. Phys. 378 (2019) (the Burgers examples);
             C. Basdevant et al., "Spectral and finite difference solutions of the
             Burgers equation", Computers & Fluids 14 (1986).
+Training:   the network takes the shock coordinate s(x) = asinh(x/δ) / asinh(1/δ), δ = 0.01, as a third
+            input (``features=``, like poisson_lshape's corner function): a KAN's knots are uniform in
+            each input, so grid 20 in x (h = 0.1) cannot resolve the shock layer (width ~2ν/|u| ≈ 0.006
+            at x = 0), while grid 20 in s has h ≈ 0.005 there. Domain knowledge, stated: the shock
+            sits at x = 0 because the data are odd in x (u0 = -sin(πx), u(±1) = 0), so u stays odd and
+            u(0, t) = 0 for all t. ``problem(features=False)`` is the plain problem (a KAN of x and t).
 FD:         :func:`kanpde.fd.burgers` (conservative central differences,
             Crank-Nicolson + Newton), default n = 2048 intervals, nt = 1000 steps.
 """
@@ -44,6 +50,7 @@ PI = math.pi
 QUADRATURE_NODES = 161
 QUADRATURE_HALF_WIDTH = 13.0  # e^{-13²} e^{2/(2πν)} = e^{-69}: the tails are negligible
 _CHUNK = 4096
+SHOCK_SCALE = 0.01  # δ of the shock coordinate: the layer's width is ~2ν/|u| ≈ 0.006-0.008
 
 exact = None  # no closed form: see reference / reference_torch
 
@@ -89,23 +96,45 @@ def pde(x, u):
     return u.d("t") + u.value * u.d("x") - NU * u.d("x", "x")
 
 
-def problem() -> kp.Problem:
+def stretched(x: torch.Tensor, delta: float = SHOCK_SCALE) -> torch.Tensor:
+    """The shock coordinate s(x) = asinh(x/δ) / asinh(1/δ), ``(N, 2) -> (N, 1)``: [-1, 1] onto itself, slope
+    1/(δ asinh(1/δ)) ≈ 19 at x = 0 (δ = 0.01), so a uniform grid in s is ~19x finer at the shock."""
+    return torch.asinh(x[:, 0:1] / delta) / math.asinh(1.0 / delta)
+
+
+def problem(features: bool = True) -> kp.Problem:
+    """Burgers on [-1, 1] x [0, 1]; ``features=True`` gives the network the shock coordinate
+    :func:`stretched` as a third input (``features=False``: a KAN of x and t only)."""
     domain = kp.Interval(LO, HI) * kp.TimeInterval(T0, T1)
-    return kp.Problem(domain, pde, [kp.Dirichlet(0.0), kp.Initial(initial)], reference=reference, name=NAME)
+    return kp.Problem(domain, pde, [kp.Dirichlet(0.0), kp.Initial(initial)], reference=reference, name=NAME,
+                      features=[stretched] if features else None)
 
 
 def config() -> kp.TrainConfig:
-    """Recommended: time marching in 8 windows (each exact at its start and, with the Dirichlet
-    data as a hard constraint, ``kanpde solve burgers1d --hard``, on the boundary; warm-started
-    from the one before), per window Adam 100 then L-BFGS 100 on grids 5, 10, 20.
+    """Recommended (with ``problem()``, i.e. the shock coordinate as a third input, and the Dirichlet data
+    built in): time marching in 12 windows (each exact at its start and on the boundary), each trained from
+    a fresh network (``warm_start=False``) on 3000 points, per window Adam 100 then Levenberg-Marquardt
+    15/15/30 iterations on grids 5, 10, 20, with
 
-    Measured with the KAN row of ``python scripts/benchmark.py --problems burgers1d --skip-mlp``
-    (README, "Time-dependent problems"): rel L2 2.3e-2 (4 windows of Adam 200 + L-BFGS 150: 4.0e-2)
-    where the plain schedule reaches 0.10.
+    - RAD resampling at Adam step 50 (``adaptive="rad", resample_every=50``): half the points go where
+      the residual is large, i.e. into the shock layer, which uniform points hardly sample;
+    - ``update_grid="grow"`` and ``keep_best=True`` as for allen_cahn1d.
+
+    Measured by ``python scripts/time_accuracy.py --problems burgers1d --seeds 0 1`` (2 threads, load 2-5)
+    and, seed 2, the same row by a one-seed runner: rel L2 6.22e-04 / 4.09e-04 / 6.76e-4 (seeds 0 / 1 / 2)
+    in 276 / 260 / 357 s (before: 2.3e-2 / 2.7e-2 / 4.2e-2). With 8 windows
+    (``--seeds 0 1 2``, load 5-6): 1.51e-3 / 7.75e-4 / 2.00e-3 in 317 / 330 / 243 s.
+    Steps with 8 windows, seed 0 (1 thread, load 4-6; CPU seconds): the old config (8 warm-started windows of Adam 100 +
+    L-BFGS 100 x 3, grids 5-20, no feature) 2.3e-2; the same with the feature 9.2e-3 (δ = 0.005: 1.3e-2);
+    then fresh LM windows (this schedule without RAD) 3.3e-3 (194 s); plus RAD 1.9e-3 (207 s). Tried and
+    not kept: a grid-40 LM stage 2.2e-3 (245 s); RAD again before every LM stage (a trial hook, removed) 2.1e-3 (237 s); without
+    the feature, LM windows to grid 40 on 6000 points 2.8e-2 (1061 s wall, 2 threads). What is left sits
+    at the shock after t ≈ 0.3 (RMS error there ~1e-2 against ~1e-5 before the shock forms): the windows'
+    held-out residual stays ~1e-3 from t = 0.375 on and the error carries from window to window.
     """
-    return kp.TrainConfig(schedule=[kp.Adam(100), kp.LBFGS(100, grid=5), kp.LBFGS(100, grid=10),
-                                    kp.LBFGS(100, grid=20)],
-                          marching=kp.TimeMarching(8))
+    return kp.TrainConfig(schedule=[kp.Adam(100), kp.LM(15, grid=5), kp.LM(15, grid=10), kp.LM(30, grid=20)],
+                          interior_points=3000, update_grid="grow", adaptive="rad", resample_every=50,
+                          marching=kp.TimeMarching(12, warm_start=False, keep_best=True))
 
 
 def fd_solution(resolution=None) -> kp.fd.FDSolution:

@@ -197,3 +197,46 @@ def test_keep_best_puts_back_the_window_model_with_the_lowest_held_out_residual(
         scores = [r["validation"] for r in runs[True].history.steps if r["window"] == window and "validation" in r]
         assert last["restored"] and last["validation"] == min(scores) < last["final_validation"]
     assert not any("kept_step" in s for s in runs[False].history.stages)
+
+
+def feature_problem(features=True):
+    """heat_problem with a stretched coordinate s(x) = tanh(x / 0.3) as a third network input."""
+    base = heat_problem()
+    return kp.Problem(base.domain, base.pde, base.all_conditions, exact=base.exact, name="heat",
+                      features=[lambda x: torch.tanh(x[:, 0:1] / 0.3)] if features else None)
+
+
+def test_feature_windows_feed_every_network_its_features_and_save_and_load(tmp_path):
+    problem = feature_problem().with_hard_dirichlet()
+    assert problem.input_dim == 3
+    config = kp.TrainConfig(schedule=[kp.Adam(10, lr=1e-2), kp.LM(3)], marching=kp.TimeMarching(2), **SMALL)
+    solution = kp.solve(problem, kp.KAN([3, 4, 1], grid=3, seed=0), config)
+    assert solution.errors()["rel_l2"] < 0.5
+    window = solution.model.windows[1]
+    x = torch.as_tensor(np.random.default_rng(3).uniform([-1, 0.5], [1, 1], (40, 2)))
+    # N sees (x, t, s(x)): u = lift + (t - 1/2) phi(x) N(x, t, s(x)) with the window's own network
+    inputs = torch.cat([x, torch.tanh(x[:, 0:1] / 0.3)], 1)
+    expected = window.lift(x) + window.factor(x) * window.net(inputs)
+    torch.testing.assert_close(solution.model(x), expected)
+    # the window's jet (chain rule through the feature) equals autograd
+    y = x.clone().requires_grad_(True)
+    grad = torch.autograd.grad(window(y).sum(), y, create_graph=True)[0]            # (N, 2)
+    uxx = torch.autograd.grad(grad[:, 0].sum(), y)[0][:, 0]                         # (N,)
+    jet = window.jet(x, [(0, 0)], 2)
+    torch.testing.assert_close(jet.grad[:, 0, :], grad.detach())
+    torch.testing.assert_close(jet.second[:, 0, 0], uxx)
+    loaded = kp.Solution.load(solution.save(tmp_path / "features.pt"), problem=feature_problem().with_hard_dirichlet())
+    assert np.array_equal(loaded.predict(x.numpy()), solution.predict(x.numpy()))
+    with pytest.raises(ValueError, match="features"):                    # windows built without the feature
+        kp.Solution.load(tmp_path / "features.pt", problem=feature_problem(False).with_hard_dirichlet())
+
+
+def test_a_solution_trained_with_sized_defaults_saves_and_loads(tmp_path):
+    # the sized defaults are int/list subclasses (kanpde.train.sizing); a checkpoint must hold plain ints
+    from kanpde.train.sizing import sized
+    model = kp.KAN([2, 3, 1], grid=3, seed=0)
+    config = sized(kp.TrainConfig(verbose=False), model)
+    assert type(config.interior_points) is not int                      # a SizedInt
+    solution = kp.Solution(heat_problem(), model, config=config.to_dict())
+    loaded = kp.Solution.load(solution.save(tmp_path / "sized.pt"), problem=heat_problem())
+    assert type(loaded.config["interior_points"]) is int and loaded.config["interior_points"] == config.interior_points

@@ -25,12 +25,13 @@ class MarchedSolution(Solution):
     windows' trained networks are ``[w.net for w in network.windows]``). Predictions,
     errors, export and figures cover the whole interval like any :class:`Solution`;
     :meth:`save` / :meth:`Solution.load` keep every window. The windows hold their own
-    transform, so ``problem`` is kept as ``problem.soft()`` (nothing built in on top).
+    transform and feature inputs, so ``problem`` is kept as ``problem.soft(features=False)`` (nothing
+    built in on top).
     """
 
     def __init__(self, problem: Problem | None, network: TimeWindows, *args, **kwargs):
-        if problem is not None and problem.hard:
-            problem = problem.soft()  # a copy: the user's problem and conditions stay as they are
+        if problem is not None and (problem.hard or problem.features):
+            problem = problem.soft(features=False)  # a copy: the user's problem and conditions stay as they are
         super().__init__(problem, network, *args, **kwargs)
 
     @property
@@ -57,7 +58,8 @@ class MarchedSolution(Solution):
             "parameters": {k: float(v) for k, v in self.parameters.items()},
             "problem": None if self.problem is None else self.problem.name,
             "hard_dirichlet": windows[0].boundary is not None,
-            "periodic": windows[0].inner is not windows[0].net,
+            "periodic": bool(windows[0].periodic),
+            "features": len(windows[0].features),
             "elapsed": float(self.elapsed),
         }
         return atomic_write(path, lambda tmp: torch.save(payload, tmp))
@@ -81,11 +83,11 @@ class MarchedSolution(Solution):
                              f"problem {problem.name!r} has {initial_order(problem.all_conditions)}")
         data = initial_data(problem.all_conditions, order)
         plan = window_plan(problem)
-        saved = (bool(payload.get("hard_dirichlet")), bool(payload.get("periodic")))
-        if saved != (plan.dirichlet is not None, bool(plan.periodic)):
-            raise ValueError(f"{path} was trained with windows that build in (Dirichlet, Periodic) = {saved}, "
-                             f"problem {problem.name!r} gives {(plan.dirichlet is not None, bool(plan.periodic))}; "
-                             "pass the problem it was trained on")
+        saved = (bool(payload.get("hard_dirichlet")), bool(payload.get("periodic")), int(payload.get("features", 0)))
+        given = (plan.dirichlet is not None, bool(plan.periodic), len(plan.features))
+        if saved != given:
+            raise ValueError(f"{path} was trained with windows that build in (Dirichlet, Periodic, features) = "
+                             f"{saved}, problem {problem.name!r} gives {given}; pass the problem it was trained on")
         windows: list[InitialWindow] = []
         for spec, start in zip(payload["window_specs"], payload["edges"]):
             windows.append(plan.window(build_model(spec), start, axis, order,

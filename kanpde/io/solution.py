@@ -317,6 +317,9 @@ def _plain(value):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
-    if isinstance(value, (int, float, str, bool)) or value is None:
+    if value is None:
         return value
+    for plain in (bool, int, float, str):  # a subclass (the sized defaults' SizedInt) as the plain type
+        if isinstance(value, plain):
+            return plain(value)
     return repr(value)

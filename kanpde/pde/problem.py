@@ -167,15 +167,16 @@ class Problem:
                        outputs=self.outputs, parameters=self.parameters, transform=self.transform,
                        weights=self.weights, features=self.features)
 
-    def soft(self) -> "Problem":
-        """This problem with every condition as a loss term (``hard=False``), nothing built in."""
+    def soft(self, features: bool = True) -> "Problem":
+        """This problem with every condition as a loss term (``hard=False``), nothing built in
+        (``features=False``: without the ``features=`` inputs too)."""
         conditions = [copy.copy(c) for c in self.all_conditions]
         for c in conditions:
             if hasattr(c, "hard"):
                 c.hard = False
         return Problem(self.domain, self.pde, conditions, self.exact, reference=self.reference, name=self.name,
                        outputs=self.outputs, parameters=self.parameters, transform=self.transform,
-                       weights=self.weights, features=self.features)
+                       weights=self.weights, features=self.features if features else None)
 
     # -- validation -------------------------------------------------------------------------------
 

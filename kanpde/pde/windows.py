@@ -15,11 +15,13 @@ builds in (:func:`window_plan`) stays exact in every window:
   data since ``a`` (and ``b``) already meet it;
 - built-in Periodic conditions: ``N`` sees the same periodic input embedding
   (:class:`kanpde.pde.embedding.PeriodicEmbedding`), so the network input width is
-  ``problem.input_dim`` as without marching; ``a`` carries the initial data's own periodicity.
+  ``problem.input_dim`` as without marching; ``a`` carries the initial data's own periodicity;
+- the problem's ``features=`` inputs: ``N`` sees ``(x, f(x))``
+  (:class:`kanpde.pde.features.FeatureEmbedding`), input width ``problem.input_dim`` again.
 
 Every other condition (Dirichlet data given by a function or on some sides only, ...) is a
 loss term in the windows (a ``hard=False`` copy; the user's conditions are never changed).
-So the stitched So the stitched
+So the stitched
 solution is continuous in time (and, at second order, so is u_t) by construction.
 The derivatives of ``a`` and ``b`` come from autograd through the (frozen) earlier
 windows once per point set (cached); those of ``N_k`` from its jet
@@ -38,6 +40,7 @@ from torch import nn
 from .conditions import Condition, Dirichlet, Initial, Periodic, evaluate_value
 from .constraints import HardConstraint, _derivatives, product_jet, boundary_factor
 from .embedding import PeriodicEmbedding
+from .features import FeatureEmbedding
 from ..nn.kan import Jet
 
 
@@ -53,6 +56,7 @@ class WindowPlan:
         boundary: ``phi(x)`` of ``dirichlet`` (None without).
         conditions: the problem's conditions the windows build in (``dirichlet`` and the
             built-in Periodic ones).
+        features: the problem's ``features=`` inputs of N.
     """
 
     dirichlet: Condition | None = None
@@ -61,11 +65,13 @@ class WindowPlan:
     dim: int = 1
     boundary: Callable | None = None
     conditions: list = field(default_factory=list)
+    features: tuple = ()
 
     def window(self, net: nn.Module, start: float, time_axis: int, order: int, previous=None, data=None):
         """The :class:`InitialWindow` around ``net`` that builds in what this plan says."""
         return InitialWindow(net, start, time_axis, order, previous=previous, data=data, boundary=self.boundary,
-                             periodic=self.periodic or None, harmonics=self.harmonics, dim=self.dim)
+                             periodic=self.periodic or None, harmonics=self.harmonics, dim=self.dim,
+                             features=self.features)
 
     def built_in(self, condition: Condition) -> bool:
         """Whether the windows meet ``condition`` exactly (besides the Initial ones)."""
@@ -84,7 +90,7 @@ def window_plan(problem) -> WindowPlan:
     periodic = [c for c in hard if isinstance(c, Periodic)]
     return WindowPlan(dirichlet, dict(problem.constraints.periodic) if periodic else {}, problem.constraints.harmonics,
                       problem.domain.dim, boundary_factor(problem.domain) if dirichlet is not None else None,
-                      ([dirichlet] if dirichlet is not None else []) + periodic)
+                      ([dirichlet] if dirichlet is not None else []) + periodic, problem.features)
 
 
 def window_conditions(problem, plan: WindowPlan) -> list[Condition]:
@@ -154,12 +160,14 @@ class InitialWindow(HardConstraint):
         boundary: ``phi(x)``, zero on the spatial boundary, for a hard constant Dirichlet value.
         periodic: ``{axis: (lo, hi)}``: N behind the periodic input embedding (else N sees x).
         harmonics: the embedding's K.
-        dim: the number of coordinates D (needed with ``periodic``).
+        dim: the number of coordinates D (needed with ``periodic`` or ``features``).
+        features: functions ``f(x) -> (N, 1)``: N sees ``(x, f(x))`` (not combinable with ``periodic``).
     """
 
     def __init__(self, net: nn.Module, start: float, time_axis: int, order: int,
                  previous: nn.Module | None = None, data: Sequence | None = None, boundary: Callable | None = None,
-                 periodic: dict | None = None, harmonics: int = 1, dim: int | None = None):
+                 periodic: dict | None = None, harmonics: int = 1, dim: int | None = None,
+                 features: Sequence[Callable] = ()):
         nn.Module.__init__(self)
         if order not in (1, 2):
             raise ValueError(f"time windows support first- or second-order-in-time problems, got order {order}")
@@ -168,7 +176,13 @@ class InitialWindow(HardConstraint):
         self.net, self.start, self.axis, self.order = net, float(start), time_axis, order
         self._previous = (previous,) if previous is not None else ()  # a tuple keeps it out of parameters()
         self.data = list(data) if data is not None else None
-        self.inner = PeriodicEmbedding(net, dim, periodic, harmonics) if periodic else net
+        self.periodic, self.features = periodic or {}, tuple(features)
+        if periodic and self.features:
+            raise ValueError("a window's network takes either the periodic embedding or features=, not both")
+        if periodic:
+            self.inner = PeriodicEmbedding(net, dim, periodic, harmonics)
+        else:
+            self.inner = FeatureEmbedding(net, dim, self.features) if self.features else net
         self.in_dim, self.out_dim = getattr(self.inner, "in_dim", None), getattr(net, "out_dim", None)
         self.supports_jet = hasattr(net, "jet") and getattr(self.inner, "supports_jet", True)
         if hasattr(net, "k"):
@@ -231,8 +245,11 @@ class InitialWindow(HardConstraint):
         return self
 
     def update_grid(self, x: torch.Tensor, **kwargs):
-        features = self.inner.features(x)[0] if isinstance(self.inner, PeriodicEmbedding) else x
-        self.net.update_grid(features, **kwargs)  # on what N sees
+        if isinstance(self.inner, PeriodicEmbedding):
+            seen = self.inner.features(x)[0]
+        else:
+            seen = self.inner.inputs(x) if isinstance(self.inner, FeatureEmbedding) else x
+        self.net.update_grid(seen, **kwargs)  # on what N sees
         return self
 
 

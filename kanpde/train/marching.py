@@ -77,13 +77,13 @@ def check_marching(problem: Problem) -> int:
 
 def window_problem(problem: Problem, start: float, end: float, plan: WindowPlan | None = None) -> Problem:
     """The problem on ``[start, end]`` without what the windows build in (the Initial conditions,
-    and what ``plan`` names); every other condition is a loss term (a ``hard=False`` copy)."""
+    what ``plan`` names and the ``features=`` inputs); every other condition is a loss term (a
+    ``hard=False`` copy)."""
     plan = plan if plan is not None else window_plan(problem)
     domain = problem.domain
     sub = SpaceTime(domain.spatial, TimeInterval(start, end, name=domain.names[domain.time_axis]))
     return Problem(sub, problem.pde, window_conditions(problem, plan), problem.exact, reference=problem.reference,
-                   name=problem.name, outputs=problem.outputs, parameters=problem.parameters, weights=problem.weights,
-                   features=problem.features)
+                   name=problem.name, outputs=problem.outputs, parameters=problem.parameters, weights=problem.weights)
 
 
 def _merge(history: History, part: History, window: int) -> None:
