@@ -122,7 +122,10 @@ def config() -> kp.TrainConfig:
 
     Measured by ``python scripts/time_accuracy.py --problems burgers1d --seeds 0 1`` (2 threads, load 2-5)
     and, seed 2, the same row by a one-seed runner: rel L2 6.22e-04 / 4.09e-04 / 6.76e-4 (seeds 0 / 1 / 2)
-    in 276 / 260 / 357 s (before: 2.3e-2 / 2.7e-2 / 4.2e-2). With 8 windows
+    in 276 / 260 / 357 s (before: 2.3e-2 / 2.7e-2 / 4.2e-2), on the PyTorch jet kernels. With the fused C
+    kernel (same numbers up to round-off, but LM follows the round-off) the same script gives seed 0
+    1.11e-3 (251 s) and seed 2 1.22e-3 (297 s) on 2 threads, seeds 0 / 1 2.40e-3 / 2.28e-3 on 1 thread:
+    the result moves between 4e-4 and 2.4e-3 with the summation order, so 1e-3 is not reached robustly. With 8 windows
     (``--seeds 0 1 2``, load 5-6): 1.51e-3 / 7.75e-4 / 2.00e-3 in 317 / 330 / 243 s.
     Steps with 8 windows, seed 0 (1 thread, load 4-6; CPU seconds): the old config (8 warm-started windows of Adam 100 +
     L-BFGS 100 x 3, grids 5-20, no feature) 2.3e-2; the same with the feature 9.2e-3 (δ = 0.005: 1.3e-2);
