@@ -16,12 +16,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_derivatives
+
+from bench_derivatives import laplacian_jet, step_time  # noqa: E402
 from kanpde import KAN  # noqa: E402
 from kanpde.nn import native  # noqa: E402
 from kanpde.nn.splines import derivative_table  # noqa: E402
@@ -54,31 +59,20 @@ def layer_jet(x, dx, d2x, layer):
     return y, dy, d2y
 
 
-def functional_loss(model, x):
+def functional_laplacian(model, x):
+    """The Laplacian of the network's only output, ``(N,)``, through :func:`layer_jet`."""
     y, dy, d2y = x, None, None
     for layer in model.layers:
         y, dy, d2y = layer_jet(y, dy, d2y, layer)
-    return d2y[:, 0].sum(-1).pow(2).mean()
+    return d2y[:, 0].sum(-1)
 
 
-def jet_loss(model, x):
-    return model.jet(x).second[:, 0].sum(-1).pow(2).mean()
-
-
-def step(model, loss_fn, x):
+def loss_and_gradients(model, laplacian, x):
+    """The step's loss and parameter gradients (zeros where a parameter gets none)."""
     model.zero_grad(set_to_none=True)
-    loss = loss_fn(model, x)
+    loss = laplacian(model, x).pow(2).mean()
     loss.backward()
     return loss.detach(), [p.grad.clone() if p.grad is not None else torch.zeros_like(p) for p in model.parameters()]
-
-
-def median_ms(fn, repeats):
-    times = []
-    for _ in range(repeats + 1):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return sorted(times[1:])[repeats // 2] * 1e3
 
 
 def main(argv=None) -> dict:
@@ -91,18 +85,18 @@ def main(argv=None) -> dict:
     torch.set_num_threads(args.threads)
     model = KAN([2, 10, 1], grid=args.grid, seed=0).double()
     x = torch.rand(args.points, 2, dtype=torch.float64) * 2 - 1
-    compiled = torch.compile(functional_loss)
+    compiled = torch.compile(functional_laplacian)
     start = time.perf_counter()
-    loss_c, grads_c = step(model, compiled, x)
+    loss_c, grads_c = loss_and_gradients(model, compiled, x)
     compile_s = time.perf_counter() - start
-    loss_j, grads_j = step(model, jet_loss, x)
+    loss_j, grads_j = loss_and_gradients(model, laplacian_jet, x)
     difference = max([(loss_c - loss_j).abs().item()] + [(a - b).abs().max().item() for a, b in zip(grads_c, grads_j)])
     if not native.available():
         print("(no C compiler: the first row runs on PyTorch's kernels too)")
-    rows = {"KAN jet, fused C kernel": median_ms(lambda: step(model, jet_loss, x), args.repeats)}
+    rows = {"KAN jet, fused C kernel": step_time(model, laplacian_jet, x, args.repeats) * 1e3}
     with native.disabled():
-        rows["KAN jet, PyTorch kernels"] = median_ms(lambda: step(model, jet_loss, x), args.repeats)
-    rows["functional layer jet, torch.compile"] = median_ms(lambda: step(model, compiled, x), args.repeats)
+        rows["KAN jet, PyTorch kernels"] = step_time(model, laplacian_jet, x, args.repeats) * 1e3
+    rows["functional layer jet, torch.compile"] = step_time(model, compiled, x, args.repeats) * 1e3
     print(f"one training step, Laplacian residual, KAN [2, 10, 1], N={args.points}, grid={args.grid}, float64, "
           f"{args.threads} threads (median of {args.repeats})")
     base = rows["KAN jet, fused C kernel"]
