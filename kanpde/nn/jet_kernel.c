@@ -112,7 +112,7 @@ static void F(edge)(F(Row) *row, const REAL *t, REAL w, long m, long K1, long fi
         else
             for (long j = 0; j < m; j++) {
                 const int a = row->at[j];
-                const REAL e0 = t[a], e1 = t[a + 1], e2 = t[a + 2], e3 = t[a + 3];
+                const REAL e1 = t[a + 1], e2 = t[a + 2], e3 = t[a + 3];
                 S1[j] = e1 + e2 * p1[j] + e3 * p2[j] + w * s1[j];
                 S2[j] = (e2 + e3 * p1[j]) * ins[j] + w * s2[j];
                 S3[j] = e3 * ins[j] + w * s3[j];
@@ -167,7 +167,6 @@ static void F(forward_block)(F(Shape) sh, long n0, long m, const REAL *x, const 
     }
     for (long i = 0; i < I; i++) {
         F(prepare)(&row, x + i * N + n0, sig + i * N + n0, lo[i], (hi[i] - lo[i]) / (REAL)G, G, m, K1, O, dx, pa, pb, P, I, N, i, n0);
-        const REAL (*sd)[BLOCK] = row.sd;
         long pure = -1, pures = 0;                          /* the pair (i, i), if asked for once */
         for (long p = 0; p < P; p++)
             if (pa[p] == i && pb[p] == i) { pure = p; pures++; }
@@ -300,8 +299,7 @@ static void F(backward_block)(F(Shape) sh, long n0, long m, const REAL *x, const
             if (gt) {
                 /* the continuation: the value reads S' outside; no curvature there */
                 for (long j = 0; j < m; j++) { g[1][j] += g[0][j] * row.beyond[j]; g[2][j] *= row.inside[j]; }
-                REAL *gto = gt + (i * G * O + o) * K1;
-                if (order < 2) for (long j = 0; j < m; j++) g[2][j] = 0;
+                REAL *gto = gt + (i * G * O + o) * K1;            /* order 1: P = 0, so g_2 stayed 0 */
                 if (K1 == 4)                        /* cubic: four adjacent entries, one vector update */
                     for (long j = 0; j < m; j++) {
                         REAL *e = gto + (j % LANES) * lane + row.at[j];

@@ -136,7 +136,7 @@ def layer_jet_forward(x, sig, dx, d2x, table, scale_base, bias, lo, hi, grid: in
 
     Args:
         x: ``(in, N)``; sig: ``(in, N)``, sigmoid(x);
-            dx ``(D, in, N)`` or None (identity); d2x ``(P, in, N)`` or None.
+            dx ``(D, in, N)`` or None (identity); d2x ``(P, in, N)``, or None (network inputs, or order 1).
         table: ``(in, G, out, k + 1)`` derivative table; the other tensors as the layer's.
     """
     sh = _shape(x, table, dx, pairs, grid, order)
@@ -145,7 +145,7 @@ def layer_jet_forward(x, sig, dx, d2x, table, scale_base, bias, lo, hi, grid: in
     d2y = recycled((sh.p, sh.n_out, sh.n), x, "native_d2y")
     pa, pb = _pairs(pairs, order)
     _function("layer_jet_forward", x.dtype)(
-        sh, *map(_pointer, (x, sig, dx, d2x if order >= 2 else None, table, scale_base, bias, lo, hi, pa, pb,
+        sh, *map(_pointer, (x, sig, dx, d2x, table, scale_base, bias, lo, hi, pa, pb,
                             y, dy, d2y)), ctypes.c_int(torch.get_num_threads()))
     return y, dy, d2y
 
@@ -162,13 +162,13 @@ def layer_jet_backward(x, sig, dx, d2x, table, scale_base, lo, hi, grid: int, pa
     threads = torch.get_num_threads()
     grad_x = recycled(x.shape, x, "native_grad_x") if need[0] else None
     grad_dx = recycled(dx.shape, x, "native_grad_dx") if need[1] and dx is not None else None
-    grad_d2x = recycled(d2x.shape, x, "native_grad_d2x") if need[2] and d2x is not None and order >= 2 else None
+    grad_d2x = recycled(d2x.shape, x, "native_grad_d2x") if need[2] and d2x is not None else None
     partial_table = scratch((threads * LANES, *table.shape), x).zero_() if need[3] else None
     partial_base = scratch((threads, *scale_base.shape), x, slot=1).zero_() if need[4] else None
     pa, pb = _pairs(pairs, order)
     _function("layer_jet_backward", x.dtype)(
-        sh, *map(_pointer, (x, sig, dx, d2x if order >= 2 else None, table, scale_base, lo, hi, pa, pb,
-                            gy, gdy, gd2y if order >= 2 else None, grad_x, grad_dx, grad_d2x,
+        sh, *map(_pointer, (x, sig, dx, d2x, table, scale_base, lo, hi, pa, pb,
+                            gy, gdy, gd2y, grad_x, grad_dx, grad_d2x,
                             partial_table, partial_base)), ctypes.c_int(threads))
     return (grad_x, grad_dx, grad_d2x, None if partial_table is None else partial_table.sum(0),
             None if partial_base is None else partial_base.sum(0))
