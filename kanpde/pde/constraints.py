@@ -268,7 +268,7 @@ class Constraints:
             return FeatureEmbedding(nn.Identity(), self.domain.dim, self.features).inputs(x)
         if not self.periodic:
             return x
-        return PeriodicEmbedding(nn.Identity(), self.domain.dim, self.periodic, self.harmonics).features(x)[0]
+        return PeriodicEmbedding(nn.Identity(), self.domain.dim, self.periodic, self.harmonics).inputs(x)
 
     def wrap(self, net: nn.Module) -> nn.Module:
         """The solution ``u`` as a module around the network ``net``."""

@@ -75,8 +75,12 @@ class PeriodicEmbedding(nn.Module):
             d2.append(-w * w * (c if kind == "cos" else s))
         return torch.stack(e, 1), torch.stack(d1, 1), torch.stack(d2, 1)  # (N, F) each
 
+    def inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """What the network sees, ``E(x)`` ``(N, F)`` (as :meth:`kanpde.pde.features.FeatureEmbedding.inputs`)."""
+        return self.features(x)[0]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(self.features(x)[0])
+        return self.net(self.inputs(x))
 
     def jet(self, x: torch.Tensor, pairs=None, order: int = 2) -> Jet:
         dim = x.shape[1]

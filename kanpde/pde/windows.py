@@ -245,11 +245,8 @@ class InitialWindow(HardConstraint):
         return self
 
     def update_grid(self, x: torch.Tensor, **kwargs):
-        if isinstance(self.inner, PeriodicEmbedding):
-            seen = self.inner.features(x)[0]
-        else:
-            seen = self.inner.inputs(x) if isinstance(self.inner, FeatureEmbedding) else x
-        self.net.update_grid(seen, **kwargs)  # on what N sees
+        seen = x if self.inner is self.net else self.inner.inputs(x)   # an embedding: what N sees
+        self.net.update_grid(seen, **kwargs)
         return self
 
 
