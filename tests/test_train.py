@@ -127,6 +127,25 @@ def test_resampling_changes_the_points(adaptive):
     assert solution.history.steps[-1]["step"] == 12
 
 
+def test_a_stage_with_points_extends_the_interior_set_and_later_stages_keep_it():
+    from kanpde.train.trainer import Trainer
+
+    seen = []
+    config = kp.TrainConfig(schedule=[kp.Adam(3), kp.LM(2, grid=5, points=450), kp.Adam(2, lr=1e-3)],
+                            callbacks=[lambda record: seen.append((record["stage"], len(box[0].points.interior)))
+                                       and False], **SMALL)
+    box = [Trainer(poisson_problem(), kp.KAN([2, 5, 1], grid=3, seed=0).double(), config)]
+    first = box[0].points.interior.clone()
+    box[0].run()
+    assert {stage: n for stage, n in seen} == {0: 200, 1: 450, 2: 450}
+    assert torch.equal(box[0].points.interior[:200], first)  # Sobol: the larger set extends the smaller one
+    assert [s["label"] for s in box[0].history.stages] == ["Adam lr=0.01", "LM grid=5 points=450", "Adam lr=0.001"]
+    with pytest.raises(ValueError, match="LM.points must be an int >= 1, got 0"):
+        kp.LM(2, points=0)
+    with pytest.raises(ValueError, match="interior_points=10000000000000"):
+        _solve([kp.Adam(1, points=10**13)])
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 def test_cuda_training():
     solution = _solve([kp.Adam(10)], device="cuda")

@@ -99,6 +99,7 @@ def save(trainer, path, position: Position, optimizer, good) -> Path:
         "optimizer": optimizer.state_dict(),
         "position": {**dataclasses.asdict(position), "step": trainer.step,
                      "elapsed": time.perf_counter() - trainer.start},
+        "interior_count": trainer.interior_count,  # a stage's points= (all ranks)
         "points": {"interior": points.interior.detach().cpu(),
                    "conditions": [{f.name: None if getattr(c, f.name) is None else getattr(c, f.name).detach().cpu()
                                    for f in dataclasses.fields(ConditionPoints)} for c in points.conditions]},
@@ -147,6 +148,7 @@ def restore(trainer, payload: dict, path) -> Resumed:
             trainer.parameters[k].copy_(v)
     kind = trainer.tensor_kwargs
     trainer.points.interior = payload["points"]["interior"].to(**kind)
+    trainer._interior_count = payload.get("interior_count", trainer.config.interior_points)
     trainer.points.conditions = [ConditionPoints(**c).to(**kind) for c in payload["points"]["conditions"]]
     trainer.history = History(**payload["history"])
     record = getattr(trainer.problem, "record", None)

@@ -80,10 +80,15 @@ class Trainer:
     def _tensor(self, x) -> torch.Tensor:
         return torch.as_tensor(x).to(**self.tensor_kwargs)
 
+    @property
+    def interior_count(self) -> int:
+        """Interior points now (all ranks): the config's, or the last stage's ``points``."""
+        return getattr(self, "_interior_count", self.config.interior_points)
+
     def sample(self, seed_offset: int = 0) -> TrainingPoints:
         cfg, domain = self.config, self.problem.domain
         seed = cfg.seed + seed_offset
-        interior = self._tensor(domain.sample_interior(cfg.interior_points, method=cfg.sampling, seed=seed))
+        interior = self._tensor(domain.sample_interior(self.interior_count, method=cfg.sampling, seed=seed))
         conditions = [c.sample(domain, cfg.boundary_points, cfg.sampling, seed + 1 + i).to(**self.tensor_kwargs)
                       for i, c in enumerate(self.problem.conditions)]
         return self.parallel.shard(TrainingPoints(interior, conditions))  # this rank's block of each set
@@ -104,18 +109,18 @@ class Trainer:
             self.balancer.reset_points()
             return
         domain = self.problem.domain
-        candidates = self._tensor(domain.sample_interior(10 * cfg.interior_points, method="uniform",
+        candidates = self._tensor(domain.sample_interior(10 * self.interior_count, method="uniform",
                                                          seed=cfg.seed + offset))
         with torch.enable_grad():  # each rank its block of the candidates, then all of them everywhere
             residual = sum(r.detach().pow(2).sum(1) for r in self._residuals(self.parallel.shard(candidates))).sqrt()
         residual = self.parallel.gather_rows(residual)  # (M,)
         if cfg.adaptive == "rad":  # Wu et al. 2023: p ~ |R| / mean|R| + 1
             weights = (residual / residual.mean().clamp_min(1e-300) + 1).cpu().numpy()
-            pick = self.rng.choice(len(weights), cfg.interior_points, replace=False, p=weights / weights.sum())
+            pick = self.rng.choice(len(weights), self.interior_count, replace=False, p=weights / weights.sum())
             self.points.interior = self.parallel.shard(candidates[torch.as_tensor(pick)])
             self.balancer.reset_points()
         else:
-            worst = residual.topk(max(1, cfg.interior_points // 10)).indices
+            worst = residual.topk(max(1, self.interior_count // 10)).indices
             self.points.interior = torch.cat([self.points.interior, self.parallel.shard(candidates[worst])])
             self.balancer.reset_points()
 
@@ -166,6 +171,8 @@ class Trainer:
         return optimizer
 
     def prepare_stage(self, stage: Stage, first: bool) -> None:
+        if stage.points is not None and stage.points != self.interior_count:
+            self.resize(stage.points)
         if stage.grid is not None and hasattr(self.model, "refine") and stage.grid != self.model.grid:
             self.model.refine(stage.grid)  # models without a grid (MLP) just run the stage
         if stage.update_grid or (self.config.update_grid and (first or stage.grid is not None)):
@@ -173,6 +180,14 @@ class Trainer:
                 grow_grid(self)
             else:
                 self.update_grid(inputs_only=first)
+
+    def resize(self, points: int) -> None:
+        """Train on ``points`` interior points from now on (a stage's ``points``): the sampler's first
+        ``points`` (Sobol: the old set extended, or its first part), the condition points kept."""
+        check_size(self.problem, self.model, dataclasses.replace(self.config, interior_points=points))
+        self._interior_count = points
+        self.points.interior = self.sample().interior
+        self.balancer.reset_points()
 
     def update_grid(self, inputs_only: bool = False, grow_only: bool = False) -> None:
         """Refit grid ranges to the activations. Before any training only the input layer's:
