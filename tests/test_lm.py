@@ -285,6 +285,13 @@ def test_lm_accuracy_script_runs_both_sides(capsys):
     assert "worst seed per method" in out and "L-BFGS iterations" in out
 
 
+def test_gram_benchmark_times_both_products_and_they_agree(capsys):
+    rows = _script("bench_gram").main(["--grids", "10", "80", "--points", "300", "--repeats", "1", "--threads", "1"])
+    assert [r["grid"] for r in rows] == [10, 80] and rows[1]["fill"] < rows[0]["fill"]
+    assert all(r["rel_diff"] < 1e-12 and r["dense_s"] > 0 and r["sparse_s"] > 0 for r in rows)
+    assert "ratio" in capsys.readouterr().out
+
+
 def test_jacobian_timing_reports_both_methods(capsys):
     out = _script("lm_accuracy").jacobian_timing(points=40, grid=4)
     assert set(out) == {"taps", "batched"} and all(t > 0 for t in out.values())
