@@ -148,7 +148,7 @@ def restore(trainer, payload: dict, path) -> Resumed:
             trainer.parameters[k].copy_(v)
     kind = trainer.tensor_kwargs
     trainer.points.interior = payload["points"]["interior"].to(**kind)
-    trainer._interior_count = payload.get("interior_count", trainer.config.interior_points)
+    trainer.interior_count = payload.get("interior_count", trainer.config.interior_points)
     trainer.points.conditions = [ConditionPoints(**c).to(**kind) for c in payload["points"]["conditions"]]
     trainer.history = History(**payload["history"])
     record = getattr(trainer.problem, "record", None)

@@ -70,6 +70,7 @@ class Trainer:
         self.parallel.broadcast_module(model, self.parameters.values())
         self.causal = causal_state(config.causal, problem.domain,  # None unless TrainConfig.causal
                                    self.parallel.all_reduce_sum if self.parallel.enabled else None)
+        self.interior_count = config.interior_points  # all ranks' interior points: a stage's points= changes it
         self.points = self.sample()
         self.eval_x, self.eval_u = self._evaluation_set()
         self.stopped = False
@@ -80,18 +81,19 @@ class Trainer:
     def _tensor(self, x) -> torch.Tensor:
         return torch.as_tensor(x).to(**self.tensor_kwargs)
 
-    @property
-    def interior_count(self) -> int:
-        """Interior points now (all ranks): the config's, or the last stage's ``points``."""
-        return getattr(self, "_interior_count", self.config.interior_points)
-
     def sample(self, seed_offset: int = 0) -> TrainingPoints:
         cfg, domain = self.config, self.problem.domain
         seed = cfg.seed + seed_offset
-        interior = self._tensor(domain.sample_interior(self.interior_count, method=cfg.sampling, seed=seed))
         conditions = [c.sample(domain, cfg.boundary_points, cfg.sampling, seed + 1 + i).to(**self.tensor_kwargs)
                       for i, c in enumerate(self.problem.conditions)]
-        return self.parallel.shard(TrainingPoints(interior, conditions))  # this rank's block of each set
+        return TrainingPoints(self.sample_interior(seed_offset), self.parallel.shard(conditions))  # this rank's block
+
+    def sample_interior(self, seed_offset: int = 0) -> torch.Tensor:
+        """This rank's block of ``interior_count`` new interior points (the interior part of :meth:`sample`)."""
+        cfg = self.config
+        points = self.problem.domain.sample_interior(self.interior_count, method=cfg.sampling,
+                                                     seed=cfg.seed + seed_offset)
+        return self.parallel.shard(self._tensor(points))
 
     def _evaluation_set(self):
         if not self.problem.has_solution():
@@ -105,7 +107,7 @@ class Trainer:
         cfg = self.config
         offset = 1000 + self.step
         if cfg.adaptive is None:
-            self.points.interior = self.sample(offset).interior
+            self.points.interior = self.sample_interior(offset)
             self.balancer.reset_points()
             return
         domain = self.problem.domain
@@ -185,8 +187,8 @@ class Trainer:
         """Train on ``points`` interior points from now on (a stage's ``points``): the sampler's first
         ``points`` (Sobol: the old set extended, or its first part), the condition points kept."""
         check_size(self.problem, self.model, dataclasses.replace(self.config, interior_points=points))
-        self._interior_count = points
-        self.points.interior = self.sample().interior
+        self.interior_count = points
+        self.points.interior = self.sample_interior()
         self.balancer.reset_points()
 
     def update_grid(self, inputs_only: bool = False, grow_only: bool = False) -> None:
