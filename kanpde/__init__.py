@@ -19,14 +19,14 @@ from .pde.mesh_domain import MeshDomain
 from .pde.shapes import Ball, Ellipse, Polygon, Sphere, Triangle
 from .pde.singular import corner_singularities
 from .solve import solve
-from .train import LBFGS, LM, Adam, Causal, History, TimeMarching, TrainConfig, default_schedule
+from .train import LBFGS, LM, Adam, Causal, Galerkin, History, TimeMarching, TrainConfig, default_schedule
 from .train.resume import TrainingInterrupted
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Adam", "Ball", "Box", "CSG", "Causal", "Condition", "Data", "Dirichlet", "Disk", "Domain", "Ellipse", "Field",
-    "History", "Initial", "Interval", "Jet", "KAN", "KANLayer", "LBFGS", "LM", "MLP", "MeshDomain", "Neumann",
+    "Galerkin", "History", "Initial", "Interval", "Jet", "KAN", "KANLayer", "LBFGS", "LM", "MLP", "MeshDomain", "Neumann",
     "Periodic", "Polygon", "Problem", "Rectangle", "Robin", "Solution", "SpaceTime", "Sphere", "TimeInterval",
     "TimeMarching", "TrainConfig", "TrainingInterrupted", "Triangle", "default_schedule", "export_fd", "export_fem",
     "corner_singularities", "export_solution", "fd", "fem", "numpy_function", "plotting", "prune", "solve", "symbolic",

@@ -57,22 +57,28 @@ def fd_solution(resolution=None) -> kp.fd.FDSolution:
 
 
 def config() -> kp.TrainConfig:
-    """Recommended training: Adam, then Levenberg-Marquardt on grids 5 -> 120 at 40 000 points.
+    """Recommended training: Adam, then Levenberg-Marquardt on grids 5 -> 120 at 40 000 points, then one LM
+    iteration with Galerkin rows integrated on 2^18 points (:class:`kanpde.Galerkin`).
 
     What limits the error is the points more than the grid: the error left sits in the lowest sine
     modes (cos(πx/2) cos(πy/2) alone about 80 % of its energy), which Δ + 1 maps to a residual thousands
     of times below the loss, so the fit on the collocation points sets them by their quadrature error
     (README, "Default training"). Seed 1, grid 80: 5000 points 1.8e-4, 10 000 points 6.1e-5; grid 120 at
-    10 000 points 4.3e-5, at 20 000 points 1.5e-5. More points help on average, not on every seed.
+    10 000 points 4.3e-5, at 20 000 points 1.5e-5. The Galerkin iteration fits the residual's projections
+    on 64 Legendre products with a far finer quadrature (README, "Galerkin rows").
 
-    rel L2 with a [2, 10, 1] KAN, seeds 0, 1, 2: 1.17e-5, 2.00e-5, 8.54e-6 (the issue's 1e-5 is not met),
-    in 672 s (load 4, another run beside it), 409 s and 416 s (load 1-2) on 2 threads, measured one seed
-    at a time by a runner equivalent to ``python scripts/time_accuracy.py --problems helmholtz2d --seeds 0``
-    (``kp.solve(problem(), kp.KAN([2, 10, 1], seed=s), config())``, errors on the dense set). The same schedule at 20 000 points: 1.93e-5, 1.52e-5, 3.31e-5 (413-608 s at
-    load 2-5); the grid-80 config at 6000 points before it: 9.6e-5, 4.3e-5, 1.15e-4. The fine grids' J^T J
-    comes from a sparse copy of J (``kanpde.train.lm.gram``: 2.8 s against 8.6 s dense at grid 120 and
-    20 000 points).
+    rel L2 with a [2, 10, 1] KAN, seeds 0, 1, 2: 9.14e-6, 8.30e-6, 7.02e-6 (the issue's 1e-5 met, thinly on
+    seed 0); before the Galerkin iteration 1.17e-5, 2.00e-5, 8.54e-6. On seed 1 the iteration gave 1.08e-5
+    with 2^17 points, 8.25e-6 with 2^19, 9.6e-6 with 12 polynomials per axis, and a second iteration
+    changed nothing (1.07e-5 at 2^17). Measured on 2 threads, per seed as two ``kp.solve`` calls on the
+    same 40 000 points, the schedule up to grid 120 and then the Galerkin iteration on its model (the same
+    steps as one call with ``config()``; errors on the dense set): the first took 857 / 741 / 670 s beside
+    other runs (409-672 s before, load 1-4), the Galerkin iteration 60 / 65 / 26 s (the last alone).
+    ``python scripts/time_accuracy.py --problems helmholtz2d --seeds 0`` runs it in one call. The fine
+    grids' J^T J comes from a sparse copy of J
+    (``kanpde.train.lm.gram``: 2.8 s against 8.6 s dense at grid 120 and 20 000 points).
     """
     schedule = [kp.Adam(100)] + [kp.LM(steps, grid=g) for g, steps in ((5, 15), (10, 15), (20, 20), (40, 10),
                                                                        (80, 10), (120, 8))]
+    schedule.append(kp.LM(1, galerkin=kp.Galerkin(points=2**18)))
     return kp.TrainConfig(interior_points=40_000, schedule=schedule)

@@ -215,14 +215,23 @@ def lm_train(**kwargs):
     return solution.history.steps, torch.cat([p.detach().reshape(-1) for p in solution.network.parameters()]).numpy()
 
 
+def galerkin_train(**kwargs):
+    """LM with Galerkin rows: each rank integrates its share of the quadrature points, rank 0 holds the rows."""
+    config = kp.TrainConfig(interior_points=90, boundary_points=41, seed=4, verbose=False, **kwargs,
+                            schedule=[kp.LM(3, galerkin=kp.Galerkin(modes=2, points=301, chunk=64))])
+    solution = kp.solve(soft_problem(), kp.KAN([2, 4, 1], grid=4, seed=1), config)
+    return solution.history.steps, torch.cat([p.detach().reshape(-1) for p in solution.network.parameters()]).numpy()
+
+
 def lm_worker():
-    """Rank body: the LM systems of every case, a short LM training run, and the default schedule kept."""
+    """Rank body: the LM systems of every case, short LM training runs (plain and with Galerkin rows),
+    and the default schedule kept."""
     steps, params = lm_train()
     spread = DataParallel(enabled=True).gather_rows(torch.as_tensor(params).unsqueeze(0))  # (world, P)
     default = Trainer(soft_problem(), kp.KAN([2, 3, 1], grid=3, seed=0), kp.TrainConfig(verbose=False))
     return {"systems": {case: normal_equations(case) for case in LM_CASES}, "steps": steps, "params": params,
             "rank_spread": float((spread - spread[0]).abs().max()), "default": default.config.schedule,
-            "parallel": default.parallel.enabled}
+            "parallel": default.parallel.enabled, "galerkin": galerkin_train()}
 
 
 @pytest.fixture(scope="module")
@@ -260,6 +269,15 @@ def test_two_ranks_take_the_single_process_lm_steps(lm_runs):
     assert all(b < a for a, b in zip(lm_losses, lm_losses[1:]))         # LM only takes loss-lowering steps
     assert one_steps[-1]["loss"] < 0.9 * lm_losses[0]
     np.testing.assert_allclose(lm_runs["params"], one_params, rtol=0, atol=1e-8 * np.abs(one_params).max())
+
+
+def test_two_ranks_take_the_single_process_lm_steps_with_galerkin_rows(lm_runs):
+    (one_steps, one_params), (two_steps, two_params) = galerkin_train(distributed=False), lm_runs["galerkin"]
+    assert len(one_steps) == len(two_steps) == 3
+    for name in ("loss", "pde", "galerkin"):
+        np.testing.assert_allclose([r[name] for r in two_steps], [r[name] for r in one_steps], rtol=1e-8, atol=0)
+    assert all(0 < r["galerkin"] < r["loss"] for r in one_steps)
+    np.testing.assert_allclose(two_params, one_params, rtol=0, atol=1e-8 * np.abs(one_params).max())
 
 
 def test_data_parallel_default_schedule_keeps_its_lm_stages(lm_runs):

@@ -37,7 +37,7 @@ def test_sized_replaces_only_defaults_also_through_replace():
     model = kp.KAN([2, 10, 1], grid=5)
     config = sized(dataclasses.replace(kp.TrainConfig(), seed=3), model)
     assert (config.interior_points, config.boundary_points, config.seed) == (5000, 667, 3)
-    assert [s.grid for s in config.schedule] == [None, 5, 10, 20, 40, 80]
+    assert [s.grid for s in config.schedule] == [None, 5, 10, 20, 40, 80, None]  # then the Galerkin iteration
     explicit = sized(kp.TrainConfig(interior_points=1234, schedule=[kp.Adam(2)]), model)
     assert explicit.interior_points == 1234 and explicit.schedule == [kp.Adam(2)]
     assert explicit.boundary_points == 400   # left at its default, sized to the schedule's grid (the model's 5)
@@ -59,7 +59,7 @@ def test_solve_records_the_sized_configuration():
 
 
 def test_default_schedule_final_grid_is_checked():
-    assert [s.grid for s in kp.default_schedule(final_grid=80)][-2:] == [40, 80]
+    assert [s.grid for s in kp.default_schedule(final_grid=80)][-3:] == [40, 80, None]  # then the Galerkin iteration
     with pytest.raises(ValueError, match="takes 40 or 80, got 20"):
         kp.default_schedule(final_grid=20)
 

@@ -3,11 +3,12 @@
 from .causal import Causal
 from .config import TrainConfig
 from .distributed import DataParallel, is_main_process, launch
+from .galerkin import Galerkin
 from .history import History
 from .marching import TimeMarching
 from .resume import TrainingInterrupted
 from .stages import LBFGS, LM, Adam, Stage, default_schedule
 from .trainer import Trainer
 
-__all__ = ["Adam", "Causal", "DataParallel", "History", "LBFGS", "LM", "Stage", "TimeMarching", "TrainConfig",
+__all__ = ["Adam", "Causal", "DataParallel", "Galerkin", "History", "LBFGS", "LM", "Stage", "TimeMarching", "TrainConfig",
            "Trainer", "TrainingInterrupted", "default_schedule", "is_main_process", "launch"]
