@@ -38,7 +38,7 @@ GALERKIN_SEED_OFFSET = 104_729  # the quadrature's Sobol seed, apart from traini
 
 @dataclass
 class Galerkin:
-    """Galerkin rows of an LM stage: the PDE residual's projections on ``modes**d`` Legendre products.
+    """Galerkin rows of an LM stage: the PDE residual's projections on ``m**d`` Legendre products (see ``modes``).
 
     Attributes:
         modes: Legendre polynomials per coordinate (degrees 0 .. modes - 1), at most; ``m**d`` test
@@ -104,7 +104,7 @@ class GalerkinRows:
         points = domain.sample_interior(spec.points, method="sobol", seed=trainer.config.seed + GALERKIN_SEED_OFFSET)
         self.x = trainer.parallel.shard(trainer._tensor(points))             # this rank's (Q_rank, d)
         self.lo, self.hi = (tuple(float(v) for v in b) for b in domain.bounds)
-        self.modes = spec.per_axis(len(self.lo))
+        self.per_axis = spec.per_axis(len(self.lo))                        # test polynomials per coordinate
 
     def rows(self, trainer, jacobian: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``g`` ``(R,)`` and, with ``jacobian``, ``dg/dtheta`` ``(R, P)`` (columns in ``trainer.trainable()``
@@ -118,15 +118,13 @@ class GalerkinRows:
         sums = None
         for start in range(0, max(len(self.x), 1), self.spec.chunk):  # a rank without points: one empty chunk
             index = slice(start, min(start + self.spec.chunk, len(self.x)))
-            mix = legendre_tests(self.x[index], self.lo, self.hi, self.modes).T / self.spec.points  # (K, n)
-            if jacobian and index.stop == start:
-                values = [mix @ r.detach() for r in block.evaluate(index, backend)]
-                jacobians = [v.new_zeros(*v.shape, columns.total) for v in values]
-            elif jacobian:
+            mix = legendre_tests(self.x[index], self.lo, self.hi, self.per_axis).T / self.spec.points  # (K, n)
+            if jacobian and index.stop > start:
                 assemble = lm._chunk_by_taps if taps else lm._chunk_batched
                 values, jacobians = assemble(trainer, block, index, index.stop - start, columns, backend, mix)
-            else:
-                values, jacobians = [mix @ r.detach() for r in block.evaluate(index, backend)], []
+            else:  # values only, or a rank without points (zero rows of J)
+                values = [mix @ r.detach() for r in block.evaluate(index, backend)]
+                jacobians = [v.new_zeros(*v.shape, columns.total) for v in values] if jacobian else []
             part = [v.reshape(-1) for v in values] + [j.reshape(-1, columns.total) for j in jacobians]
             sums = part if sums is None else [a + b for a, b in zip(sums, part)]
         return self._scaled(trainer, sums, jacobian)
@@ -137,9 +135,9 @@ class GalerkinRows:
 
         names = trainer.problem.residual_names(len(sums) // (2 if jacobian else 1))
         values, jacobians = sums[:len(names)], sums[len(names):]
-        modes = self.modes ** len(self.lo)
-        factors = [self.spec.weight * math.sqrt(lm._weight(trainer, name) * modes / len(v))
-                   for name, v in zip(names, values)]  # len(v) = modes * k_t
+        tests = self.per_axis ** len(self.lo)
+        factors = [self.spec.weight * math.sqrt(lm._weight(trainer, name) * tests / len(v))
+                   for name, v in zip(names, values)]  # len(v) = tests * k_t
         g = torch.cat([f * v for f, v in zip(factors, values)])
         G = torch.cat([f * j for f, j in zip(factors, jacobians)]) if jacobian else None
         flat = trainer.parallel.all_reduce_sum(torch.cat([g.unsqueeze(1), G], 1) if jacobian else g.clone())
