@@ -105,9 +105,11 @@ def test_an_lm_stage_with_galerkin_rows_lowers_its_objective_and_the_projections
     start = rows.loss(before)
     solution = kp.solve(poisson_problem(), before.model, config)
     steps = solution.history.steps
-    objective = [r["loss"] for r in steps]                               # collocation loss + |g|^2, per iteration
+    for record in steps:  # the history's loss stays the collocation loss (here the PDE term alone)
+        assert record["loss"] == pytest.approx(record["pde"], rel=1e-12) and record["galerkin"] > 0
+    objective = [r["loss"] + r["galerkin"] for r in steps]               # collocation loss + |g|^2, per iteration
     assert len(steps) >= 3 and all(b < a for a, b in zip(objective, objective[1:]))
-    assert all(0 < r["galerkin"] < r["loss"] for r in steps)
+    assert all(r["galerkin"] > 0 and r["loss"] > 0 for r in steps)
     assert rows.loss(before) < 0.1 * start                                # the projections fell (same model object)
     assert solution.history.stages[0]["label"] == "LM galerkin"
 

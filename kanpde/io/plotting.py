@@ -304,7 +304,8 @@ def plot_history(solution, ax=None):
     ax = _new_axes(ax)
     for i, term in enumerate(_loss_terms(history)):
         steps, values = history.column(term)
-        ax.plot(steps, values, lw=1.0, color=f"C{i % 10}", label=term)
+        ax.plot(steps, values, lw=1.0, color=f"C{i % 10}", label=term,
+                marker="o" if len(steps) < 3 else None, ms=3)  # a one-iteration stage's term is a point
         steps, weights = history.column(f"weight:{term}")  # automatic loss weight, dashed in the term's colour
         if len(weights):
             ax.plot(steps, weights, lw=0.8, ls="--", color=f"C{i % 10}", label=f"weight {term}")

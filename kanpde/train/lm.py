@@ -605,7 +605,7 @@ def run_lm_stage(trainer, index: int, stage: LM) -> None:
         trainer.step += 1
         now = time.perf_counter()
         record = {"step": trainer.step, "stage": index, "time": now - trainer.start, "step_time": now - started,
-                  "iterations": 1, **terms, "loss": loss}
+                  "iterations": 1, **terms, "loss": loss - terms.get("galerkin", 0.0)}  # the collocation loss
         if trainer.causal is not None:  # anneal eps, record the weights
             trainer.causal.log(record, trainer.history)
         trainer.history.steps.append(record)
