@@ -12,17 +12,15 @@ from kanpde.train.galerkin import GalerkinRows, legendre_tests
 from kanpde.train.trainer import Trainer
 
 from conftest import load_script, poisson_problem
-from test_lm import SMALL, _inverse_problem, _system_problem
+from test_lm import SMALL, _inverse_problem, _system_problem, autograd_rows
+from test_lm import _trainer as lm_trainer
 
 SPEC = kp.Galerkin(modes=3, points=200, chunk=64, weight=2.0)
 
 
-def _trainer(problem, model, derivatives="auto"):
-    config = kp.TrainConfig(schedule=[kp.LM(1, galerkin=SPEC)], derivatives=derivatives,
-                            weights={"pde": 3.0}, **SMALL)
-    trainer = Trainer(problem, model.double(), config)
-    trainer.loss_terms()  # the first call records which derivatives the residuals need
-    return trainer
+def _trainer(problem, model):
+    """The rows take their spec directly: the trainer's own schedule does not matter."""
+    return lm_trainer(problem, model, weights={"pde": 3.0})
 
 
 def _reference_rows(trainer, rows):
@@ -33,12 +31,7 @@ def _reference_rows(trainer, rows):
     names = trainer.problem.residual_names(len(residuals))
     g = torch.cat([SPEC.weight * math.sqrt(weights.get(name, 1.0) / r.shape[1]) * (mix @ r).reshape(-1)
                    for name, r in zip(names, residuals)])
-    params = trainer.trainable()
-    J = torch.stack([torch.cat([torch.zeros(p.numel(), dtype=g.dtype) if d is None else d.reshape(-1)
-                                for p, d in zip(params, torch.autograd.grad(row, params, retain_graph=True,
-                                                                            allow_unused=True))])
-                     for row in g])
-    return g.detach(), J
+    return g.detach(), autograd_rows(g, trainer.trainable())
 
 
 def test_legendre_tests_are_orthonormal_on_the_box():

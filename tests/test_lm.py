@@ -27,13 +27,17 @@ def _autograd_jacobian(trainer):
     """The reference: one autograd.grad per row of r, with autograd derivatives."""
     trainer.config.derivatives = "autograd"
     r = torch.cat([part.reshape(-1) for part in _scaled_residuals(trainer)])
-    params = trainer.trainable()
+    return r.detach(), autograd_rows(r, trainer.trainable())
+
+
+def autograd_rows(r, params):
+    """``dr/dparams`` ``(len(r), P)``, one autograd.grad per entry of r (zeros where a tensor is unused)."""
     rows = []
     for i in range(r.numel()):
         grads = torch.autograd.grad(r[i], params, retain_graph=True, allow_unused=True)
         rows.append(torch.cat([torch.zeros(p.numel(), dtype=r.dtype) if g is None else g.reshape(-1)
                                for p, g in zip(params, grads)]))
-    return r.detach(), torch.stack(rows)
+    return torch.stack(rows)
 
 
 def _scaled_residuals(trainer):

@@ -18,7 +18,8 @@ left sits in the lowest sine modes, and the residual's projections on them were 
 first about the size of the error it causes. A fine quadrature of a few dozen projections is cheap where
 a fine collocation set is not (an LM solve costs N P^2): the default schedule's one Galerkin iteration
 (after 12 instead of 15 grid-80 iterations) takes helmholtz2d from rel L2 1.04e-4 / 1.79e-4 / 1.15e-4
-to 5.9e-5 / 3.9e-5 / 3.1e-5 (seeds 0 / 1 / 2) and poisson2d from 3.8e-7 / 1.8e-7 / 2.8e-7 to 1.1e-7 / 4.0e-8 / 4.9e-8 (README, "Galerkin rows").
+to 5.9e-5 / 3.9e-5 / 3.1e-5 (seeds 0 / 1 / 2) and poisson2d from 3.8e-7 / 1.8e-7 / 2.8e-7 to
+1.1e-7 / 4.0e-8 / 4.9e-8 (README, "Galerkin rows").
 
 Data parallel: each rank sums its share of the quadrature points; the sums are all-reduced and the
 rows join rank 0's residual vector only, so the all-reduced ``J^T J`` counts them once.
@@ -90,6 +91,13 @@ def legendre_tests(x: torch.Tensor, lo, hi, modes: int) -> torch.Tensor:
     return tests
 
 
+def _accumulate(total: list[torch.Tensor] | None, part: list[torch.Tensor] | None) -> list[torch.Tensor] | None:
+    """The running sum of lists of tensors, elementwise (None: nothing summed yet, or nothing to add)."""
+    if total is None or part is None:
+        return part if total is None else total
+    return [a + b for a, b in zip(total, part)]
+
+
 class GalerkinRows:
     """The rows ``g`` and their Jacobian for one LM stage: quadrature points drawn once, in the domain.
 
@@ -115,33 +123,34 @@ class GalerkinRows:
         backend = trainer.config.derivatives if taps else "autograd"
         columns = lm._Columns(trainer.trainable())
         block = lm.pde_block(trainer, self.x)
-        sums = None
+        values, jacobians = None, None  # per residual: (K, k) and (K, k, P), summed over the chunks
         for start in range(0, max(len(self.x), 1), self.spec.chunk):  # a rank without points: one empty chunk
             index = slice(start, min(start + self.spec.chunk, len(self.x)))
             mix = legendre_tests(self.x[index], self.lo, self.hi, self.per_axis).T / self.spec.points  # (K, n)
             if jacobian and index.stop > start:
                 assemble = lm._chunk_by_taps if taps else lm._chunk_batched
-                values, jacobians = assemble(trainer, block, index, index.stop - start, columns, backend, mix)
+                chunk_values, chunk_jacobians = assemble(trainer, block, index, index.stop - start, columns, backend,
+                                                         mix)
             else:  # values only, or a rank without points (zero rows of J)
-                values = [mix @ r.detach() for r in block.evaluate(index, backend)]
-                jacobians = [v.new_zeros(*v.shape, columns.total) for v in values] if jacobian else []
-            part = [v.reshape(-1) for v in values] + [j.reshape(-1, columns.total) for j in jacobians]
-            sums = part if sums is None else [a + b for a, b in zip(sums, part)]
-        return self._scaled(trainer, sums, jacobian)
+                chunk_values = [mix @ r.detach() for r in block.evaluate(index, backend)]
+                chunk_jacobians = [v.new_zeros(*v.shape, columns.total) for v in chunk_values] if jacobian else None
+            values, jacobians = _accumulate(values, chunk_values), _accumulate(jacobians, chunk_jacobians)
+        return self._scaled(trainer, values, jacobians)
 
-    def _scaled(self, trainer, sums: list[torch.Tensor], jacobian: bool):
-        """All-reduced rows times ``alpha sqrt(w_t / k_t)``, as the residual vector's terms are scaled."""
+    def _scaled(self, trainer, values: list[torch.Tensor], jacobians: list[torch.Tensor] | None):
+        """The rows ``(R,)`` and their Jacobian ``(R, P)`` (or None), all-reduced, each residual's times
+        ``alpha sqrt(w_t / k_t)``, as the residual vector's terms are scaled."""
         from . import lm
 
-        names = trainer.problem.residual_names(len(sums) // (2 if jacobian else 1))
-        values, jacobians = sums[:len(names)], sums[len(names):]
-        tests = self.per_axis ** len(self.lo)
-        factors = [self.spec.weight * math.sqrt(lm._weight(trainer, name) * tests / len(v))
-                   for name, v in zip(names, values)]  # len(v) = tests * k_t
-        g = torch.cat([f * v for f, v in zip(factors, values)])
-        G = torch.cat([f * j for f, j in zip(factors, jacobians)]) if jacobian else None
-        flat = trainer.parallel.all_reduce_sum(torch.cat([g.unsqueeze(1), G], 1) if jacobian else g.clone())
-        return (flat[:, 0], flat[:, 1:]) if jacobian else (flat, None)
+        names = trainer.problem.residual_names(len(values))
+        factors = [self.spec.weight * math.sqrt(lm._weight(trainer, name) / v.shape[1])  # v: (K, k_t)
+                   for name, v in zip(names, values)]
+        g = torch.cat([f * v.reshape(-1) for f, v in zip(factors, values)])             # (R,)
+        if jacobians is None:
+            return trainer.parallel.all_reduce_sum(g), None
+        G = torch.cat([f * j.reshape(len(j) * j.shape[1], -1) for f, j in zip(factors, jacobians)])  # (R, P)
+        flat = trainer.parallel.all_reduce_sum(torch.cat([g.unsqueeze(1), G], 1))      # one reduction for both
+        return flat[:, 0], flat[:, 1:]
 
     def loss(self, trainer) -> float:
         """``|g|^2`` of the trainer's current model (a collective)."""
