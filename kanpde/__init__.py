@@ -4,7 +4,8 @@
     problem = kp.Problem(kp.Rectangle((-1, -1), (1, 1)), pde, [kp.Dirichlet(0.0)], exact=exact)
     solution = kp.solve(problem, kp.KAN([2, 10, 1]), kp.TrainConfig())
 
-Layout (arrows point down only): ``nn`` <- ``pde`` <- ``train`` <- ``io`` <- ``cli``.
+Layout (arrows point down only; docs/architecture.md): ``nn`` <- ``geometry`` <- ``pde`` <- ``train`` <-
+``symbolic``, ``fd``, ``fem`` <- ``io`` <- ``solve``, ``compare`` <- ``cli``.
 """
 
 import importlib
@@ -12,12 +13,10 @@ import importlib
 from . import fd
 from .io import Solution, export_fd, export_fem, export_solution
 from .nn import KAN, MLP, Jet, KANLayer
-from .pde import (Box, Condition, Data, Dirichlet, Disk, Domain, Field, Initial, Interval, Neumann, Periodic, Problem,
-                  Rectangle, Robin, SpaceTime, TimeInterval, numpy_function)
-from .pde.csg import CSG
-from .pde.mesh_domain import MeshDomain
-from .pde.shapes import Ball, Ellipse, Polygon, Sphere, Triangle
-from .pde.singular import corner_singularities
+from .geometry import (CSG, Ball, Box, Disk, Domain, Ellipse, Interval, MeshDomain, Polygon, Rectangle, SpaceTime,
+                       Sphere, TimeInterval, Triangle)
+from .pde import (Condition, Data, Dirichlet, Field, Initial, Neumann, Periodic, Problem, Robin, corner_singularities,
+                  numpy_function)
 from .solve import solve
 from .train import LBFGS, LM, Adam, Causal, Galerkin, History, TimeMarching, TrainConfig, default_schedule
 from .train.resume import TrainingInterrupted

@@ -39,6 +39,7 @@ from scipy.linalg import solve_banded
 from scipy.sparse.linalg import splu
 import torch
 
+from .checks import is_int
 from .pde.functions import call_points
 
 __all__ = [
@@ -186,9 +187,7 @@ def _vector(v, name: str) -> np.ndarray:
 
 def _intervals(n, d: int) -> tuple:
     ns = (n,) * d if np.isscalar(n) else tuple(n)
-    ok = len(ns) == d and all(
-        isinstance(m, (int, np.integer)) and not isinstance(m, bool) and m >= 2 for m in ns
-    )
+    ok = len(ns) == d and all(is_int(m) and m >= 2 for m in ns)
     if not ok:
         raise ValueError(f"n must be an int >= 2 or a tuple of {d} such ints, got {n!r}")
     return tuple(int(m) for m in ns)
@@ -245,13 +244,13 @@ def _time_axis(t0, t1, nt) -> np.ndarray:
     t0, t1 = _real(t0, "t0"), _real(t1, "t1")
     if not t1 > t0:
         raise ValueError(f"need finite t1 > t0, got t0={t0}, t1={t1}")
-    if not isinstance(nt, (int, np.integer)) or isinstance(nt, bool) or nt < 1:
+    if not is_int(nt) or nt < 1:
         raise ValueError(f"nt must be an int >= 1 (number of time steps), got {nt!r}")
     return np.linspace(t0, t1, int(nt) + 1)
 
 
 def _saved_levels(nt: int, save_every) -> list:
-    if not isinstance(save_every, (int, np.integer)) or isinstance(save_every, bool) or save_every < 1:
+    if not is_int(save_every) or save_every < 1:
         raise ValueError(f"save_every must be an int >= 1, got {save_every!r}")
     levels = list(range(0, nt + 1, int(save_every)))
     return levels if levels[-1] == nt else levels + [nt]

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from .fd import _evaluate
-from .pde.geometry import Box, Disk, Domain
+from .geometry.domains import Box, Disk, Domain
 from .pde.metrics import evaluation_points, relative_l2
 
 __all__ = ["FEMSolution", "poisson", "helmholtz", "triangulate"]

@@ -1,4 +1,4 @@
-"""Tests for kanpde.geometry: sampling, predicates, normals, sides, grids, errors."""
+"""Tests for kangeometry.domains: sampling, predicates, normals, sides, grids, errors."""
 
 import math
 import re
@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from kanpde.pde.geometry import (
+from kanpde.geometry.domains import (
     METHODS,
     Box,
     Disk,

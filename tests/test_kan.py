@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from kanpde import KAN, MLP, Jet, KANLayer
-from kanpde.nn.kan import normalize_pairs
+from kanpde.nn.jet import normalize_pairs
 from kanpde.nn.splines import fit_coefficients
 
 DT = torch.float64
@@ -341,7 +341,7 @@ def test_kan_rejects_bad_grid_and_k(kwargs, error, match):
 
 
 def test_refine_rejects_bad_grid():
-    with pytest.raises(ValueError, match="new_grid must be >= 1"):
+    with pytest.raises(ValueError, match="new_grid must be an int >= 1"):
         KAN([2, 3, 1]).refine(0)
 
 

@@ -13,7 +13,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import kanpde as kp  # noqa: E402
-from kanpde.pde.geometry import METHODS  # noqa: E402
+from kanpde.geometry.domains import METHODS  # noqa: E402
 
 MESH = ROOT / "problems" / "data" / "bracket.msh"
 BRACKET = kp.Polygon([(0.0, 0.0), (2.0, 0.0), (2.0, 0.5), (0.8, 0.5), (0.8, 1.5), (0.0, 1.5)])

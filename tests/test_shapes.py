@@ -8,8 +8,8 @@ import torch
 
 import kanpde as kp
 from kanpde.pde.constraints import HardDirichlet, boundary_factor
-from kanpde.pde.distance import adf, signed_adf
-from kanpde.pde.geometry import METHODS
+from kanpde.geometry.distance import adf, signed_adf
+from kanpde.geometry.domains import METHODS
 
 L_SHAPE = [(-1, -1), (0, -1), (0, 0), (1, 0), (1, 1), (-1, 1)]
 

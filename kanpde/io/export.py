@@ -53,7 +53,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from ..pde.geometry import Box, Disk, Domain, SpaceTime
+from ..geometry.domains import Box, Disk, Domain, SpaceTime
 from ..files import atomic_write, atomic_write_set
 from ..pde.metrics import CHUNK_SIZE, chunks
 

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from .export import domain_mesh, field_values
-from ..pde.geometry import Box, SpaceTime
+from ..geometry.domains import Box, SpaceTime
 from ..files import atomic_write
 from ..train.history import History
 

@@ -1,6 +1,7 @@
 """Networks: B-spline bases, KAN with its jet, MLP, model specs."""
 
-from .kan import KAN, Jet, KANLayer
+from .jet import Jet
+from .kan import KAN, KANLayer
 from .mlp import MLP
 from .network import Network
 

@@ -26,16 +26,16 @@ import tempfile
 import numpy as np
 import torch
 
-from .kan import KAN
-
 
 def _check(condition: bool, message: str) -> None:
     if not condition:
         raise ValueError(message)
 
 
-def from_pykan(model) -> KAN:
-    """A :class:`KAN` with the same function as a pykan ``MultKAN`` (see the module docstring).
+def from_pykan(model, kan_class: type):
+    """A ``kan_class`` (:class:`kanpde.nn.kan.KAN`) with the same function as a pykan ``MultKAN``
+    (see the module docstring). The class comes as an argument so that this module needs no import of the
+    model file, which imports it for :meth:`KAN.from_pykan`.
 
     Raises:
         TypeError: not a pykan model. ValueError: a feature kanpde cannot represent.
@@ -59,7 +59,7 @@ def from_pykan(model) -> KAN:
     k, grid = ks.pop(), grids.pop()
     widths = [w[0] for w in model.width]
     dtype = layers[0].coef.dtype
-    out = KAN(widths, grid=grid, k=k).to(dtype)
+    out = kan_class(widths, grid=grid, k=k).to(dtype)
     with torch.no_grad():
         for l, (src, dst) in enumerate(zip(layers, out.layers)):
             knots = src.grid.detach().cpu().to(dtype)                      # (in, G + 2k + 1)
@@ -88,8 +88,8 @@ def _keep_random_state():
     random.setstate(py_state)
 
 
-def to_pykan(model: KAN):
-    """A pykan ``MultKAN`` with the same function as ``model`` on its grid ranges.
+def to_pykan(model):
+    """A pykan ``MultKAN`` with the same function as ``model`` (a :class:`kanpde.nn.kan.KAN`) on its grid ranges.
 
     Raises:
         ImportError: pykan is not installed (``pip install kanpde[pykan]``).

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from .functions import call_points, call_predicate
-from .geometry import Domain
+from ..geometry.domains import Domain
 
 
 @dataclass

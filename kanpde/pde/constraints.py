@@ -39,9 +39,9 @@ from torch import nn
 from .conditions import Condition, Dirichlet, Initial, Periodic, evaluate_value
 from .embedding import PeriodicEmbedding, embedded_dim
 from .features import FeatureEmbedding
-from .fields import Field, grad_or_zeros
-from .geometry import Box, Disk, Domain, SpaceTime
-from ..nn.kan import Jet
+from .fields import Field, function_derivatives, grad_or_zeros
+from ..geometry.domains import Box, Disk, Domain, SpaceTime
+from ..nn.jet import Jet
 
 
 def _box_faces(domain: Domain, sides) -> tuple[Box, list[int], list[tuple[int, int]]]:
@@ -87,7 +87,7 @@ def boundary_factor(domain: Domain, sides: Sequence[str] | None = None) -> Calla
 
 def _distance_factor(domain: Domain, sides) -> Callable[[torch.Tensor], torch.Tensor]:
     """Polygons, CSG, ellipses, balls, meshes (and their products with time): the R-function
-    distance of :mod:`kanpde.pde.distance`, zero on the chosen sides."""
+    distance of :mod:`kanpde.geometry.distance`, zero on the chosen sides."""
     spatial = domain.spatial if isinstance(domain, SpaceTime) else domain
     if not hasattr(spatial, "adf"):
         raise ValueError(f"hard Dirichlet constraints need a box, disk, polygon, CSG or mesh domain (or their product "
@@ -97,21 +97,6 @@ def _distance_factor(domain: Domain, sides) -> Callable[[torch.Tensor], torch.Te
         return inner
     axes = list(domain.spatial_axes)
     return lambda x: inner(x[:, axes])
-
-
-def _derivatives(fn: Callable, x: torch.Tensor, pairs, order: int):
-    """Value ``(N, m)``, gradient ``(N, m, D)`` and second derivatives ``(N, m, P)`` of a cheap function."""
-    with torch.enable_grad():
-        z = x.detach().requires_grad_(True)
-        value = fn(z)                                                    # (N, m)
-        grad = torch.stack([grad_or_zeros(value[:, c], z) for c in range(value.shape[1])], dim=1)  # (N, m, D)
-        second = [[grad_or_zeros(grad[:, c, a], z)[:, b] for a, b in pairs] for c in range(value.shape[1])] \
-            if order > 1 else []
-    if second and pairs:
-        second = torch.stack([torch.stack(row, dim=-1) for row in second], dim=1)  # (N, m, P)
-    else:
-        second = value.new_zeros(value.shape[0], value.shape[1], len(pairs))
-    return value.detach(), grad.detach(), second.detach()
 
 
 class HardConstraint(nn.Module):
@@ -139,8 +124,8 @@ class HardConstraint(nn.Module):
         if not hasattr(self.net, "jet"):
             raise ValueError(f"the jet needs a network with a jet() method, got {type(self.net).__name__}")
         inner = self.inner.jet(x, pairs, order)                          # N and its derivatives
-        return product_jet(_derivatives(self.lift, x, inner.pairs, order),
-                           _derivatives(self.factor, x, inner.pairs, order), inner)
+        return product_jet(function_derivatives(self.lift, x, inner.pairs, order),
+                           function_derivatives(self.factor, x, inner.pairs, order), inner)
 
 
 def product_jet(lift: tuple, factor: tuple, inner: Jet) -> Jet:

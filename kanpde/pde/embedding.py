@@ -23,7 +23,7 @@ import math
 import torch
 from torch import nn
 
-from ..nn.kan import Jet
+from ..nn.jet import Jet
 
 
 class PeriodicEmbedding(nn.Module):

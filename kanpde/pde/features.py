@@ -19,7 +19,8 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from ..nn.kan import Jet
+from ..nn.jet import Jet
+from .fields import function_derivatives
 from .functions import call_points
 
 
@@ -64,10 +65,9 @@ class FeatureEmbedding(nn.Module):
 
     def features(self, x: torch.Tensor, pairs, order: int):
         """The inputs E ``(N, F)``, their gradients ``(N, F, D)`` and second derivatives ``(N, F, P)``."""
-        from .constraints import _derivatives  # the one autograd helper for cheap closed forms
 
         n, dim = x.shape[0], x.shape[1]
-        value, grad, second = _derivatives(lambda z: torch.cat([f(z) for f in self.functions], dim=1), x, pairs, order)
+        value, grad, second = function_derivatives(lambda z: torch.cat([f(z) for f in self.functions], dim=1), x, pairs, order)
         eye = torch.eye(dim, dtype=x.dtype, device=x.device).expand(n, dim, dim)    # dx_a/dx_b
         zeros = x.new_zeros(n, dim, len(pairs))
         return (torch.cat([x, value], 1), torch.cat([eye, grad], 1),             # (N, F), (N, F, D)

@@ -14,7 +14,7 @@ behind one interface:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 
@@ -40,6 +40,22 @@ def grad_or_zeros(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         return torch.zeros_like(x)
     (g,) = torch.autograd.grad(y.sum(), x, create_graph=True, allow_unused=True)
     return torch.zeros_like(x) if g is None else g
+
+
+def function_derivatives(fn: Callable, x: torch.Tensor, pairs, order: int):
+    """Value ``(N, m)``, gradient ``(N, m, D)`` and second derivatives ``(N, m, P)`` of a cheap closed-form
+    function by plain autograd (hard-constraint lifts and factors, extra input features)."""
+    with torch.enable_grad():
+        z = x.detach().requires_grad_(True)
+        value = fn(z)                                                    # (N, m)
+        grad = torch.stack([grad_or_zeros(value[:, c], z) for c in range(value.shape[1])], dim=1)  # (N, m, D)
+        second = [[grad_or_zeros(grad[:, c, a], z)[:, b] for a, b in pairs] for c in range(value.shape[1])] \
+            if order > 1 else []
+    if second and pairs:
+        second = torch.stack([torch.stack(row, dim=-1) for row in second], dim=1)  # (N, m, P)
+    else:
+        second = value.new_zeros(value.shape[0], value.shape[1], len(pairs))
+    return value.detach(), grad.detach(), second.detach()
 
 
 def _spline_degree(model) -> int | None:

@@ -15,7 +15,7 @@ from .constraints import plan
 from .features import check_features
 from .fields import DerivativeRecord, Field
 from .functions import call_points
-from .geometry import Domain
+from ..geometry.domains import Domain
 
 
 class TransformedModel(nn.Module):
@@ -89,7 +89,7 @@ class Problem:
     each condition adds a loss term on its own points.
 
     Args:
-        domain: a :class:`kanpde.geometry.Domain` (with a time axis for evolution problems).
+        domain: a :class:`kangeometry.domains.Domain` (with a time axis for evolution problems).
         pde: ``pde(x, u) -> residual`` (or a tuple of residuals for systems), each
             ``(N, 1)`` or ``(N,)``; with ``parameters``, ``pde(x, u, p)`` where
             ``p[name]`` are learnable scalars (inverse problems).

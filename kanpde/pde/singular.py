@@ -30,7 +30,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from .shapes import Polygon
+from ..geometry.shapes import Polygon
 
 _TINY = 1e-12  # points this close to a vertex are moved off it: r^(λ-2) stays finite there
 

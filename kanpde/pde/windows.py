@@ -38,10 +38,11 @@ import torch
 from torch import nn
 
 from .conditions import Condition, Dirichlet, Initial, Periodic, evaluate_value
-from .constraints import HardConstraint, _derivatives, product_jet, boundary_factor
+from .constraints import HardConstraint, boundary_factor, product_jet
 from .embedding import PeriodicEmbedding
 from .features import FeatureEmbedding
-from ..nn.kan import Jet
+from .fields import function_derivatives
+from ..nn.jet import Jet
 
 
 @dataclass
@@ -231,8 +232,8 @@ class InitialWindow(HardConstraint):
     def jet(self, x: torch.Tensor, pairs=None, order: int = 2) -> Jet:
         inner = self.inner.jet(x, pairs, order)
         pairs = inner.pairs
-        lift = self._cache.get(("jet", tuple(pairs), order), x, lambda: _derivatives(self.lift, x, pairs, order))
-        return product_jet(lift, _derivatives(self.factor, x, pairs, order), inner)
+        lift = self._cache.get(("jet", tuple(pairs), order), x, lambda: function_derivatives(self.lift, x, pairs, order))
+        return product_jet(lift, function_derivatives(self.factor, x, pairs, order), inner)
 
     # -- what the trainer asks a KAN for --------------------------------------------------------
 

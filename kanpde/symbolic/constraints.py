@@ -27,7 +27,7 @@ from torch import nn
 
 from ..pde.constraints import _box_faces
 from ..pde.embedding import PeriodicEmbedding
-from ..pde.geometry import Disk, SpaceTime
+from ..geometry.domains import Disk, SpaceTime
 
 _HINT = "build the problem with hard=False on its conditions (or problem.soft()) for a formula"
 

@@ -16,7 +16,7 @@ import numpy as np
 import sympy as sp
 import torch
 
-from ..nn.kan import Jet
+from ..nn.jet import Jet
 from ..pde.metrics import evaluation_points, relative_l2
 
 _POWERS = (0, 1, 2, -1)
@@ -107,7 +107,7 @@ class FormulaModel(torch.nn.Module):
         return torch.stack([self._evaluate(("v", c), e, x) for c, e in enumerate(self.exprs)], 1)  # (N, m)
 
     def jet(self, x: torch.Tensor, pairs=None, order: int = 2) -> Jet:
-        from ..nn.kan import normalize_pairs
+        from ..nn.jet import normalize_pairs
 
         pairs = normalize_pairs(pairs, self.in_dim) if order == 2 else ()
         value = self.forward(x)

@@ -9,7 +9,7 @@ from typing import Callable, Sequence
 
 import torch
 
-from ..pde.geometry import METHODS
+from ..geometry.domains import METHODS
 from .checks import check_bool, check_choice, check_float, check_int
 from .balance import BALANCE
 from .sizing import Sized, SizedInt, SizedSchedule

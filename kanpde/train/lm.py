@@ -62,7 +62,8 @@ import numpy as np
 import scipy.sparse
 import torch
 
-from ..nn.kan import KAN, Tap, _pair_products, _phi_gradients, _silu_derivatives
+from ..nn.jet import _pair_products, _phi_gradients, _silu_derivatives
+from ..nn.kan import KAN, Tap
 from ..nn.splines import local_basis
 from ..pde.conditions import ConditionPoints
 from .distributed import DataParallel

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from torch import nn
 
-from ..pde.geometry import SpaceTime, TimeInterval
+from ..geometry.domains import SpaceTime, TimeInterval
 from ..pde.problem import Problem
 from ..pde.windows import TimeWindows, WindowPlan, initial_data, initial_order, window_conditions, window_plan
 from .best import BestModel

@@ -28,7 +28,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from .geometry import Box, Disk, Domain
+from .domains import Box, Disk, Domain
 
 __all__ = ["adf", "signed_adf", "segment_adf", "r_equivalence", "r_and", "r_or", "r_not"]
 

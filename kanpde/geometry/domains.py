@@ -43,6 +43,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 from scipy.stats import qmc
 
+from ..checks import check_choice, finite_vector, is_int
 from ..memory import check_fits
 
 __all__ = [
@@ -80,13 +81,9 @@ _BOX_ALIASES = {
 # unit-cube samples
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
 def _check_n(n) -> int:
     """Validate a point count: a positive int."""
-    if not _is_int(n):
+    if not is_int(n):
         raise TypeError(f"expected a positive int number of points n, got {n!r} ({type(n).__name__})")
     if n <= 0:
         raise ValueError(f"expected a positive number of points n, got {n}")
@@ -95,9 +92,7 @@ def _check_n(n) -> int:
 
 
 def _check_method(method) -> str:
-    if not isinstance(method, str) or method not in METHODS:
-        raise ValueError(f"unknown sampling method {method!r}. Pick one of {METHODS}")
-    return method
+    return check_choice("sampling method", method, METHODS)
 
 
 def _unit_grid(n: int, k: int) -> np.ndarray:
@@ -186,7 +181,7 @@ def _sample_patches(patches: list[_Patch], n: int, method: str, seed) -> np.ndar
 
 def center_and_radius(center, radius, dim: int) -> tuple[np.ndarray, float]:
     """A round domain's centre (``dim`` finite numbers) and radius (> 0), checked."""
-    center = _finite_vector(center, "center")
+    center = finite_vector(center, "center")
     if center.shape != (dim,):
         raise ValueError(f"expected a center of {dim} numbers, got {len(center)}")
     radius = _finite_scalar(radius, "radius")
@@ -195,22 +190,8 @@ def center_and_radius(center, radius, dim: int) -> tuple[np.ndarray, float]:
     return center, radius
 
 
-def _finite_vector(value, what: str) -> np.ndarray:
-    """``value`` as a finite 1-D float64 array, else ValueError naming ``what``."""
-    try:
-        arr = np.array(value, dtype=np.float64, ndmin=1)  # a copy: made read-only below
-    except (TypeError, ValueError):
-        raise ValueError(f"expected numbers for {what}, got {value!r}") from None
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"expected a flat sequence of numbers for {what}, got {value!r}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"expected finite numbers for {what}, got {value!r}")
-    arr.setflags(write=False)
-    return arr
-
-
 def _finite_scalar(value, what: str) -> float:
-    arr = _finite_vector(value, what)
+    arr = finite_vector(value, what)
     if arr.shape != (1,) or np.ndim(value) != 0:
         raise ValueError(f"expected a single number for {what}, got {value!r}")
     return float(arr[0])
@@ -236,12 +217,12 @@ def _default_names(dim: int) -> tuple[str, ...]:
 
 def _grid_counts(n, dim: int) -> tuple[int, ...]:
     """Per-axis point counts for :meth:`Domain.grid`: an int or a tuple of ``dim`` ints, each >= 2."""
-    counts = (n,) * dim if _is_int(n) else n
+    counts = (n,) * dim if is_int(n) else n
     try:
         counts = tuple(counts)
     except TypeError:
         raise TypeError(f"expected an int or a tuple of {dim} ints for n, got {n!r}") from None
-    if len(counts) != dim or not all(_is_int(c) for c in counts):
+    if len(counts) != dim or not all(is_int(c) for c in counts):
         raise TypeError(f"expected an int or a tuple of {dim} ints for n, got {n!r}")
     if min(counts) < 2:
         raise ValueError(f"expected at least 2 grid points per axis, got {n!r}")
@@ -289,7 +270,7 @@ class Domain(ABC):
             if coordinate in self.names:
                 return self.names.index(coordinate)
             raise ValueError(f"unknown coordinate {coordinate!r}. Pick one of {self.names}")
-        if _is_int(coordinate):
+        if is_int(coordinate):
             if 0 <= coordinate < self.dim:
                 return int(coordinate)
             raise ValueError(
@@ -457,19 +438,24 @@ class Domain(ABC):
             )
         return SpaceTime(self, other)
 
-    # -- constructive solid geometry (kanpde.pde.csg) ----------------------------
+    # -- constructive solid geometry (kanpde.geometry.csg) -----------------------
+
+    # The classes behind the operators, keyed by symbol. kanpde.geometry.csg registers them when it is imported
+    # (importing any kanpde.geometry module imports it first, through the package): a registration, not an
+    # import, so this module stays below csg, which builds on it.
+    set_operations: dict[str, type] = {}
+
+    def _combined(self, symbol: str, other) -> "Domain":
+        return Domain.set_operations[symbol](self, other)
 
     def __or__(self, other) -> "Domain":
-        from .csg import Union
-        return Union(self, other)
+        return self._combined("|", other)
 
     def __and__(self, other) -> "Domain":
-        from .csg import Intersection
-        return Intersection(self, other)
+        return self._combined("&", other)
 
     def __sub__(self, other) -> "Domain":
-        from .csg import Difference
-        return Difference(self, other)
+        return self._combined("-", other)
 
 
 class Box(Domain):
@@ -489,7 +475,7 @@ class Box(Domain):
     """
 
     def __init__(self, lo, hi, names=None):
-        lo, hi = _finite_vector(lo, "lo"), _finite_vector(hi, "hi")
+        lo, hi = finite_vector(lo, "lo"), finite_vector(hi, "hi")
         if lo.shape != hi.shape:
             raise ValueError(f"expected lo and hi of equal length, got {len(lo)} and {len(hi)}")
         if not np.all(hi > lo):
@@ -643,7 +629,7 @@ class Rectangle(Box):
     """The rectangle ``[lo_0, hi_0] x [lo_1, hi_1]``; a 2-D :class:`Box`."""
 
     def __init__(self, lo, hi, names=("x", "y")):
-        lo, hi = _finite_vector(lo, "lo"), _finite_vector(hi, "hi")
+        lo, hi = finite_vector(lo, "lo"), finite_vector(hi, "hi")
         if len(lo) != 2 or len(hi) != 2:
             raise ValueError(f"expected lo and hi of length 2 for a Rectangle, got {len(lo)} and {len(hi)}")
         super().__init__(lo, hi, names)

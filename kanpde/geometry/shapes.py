@@ -20,8 +20,9 @@ import math
 import numpy as np
 import torch
 
+from ..checks import finite_vector, is_int
 from .distance import r_equivalence, segment_adf
-from .geometry import Domain, _check_names, _finite_vector, _fmt, _grid_counts, _Patch, center_and_radius
+from .domains import Domain, _check_names, _fmt, _grid_counts, _Patch, center_and_radius
 
 __all__ = ["Polygon", "Triangle", "Ellipse", "Ball", "Sphere", "simplex_points", "box_grid_inside"]
 
@@ -168,7 +169,7 @@ class Polygon(Domain):
         self.names = _check_names(names, 2)
         self._sides = {f"edge_{i}": [i] for i in range(m)}
         for name, edges in (sides or {}).items():
-            bad = [e for e in np.atleast_1d(edges) if not (isinstance(e, (int, np.integer)) and 0 <= e < m)]
+            bad = [e for e in np.atleast_1d(edges) if not (is_int(e) and 0 <= e < m)]
             if not isinstance(name, str) or not name or bad or len(np.atleast_1d(edges)) == 0:
                 raise ValueError(f"expected sides as {{name: [edge indices 0..{m - 1}]}}, got {name!r}: {edges!r}")
             self._sides[name] = [int(e) for e in np.atleast_1d(edges)]
@@ -288,7 +289,7 @@ class Triangle(Polygon):
     """The triangle with corners ``a, b, c``; sides ``edge_0`` (a-b), ``edge_1`` (b-c), ``edge_2`` (c-a)."""
 
     def __init__(self, a, b, c, names=("x", "y")):
-        super().__init__([_finite_vector(p, w) for p, w in ((a, "a"), (b, "b"), (c, "c"))], names)
+        super().__init__([finite_vector(p, w) for p, w in ((a, "a"), (b, "b"), (c, "c"))], names)
 
 
 # ---------------------------------------------------------------------------------- ellipse
@@ -308,7 +309,7 @@ class Ellipse(Domain):
     _TABLE = 8193
 
     def __init__(self, center, semi_axes, names=("x", "y")):
-        c, ab = _finite_vector(center, "center"), _finite_vector(semi_axes, "semi_axes")
+        c, ab = finite_vector(center, "center"), finite_vector(semi_axes, "semi_axes")
         if c.shape != (2,) or ab.shape != (2,) or not np.all(ab > 0):
             raise ValueError(f"expected a center of 2 numbers and 2 positive semi_axes, got {center!r}, {semi_axes!r}")
         self._c, self._ab = c, ab

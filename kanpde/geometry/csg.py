@@ -37,7 +37,7 @@ import torch
 
 from .distance import r_and, r_equivalence, r_not, r_or, signed_adf
 from .distance import adf as domain_adf
-from .geometry import Box, Domain, _check_method, _check_n, _Patch, _sample_patches, _unit_grid
+from .domains import Box, Domain, _check_method, _check_n, _Patch, _sample_patches, _unit_grid
 from .shapes import box_grid_inside
 
 __all__ = ["CSG", "Union", "Difference", "Intersection"]
@@ -325,3 +325,6 @@ class Difference(CSG):
 
     def _combine(self, fa, fb):
         return r_and(fa, r_not(fb))
+
+
+Domain.set_operations.update({cls.symbol: cls for cls in (Union, Intersection, Difference)})

@@ -4,7 +4,7 @@ The mesh is held as simplices (triangles in 2-D, tetrahedra in 3-D; quads are cu
 two triangles, hexahedra into six tetrahedra along a main diagonal, higher-order cells
 keep their corner nodes). Then:
 
-- interior samples: uniform in volume through :func:`~kanpde.pde.shapes.simplex_points`
+- interior samples: uniform in volume through :func:`~kanpde.geometry.shapes.simplex_points`
   (the first unit coordinate picks a cell with probability proportional to its volume);
 - boundary: the facets that belong to exactly one cell, each with the outward unit
   normal (pointing away from the cell's opposite vertex); samples uniform in area;
@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from .distance import r_equivalence, segment_adf
-from .geometry import Domain, _check_names, _default_names, _Patch
+from .domains import Domain, _check_names, _default_names, _Patch
 from .shapes import _segment_distances, box_grid_inside, simplex_measures, simplex_points
 
 __all__ = ["MeshDomain"]
