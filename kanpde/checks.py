@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Callable
-
 import numpy as np
 
 
@@ -67,13 +65,6 @@ def check_choice(name: str, value, choices: tuple):
     """``value`` if it is one of ``choices`` (strings match only strings), else ValueError "Pick one of ..."."""
     if value not in choices or (value is not None and not isinstance(value, str)):
         raise ValueError(f"unknown {name} {value!r}. Pick one of {choices}")
-    return value
-
-
-def check_callable(name: str, value) -> Callable:
-    """``value`` if it can be called, else TypeError."""
-    if not callable(value):
-        raise TypeError(f"{name} must be a function, got {type(value).__name__}: {value!r:.60}")
     return value
 
 

@@ -39,7 +39,7 @@ from scipy.linalg import solve_banded
 from scipy.sparse.linalg import splu
 import torch
 
-from .checks import is_int
+from .checks import finite_points, is_int
 from .pde.functions import call_points
 
 __all__ = [
@@ -116,7 +116,7 @@ class FDSolution:
         the full Kronecker system, whose 1e-6 tolerance spoils accuracy.
 
         Args:
-            points: ``(M, d)`` array (``(M,)`` is accepted when ``d == 1``),
+            points: ``(M, d)`` array or tensor (``(M,)`` is accepted when ``d == 1``),
                 columns in the order of ``axes``.
 
         Returns:
@@ -128,15 +128,7 @@ class FDSolution:
         """
         d = len(self.axes)
         like = points if isinstance(points, torch.Tensor) else None
-        pts = np.asarray(points.detach().cpu().numpy() if like is not None else points, dtype=float)
-        if pts.ndim == 1 and d == 1:
-            pts = pts[:, None]
-        if pts.ndim != 2 or pts.shape[1] != d:
-            raise ValueError(
-                f"points must have shape (M, {d}) for axes {self.names}, got shape {pts.shape}"
-            )
-        if not np.all(np.isfinite(pts)):
-            raise ValueError("points must be finite, got NaN or inf")
+        pts = finite_points(points, "points", d)                            # (M, d)
         lo = np.array([a[0] for a in self.axes.values()])
         hi = np.array([a[-1] for a in self.axes.values()])
         outside = np.any((pts < lo - _BOX_TOL) | (pts > hi + _BOX_TOL), axis=1)

@@ -292,7 +292,7 @@ def test_interpolate_exact_on_linear_function():
 def test_interpolate_space_time_and_errors():
     sol = fd.advection(lambda p: p[:, 0] * 0 + 2.0, 1.0, 0, 1, 16, 1.0, 32)
     assert sol.interpolate(np.array([[0.3, 0.5]]))[:, 0] == pytest.approx([2.0])
-    with pytest.raises(ValueError, match=r"shape \(M, 2\)"):
+    with pytest.raises(ValueError, match=r"points must have shape \(N, 2\)"):
         sol.interpolate(np.zeros((3, 3)))
     with pytest.raises(ValueError, match="outside"):
         sol.interpolate(np.array([[0.5, 1.1]]))

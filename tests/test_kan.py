@@ -319,7 +319,7 @@ def test_kan_properties_and_reproducible_seed():
 @pytest.mark.parametrize("widths, error, match", [
     ([3], ValueError, "at least 2 layer sizes"),
     (5, TypeError, "iterable|widths"),
-    ([2, 0, 1], ValueError, "each width must be >= 1"),
+    ([2, 0, 1], ValueError, "each width must be an int >= 1, got 0"),
     ([2, 2.5, 1], TypeError, "each width must be an int"),
     ([2, True, 1], TypeError, "each width must be an int"),
 ])
@@ -329,9 +329,9 @@ def test_kan_rejects_bad_widths(widths, error, match):
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    ({"grid": 0}, ValueError, "grid must be >= 1"),
+    ({"grid": 0}, ValueError, "grid must be an int >= 1, got 0"),
     ({"grid": 2.0}, TypeError, "grid must be an int"),
-    ({"k": -1}, ValueError, "k must be >= 0"),
+    ({"k": -1}, ValueError, "k must be an int >= 0, got -1"),
     ({"k": "3"}, TypeError, "k must be an int"),
     ({"grid_range": (1, -1)}, ValueError, "grid_range"),
 ])

@@ -85,7 +85,7 @@ def normalize_pairs(pairs: Sequence[Sequence[int]] | None, dim: int) -> tuple[Pa
 class _LayerJet(torch.autograd.Function):
     """A whole layer's jet as one autograd node with a hand-written backward.
 
-    Tensors are points-last (see :mod:`kanpde.splines`): x ``(in, N)``, dx
+    Tensors are points-last (see :mod:`kanpde.nn.splines`): x ``(in, N)``, dx
     ``(D, in, N)``, d2x ``(P, in, N)``; ``dx`` is ``None`` for the network inputs
     (identity Jacobian). With ``phi_r`` the r-th derivative of every edge function,
     ``(out, in, N)``:

@@ -6,7 +6,7 @@ every edge, summed at the nodes (Liu et al. 2024, arXiv 2404.19756):
     y_o = b_o + sum_i phi_io(x_i),   phi_io(x) = w_b[i, o] silu(x) + w_s[i, o] S_io(x),
 
 where ``S_io`` is a B-spline of degree ``k`` on a uniform grid of ``G`` intervals
-(see :mod:`kanpde.splines`; outside its grid range it continues linearly).
+(see :mod:`kanpde.nn.splines`; outside its grid range it continues linearly).
 
 The jet pass carries first and second input-derivatives through the layers with
 the closed-form derivatives of ``phi``, so a PDE residual needs no nested autograd:
