@@ -248,3 +248,15 @@ def test_parser_sees_function_level_and_relative_imports(tmp_path):
                                            ("kanpde.fd", 5), ("kanpde.cli", 8), ("kanpde", 9)])
 def test_layer_map(module, layer):
     assert layer_of(module) == layer
+
+
+def test_geometry_names_come_from_kanpde_not_from_pde():
+    import kanpde
+    import kanpde.geometry
+    import kanpde.pde
+
+    public = ("Interval", "Rectangle", "Box", "Disk", "TimeInterval", "SpaceTime", "Domain", "Polygon", "Triangle",
+              "Ellipse", "Ball", "Sphere", "CSG", "MeshDomain")
+    assert all(getattr(kanpde, name) is getattr(kanpde.geometry, name) for name in public)
+    assert not [name for name in kanpde.geometry.__all__ if name in kanpde.pde.__all__ or hasattr(kanpde.pde, name)]
+    assert kanpde.nn.Jet is kanpde.nn.jet.Jet and kanpde.nn.kan.Jet is kanpde.nn.jet.Jet  # the model file re-exports
