@@ -9,7 +9,7 @@ What a field plot shows, by domain:
 
 - 1-D: a line (the exact solution overlaid, dashed);
 - 2-D boxes: ``pcolormesh`` on a regular grid; disks and other 2-D domains:
-  ``tripcolor`` on the export triangulation (:func:`kanpde.export.domain_mesh`);
+  ``tripcolor`` on the export triangulation (:func:`kanpde.io.mesh.domain_mesh`);
 - 1-D space x time: an x-t map (x across, t up);
 - 2-D space x time: the field at time ``at`` (default the final time);
 - 3-D boxes: the slice ``z = at`` (default the middle).
@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .export import domain_mesh, field_values
+from .fields import exact_on, field_values
+from .mesh import domain_mesh
 from ..pde.geometry import Box, SpaceTime
 from ..files import atomic_write
 from ..train.history import History
@@ -118,7 +119,7 @@ def _view(domain, resolution=None, at=None) -> _View:
             points = np.column_stack([sub.points, np.full(len(sub.points), t)])
             return _View(sub.kind, points, sub.coords, sub.labels, f"{domain.names[-1]} = {t:g}")
         raise ValueError(f"plot_field draws 1-D and 2-D space (x time); {domain!r} has {spatial.dim} spatial "
-                         "coordinates: export it with kanpde.export.export_solution instead")
+                         "coordinates: export it with kanpde.export_solution instead")
     if domain.dim == 1:
         lo, hi = domain.bounds
         xs = np.linspace(float(lo[0]), float(hi[0]), resolution or 401)
@@ -467,12 +468,10 @@ def plot_fd_comparison(fd_solution, solution=None, exact=None, path: str | os.Pa
     Returns:
         The Figure; saved atomically when ``path`` is given.
     """
-    from .export import _exact_on
-
     view, fd_values = _fd_view(fd_solution)
     panels = [("FD " + getattr(fd_solution, "method", ""), fd_values, "viridis")]
     if exact is not None:
-        panels.append(("|FD - exact|", np.abs(fd_values - _exact_on(exact, view.points)), "magma"))
+        panels.append(("|FD - exact|", np.abs(fd_values - exact_on(exact, view.points)), "magma"))
     if solution is not None:
         predicted = np.asarray(solution.predict(view.points, check_domain=False), dtype=float)[:, 0]
         panels.append(("|network - FD|", np.abs(predicted - fd_values), "magma"))
