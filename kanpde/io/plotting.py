@@ -241,9 +241,13 @@ def _draw(ax, view: _View, values: dict[str, np.ndarray], which: str, name: str,
     else:
         cmap = "magma" if which == "error" else "viridis"
         label = {"u": name, "exact": f"{name}*", "error": f"|{name} - {name}*|"}[which]
+        data = values[which]
         if which == "error" and "norm" not in kwargs:
-            kwargs = {**kwargs, **_log_norm(values["error"])}
-        _draw_map(ax, view, values[which], cmap, label, **kwargs)
+            scale = _log_norm(data)
+            kwargs = {**kwargs, **scale}
+            if scale:  # exact zeros (hard constraints on the boundary) drawn at the floor, not masked
+                data = np.maximum(data, scale["norm"].vmin)
+        _draw_map(ax, view, data, cmap, label, **kwargs)
     ax.set_title(_title(which, name, view.note), fontsize="medium")
     return ax
 
