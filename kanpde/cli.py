@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
-import math
 import os
 import shlex
 import sys
@@ -171,13 +169,6 @@ def _schedule(args, grids: list[int]) -> list:
 SCHEDULE_OPTIONS = ("grid_schedule", "adam_steps", "lbfgs_steps", "lm_steps", "optimizer")
 
 
-def _model_label(spec: dict) -> str:
-    widths = ",".join(str(w) for w in spec["widths"])
-    if spec["type"] == "KAN":
-        return f"KAN [{widths}] G={spec['grid']} k={spec['k']}"
-    return f"MLP [{widths}] {spec['activation']}"
-
-
 def _recommended_config(args, module, plain):
     """The problem module's ``config()`` (with the command's seed, dtype and verbosity), or None
     for ``--config default``, a problem without one, or an MLP."""
@@ -195,11 +186,6 @@ def _recommended_config(args, module, plain):
                                checkpoint=plain.checkpoint, checkpoint_every=plain.checkpoint_every)
 
 
-def _windows_label(solution) -> str:
-    windows = getattr(solution.network, "windows", None)
-    return f" x {len(windows)} windows" if windows is not None else ""
-
-
 def _first_grid(config, grids: list[int]) -> list[int]:
     """The grids of a config's schedule (the KAN starts on the first), else the command's."""
     own = [s.grid for s in config.schedule if getattr(s, "grid", None)]
@@ -207,35 +193,6 @@ def _first_grid(config, grids: list[int]) -> list[int]:
 
 
 # ---------------------------------------------------------------------------------- output helpers
-
-
-def _plain(value):
-    """JSON-safe copy: non-finite floats become None, unknown objects their repr."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (bool, str)) or value is None:
-        return value
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, torch.dtype):
-        return str(value).replace("torch.", "")
-    return repr(value)
-
-
-def _write_json(path: Path, data: dict) -> Path:
-    from .files import atomic_write
-
-    text = json.dumps(_plain(data), indent=2, allow_nan=False) + "\n"
-
-    def write(tmp):
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-
-    return atomic_write(path, write)
 
 
 def _fmt(value, spec: str) -> str:
@@ -251,31 +208,17 @@ def _table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _spatial_dim(domain) -> int:
-    return len(domain.spatial_axes)
-
-
 def _mesh_suffix(timed: bool) -> str:
     return ".xdmf" if timed else ".vtu"
-
-
-def _fd_errors(fd, problem) -> dict | None:
-    """rel L2 and max error of an FD solution against the exact solution on its own grid."""
-    if problem is None or problem.exact is None or len(fd.axes) != problem.domain.dim:
-        return None
-    points = fd.points()
-    with torch.no_grad():
-        exact = problem.solution_values(torch.as_tensor(points, dtype=torch.float64)).cpu().numpy()[:, 0]
-    diff = np.asarray(fd.values, dtype=float).ravel() - exact
-    return {"rel_l2": float(np.linalg.norm(diff) / max(np.linalg.norm(exact), 1e-300)),
-            "max_abs": float(np.abs(diff).max())}
 
 
 def _run_fd(module, problem, resolution=None) -> tuple[object, dict]:
     started = time.perf_counter()
     fd = module.fd_solution(resolution=resolution) if resolution is not None else module.fd_solution()
     elapsed = time.perf_counter() - started
-    errors = _fd_errors(fd, problem)
+    from .io.results import fd_errors
+
+    errors = fd_errors(fd, problem)
     row = {"method": f"FD {getattr(fd, 'method', '')}".strip(), "parameters": int(np.asarray(fd.values).size),
            "time_s": elapsed, "grid": [len(a) for a in fd.axes.values()], "axes": list(fd.axes),
            **(errors or {"rel_l2": None, "max_abs": None})}
@@ -307,9 +250,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_solve(args) -> int:
-    from .io.export import export_fd, export_solution
-    from .io.plotting import plot_activations, plot_history, plot_solution, plot_time_slices, save_figure, _figure
-    from .nn.spec import model_spec
+    from .io.results import kan_row, write_results
     from .solve import solve
     from .train import TrainConfig
     from .train.distributed import is_main_process, launch
@@ -348,68 +289,24 @@ def cmd_solve(args) -> int:
     solution = _solve_resumable(args, solve, problem, model, config)
     if not is_main_process():  # data-parallel rank > 0: rank 0 writes the files
         return 0
-    windows = getattr(solution.network, "windows", None)  # time marching: the first window's network
-    net = windows[0].net if windows is not None else solution.network
-    spec = model_spec(net) or {"type": type(net).__name__, "widths": widths}
-    n_params = sum(p.numel() for p in solution.network.parameters())
     errors = solution.errors() if problem.has_solution() else None
-    rows = [{"method": _model_label(spec) + _windows_label(solution), "parameters": n_params, "time_s": solution.elapsed,
-             **(errors or {"rel_l2": None, "max_abs": None})}]
-
+    rows = [kan_row(solution, errors)]
     fd = fd_row = None
     if module is not None and getattr(module, "FD", False):
         fd, fd_row = _run_fd(module, problem)
         rows.append(fd_row)
-
-    files, skipped = [], {}
-    timed = problem.domain.time_axis is not None
-    files.append(solution.save(out / "model.pt"))
-    if _spatial_dim(problem.domain) <= 3:
-        files.append(export_solution(solution, out / f"solution{_mesh_suffix(timed)}"))
-        if fd is not None:
-            fd_timed = list(fd.axes)[-1] == "t"
-            files.append(export_fd(fd, out / f"fd{_mesh_suffix(fd_timed)}",
-                                   exact=problem if problem.exact is not None else None))
-    else:
-        skipped["solution mesh"] = f"{_spatial_dim(problem.domain)}-D space has no mesh export"
-    try:
-        files.append(out / "solution.png")
-        plot_solution(solution, files[-1])
-    except ValueError as exc:  # a domain the field plots cannot draw (e.g. 3-D space x time)
-        files.pop()
-        skipped["solution.png"] = str(exc)
-    fig = _figure(6.5, 4.2)
-    plot_history(solution, ax=fig.add_subplot())
-    files.append(save_figure(fig, out / "history.png"))
-    if spec["type"] == "KAN":
-        files.append(out / "activations.png")
-        plot_activations(net, files[-1])
-    if timed and problem.has_solution() and _spatial_dim(problem.domain) == 1:
-        files.append(save_figure(plot_time_slices(solution), out / "time_slices.png"))
-
-    formula = None
+    extra = {"problem": name, "source": args.problem, "fd": fd_row}
     if args.formula:  # snap the KAN's edges, fine-tune, and read off the formula (kanpde.symbolic)
         from .symbolic.solution import formula_summary
 
-        formula = formula_summary(solution)
+        formula = extra["formula"] = formula_summary(solution)
         print(f"formula: u = {formula['formula']}  (rel L2 {_fmt(formula['rel_l2'], '.3e')}, "
               f"PDE residual {formula['pde_residual']:.3e})")
-    summary = {
-        "problem": name, "source": args.problem, "domain": repr(problem.domain),
-        "coordinates": list(problem.domain.names), "outputs": list(problem.outputs),
-        "model": {**spec, "grid_schedule": grids if spec["type"] == "KAN" else None},
-        "parameters": n_params, "config": solution.config, "train_time_s": solution.elapsed,
-        "final_loss": solution.history.steps[-1]["loss"] if solution.history.steps else None,
-        "errors": errors, "learned_parameters": solution.parameters or None, "fd": fd_row,
-        "files": [p.name for p in files] + ["summary.json"], "skipped": skipped or None,
-    }
-    if formula is not None:
-        summary["formula"] = formula
-    files.append(_write_json(out / "summary.json", summary))
+    results = write_results(solution, out, rows=rows, fd=fd, extra=extra, errors=errors)
     print(_table(rows))
-    for path in files:
+    for path in results.files:
         _say(args, f"wrote {path}")
-    for what, why in skipped.items():
+    for what, why in results.skipped.items():
         _say(args, f"skipped {what}: {why}")
     return 0
 
@@ -459,6 +356,7 @@ def cmd_export(args) -> int:
 
 def cmd_fd(args) -> int:
     from .io.export import export_fd
+    from .io.results import write_json
 
     registry = _registry()
     names = list(registry.names())
@@ -482,7 +380,7 @@ def cmd_fd(args) -> int:
         out = Path(args.out)
         timed = list(fd.axes)[-1] == "t"
         written = export_fd(fd, out / f"fd{_mesh_suffix(timed)}", exact=problem if problem.exact is not None else None)
-        summary = _write_json(out / "fd.json", {"problem": args.problem, **row})
+        summary = write_json(out / "fd.json", {"problem": args.problem, **row})
         print(f"wrote {written}")
         print(f"wrote {summary}")
     return 0

@@ -35,12 +35,12 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import kanpde as kp  # noqa: E402
 import problems  # noqa: E402
 from kanpde.files import atomic_write  # noqa: E402
+from kanpde.pde.metrics import error_metrics  # noqa: E402
 from kanpde.train.sizing import sized  # noqa: E402
 
 DEFAULT_PROBLEMS = ["poisson2d", "poisson2d_paper", "poisson_disk", "poisson3d", "poisson5d", "helmholtz2d",
@@ -113,10 +113,9 @@ def fd_row(name: str) -> dict | None:
     points = fd.points()
     problem = problems.load_problem(name)
     truth = problem.solution_values(torch.as_tensor(points)).numpy().ravel()
-    err = fd.values.ravel() - truth
     return {"problem": name, "method": f"FD ({'x'.join(str(len(a)) for a in fd.axes.values())} nodes)",
             "parameters": int(fd.values.size), "time_s": elapsed,
-            "rel_l2": float(np.linalg.norm(err) / np.linalg.norm(truth)), "max_abs": float(np.abs(err).max())}
+            **error_metrics(fd.values.ravel(), truth)}
 
 
 def markdown(rows: list[dict], machine: str, command: str) -> str:

@@ -16,6 +16,7 @@ import sys
 import numpy as np
 
 from kanpde import numpy_function as N  # these data are numpy functions; kp.fd passes torch points
+from kanpde.pde.metrics import error_metrics
 from kanpde.fd import advection, allen_cahn, burgers, heat, helmholtz, poisson, wave
 
 PI = np.pi
@@ -123,9 +124,8 @@ def convergence_table(name: str, levels: int) -> list:
     print(f"{'n':>6} {'h':>10} {'max abs err':>12} {'rel L2 err':>12} {'order':>6} {'time [s]':>9}")
     rows, prev = [], None
     for n, sol, reference in case(ns):
-        err = np.asarray(sol.values) - reference
-        max_abs = float(np.max(np.abs(err)))
-        rel_l2 = float(np.linalg.norm(err) / np.linalg.norm(reference))
+        errors = error_metrics(np.asarray(sol.values, dtype=float), np.asarray(reference, dtype=float))
+        max_abs, rel_l2 = errors["max_abs"], errors["rel_l2"]
         order = np.log(prev[1] / max_abs) / np.log(prev[0] / sol.h) if prev else float("nan")
         order_txt = f"{order:6.2f}" if prev else f"{'-':>6}"
         print(f"{n:6d} {sol.h:10.3e} {max_abs:12.3e} {rel_l2:12.3e} {order_txt} {sol.elapsed:9.4f}")

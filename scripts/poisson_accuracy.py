@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import kanpde as kp  # noqa: E402
+from kanpde.pde.metrics import error_metrics  # noqa: E402
 
 PI = math.pi
 
@@ -48,8 +49,7 @@ def fd_row(n: int = 128) -> dict:
     elapsed = time.perf_counter() - start
     points = sol.points()
     truth = np.sin(PI * points[:, 0]) * np.sin(PI * points[:, 1])
-    err = sol.values.ravel() - truth
-    return {"time": elapsed, "rel_l2": float(np.linalg.norm(err) / np.linalg.norm(truth)), "max_abs": float(np.abs(err).max())}
+    return {"time": elapsed, **error_metrics(sol.values.ravel(), truth)}
 
 
 def main(argv=None) -> list[dict]:

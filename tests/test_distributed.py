@@ -115,7 +115,7 @@ def test_cli_nproc_2_writes_the_same_files_once(tmp_path, monkeypatch):
 
     import kanpde.files
     from kanpde.cli import main
-    from kanpde.io import export, plotting, solution
+    from kanpde.io import plotting, results, solution, writers
 
     log = tmp_path / "writes.log"
     original = kanpde.files.atomic_write
@@ -125,7 +125,7 @@ def test_cli_nproc_2_writes_the_same_files_once(tmp_path, monkeypatch):
             f.write(f"{os.getpid()} {path}\n")
         return original(path, write)
 
-    for module in (kanpde.files, export, plotting, solution):
+    for module in (kanpde.files, writers, plotting, results, solution):
         monkeypatch.setattr(module, "atomic_write", logged)
     tiny = ["--adam-steps", "10", "--lbfgs-steps", "5", "--grid-schedule", "3,5", "--widths", "2,3,1",
             "--points", "60", "--boundary-points", "40", "--quiet", "--config", "default"]

@@ -186,7 +186,7 @@ def test_disk_triangulation_covers_the_disk(solutions):
 
 
 def test_generic_triangulation_is_clipped_to_the_domain():
-    from kanpde.io.export import _generic_mesh
+    from kanpde.io.mesh import _generic_mesh
 
     disk = kp.Disk((0.0, 0.0), 1.0)
     points, [(kind, cells)] = _generic_mesh(disk, (21, 21))

@@ -162,3 +162,54 @@ def test_series_of_one_stem_in_two_formats_keep_each_other(tmp_path):
     assert len(list(tmp_path.iterdir())) == 4
     for path in (pvd, xdmf):
         assert len(_levels(path)) == 3
+
+
+_EXPORT_SCRIPT = """
+import sys, torch, kanpde as kp
+seed, path, timed = int(sys.argv[1]), sys.argv[2], sys.argv[3] == "1"
+domain = kp.Rectangle((0, 0), (1, 1)) if not timed else kp.Interval(0, 1) * kp.TimeInterval(0, 1)
+problem = kp.Problem(domain, lambda x, u: u.laplacian(), exact=lambda x: torch.sin(x).sum(1, keepdim=True))
+solution = kp.Solution(problem, kp.KAN([2, 3, 1], grid=3, seed=seed).double())
+print("ready", flush=True)
+sys.stdin.readline()                      # start together
+for _ in range(5):
+    kp.export_solution(solution, path, resolution=(6, 5))
+"""
+
+
+@pytest.mark.parametrize("timed", [False, True], ids=["static", "series"])
+def test_two_processes_exporting_one_xdmf_leave_no_stray_h5(tmp_path, timed):
+    """Two processes write one .xdmf (heavy data in .h5) at once, five times each: what stays is
+    the .xdmf and exactly the one .h5 it names, readable, with one writer's values."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+           "OMP_NUM_THREADS": "1"}
+    path = tmp_path / "s.xdmf"
+    procs = [subprocess.Popen([sys.executable, "-c", _EXPORT_SCRIPT, str(seed), str(path), str(int(timed))],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=env) for seed in (0, 1)]
+    for p in procs:
+        assert p.stdout.readline().strip() == "ready", p.stderr.read()
+    for p in procs:
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    entries = sorted(q.name for q in tmp_path.iterdir())
+    h5 = [name for name in entries if name.endswith(".h5")]
+    assert len(entries) == 2 and "s.xdmf" in entries and len(h5) == 1, entries  # no temp folder, no stray .h5
+    assert h5[0] in path.read_text()                                            # the index names that .h5
+    levels = _levels(path)
+    assert len(levels) == (5 if timed else 1)
+    values = np.concatenate([np.asarray(m.point_data["u"]).reshape(-1) for _, m in levels])
+    domain = kp.Rectangle((0, 0), (1, 1)) if not timed else kp.Interval(0, 1) * kp.TimeInterval(0, 1)
+    mesh = domain_mesh(domain, (6, 5))
+    problem = kp.Problem(domain, lambda x, u: u.laplacian(), exact=lambda x: torch.sin(x).sum(1, keepdim=True))
+    candidates = [kp.Solution(problem, kp.KAN([2, 3, 1], grid=3, seed=s).double()).predict(mesh.all_points())[:, 0]
+                  for s in (0, 1)]
+    assert sum(np.allclose(values, c, rtol=0, atol=1e-12) for c in candidates) == 1

@@ -165,7 +165,7 @@ def test_plot_activations(trained, tmp_path):
     panels = fig.axes
     assert len(panels) == 2 * 3 + 3 * 1
     titles = [ax.get_title() for ax in panels]
-    assert titles[:6] == ["L0 0→0", "L0 0→1", "L0 0→2", "L0 1→0", "L0 1→1", "L0 1→2"]
+    assert titles[:6] == ["L0 x0→0", "L0 x0→1", "L0 x0→2", "L0 x1→0", "L0 x1→1", "L0 x1→2"]
     assert titles[6:] == ["L1 0→0", "L1 1→0", "L1 2→0"]  # transposed block: one row
     layer = trained.model.layers[1]
     x = panels[7].lines[0].get_xdata()
@@ -174,7 +174,10 @@ def test_plot_activations(trained, tmp_path):
         phi = layer.edge_values(torch.as_tensor(np.repeat(x[:, None], 3, 1)))[0][:, 1, 0].numpy()
     np.testing.assert_allclose(panels[7].lines[0].get_ydata(), phi, atol=1e-12)
     assert _is_png(tmp_path / "act.png")
-    assert len(plotting.plot_activations(trained).axes) == 9  # a Solution works too
+    named = plotting.plot_activations(trained)  # a Solution: the first layer's inputs by coordinate name
+    assert [ax.get_title() for ax in named.axes][:4] == ["L0 x→0", "L0 x→1", "L0 x→2", "L0 y→0"]
+    ticks = [float(t) for t in named.axes[7].get_xticks()]  # each panel's x axis: its input's range
+    assert ticks == pytest.approx([float(layer.lo[1]), float(layer.hi[1])])
 
 
 def test_plot_activations_needs_a_kan():
@@ -192,3 +195,72 @@ def test_plot_fd_comparison(tmp_path):
     heat = kp.fd.heat(lambda p: torch.sin(np.pi * p[:, 0]), 0.1, (0,), (1,), 10, 0.5, 4)
     fig = plotting.plot_fd_comparison(heat)
     assert len(_panels(fig)) == 1 and _panels(fig)[0].get_ylabel() == "t"
+
+
+def _title_numbers(fig) -> list[float]:
+    """Every 'rel L2 <number>' in the figure's titles."""
+    import re
+
+    titles = [ax.get_title() for ax in fig.axes] + [fig._suptitle.get_text() if fig._suptitle else ""]
+    return [float(m) for t in titles for m in re.findall(r"rel L2 ([-+0-9.eEnaif]+)", t)]
+
+
+def _assert_sane(numbers):
+    assert numbers, "no rel L2 in any title"
+    for value in numbers:
+        assert math.isfinite(value) and 0 <= value < 1e3, numbers
+
+
+@pytest.mark.parametrize("name", ["rectangle", "disk", "box3d", "interval"])
+def test_solution_title_equals_errors(name):
+    solution = _solution(DOMAINS[name]())
+    numbers = _title_numbers(plotting.plot_solution(solution, resolution=12))
+    _assert_sane(numbers)
+    assert numbers == [float(f"{solution.errors()['rel_l2']:.2e}")]
+
+
+def test_3d_slice_where_the_solution_lives():
+    """sin(pi x) sin(pi y) sin(pi z) on [-1, 1]^3 vanishes at z = 0: the slice goes where it is largest."""
+    exact = lambda x: torch.sin(math.pi * x).prod(1, keepdim=True)  # noqa: E731
+    solution = _solution(kp.Box((-1, -1, -1), (1, 1, 1)), exact=exact)
+    fig = plotting.plot_solution(solution, resolution=15)
+    panels = _panels(fig)
+    assert "z = 0" not in panels[0].get_title() and abs(abs(float(panels[0].get_title().split("z = ")[1][:-1])) - 0.5) \
+        <= 0.05
+    shown = np.asarray(panels[1].collections[0].get_array())
+    assert np.ptp(shown) > 1.0  # the exact panel is not flat
+    _assert_sane(_title_numbers(fig))
+    assert "z = 0.25" in plotting.plot_field(solution, at=0.25, resolution=5).get_title()  # at= still wins
+
+
+def test_error_panels_use_a_log_scale():
+    from matplotlib.colors import LogNorm
+
+    fig = plotting.plot_solution(_solution(kp.Rectangle((0, 0), (1, 1))), resolution=10)
+    norm = _panels(fig)[-1].collections[0].norm
+    assert isinstance(norm, LogNorm) and norm.vmax / norm.vmin <= 10.0 ** plotting.ERROR_DECADES * (1 + 1e-9)
+    fig = plotting.plot_solution(_solution(kp.Interval(0, 1)), resolution=10)
+    assert _panels(fig)[-1].get_yscale() == "log"
+
+
+def test_system_title_shows_the_component_error():
+    exact = lambda x: torch.cat([torch.sin(x[:, :1]), 3 * x[:, 1:] ** 2 + 1], 1)  # noqa: E731
+    problem = kp.Problem(kp.Rectangle((0, 0), (1, 1)), lambda x, u: (u[0].laplacian(), u[1].laplacian()),
+                         exact=exact, outputs=("u", "v"))
+    solution = kp.Solution(problem, kp.KAN([2, 3, 2], grid=3, seed=1).double())
+    errors = solution.errors()
+    for name in ("u", "v"):
+        numbers = _title_numbers(plotting.plot_solution(solution, component=name, resolution=8, errors=errors))
+        assert numbers == [float(f"{errors[name]['rel_l2']:.2e}")]
+
+
+def test_time_slices_title_and_legend_clear_of_the_data():
+    solution = _solution(DOMAINS["interval_time"]())
+    fig = plotting.plot_time_slices(solution, resolution=30)
+    numbers = _title_numbers(fig)
+    _assert_sane(numbers)
+    assert numbers == [float(f"{solution.errors()['rel_l2']:.2e}")]
+    left = _panels(fig)[0]
+    fig.canvas.draw()
+    legend = left.get_legend().get_window_extent()
+    assert legend.x0 >= left.get_window_extent().x1  # beside the axes, not on the curves

@@ -65,6 +65,10 @@ def test_demo_writes_every_result(tmp_path):
     names = {p.name for p in tmp_path.iterdir()}
     assert names >= {"solution.vtu", "solution.png", "history.png", "activations.png", "summary.json", "model.pt"}
     assert summary["rows"][0]["rel_l2"] < 0.1
+    # the results writer shared with `kanpde solve`: what ran, and the table's number is errors()'s
+    assert summary["model"]["grid_schedule"] == [5, 10] and summary["model"]["grid"] == 10
+    assert summary["rows"][0]["rel_l2"] == summary["errors"]["rel_l2"]
+    assert "fd.vtu" in names and set(summary["files"]) == names
 
 
 def test_fd_convergence_table(capsys):

@@ -1,4 +1,6 @@
-"""Results: Solution and checkpoints, mesh export (meshio), figures (matplotlib).
+"""Results: Solution and checkpoints (``solution``), mesh building (``mesh``), field evaluation
+(``fields``), mesh-file writers (``writers``, meshio) composed by ``export``, the results folder
+(``results``) and figures (``plotting``, matplotlib).
 
 meshio and matplotlib are imported where they are used, so importing kanpde stays light.
 """

@@ -9,7 +9,7 @@ What a field plot shows, by domain:
 
 - 1-D: a line (the exact solution overlaid, dashed);
 - 2-D boxes: ``pcolormesh`` on a regular grid; disks and other 2-D domains:
-  ``tripcolor`` on the export triangulation (:func:`kanpde.export.domain_mesh`);
+  ``tripcolor`` on the export triangulation (:func:`kanpde.io.mesh.domain_mesh`);
 - 1-D space x time: an x-t map (x across, t up);
 - 2-D space x time: the field at time ``at`` (default the final time);
 - 3-D boxes: the slice ``z = at`` (default the middle).
@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .export import domain_mesh, field_values
+from .fields import exact_on, field_values
+from .mesh import domain_mesh
 from ..geometry.domains import Box, SpaceTime
 from ..files import atomic_write
 from ..train.history import History
@@ -100,7 +101,7 @@ class _View:
     spatial: bool = True       # both plot axes are space (equal aspect when sensible)
 
 
-def _view(domain, resolution=None, at=None) -> _View:
+def _view(domain, resolution=None, at=None, solution=None) -> _View:
     if isinstance(domain, SpaceTime):
         spatial = domain.spatial
         if spatial.dim == 1:
@@ -118,7 +119,7 @@ def _view(domain, resolution=None, at=None) -> _View:
             points = np.column_stack([sub.points, np.full(len(sub.points), t)])
             return _View(sub.kind, points, sub.coords, sub.labels, f"{domain.names[-1]} = {t:g}")
         raise ValueError(f"plot_field draws 1-D and 2-D space (x time); {domain!r} has {spatial.dim} spatial "
-                         "coordinates: export it with kanpde.export.export_solution instead")
+                         "coordinates: export it with kanpde.export_solution instead")
     if domain.dim == 1:
         lo, hi = domain.bounds
         xs = np.linspace(float(lo[0]), float(hi[0]), resolution or 401)
@@ -133,13 +134,32 @@ def _view(domain, resolution=None, at=None) -> _View:
         return _View("tri", mesh.points, (mesh.points[:, 0], mesh.points[:, 1], triangles), tuple(domain.names))
     if domain.dim == 3 and isinstance(domain, Box):
         lo, hi = domain.bounds
-        z = 0.5 * (lo[2] + hi[2]) if at is None else float(at)
+        z = _informative_level(solution, domain) if at is None else float(at)
         if not lo[2] - 1e-12 <= z <= hi[2] + 1e-12:
             raise ValueError(f"at={z} lies outside [{lo[2]}, {hi[2]}] along {domain.names[2]!r}")
         sub = _view(Box(lo[:2], hi[:2], domain.names[:2]), resolution)
         points = np.column_stack([sub.points, np.full(len(sub.points), z)])
         return _View("grid", points, sub.coords, sub.labels, f"{domain.names[2]} = {z:g}")
     raise ValueError(f"plot_field draws 1-D, 2-D and 3-D box domains; got {domain!r}")
+
+
+def _informative_level(solution, box, per_axis: int = 21, component: int = 0) -> float:
+    """The ``z`` level of a 3-D box whose plane holds the largest ``sum |u|²`` (u the exact or
+    reference solution where there is one, else the prediction); the middle without a solution.
+
+    A fixed middle slice can miss the solution entirely (sin(pi z) on [-1, 1] is 0 at z = 0)."""
+    lo, hi = box.bounds
+    if solution is None:
+        return 0.5 * (lo[2] + hi[2])
+    problem = _problem(solution)
+    points, shape = box.grid(per_axis)                                    # (n^3, 3), "ij": z fastest
+    if problem.has_solution():
+        with torch.no_grad():
+            values = problem.solution_values(torch.as_tensor(points, dtype=torch.float64)).cpu().numpy()
+    else:
+        values = np.asarray(solution.predict(points, check_domain=False), dtype=float)
+    energy = (values[:, component] ** 2).reshape(shape).sum(axis=(0, 1))  # (n_z,)
+    return float(np.linspace(lo[2], hi[2], shape[2])[int(np.argmax(energy))])
 
 
 def _values(solution, view: _View, index: int, name: str) -> dict[str, np.ndarray]:
@@ -181,6 +201,22 @@ def _equal_aspect(view: _View) -> bool:
     return h > 0 and w > 0 and 1 / 4 <= w / h <= 4
 
 
+ERROR_DECADES = 6  # a log-scale error panel spans at most this many decades below its maximum
+
+
+def _log_norm(error: np.ndarray) -> dict:
+    """``{"norm": LogNorm}`` over ``[max / 10^6, max]`` for a map of ``|error|`` (empty when it is all 0),
+    so a corner error does not leave the rest of the panel black."""
+    from matplotlib.colors import LogNorm
+
+    top = float(np.max(error)) if error.size else 0.0
+    if not top > 0 or not np.isfinite(top):
+        return {}
+    positive = error[error > 0]
+    bottom = max(float(positive.min()), top * 10.0 ** -ERROR_DECADES)
+    return {"norm": LogNorm(vmin=min(bottom, top / 10), vmax=top, clip=True)}
+
+
 def _title(which: str, name: str, note: str) -> str:
     base = {"u": f"prediction {name}", "exact": f"exact {name}", "error": f"|{name} - {name}*|"}[which]
     return f"{base} ({note})" if note else base
@@ -193,17 +229,25 @@ def _draw(ax, view: _View, values: dict[str, np.ndarray], which: str, name: str,
             ax.plot(x, values["u"], label="prediction", **kwargs)
             if "exact" in values:
                 ax.plot(x, values["exact"], "--", color="k", lw=1.2, label="exact")
-            ax.legend(fontsize="small")
+            ax.legend(fontsize="small", loc="best")
         elif which == "exact":
             ax.plot(x, values["exact"], color="k", label="exact", **kwargs)
         else:
             ax.plot(x, values["error"], color="C3", label="|error|", **kwargs)
         ax.set_xlabel(view.labels[0])
         ax.set_ylabel({"u": name, "exact": name, "error": f"|{name} - {name}*|"}[which])
+        if which == "error" and np.any(values["error"] > 0):
+            ax.set_yscale("log")
     else:
         cmap = "magma" if which == "error" else "viridis"
         label = {"u": name, "exact": f"{name}*", "error": f"|{name} - {name}*|"}[which]
-        _draw_map(ax, view, values[which], cmap, label, **kwargs)
+        data = values[which]
+        if which == "error" and "norm" not in kwargs:
+            scale = _log_norm(data)
+            kwargs = {**kwargs, **scale}
+            if scale:  # exact zeros (hard constraints on the boundary) drawn at the floor, not masked
+                data = np.maximum(data, scale["norm"].vmin)
+        _draw_map(ax, view, data, cmap, label, **kwargs)
     ax.set_title(_title(which, name, view.note), fontsize="medium")
     return ax
 
@@ -233,24 +277,30 @@ def plot_field(solution, which: str = "u", ax=None, resolution: int | None = Non
     problem = _problem(solution)
     _check_which(which, problem)
     index, name = _component(problem, component)
-    view = _view(problem.domain, resolution, at)
+    view = _view(problem.domain, resolution, at, solution)
     ax = _new_axes(ax)
     return _draw(ax, view, _values(solution, view, index, name), which, name, **kwargs)
 
 
 def plot_solution(solution, path: str | os.PathLike | None = None, resolution: int | None = None,
-                  component: int | str = 0, at: float | None = None):
-    """A row of panels: prediction, exact solution, ``|error|`` (prediction only without a solution).
+                  component: int | str = 0, at: float | None = None, errors: dict | None = None):
+    """A row of panels: prediction, exact solution, ``|error|`` on a log scale (prediction only without a solution).
 
     1-D problems get two panels: the prediction with the exact solution overlaid, and
-    ``|error|``. The prediction and exact panels share one colour scale.
+    ``|error|``. The prediction and exact panels share one colour scale. The error panel's
+    title gives ``rel L2`` from :meth:`Solution.errors` (the dense evaluation set: the same
+    number as the results table; a system's shows the drawn component's). A 3-D box is
+    sliced at the ``z`` level where the solution is largest, unless ``at`` is given.
+
+    Args:
+        errors: ``solution.errors()`` when already computed (computed otherwise).
 
     Returns:
         The :class:`matplotlib.figure.Figure`; saved atomically (PNG) when ``path`` is given.
     """
     problem = _problem(solution)
     index, name = _component(problem, component)
-    view = _view(problem.domain, resolution, at)
+    view = _view(problem.domain, resolution, at, solution)
     values = _values(solution, view, index, name)
     panels = ["u"] if "exact" not in values else (["u", "error"] if view.kind == "line" else ["u", "exact", "error"])
     fig = _figure(4.6 * len(panels), 3.8)
@@ -262,12 +312,18 @@ def plot_solution(solution, path: str | os.PathLike | None = None, resolution: i
     for ax, which in zip(axes, panels):
         _draw(ax, view, values, which, name, **(shared if which != "error" else {}))
     if "exact" in values:
-        rel = np.linalg.norm(values["u"] - values["exact"]) / max(np.linalg.norm(values["exact"]), 1e-300)
+        rel = component_errors(solution, name, errors)["rel_l2"]
         axes[-1].set_title(f"{axes[-1].get_title()}, rel L2 {rel:.2e}", fontsize="medium")
     fig.suptitle(problem.name)
     if path is not None:
         save_figure(fig, path)
     return fig
+
+
+def component_errors(solution, name: str, errors: dict | None = None) -> dict:
+    """The metrics of output ``name`` from :meth:`Solution.errors` (the overall ones for a scalar problem)."""
+    errors = solution.errors() if errors is None else errors
+    return errors[name] if isinstance(errors.get(name), dict) else errors
 
 
 def _history(solution) -> History:
@@ -346,28 +402,42 @@ def _kan(model):
     return model
 
 
-def plot_activations(model, path: str | os.PathLike | None = None, points: int = 101):
+def _input_names(model, kan, names) -> list[str]:
+    """Names of the KAN's inputs: ``names``, else the problem's coordinates (a Solution), else x0, x1, ..."""
+    if names is None:
+        problem = getattr(model, "problem", None)
+        names = list(problem.domain.names) if problem is not None else None
+    if names is None or len(names) != kan.layers[0].in_dim:  # e.g. a periodic embedding widens the input
+        names = [f"x{i}" for i in range(kan.layers[0].in_dim)]
+    return [str(n) for n in names]
+
+
+def plot_activations(model, path: str | os.PathLike | None = None, points: int = 101, names=None):
     """The learned edge functions ``phi_io`` of a KAN, one small panel per edge.
 
     Layer by layer (top to bottom); each layer is a block with one row per input
     and one column per output (transposed when it has more inputs than outputs, so
-    blocks stay wide). Every curve spans its layer's grid range ``[lo_i, hi_i]``.
+    blocks stay wide). Every curve spans its layer's grid range ``[lo_i, hi_i]``,
+    whose ends label the panel's x axis. Panels are titled ``L<layer> <input>→<output>``,
+    the first layer's inputs by name (the problem's coordinates for a Solution).
 
     Args:
         model: a :class:`~kanpde.KAN` or a Solution holding one.
         points: samples per curve.
+        names: names of the KAN's inputs (default: the problem's coordinates, or x0, x1, ...).
 
     Returns:
         The Figure; saved atomically when ``path`` is given.
     """
     kan = _kan(model)
+    inputs = _input_names(model, kan, names)
     blocks = []
     for layer in kan.layers:
         n_in, n_out = layer.in_dim, layer.out_dim
         blocks.append((n_out, n_in, True) if n_in > n_out else (n_in, n_out, False))
     columns = max(c for _, c, _ in blocks)
     rows = sum(r for r, _, _ in blocks)
-    fig = _figure(max(4.0, 1.25 * columns), max(2.5, 1.0 * rows + 0.45 * len(blocks)))
+    fig = _figure(max(4.0, 1.35 * columns), max(2.8, 1.2 * rows + 0.45 * len(blocks)))
     outer = fig.add_gridspec(len(blocks), 1, height_ratios=[r for r, _, _ in blocks])
     ref = next(iter(kan.parameters()))
     for number, (layer, (n_rows, n_cols, transposed)) in enumerate(zip(kan.layers, blocks)):
@@ -382,10 +452,12 @@ def plot_activations(model, path: str | os.PathLike | None = None, points: int =
                 i, o = (c, r) if transposed else (r, c)
                 ax = fig.add_subplot(grid[r, c])
                 ax.plot(x[:, i], phi[:, i, o], lw=1.2, color=f"C{number % 10}")
-                ax.set_xticks([])
+                ax.set_xticks([x[0, i], x[-1, i]], [f"{x[0, i]:.3g}", f"{x[-1, i]:.3g}"])  # the input's range
                 ax.set_yticks([])
-                ax.set_title(f"L{number} {i}→{o}", fontsize=6, pad=1.5)
-    fig.suptitle(f"KAN {kan.widths} learned activations (grid={kan.grid}, k={kan.k})", fontsize="medium")
+                ax.tick_params(axis="x", labelsize=5, length=2, pad=1)
+                ax.set_title(f"L{number} {inputs[i] if number == 0 else i}→{o}", fontsize=6, pad=1.5)
+    fig.suptitle(f"KAN {kan.widths} learned activations (grid={kan.grid}, k={kan.k}); "
+                 f"x axis: each input's range", fontsize="medium")
     if path is not None:
         save_figure(fig, path)
     return fig
@@ -467,12 +539,10 @@ def plot_fd_comparison(fd_solution, solution=None, exact=None, path: str | os.Pa
     Returns:
         The Figure; saved atomically when ``path`` is given.
     """
-    from .export import _exact_on
-
     view, fd_values = _fd_view(fd_solution)
     panels = [("FD " + getattr(fd_solution, "method", ""), fd_values, "viridis")]
     if exact is not None:
-        panels.append(("|FD - exact|", np.abs(fd_values - _exact_on(exact, view.points)), "magma"))
+        panels.append(("|FD - exact|", np.abs(fd_values - exact_on(exact, view.points)), "magma"))
     if solution is not None:
         predicted = np.asarray(solution.predict(view.points, check_domain=False), dtype=float)[:, 0]
         panels.append(("|network - FD|", np.abs(predicted - fd_values), "magma"))
@@ -493,15 +563,18 @@ def plot_fd_comparison(fd_solution, solution=None, exact=None, path: str | os.Pa
 # ---------------------------------------------------------------------------------- time-dependent problems
 
 
-def plot_time_slices(solution, times=None, path: str | os.PathLike | None = None, resolution: int = 201):
+def plot_time_slices(solution, times=None, path: str | os.PathLike | None = None, resolution: int = 201,
+                     errors: dict | None = None):
     """Prediction against the exact/reference solution at several times, and the error field.
 
     For a 1-D space x time problem: left, ``u(x, t)`` at each time (solid) over the
-    reference (dashed); right, ``log10 |u - u*|`` over (x, t), with the window edges of a
-    time-marched solution as dotted lines.
+    reference (dashed), the legend beside the axes (never on the curves); right,
+    ``log10 |u - u*|`` over (x, t), with the window edges of a time-marched solution as
+    dotted lines, titled with ``rel L2`` from :meth:`Solution.errors` (the table's number).
 
     Args:
         times: the times of the slices; default five evenly spaced over the interval.
+        errors: ``solution.errors()`` when already computed (computed otherwise).
 
     Returns:
         The :class:`matplotlib.figure.Figure`; saved atomically (PNG) when ``path`` is given.
@@ -524,7 +597,7 @@ def plot_time_slices(solution, times=None, path: str | os.PathLike | None = None
     values = field_values(solution, grid, [name, f"{name}_exact"])
     pred = values[name].reshape(len(tt), len(x))                                     # (R_t, R_x)
     exact = values[f"{name}_exact"].reshape(len(tt), len(x))
-    fig = _figure(10, 3.8)
+    fig = _figure(11, 3.8)
     left, right = fig.subplots(1, 2)
     import matplotlib
 
@@ -535,7 +608,8 @@ def plot_time_slices(solution, times=None, path: str | os.PathLike | None = None
         left.plot(x, exact[j], color="k", ls="--", lw=0.8)
     left.set_xlabel(domain.names[0])
     left.set_ylabel(problem.outputs[0])
-    left.legend(fontsize="small", title="KAN (solid), reference (dashed)", title_fontsize="small")
+    left.legend(fontsize="small", title="KAN (solid)\nreference (dashed)", title_fontsize="small",
+                loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)  # outside: clear of the curves
     error = np.log10(np.abs(pred - exact) + 1e-16)
     image = right.pcolormesh(x, tt, error, shading="auto", cmap="magma", vmin=max(error.min(), error.max() - 6))
     fig.colorbar(image, ax=right, label="log10 |error|")
@@ -543,7 +617,7 @@ def plot_time_slices(solution, times=None, path: str | os.PathLike | None = None
         right.axhline(edge, color="w", ls=":", lw=1)
     right.set_xlabel(domain.names[0])
     right.set_ylabel(domain.names[domain.time_axis])
-    rel = np.linalg.norm(pred - exact) / max(np.linalg.norm(exact), 1e-300)
+    rel = component_errors(solution, name, errors)["rel_l2"]
     right.set_title(f"error, rel L2 {rel:.2e}", fontsize="medium")
     fig.suptitle(problem.name)
     if path is not None:

@@ -13,10 +13,26 @@ from torch import nn
 
 from ..files import atomic_write
 from ..nn.spec import build_model, model_spec
-from ..pde.metrics import CHUNK_SIZE, chunks, evaluation_points, relative_l2_from, squared_errors
+from ..pde.metrics import CHUNK_SIZE, chunks, column_squared_errors, evaluation_points, relative_l2_from
 from ..pde.problem import Problem
 from ..train.history import History
 
+
+
+def _metrics(sums: torch.Tensor, gradient_sums: torch.Tensor | None, max_abs: float) -> dict[str, float]:
+    """``rel_l2``, ``max_abs`` (and ``rel_h1`` given the gradients' sums) from accumulated squared errors ``(2,)``."""
+    out = {"rel_l2": relative_l2_from(sums), "max_abs": max_abs}
+    if gradient_sums is not None:
+        out["rel_h1"] = relative_l2_from(sums + gradient_sums)
+    return out
+
+
+def _input_gradient(values: torch.Tensor, z: torch.Tensor, keep: bool) -> torch.Tensor:
+    """``d values / d z`` row by row, ``(N, D)``; zeros for values that do not depend on z."""
+    if not values.requires_grad:
+        return torch.zeros_like(z)
+    grad, = torch.autograd.grad(values.sum(), z, retain_graph=keep, allow_unused=True)
+    return torch.zeros_like(z) if grad is None else grad
 
 
 class Solution:
@@ -106,13 +122,23 @@ class Solution:
                                       else getattr(self.model, "out_dim", 1)))
         return values.cpu().numpy() if is_numpy else values.to(points.device)
 
-    def errors(self, points=None, chunk_size: int = CHUNK_SIZE) -> dict[str, float]:
-        """Errors against the exact (or reference) solution on a dense evaluation set.
+    def errors(self, points=None, chunk_size: int = CHUNK_SIZE) -> dict:
+        """Errors against the exact (or reference) solution on the dense evaluation set.
 
-        ``rel_l2 = ||u - u*|| / ||u*||`` and ``max_abs = max |u - u*|`` over the set
-        (a regular grid up to 3-D, seeded Halton points beyond: :func:`evaluation_points`);
-        ``rel_h1`` adds the gradients to both norms when the exact solution is a
-        differentiable torch function. Sums are accumulated ``chunk_size`` points at a time.
+            rel_l2 = ||u - u*|| / ||u*||,   max_abs = max |u - u*|
+
+        over the set (:func:`~kanpde.pde.metrics.evaluation_points`: a regular grid up to
+        3-D, seeded Halton points beyond) and all components; ``rel_h1`` adds the gradients
+        to both norms when the exact solution is a differentiable torch function. Sums are
+        accumulated ``chunk_size`` points at a time.
+
+        For a system (``outputs=("u", "v", "p")``) the overall keys are followed by one
+        dict per component with the same keys over that component alone:
+        ``{"rel_l2": .., "max_abs": .., "u": {"rel_l2": .., "max_abs": ..}, "v": {...}, ...}``.
+        A scalar problem gets the overall keys only.
+
+        Raises:
+            ValueError: the problem has no exact or reference solution.
         """
         if self.problem is None or not self.problem.has_solution():
             raise ValueError("errors() needs a problem with an exact or reference solution")
@@ -120,28 +146,40 @@ class Solution:
             points, _ = evaluation_points(self.problem.domain)
         x, _ = self._points(points)
         h1 = self.problem.exact is not None
-        sums, gradient_sums, max_abs = x.new_zeros(2), x.new_zeros(2), 0.0
+        m = len(self.problem.outputs)
+        sums, gradient_sums = x.new_zeros(2, m), x.new_zeros(2, m)               # per component
+        max_abs = x.new_zeros(m)                                                  # (m,)
         for s in chunks(len(x), chunk_size):
-            exact = self.problem.solution_values(x[s]).detach()
+            exact = self.problem.solution_values(x[s]).detach()                   # (chunk, m)
             with torch.no_grad():
-                u = self.model(x[s])
-            sums += squared_errors(u, exact)
-            max_abs = max(max_abs, float((u - exact).abs().max()))
+                u = self.model(x[s])                                              # (chunk, m)
+            sums += column_squared_errors(u, exact)
+            max_abs = torch.maximum(max_abs, (u - exact).abs().amax(0))
             if h1:
-                gradient_sums += squared_errors(*self._gradients(x[s]))
-        out = {"rel_l2": relative_l2_from(sums), "max_abs": max_abs}
-        if h1:
-            out["rel_h1"] = relative_l2_from(sums + gradient_sums)
+                gradient_sums += self._gradient_sums(x[s], m)
+        out = _metrics(sums.sum(1), gradient_sums.sum(1) if h1 else None, float(max_abs.max()))
+        if m > 1:
+            for c, name in enumerate(self.problem.outputs):
+                out[name] = _metrics(sums[:, c], gradient_sums[:, c] if h1 else None, float(max_abs[c]))
         return out
 
+    def _gradient_sums(self, x, m: int) -> torch.Tensor:
+        """Per component: ``(||grad u_c - grad u_c*||², ||grad u_c*||²)``, shape ``(2, m)``."""
+        model, exact = self._gradients(x)                                         # (N, m * D) each
+        shape = (len(x), m, x.shape[1])
+        return torch.stack([(model - exact).reshape(shape).pow(2).sum((0, 2)),
+                            exact.reshape(shape).pow(2).sum((0, 2))])             # (2, m)
+
     def _gradients(self, x) -> tuple[torch.Tensor, torch.Tensor]:
-        """Input gradients of the model and of the exact solution, each ``(N, D * m)``."""
+        """Input gradients of the model and of the exact solution, each ``(N, m * D)`` (component-major)."""
         grads = []
         for f in (self.model, self.problem.exact):
             z = x.detach().clone().requires_grad_(True)
             values = f(z)
-            values = values.unsqueeze(1) if values.ndim == 1 else values
-            grads.append(torch.cat([torch.autograd.grad(values[:, c].sum(), z)[0] for c in range(values.shape[1])], 1))
+            values = values.unsqueeze(1) if values.ndim == 1 else values          # (N, m)
+            m = values.shape[1]
+            # one backward pass per component through the same graph: keep it until the last
+            grads.append(torch.cat([_input_gradient(values[:, c], z, keep=c < m - 1) for c in range(m)], 1))
         return grads[0].detach(), grads[1].detach()
 
     def formula(self, simplify: bool = True, digits: int | None = None, tol: float = 1e-6, **options):
