@@ -24,7 +24,7 @@ import os
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -53,15 +53,16 @@ class TrainingInterrupted(KeyboardInterrupt):
 class Position:
     """Where in the schedule a run is, between two steps."""
 
-    stage: int          # index in the schedule
-    done: int           # steps done in that stage
-    retries: int        # NaN/inf recoveries in that stage so far
-    lr: float           # the stage's learning rate after those recoveries
+    stage: int                # index in the schedule
+    done: int                 # steps done in that stage
+    retries: int              # NaN/inf recoveries in that stage so far
+    lr: float | None          # the stage's learning rate after those recoveries (None: a stage without one)
+    state: dict = field(default_factory=dict)  # the stage's own running numbers (LM: mu, nu), plain floats
 
 
 @dataclass
 class Resumed:
-    """What :meth:`Trainer.run_stage` needs to continue a stage."""
+    """What a stage's ``run`` needs to continue where the checkpoint left it."""
 
     position: Position
     optimizer: dict
@@ -87,16 +88,20 @@ def _derivative_record(problem) -> dict | None:
     return {"order": int(record.order), "pairs": sorted([int(a), int(b)] for a, b in record.pairs)}
 
 
-def save(trainer, path, position: Position, optimizer, good) -> Path:
-    """Write the trainer's state at ``position`` (between two steps) to ``path`` atomically."""
+def save(trainer, path, position: Position, optimizer=None, good=None) -> Path:
+    """Write the trainer's state at ``position`` (between two steps) to ``path`` atomically.
+
+    ``optimizer``: the stage's (None: a stage without one, such as LM); ``good``: the last parameters
+    with a finite loss (None: the current ones)."""
     points = trainer.points
+    good = trainer.snapshot() if good is None else good
     payload = {
         "format": FORMAT,
         "model_spec": model_spec(trainer.model),
         "model": _cpu(trainer.model.state_dict()),
         "parameters": _cpu(dict(trainer.parameters)),
         "good": {"model": _cpu(good[0]), "parameters": _cpu(good[1])},
-        "optimizer": optimizer.state_dict(),
+        "optimizer": {} if optimizer is None else optimizer.state_dict(),
         "position": {**dataclasses.asdict(position), "step": trainer.step,
                      "elapsed": time.perf_counter() - trainer.start},
         "interior_count": trainer.interior_count,  # a stage's points= (all ranks)
@@ -164,7 +169,7 @@ def restore(trainer, payload: dict, path) -> Resumed:
     trainer.rng.bit_generator.state = payload["rng"]["numpy"]
     good = payload["good"]
     model_state = {k: v.to(trainer.model.state_dict()[k]) for k, v in good["model"].items()}
-    return Resumed(Position(**{f.name: position[f.name] for f in dataclasses.fields(Position)}),
+    return Resumed(Position(**{f.name: position[f.name] for f in dataclasses.fields(Position) if f.name in position}),
                    payload["optimizer"], (model_state, {k: v.to(**kind) for k, v in good["parameters"].items()}),
                    payload["balancer"])
 
@@ -199,8 +204,9 @@ class Checkpoints:
             return None
         return self.resumed if index == self.resumed.position.stage else False
 
-    def after_step(self, record: dict, position: Position, optimizer, good) -> bool:
-        """Between two steps: save when due, act on a held Ctrl-C, run the callbacks.
+    def after_step(self, record: dict, position: Position, optimizer=None, good=None) -> bool:
+        """Between two steps (called by :meth:`Trainer.after_step` for every stage kind): save when due,
+        act on a held Ctrl-C, run the callbacks.
 
         Returns True when a callback asks to stop (after saving, with a checkpoint path).
         """
