@@ -24,6 +24,7 @@ from ..pde.windows import TimeWindows, WindowPlan, initial_data, initial_order, 
 from .best import BestModel
 from .history import History
 from .options import TimeMarching
+from .trainer import Trainer
 
 
 def check_marching(problem: Problem) -> int:
@@ -119,8 +120,6 @@ def march(problem: Problem, model: nn.Module, config) -> tuple[TimeWindows, Hist
         ``(stitched model, merged history, learned parameters, seconds)``; the history's rows
         carry ``window``.
     """
-    from .trainer import Trainer  # the trainer's config imports this module
-
     spec: TimeMarching = config.marching
     order = check_marching(problem)
     data = initial_data(problem.all_conditions, order)

@@ -17,7 +17,8 @@ weights. :func:`term_weight` is the one place where ``w_t`` and ``lambda_t`` mee
 - Galerkin rows: :func:`term_weight` for their PDE terms.
 
 The functions read the run from a trainer (:class:`kanpde.train.trainer.Trainer`): its problem, model,
-config, learned parameters, ``weights`` (merged once), balancer, causal state and data-parallel ranks.
+config, learned parameters, ``weights`` (merged once), derivative ``record``, balancer, causal state and
+data-parallel ranks.
 """
 
 from __future__ import annotations
@@ -56,9 +57,9 @@ def evaluate(trainer, points) -> tuple[list[tuple[str, torch.Tensor]], list[tupl
     """The named residuals ``(n, k)`` of the trainer's model on ``points`` (:class:`TrainingPoints`):
     the PDE's (interior points) and the soft conditions' (their own points); they keep their graph."""
     problem, model, backend = trainer.problem, trainer.model, trainer.config.derivatives
-    residuals = problem.residuals(model, points.interior, backend, trainer.parameters)
+    residuals = problem.residuals(model, points.interior, backend, trainer.parameters, trainer.record)
     pde = list(zip(problem.residual_names(len(residuals)), residuals))
-    conditions = [(term, problem.condition_residual(condition, model, where, backend))
+    conditions = [(term, problem.condition_residual(condition, model, where, backend, trainer.record))
                   for condition, term, where in zip(problem.conditions, problem.terms, points.conditions)]
     return pde, conditions
 
@@ -116,7 +117,8 @@ class Block:
 def pde_block(trainer, x: torch.Tensor) -> Block:
     """The PDE residuals of the trainer's model at points ``x``."""
     problem, model = trainer.problem, trainer.model
-    return Block(len(x), lambda i, b: problem.residuals(model, x[i], b, trainer.parameters), problem.residual_names)
+    return Block(len(x), lambda i, b: problem.residuals(model, x[i], b, trainer.parameters, trainer.record),
+                 problem.residual_names)
 
 
 def _subset(points: ConditionPoints, index: slice) -> ConditionPoints:
@@ -131,7 +133,7 @@ def blocks(trainer, points=None) -> list[Block]:
     out = [pde_block(trainer, points.interior)]
     for condition, term, where in zip(problem.conditions, problem.terms, points.conditions):
         out.append(Block(len(where.points),
-                         lambda i, b, c=condition, p=where: [problem.condition_residual(c, model, _subset(p, i), b)],
+                         lambda i, b, c=condition, p=where: [problem.condition_residual(c, model, _subset(p, i), b, trainer.record)],
                          lambda count, t=term: [t]))
     return out
 

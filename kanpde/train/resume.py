@@ -79,12 +79,10 @@ def _config(config) -> dict:
     return {k: full[k] for k in SAME_CONFIG}
 
 
-def _derivative_record(problem) -> dict | None:
-    """The derivatives the residuals asked for so far: with them known, a batch's jet is one
-    pass instead of one per new pair, which changes round-off, so a resumed run needs them."""
-    record = getattr(problem, "record", None)
-    if record is None:
-        return None
+def _derivative_record(trainer) -> dict:
+    """The derivatives the residuals asked for so far (``trainer.record``): with them known, a batch's jet
+    is one pass instead of one per new pair, which changes round-off, so a resumed run needs them."""
+    record = trainer.record
     return {"order": int(record.order), "pairs": sorted([int(a), int(b)] for a, b in record.pairs)}
 
 
@@ -110,7 +108,7 @@ def save(trainer, path, position: Position, optimizer=None, good=None) -> Path:
                                    for f in dataclasses.fields(ConditionPoints)} for c in points.conditions]},
         "history": trainer.history.to_dict(),
         "balancer": trainer.balancer.state_dict(),
-        "derivatives": _derivative_record(trainer.problem),
+        "derivatives": _derivative_record(trainer),
         "rng": {"torch": torch.get_rng_state(), "numpy": trainer.rng.bit_generator.state,
                 "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None},
         "config": _config(trainer.config),
@@ -156,8 +154,8 @@ def restore(trainer, payload: dict, path) -> Resumed:
     trainer.interior_count = payload.get("interior_count", trainer.config.interior_points)
     trainer.points.conditions = [ConditionPoints(**c).to(**kind) for c in payload["points"]["conditions"]]
     trainer.history = History(**payload["history"])
-    record = getattr(trainer.problem, "record", None)
-    if record is not None and payload["derivatives"] is not None:  # warm, as the run had it
+    record = trainer.record
+    if payload["derivatives"] is not None:  # warm, as the run had it
         record.order = payload["derivatives"]["order"]
         record.pairs = {tuple(p) for p in payload["derivatives"]["pairs"]}
     position = payload["position"]

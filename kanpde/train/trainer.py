@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from ..pde.conditions import ConditionPoints
+from ..pde.fields import DerivativeRecord
 from ..pde.metrics import chunks, evaluation_points, relative_l2_from, squared_errors
 from ..pde.problem import Problem
 from .balance import make_balancer
@@ -55,6 +56,10 @@ class Trainer:
         config = sized(config, model)  # the one sizing of a run: defaulted points and schedule (kanpde.train.sizing)
         self.problem, self.model, self.config = problem, model, config
         self.weights = user_weights(problem, config)  # w_t, merged once (kanpde.train.residuals)
+        # the run state the problem (a pure description) does not keep: the derivatives the residuals
+        # asked for (later batches get them in one jet pass) and the model as the solution sees it
+        self.record = DerivativeRecord()
+        self.solution_model = problem.model_for_fields(model)
         self.tensor_kwargs = {"dtype": config.dtype, "device": torch.device(config.device)}
         self.parameters = nn.ParameterDict({k: nn.Parameter(torch.tensor(float(v), **self.tensor_kwargs))
                                             for k, v in problem.parameters.items()})
@@ -129,7 +134,7 @@ class Trainer:
     # -- loss -----------------------------------------------------------------------------------------
 
     def _residuals(self, x):
-        return self.problem.residuals(self.model, x, self.config.derivatives, self.parameters)
+        return self.problem.residuals(self.model, x, self.config.derivatives, self.parameters, self.record)
 
     def loss_terms(self) -> dict[str, torch.Tensor]:
         """Every named loss term (unweighted mean squares) on the training points (:mod:`kanpde.train.residuals`)."""
@@ -308,7 +313,7 @@ class Trainer:
     def record_error(self, record: dict | None) -> None:
         if record is None or self.eval_x is None or "rel_l2" in record:
             return
-        model = self.problem.model_for_fields(self.model)
+        model = self.solution_model
         with torch.no_grad():  # in chunks (bounded memory), each rank its block of the set
             sums = sum((squared_errors(model(self.eval_x[s]), self.eval_u[s]) for s in chunks(len(self.eval_x))),
                        self.eval_u.new_zeros(2))
