@@ -274,11 +274,11 @@ class LM(Stage):
             1.8e-4), on poisson2d Marquardt's did better (seeds 1, 2: 6.3e-7, 9.6e-7 against 9.4e-6, 2.2e-6).
         solver: ``"cholesky"`` (dense, with an lstsq fallback), ``"cg"`` (conjugate gradients
             on J products; no P x P matrix) or ``"auto"`` (cholesky up to ``dense_limit`` parameters).
-        chunk: points per Jacobian block (bounds the memory, see :func:`kanpde.train.lm.jacobian`).
+        chunk: points per Jacobian block (bounds the memory, see :func:`kanpde.train.jacobian.jacobian`).
         gtol: stop when ``max |J^T r| <= gtol``.
         xtol: stop when ``|delta| <= xtol (|theta| + xtol)``.
         mu_max: stop when mu grows past this (no step lowers the loss any more).
-        galerkin: a :class:`~kanpde.train.galerkin.Galerkin` (or True for its defaults): add the PDE
+        galerkin: a :class:`~kanpde.train.options.Galerkin` (or True for its defaults): add the PDE
             residual's projections on smooth test functions, integrated on a fine quadrature, to the
             residual vector (:mod:`kanpde.train.galerkin`); None or False: collocation only.
     """
@@ -348,7 +348,7 @@ LBFGS_STEPS = {5: 200, 10: 200, 20: 300, 40: 300, 80: 300}
 
 def default_schedule(lm: bool = True, final_grid: int = 40) -> list[Stage]:
     """A short Adam warm-up, then Levenberg-Marquardt on grids 5 -> 10 -> 20 -> 40 (-> 80), grid extension,
-    and one LM iteration with :class:`~kanpde.train.galerkin.Galerkin` rows on the final grid.
+    and one LM iteration with :class:`~kanpde.train.options.Galerkin` rows on the final grid.
 
     ``kp.TrainConfig()`` picks ``final_grid`` (40 or 80) from the model's size, see
     :mod:`kanpde.train.sizing`. With ``lm=False``, L-BFGS on the same grids (no Galerkin rows: they

@@ -1,12 +1,15 @@
-"""Training: Adam / L-BFGS stages with KAN grid refinement.
+"""Training: the trainer runs a schedule of stages on one problem and model.
 
-The loss is the weighted sum of mean squared residuals,
+The loss is the weighted sum of mean squared residuals (:mod:`kanpde.train.residuals`, its one home),
 
     L = w_pde mean|R(x_i, u)|^2 + sum_c w_c mean|r_c(x_j, u)|^2,
 
-over interior collocation points and each condition's own points. A schedule is
-a list of stages run in order; a stage given ``grid=G`` first refines the KAN to
-G intervals (grid extension: the function is kept, the optimiser restarts).
+over interior collocation points and each condition's own points. A schedule is a list of stages
+(:mod:`kanpde.train.stages`) run in order through one protocol (``prepare``, ``make_optimizer``, ``run``);
+a stage given ``grid=G`` first refines the KAN to G intervals (grid extension: the function is kept,
+the optimiser restarts). Every stage kind records its steps through :meth:`Trainer.after_step`.
+The trainer also holds the run state a :class:`~kanpde.pde.problem.Problem` does not: the derivative
+record, the solution model, the training points, the balancer and the checkpoints.
 """
 
 
