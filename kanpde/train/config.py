@@ -33,7 +33,8 @@ def _check_schedule(schedule) -> list:
         raise ValueError("TrainConfig.schedule needs at least one stage, e.g. [kp.Adam(500), kp.LBFGS(100)]")
     for stage in schedule:
         if not isinstance(stage, Stage):  # the one test of a stage's kind: it implements the Stage protocol
-            raise TypeError(f"TrainConfig.schedule stages must be kp.Adam(...), kp.LBFGS(...) or kp.LM(...), "
+            raise TypeError(f"TrainConfig.schedule stages must be kp.Adam(...), kp.LBFGS(...), kp.LM(...) or another "
+                            f"kanpde.train.Stage, "
                             f"got {stage!r:.60}")
     return list(schedule)
 
