@@ -54,7 +54,8 @@ def test_a_new_stage_class_runs_records_and_checkpoints_like_the_built_in_ones(t
     assert [s["label"] for s in solution.history.stages] == ["SGD grid=4", "LM"]
     assert steps[3]["loss"] < steps[0]["loss"] and "rel_l2" in steps[1] and "rel_l2" in steps[-1]
     path = tmp_path / "run.ckpt"
-    stopped = kp.solve(_problem(), kp.KAN([2, 3, 1], grid=3), _config(checkpoint=path, callbacks=[lambda r: r["step"] == 3]))
+    stop_at_3 = _config(checkpoint=path, callbacks=[lambda r: r["step"] == 3])
+    stopped = kp.solve(_problem(), kp.KAN([2, 3, 1], grid=3), stop_at_3)
     assert stopped.history.steps[-1]["step"] == 3 and torch.load(path, weights_only=True)["position"]["done"] == 3
     resumed = kp.solve(_problem(), kp.KAN([2, 3, 1], grid=3), _config(), resume=path)
     assert [r["loss"] for r in resumed.history.steps] == [r["loss"] for r in steps]

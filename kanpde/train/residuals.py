@@ -132,9 +132,9 @@ def blocks(trainer, points=None) -> list[Block]:
     problem, model = trainer.problem, trainer.model
     out = [pde_block(trainer, points.interior)]
     for condition, term, where in zip(problem.conditions, problem.terms, points.conditions):
-        out.append(Block(len(where.points),
-                         lambda i, b, c=condition, p=where: [problem.condition_residual(c, model, _subset(p, i), b, trainer.record)],
-                         lambda count, t=term: [t]))
+        evaluate = lambda i, b, c=condition, p=where: [  # noqa: E731
+            problem.condition_residual(c, model, _subset(p, i), b, trainer.record)]
+        out.append(Block(len(where.points), evaluate, lambda count, t=term: [t]))
     return out
 
 

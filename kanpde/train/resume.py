@@ -2,8 +2,8 @@
 
 ``TrainConfig(checkpoint=path, checkpoint_every=n)`` writes ``path`` atomically every ``n``
 steps of any stage kind (Adam, L-BFGS, LM: :meth:`Trainer.after_step`), when a callback stops
-training and when training is interrupted (Ctrl-C, ``KeyboardInterrupt`` from a callback); ``kp.solve(problem, model, config, resume=path)``
-continues from it. A checkpoint is taken only between two steps, where the state is
+training and when training is interrupted (Ctrl-C, ``KeyboardInterrupt`` from a callback);
+``kp.solve(problem, model, config, resume=path)`` continues from it. A checkpoint is taken only between two steps, where the state is
 whole: the model (with its spec and grid), the last good model, learned problem
 parameters, the optimiser state (LM: its damping mu and nu), the stage index, the steps done in the
 stage and its NaN recoveries, torch's and numpy's generator states, the training points and the

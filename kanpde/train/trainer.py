@@ -268,7 +268,8 @@ class Trainer:
         if self.causal is not None:  # anneal eps, record the weights
             self.causal.log(record, self.history)
         self.history.steps.append(record)
-        steps, iterations, every = self.config.schedule[position.stage].steps, record["iterations"], self.config.eval_every
+        steps, iterations = self.config.schedule[position.stage].steps, record["iterations"]
+        every = self.config.eval_every
         ending = iterations == 0 or position.done >= steps
         if ending or self.step // every > (self.step - iterations) // every:
             self.record_error(record)
@@ -285,7 +286,8 @@ class Trainer:
         """The stage's progress bar (shown with ``verbose`` on the main process), for :meth:`after_step`."""
         from tqdm.auto import tqdm  # lazily: `import kanpde` stays light
 
-        self.bar = tqdm(total=stage.steps, initial=done, desc=f"[{index + 1}/{len(self.config.schedule)}] {stage.label()}",
+        label = f"[{index + 1}/{len(self.config.schedule)}] {stage.label()}"
+        self.bar = tqdm(total=stage.steps, initial=done, desc=label,
                         disable=not (self.config.verbose and self.parallel.is_main), leave=True, dynamic_ncols=True)
         try:
             yield self.bar
