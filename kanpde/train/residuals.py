@@ -173,16 +173,19 @@ def row_factors(trainer, names: list[str], residuals: list[torch.Tensor], pde: b
     return out
 
 
+def _weighted_blocks(trainer, points):
+    """Each block's residuals ``(n, k)`` (with their graph) and their :func:`row_factors`, PDE first."""
+    for number, block in enumerate(blocks(trainer, points)):
+        residuals = block.evaluate(slice(None), trainer.config.derivatives)
+        yield residuals, row_factors(trainer, block.names(len(residuals)), residuals, number == 0, points.interior)
+
+
 def residual_parts(trainer, points=None) -> list[torch.Tensor]:
     """LM's residual vector in pieces, one per residual tensor (a term's ``(n, k)`` times its
     :func:`row_factors`, flattened point by point), PDE first; they keep their graph."""
     points = trainer.points if points is None else points
-    parts = []
-    for number, block in enumerate(blocks(trainer, points)):
-        residuals = block.evaluate(slice(None), trainer.config.derivatives)
-        factors = row_factors(trainer, block.names(len(residuals)), residuals, number == 0, points.interior)
-        parts += [(f * r).reshape(-1) for f, r in zip(factors, residuals)]
-    return parts
+    return [(f * r).reshape(-1) for residuals, factors in _weighted_blocks(trainer, points)
+            for f, r in zip(factors, residuals)]
 
 
 def residual_vector(trainer, points=None) -> torch.Tensor:
@@ -196,9 +199,7 @@ def residual_rows(trainer, points=None) -> tuple[torch.Tensor, torch.Tensor]:
     training points) and ``sqrt(c) e`` LM's :func:`residual_vector`. Both detached."""
     points = trainer.points if points is None else points
     rows, weights = [], []
-    for number, block in enumerate(blocks(trainer, points)):
-        residuals = [r.detach() for r in block.evaluate(slice(None), trainer.config.derivatives)]
-        factors = row_factors(trainer, block.names(len(residuals)), residuals, number == 0, points.interior)
-        rows += [r.reshape(-1) for r in residuals]
+    for residuals, factors in _weighted_blocks(trainer, points):
+        rows += [r.detach().reshape(-1) for r in residuals]
         weights += [f.detach().pow(2).expand_as(r).reshape(-1) for f, r in zip(factors, residuals)]
     return torch.cat(rows), torch.cat(weights)
