@@ -8,6 +8,11 @@ their own. An LM iteration costs points x parameters^2, so ``kp.LM(8, grid=120, 
 coarse stages on the config's ``interior_points`` pays for many points on the fine grid only. Whether the
 coarse stages may do with fewer is the problem's: helmholtz2d's may not (seed 1, the default schedule with
 its grid-80 stage on 10 000 points after 5000 before: rel L2 1.4e-4; 10 000 points throughout: 5.0e-5).
+
+Stages are classes with behaviour (:class:`Stage`): each prepares itself, makes its optimiser and runs its
+steps, and the trainer calls them without asking their kind. :class:`FirstOrder` is the loop of the stages
+driven by a ``torch.optim`` optimiser (Adam, L-BFGS); LM's loop is :func:`kanpde.train.lm.levenberg_marquardt`.
+A new stage type is one new subclass (a dataclass with ``steps``, ``grid``, ``points``, ``update_grid``).
 """
 
 from __future__ import annotations
