@@ -11,7 +11,6 @@ from .nn.network import Network
 from .pde.problem import Problem
 from .train.config import TrainConfig
 from .train.marching import check_marching, march
-from .train.sizing import sized
 from .train.trainer import Trainer
 
 
@@ -41,7 +40,6 @@ def solve(problem: Problem, model: nn.Module, config: TrainConfig | None = None,
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a kanpde.TrainConfig, got {type(config).__name__}")
     problem.check_model(model)
-    config = sized(config, model)  # defaulted points and schedule sized to the model (kanpde.train.sizing)
     if config.marching is not None:
         check_marching(problem)
     device = torch.device(config.device)
@@ -59,6 +57,7 @@ def solve(problem: Problem, model: nn.Module, config: TrainConfig | None = None,
             stitched, history, parameters, elapsed = march(problem, model, config)
             return MarchedSolution(problem, stitched, history, config.to_dict(), parameters, elapsed)
         trainer = Trainer(problem, model, config, resume=resume).run()
-        return Solution(problem, model, trainer.history, config.to_dict(), trainer.learned_parameters(), trainer.elapsed)
+        return Solution(problem, model, trainer.history, trainer.config.to_dict(),  # as sized by the trainer
+                        trainer.learned_parameters(), trainer.elapsed)
     finally:
         torch.set_num_threads(threads)

@@ -1,7 +1,7 @@
 """J^T J of a Levenberg-Marquardt iteration: the dense product against the sparse (CSR) one, side by side.
 
 For each grid, the residual Jacobian J of helmholtz2d (a [2, 10, 1] KAN, hard Dirichlet data) on N
-Sobol points is assembled once (``kanpde.train.lm.jacobian``); then ``J.T @ J`` and
+Sobol points is assembled once (``kanpde.train.jacobian.jacobian``); then ``J.T @ J`` and
 ``lm.gram(J, sparse_below=1.0)`` (the CSR path) are timed alternately in one process, with J's fill
 (the share of nonzero entries), the time ratio and the largest difference relative to max|J^T J|.
 ``lm.gram`` itself takes the sparse path where the fill is at most ``lm.SPARSE_GRAM_DENSITY``.

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import kanpde as kp
-from kanpde.train import lm
+from kanpde.train import jacobian, residuals
 from kanpde.train.galerkin import GalerkinRows, legendre_tests
 from kanpde.train.trainer import Trainer
 
@@ -82,11 +82,11 @@ def test_mixed_layer_rows_equal_the_mixed_per_point_rows():
     """The CPU sparse product and the dense path give mix @ (per-point rows)."""
     trainer = _trainer(poisson_problem(), kp.KAN([2, 3, 1], grid=5, seed=0))
     x = trainer.points.interior[:40]
-    block, columns = lm.pde_block(trainer, x), lm._Columns(trainer.trainable())
+    block, columns = residuals.pde_block(trainer, x), jacobian.Columns(trainer.trainable())
     mix = torch.randn(7, 40, dtype=x.dtype)
     with torch.enable_grad():
-        (r,), (J,) = lm._chunk_by_taps(trainer, block, slice(0, 40), 40, columns, "jet")
-        (r_mixed,), (J_mixed,) = lm._chunk_by_taps(trainer, block, slice(0, 40), 40, columns, "jet", mix)
+        (r,), (J,) = jacobian.chunk_by_taps(trainer, block, slice(0, 40), 40, columns, "jet")
+        (r_mixed,), (J_mixed,) = jacobian.chunk_by_taps(trainer, block, slice(0, 40), 40, columns, "jet", mix)
     assert torch.allclose(r_mixed, mix @ r, atol=1e-12)
     assert torch.allclose(J_mixed[:, 0], mix @ J[:, 0], atol=1e-12)
 

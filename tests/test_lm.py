@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 import kanpde as kp
-from kanpde.train import lm
+from kanpde.train import jacobian, lm
+from kanpde.train import residuals as one_loss
 from kanpde.train.trainer import Trainer
 
 from conftest import PI, poisson_problem, sinsin
@@ -42,9 +43,9 @@ def autograd_rows(r, params):
 
 def _scaled_residuals(trainer):
     parts = []
-    for number, block in enumerate(lm.blocks(trainer)):
+    for number, block in enumerate(one_loss.blocks(trainer)):
         residuals = block.evaluate(slice(None), trainer.config.derivatives)
-        factors = lm._factors(trainer, block.names(len(residuals)), residuals, pde=number == 0)
+        factors = one_loss.row_factors(trainer, block.names(len(residuals)), residuals, pde=number == 0)
         parts += [f * r for f, r in zip(factors, residuals)]
     return parts
 
@@ -81,7 +82,7 @@ def test_kan_jacobian_equals_autograds(case):
     problem, model = CASES[case]()
     trainer = _trainer(problem, model, interior_points=30, boundary_points=8)
     r, J = lm.jacobian(trainer, chunk=13)
-    assert lm._uses_taps(trainer)
+    assert jacobian.uses_taps(trainer)
     r_ref, J_ref = _autograd_jacobian(trainer)
     assert J.shape == J_ref.shape == (r.numel(), sum(p.numel() for p in trainer.trainable()))
     assert torch.allclose(r, r_ref, rtol=0, atol=1e-12)
@@ -92,7 +93,7 @@ def test_kan_jacobian_equals_autograds(case):
 def test_batched_jacobian_equals_autograds_for_an_mlp_with_learnable_parameters():
     trainer = _trainer(_inverse_problem(), kp.MLP([1, 6, 1], seed=0), interior_points=30, boundary_points=8)
     r, J = lm.jacobian(trainer, chunk=9)
-    assert not lm._uses_taps(trainer)
+    assert not jacobian.uses_taps(trainer)
     r_ref, J_ref = _autograd_jacobian(trainer)
     assert (J - J_ref).abs().max() <= 1e-10 * float(J_ref.abs().max())
     assert J[:, -1].abs().max() > 0  # the learnable coefficient's column
@@ -109,7 +110,7 @@ def test_residual_vector_norm_is_the_trainers_loss(balance):
     if balance is not None:
         factors = [trainer.balancer.factor(t) for t in ["pde0", "pde1", *problem.terms]]
         assert max(factors) - min(factors) > 1e-3  # the balancer really weighs the terms differently
-    r = lm.residual_vector(trainer)
+    r = one_loss.residual_vector(trainer)
     loss = float(trainer.total(trainer.loss_terms()).detach())
     assert math.isclose(float(r @ r), loss, rel_tol=1e-12)
     r2, J = lm.jacobian(trainer, chunk=17)
@@ -392,7 +393,7 @@ def test_taps_jacobian_inside_a_time_window_equals_the_batched_one():
                         data=initial_data(problem.all_conditions, 1))
     second = plan.window(kp.KAN([problem.input_dim, 3, 1], grid=4, seed=1).double(), 0.5, 1, 1, previous=first)
     trainer = _trainer(window_problem(problem, 0.5, 1.0, plan), second, interior_points=30)
-    assert lm._uses_taps(trainer)
+    assert jacobian.uses_taps(trainer)
     r1, J1 = lm.jacobian(trainer, chunk=11, method="taps")
     r2, J2 = lm.jacobian(trainer, chunk=11, method="batched")
     assert torch.allclose(r1, r2, rtol=0, atol=1e-13)

@@ -245,7 +245,7 @@ class KAN(Network):
         for layer in self.layers:
             inputs = (y, dy, d2y)
             y, dy, d2y = layer._jet(y, dy, d2y, pairs, order)
-            if self.taps is not None:  # per-point Jacobians (kanpde.train.lm) read each layer's jet
+            if self.taps is not None:  # per-point Jacobians (kanpde.train.jacobian) read each layer's jet
                 self.taps.append(Tap(layer, *inputs, pairs, order, (y, dy, d2y)))
         return Jet(y.T, dy.permute(2, 1, 0), d2y.permute(2, 1, 0), pairs)
 

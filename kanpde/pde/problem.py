@@ -146,7 +146,6 @@ class Problem:
         self.conditions = [c for c in self.all_conditions if not any(c is h for h in self.hard)]
         self.terms = self._term_names(self.conditions)  # the Problem's names; conditions stay untouched
         self.built_in = self._term_names(self.hard)     # names of the conditions built into u
-        self.record = DerivativeRecord()
         if exact is not None:
             self._check_exact()
 
@@ -274,16 +273,22 @@ class Problem:
             return self.constraints.wrap(model)
         return TransformedModel(model, self.transform) if self.transform is not None else model
 
-    def field(self, model: nn.Module, x: torch.Tensor, backend: str = "auto") -> Field:
-        """The solution field of ``model`` at points x."""
+    def field(self, model: nn.Module, x: torch.Tensor, backend: str = "auto",
+              record: DerivativeRecord | None = None) -> Field:
+        """The solution field of ``model`` at points x.
+
+        ``record``: the derivatives a run's residuals asked for so far (the trainer keeps one per run, so
+        later batches compute them in one jet pass); None: a fresh one (the Problem keeps no run state).
+        """
         model = self.model_for_fields(model)
         return Field(model, x, self.domain.names, self.domain.spatial_axes, backend=backend,
-                     outputs=self.outputs, record=self.record)
+                     outputs=self.outputs, record=DerivativeRecord() if record is None else record)
 
     def residuals(self, model: nn.Module, x: torch.Tensor, backend: str = "auto",
-                  parameters: dict[str, torch.Tensor] | None = None) -> list[torch.Tensor]:
-        """PDE residuals at interior points x, each ``(N, k)``."""
-        u = self.field(model, x, backend)
+                  parameters: dict[str, torch.Tensor] | None = None,
+                  record: DerivativeRecord | None = None) -> list[torch.Tensor]:
+        """PDE residuals at interior points x, each ``(N, k)`` (``record``: as for :meth:`field`)."""
+        u = self.field(model, x, backend, record)
         out = self.pde(u.x, u, parameters) if self.parameters else self.pde(u.x, u)
         out = list(out) if isinstance(out, (tuple, list)) else [out]
         if not out:
@@ -296,8 +301,9 @@ class Problem:
         return ["pde"] if count == 1 else [f"pde{i}" for i in range(count)]
 
     def condition_residual(self, condition: Condition, model: nn.Module, points: ConditionPoints,
-                           backend: str = "auto") -> torch.Tensor:
-        return condition.residual(lambda x: self.field(model, x, backend), points)
+                           backend: str = "auto", record: DerivativeRecord | None = None) -> torch.Tensor:
+        """A soft condition's residual at its points (``record``: as for :meth:`field`)."""
+        return condition.residual(lambda x: self.field(model, x, backend, record), points)
 
     def spec(self) -> dict:
         """What a checkpoint records to tell this problem from another: name, domain, outputs, terms."""

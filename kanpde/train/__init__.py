@@ -1,11 +1,9 @@
 """Training: stages, configuration, the trainer loop and its history."""
 
-from .causal import Causal
 from .config import TrainConfig
 from .distributed import DataParallel, is_main_process, launch
-from .galerkin import Galerkin
 from .history import History
-from .marching import TimeMarching
+from .options import Causal, Galerkin, TimeMarching
 from .resume import TrainingInterrupted
 from .stages import LBFGS, LM, Adam, Stage, default_schedule
 from .trainer import Trainer

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import torch
 
-from .stages import Adam
-
 BALANCE = ("gradnorm", "rba", None)
 REGULARISERS = {"sparsity"}  # terms with a weight of their own: never balanced
 
@@ -42,7 +40,7 @@ class Balancer:
 
     def start_stage(self, trainer, stage) -> None:
         """Called before each stage's first step."""
-        self.frozen = not isinstance(stage, Adam)
+        self.frozen = stage.fixed_objective  # L-BFGS, LM: one objective within a step
 
     def before_step(self, trainer, done: int) -> None:
         """Called before each Adam step (``done`` steps of the stage so far)."""

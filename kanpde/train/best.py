@@ -19,22 +19,9 @@ import math
 
 import torch
 
-from .stages import LM
+from .residuals import plain_loss
 
 VALIDATION_SEED_OFFSET = 7919  # any offset the training samples (seed + 1 + i, 1000 + step) never use
-
-
-def plain_loss(trainer, points) -> float:
-    """``sum_t w_t mean|r_t|^2`` of the trainer's model on ``points`` (:class:`TrainingPoints`), with the
-    user's weights only: no balancer factors, point weights or causal weights, which change during training."""
-    problem, backend = trainer.problem, trainer.config.derivatives
-    weights = {**problem.weights, **trainer.config.weights}
-    with torch.enable_grad():  # autograd derivatives need a graph; the jet does not care
-        residuals = problem.residuals(trainer.model, points.interior, backend, trainer.parameters)
-        terms = {name: float(r.detach().pow(2).mean()) for name, r in zip(problem.residual_names(len(residuals)), residuals)}
-        for condition, term, where in zip(problem.conditions, problem.terms, points.conditions):
-            terms[term] = float(problem.condition_residual(condition, trainer.model, where, backend).detach().pow(2).mean())
-    return sum(weights.get(name, 1.0) * value for name, value in terms.items())
 
 
 def grow_grid(trainer) -> bool:
@@ -73,7 +60,7 @@ class BestModel:
     def __call__(self, record: dict) -> bool:
         """Callback: score the model after LM steps and every ``eval_every`` steps; never stops training."""
         stage = self.trainer.config.schedule[record["stage"]]
-        if isinstance(stage, LM) or record["step"] % self.trainer.config.eval_every == 0:
+        if stage.scores_every_step or record["step"] % self.trainer.config.eval_every == 0:
             self.consider(record)
         return False
 

@@ -13,37 +13,11 @@ interval then counts and a stricter causality is asked for.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable
 
 import torch
 
-
-@dataclass
-class Causal:
-    """Causal weights for the interior residual of a time-dependent problem.
-
-    Attributes:
-        chunks: M, the number of time chunks.
-        eps: causality parameters, used in order; the last one stays.
-        threshold: move to the next ``eps`` once every weight is at least this.
-
-    Raises:
-        ValueError: ``chunks`` < 1, an empty or non-positive ``eps``, or a threshold outside (0, 1].
-    """
-
-    chunks: int = 32
-    eps: Sequence[float] = field(default_factory=lambda: [1e-2, 1e-1, 1.0, 10.0, 100.0])
-    threshold: float = 0.99
-
-    def __post_init__(self):
-        if isinstance(self.chunks, bool) or not isinstance(self.chunks, int) or self.chunks < 1:
-            raise ValueError(f"Causal.chunks must be an int >= 1, got {self.chunks!r}")
-        self.eps = [float(e) for e in (self.eps if isinstance(self.eps, (list, tuple)) else [self.eps])]
-        if not self.eps or any(not e > 0 for e in self.eps):
-            raise ValueError(f"Causal.eps must be a non-empty list of positive numbers, got {self.eps!r}")
-        if not 0 < self.threshold <= 1:
-            raise ValueError(f"Causal.threshold must lie in (0, 1], got {self.threshold!r}")
+from .options import Causal
 
 
 class CausalWeights:

@@ -13,9 +13,8 @@ from ..geometry.domains import METHODS
 from .checks import check_bool, check_choice, check_float, check_int
 from .balance import BALANCE
 from .sizing import Sized, SizedInt, SizedSchedule
-from .stages import LBFGS, LM, Adam, default_schedule
-from .causal import Causal
-from .marching import TimeMarching
+from .stages import Stage, default_schedule
+from .options import Causal, TimeMarching
 
 
 ADAPTIVE = (None, "rar", "rad")
@@ -25,7 +24,7 @@ DTYPES = {"float64": torch.float64, "float32": torch.float32, "float16": torch.f
 
 
 def _check_schedule(schedule) -> list:
-    if isinstance(schedule, (Adam, LBFGS, LM)):
+    if isinstance(schedule, Stage):
         schedule = [schedule]
     if not isinstance(schedule, (list, tuple)):
         raise TypeError(f"TrainConfig.schedule must be a list of stages like [kp.Adam(500), kp.LBFGS(100)], "
@@ -33,8 +32,9 @@ def _check_schedule(schedule) -> list:
     if not schedule:
         raise ValueError("TrainConfig.schedule needs at least one stage, e.g. [kp.Adam(500), kp.LBFGS(100)]")
     for stage in schedule:
-        if not isinstance(stage, (Adam, LBFGS, LM)):
-            raise TypeError(f"TrainConfig.schedule stages must be kp.Adam(...), kp.LBFGS(...) or kp.LM(...), "
+        if not isinstance(stage, Stage):  # the one test of a stage's kind: it implements the Stage protocol
+            raise TypeError(f"TrainConfig.schedule stages must be kp.Adam(...), kp.LBFGS(...), kp.LM(...) or another "
+                            f"kanpde.train.Stage, "
                             f"got {stage!r:.60}")
     return list(schedule)
 

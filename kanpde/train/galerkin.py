@@ -7,7 +7,7 @@ R_t the PDE residuals (``k_t`` components, term weight ``w_t`` as in the loss), 
 Legendre polynomials of degree < K in each coordinate of the domain's bounding box, scaled to mean
 square 1 there, and x_q a scrambled Sobol set of Q points in the domain (equal weights: a QMC mean).
 The rows join the LM residual vector, so the stage minimises ``L(theta) + |g(theta)|^2``. Their Jacobian
-``mix @ J`` is formed chunk by chunk without the ``Q x P`` matrix (:func:`kanpde.train.lm._layer_rows`).
+``mix @ J`` is formed chunk by chunk without the ``Q x P`` matrix (:func:`kanpde.train.jacobian.layer_rows`).
 
 Why. LM fits R at the N collocation points; what it cannot see is R's projection on the smoothest
 functions, which the solution error follows most (an elliptic operator maps its lowest modes to the
@@ -28,51 +28,13 @@ rows join rank 0's residual vector only, so the all-reduced ``J^T J`` counts the
 from __future__ import annotations
 
 import math
-from dataclasses import KW_ONLY, dataclass
-
 import torch
 
-from .checks import check_float, check_int
+from .jacobian import Columns, chunk_batched, chunk_by_taps, uses_taps
+from .options import Galerkin
+from .residuals import pde_block, term_weight
 
 GALERKIN_SEED_OFFSET = 104_729  # the quadrature's Sobol seed, apart from training (seed + i) and validation
-
-
-@dataclass
-class Galerkin:
-    """Galerkin rows of an LM stage: the PDE residual's projections on ``m**d`` Legendre products (see ``modes``).
-
-    Attributes:
-        modes: Legendre polynomials per coordinate (degrees 0 .. modes - 1), at most; ``m**d`` test
-            functions in d dimensions, m the largest count <= modes with ``m**d <= max_tests``
-            (2-D: 8, 3-D: 4, 5-D: 2 with the defaults).
-        max_tests: the cap on the number of test functions.
-        points: quadrature points (a scrambled Sobol set in the domain; a power of 2 keeps its balance).
-        weight: alpha, the rows' weight against the collocation loss. At 1 they count a projection as
-            much as the loss already does; larger makes them near-constraints.
-        chunk: quadrature points per block (the forward graph held at once).
-
-    Raises:
-        TypeError, ValueError: a field of the wrong type or out of range.
-    """
-
-    _: KW_ONLY
-    modes: int = 8
-    max_tests: int = 64
-    points: int = 2**17
-    weight: float = 20.0
-    chunk: int = 4096
-
-    def __post_init__(self):
-        self.modes = check_int("Galerkin", "modes", self.modes, 1)
-        self.max_tests = check_int("Galerkin", "max_tests", self.max_tests, 1)
-        self.points = check_int("Galerkin", "points", self.points, 1)
-        self.weight = check_float("Galerkin", "weight", self.weight, 0.0, strict=True)
-        self.chunk = check_int("Galerkin", "chunk", self.chunk, 1)
-
-    def per_axis(self, dim: int) -> int:
-        """Test polynomials per coordinate in ``dim`` dimensions: the most, up to ``modes``, whose
-        ``dim``-fold products stay within ``max_tests`` (at least 1)."""
-        return max((m for m in range(1, self.modes + 1) if m**dim <= self.max_tests), default=1)
 
 
 def legendre_tests(x: torch.Tensor, lo, hi, modes: int) -> torch.Tensor:
@@ -117,18 +79,16 @@ class GalerkinRows:
     def rows(self, trainer, jacobian: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``g`` ``(R,)`` and, with ``jacobian``, ``dg/dtheta`` ``(R, P)`` (columns in ``trainer.trainable()``
         order), summed over every rank's points (a collective)."""
-        from . import lm
-
-        taps = lm._uses_taps(trainer)
+        taps = uses_taps(trainer)
         backend = trainer.config.derivatives if taps else "autograd"
-        columns = lm._Columns(trainer.trainable())
-        block = lm.pde_block(trainer, self.x)
+        columns = Columns(trainer.trainable())
+        block = pde_block(trainer, self.x)
         values, jacobians = None, None  # per residual: (K, k) and (K, k, P), summed over the chunks
         for start in range(0, max(len(self.x), 1), self.spec.chunk):  # a rank without points: one empty chunk
             index = slice(start, min(start + self.spec.chunk, len(self.x)))
             mix = legendre_tests(self.x[index], self.lo, self.hi, self.per_axis).T / self.spec.points  # (K, n)
             if jacobian and index.stop > start:
-                assemble = lm._chunk_by_taps if taps else lm._chunk_batched
+                assemble = chunk_by_taps if taps else chunk_batched
                 chunk_values, chunk_jacobians = assemble(trainer, block, index, index.stop - start, columns, backend,
                                                          mix)
             else:  # values only, or a rank without points (zero rows of J)
@@ -140,10 +100,8 @@ class GalerkinRows:
     def _scaled(self, trainer, values: list[torch.Tensor], jacobians: list[torch.Tensor] | None):
         """The rows ``(R,)`` and their Jacobian ``(R, P)`` (or None), all-reduced, each residual's times
         ``alpha sqrt(w_t / k_t)``, as the residual vector's terms are scaled."""
-        from . import lm
-
         names = trainer.problem.residual_names(len(values))
-        factors = [self.spec.weight * math.sqrt(lm._weight(trainer, name) / v.shape[1])  # v: (K, k_t)
+        factors = [self.spec.weight * math.sqrt(term_weight(trainer, name) / v.shape[1])  # v: (K, k_t)
                    for name, v in zip(names, values)]
         g = torch.cat([f * v.reshape(-1) for f, v in zip(factors, values)])             # (R,)
         if jacobians is None:

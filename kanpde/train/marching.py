@@ -14,7 +14,6 @@ import copy
 import dataclasses
 import functools
 import time
-from dataclasses import dataclass
 
 import numpy as np
 from torch import nn
@@ -24,35 +23,8 @@ from ..pde.problem import Problem
 from ..pde.windows import TimeWindows, WindowPlan, initial_data, initial_order, window_conditions, window_plan
 from .best import BestModel
 from .history import History
-
-
-@dataclass
-class TimeMarching:
-    """Train ``windows`` time windows one after another (``TrainConfig(marching=...)``).
-
-    Attributes:
-        windows: K, the number of equal time windows.
-        overlap: each window (but the last) is trained this fraction of its length past its end,
-            so the next one starts from a point inside where it was trained.
-        warm_start: start window k's network from window k-1's trained one (else from
-            a copy of the untrained model).
-        keep_best: each window keeps the model with the lowest residual on held-out points
-            seen during its training, not the last one (:mod:`kanpde.train.best`).
-
-    Raises:
-        ValueError: ``windows`` < 1 or ``overlap`` outside [0, 1].
-    """
-
-    windows: int = 4
-    overlap: float = 0.0
-    warm_start: bool = True
-    keep_best: bool = False
-
-    def __post_init__(self):
-        if isinstance(self.windows, bool) or not isinstance(self.windows, int) or self.windows < 1:
-            raise ValueError(f"TimeMarching.windows must be an int >= 1, got {self.windows!r}")
-        if not 0 <= self.overlap <= 1:
-            raise ValueError(f"TimeMarching.overlap must lie in [0, 1], got {self.overlap!r}")
+from .options import TimeMarching
+from .trainer import Trainer
 
 
 def check_marching(problem: Problem) -> int:
@@ -148,8 +120,6 @@ def march(problem: Problem, model: nn.Module, config) -> tuple[TimeWindows, Hist
         ``(stitched model, merged history, learned parameters, seconds)``; the history's rows
         carry ``window``.
     """
-    from .trainer import Trainer  # the trainer's config imports this module
-
     spec: TimeMarching = config.marching
     order = check_marching(problem)
     data = initial_data(problem.all_conditions, order)

@@ -1,12 +1,12 @@
 """Resumable training checkpoints: write them while training, continue from them bit for bit.
 
 ``TrainConfig(checkpoint=path, checkpoint_every=n)`` writes ``path`` atomically every ``n``
-steps, when a callback stops training and when training is interrupted (Ctrl-C,
-``KeyboardInterrupt`` from a callback); ``kp.solve(problem, model, config, resume=path)``
-continues from it. A checkpoint is taken only between two steps, where the state is
+steps of any stage kind (Adam, L-BFGS, LM: :meth:`Trainer.after_step`), when a callback stops
+training and when training is interrupted (Ctrl-C, ``KeyboardInterrupt`` from a callback);
+``kp.solve(problem, model, config, resume=path)`` continues from it. A checkpoint is taken only between two steps, where the state is
 whole: the model (with its spec and grid), the last good model, learned problem
-parameters, the optimiser state, the stage index, the steps done in the stage and its
-NaN recoveries, torch's and numpy's generator states, the training points and the
+parameters, the optimiser state (LM: its damping mu and nu), the stage index, the steps done in the
+stage and its NaN recoveries, torch's and numpy's generator states, the training points and the
 history, and the derivatives the residuals asked for (which decide how the next batch
 is evaluated). Continuing from it repeats exactly what the uninterrupted run would have done.
 
@@ -24,7 +24,7 @@ import os
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -53,15 +53,16 @@ class TrainingInterrupted(KeyboardInterrupt):
 class Position:
     """Where in the schedule a run is, between two steps."""
 
-    stage: int          # index in the schedule
-    done: int           # steps done in that stage
-    retries: int        # NaN/inf recoveries in that stage so far
-    lr: float           # the stage's learning rate after those recoveries
+    stage: int                # index in the schedule
+    done: int                 # steps done in that stage
+    retries: int              # NaN/inf recoveries in that stage so far
+    lr: float | None          # the stage's learning rate after those recoveries (None: a stage without one)
+    state: dict = field(default_factory=dict)  # the stage's own running numbers (LM: mu, nu), plain floats
 
 
 @dataclass
 class Resumed:
-    """What :meth:`Trainer.run_stage` needs to continue a stage."""
+    """What a stage's ``run`` needs to continue where the checkpoint left it."""
 
     position: Position
     optimizer: dict
@@ -78,25 +79,27 @@ def _config(config) -> dict:
     return {k: full[k] for k in SAME_CONFIG}
 
 
-def _derivative_record(problem) -> dict | None:
-    """The derivatives the residuals asked for so far: with them known, a batch's jet is one
-    pass instead of one per new pair, which changes round-off, so a resumed run needs them."""
-    record = getattr(problem, "record", None)
-    if record is None:
-        return None
+def _derivative_record(trainer) -> dict:
+    """The derivatives the residuals asked for so far (``trainer.record``): with them known, a batch's jet
+    is one pass instead of one per new pair, which changes round-off, so a resumed run needs them."""
+    record = trainer.record
     return {"order": int(record.order), "pairs": sorted([int(a), int(b)] for a, b in record.pairs)}
 
 
-def save(trainer, path, position: Position, optimizer, good) -> Path:
-    """Write the trainer's state at ``position`` (between two steps) to ``path`` atomically."""
+def save(trainer, path, position: Position, optimizer=None, good=None) -> Path:
+    """Write the trainer's state at ``position`` (between two steps) to ``path`` atomically.
+
+    ``optimizer``: the stage's (None: a stage without one, such as LM); ``good``: the last parameters
+    with a finite loss (None: the current ones)."""
     points = trainer.points
+    good = trainer.snapshot() if good is None else good
     payload = {
         "format": FORMAT,
         "model_spec": model_spec(trainer.model),
         "model": _cpu(trainer.model.state_dict()),
         "parameters": _cpu(dict(trainer.parameters)),
         "good": {"model": _cpu(good[0]), "parameters": _cpu(good[1])},
-        "optimizer": optimizer.state_dict(),
+        "optimizer": {} if optimizer is None else optimizer.state_dict(),
         "position": {**dataclasses.asdict(position), "step": trainer.step,
                      "elapsed": time.perf_counter() - trainer.start},
         "interior_count": trainer.interior_count,  # a stage's points= (all ranks)
@@ -105,7 +108,7 @@ def save(trainer, path, position: Position, optimizer, good) -> Path:
                                    for f in dataclasses.fields(ConditionPoints)} for c in points.conditions]},
         "history": trainer.history.to_dict(),
         "balancer": trainer.balancer.state_dict(),
-        "derivatives": _derivative_record(trainer.problem),
+        "derivatives": _derivative_record(trainer),
         "rng": {"torch": torch.get_rng_state(), "numpy": trainer.rng.bit_generator.state,
                 "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None},
         "config": _config(trainer.config),
@@ -151,8 +154,8 @@ def restore(trainer, payload: dict, path) -> Resumed:
     trainer.interior_count = payload.get("interior_count", trainer.config.interior_points)
     trainer.points.conditions = [ConditionPoints(**c).to(**kind) for c in payload["points"]["conditions"]]
     trainer.history = History(**payload["history"])
-    record = getattr(trainer.problem, "record", None)
-    if record is not None and payload["derivatives"] is not None:  # warm, as the run had it
+    record = trainer.record
+    if payload["derivatives"] is not None:  # warm, as the run had it
         record.order = payload["derivatives"]["order"]
         record.pairs = {tuple(p) for p in payload["derivatives"]["pairs"]}
     position = payload["position"]
@@ -164,7 +167,7 @@ def restore(trainer, payload: dict, path) -> Resumed:
     trainer.rng.bit_generator.state = payload["rng"]["numpy"]
     good = payload["good"]
     model_state = {k: v.to(trainer.model.state_dict()[k]) for k, v in good["model"].items()}
-    return Resumed(Position(**{f.name: position[f.name] for f in dataclasses.fields(Position)}),
+    return Resumed(Position(**{f.name: position[f.name] for f in dataclasses.fields(Position) if f.name in position}),
                    payload["optimizer"], (model_state, {k: v.to(**kind) for k, v in good["parameters"].items()}),
                    payload["balancer"])
 
@@ -199,8 +202,9 @@ class Checkpoints:
             return None
         return self.resumed if index == self.resumed.position.stage else False
 
-    def after_step(self, record: dict, position: Position, optimizer, good) -> bool:
-        """Between two steps: save when due, act on a held Ctrl-C, run the callbacks.
+    def after_step(self, record: dict, position: Position, optimizer=None, good=None) -> bool:
+        """Between two steps (called by :meth:`Trainer.after_step` for every stage kind): save when due,
+        act on a held Ctrl-C, run the callbacks.
 
         Returns True when a callback asks to stop (after saving, with a checkpoint path).
         """

@@ -8,18 +8,148 @@ their own. An LM iteration costs points x parameters^2, so ``kp.LM(8, grid=120, 
 coarse stages on the config's ``interior_points`` pays for many points on the fine grid only. Whether the
 coarse stages may do with fewer is the problem's: helmholtz2d's may not (seed 1, the default schedule with
 its grid-80 stage on 10 000 points after 5000 before: rel L2 1.4e-4; 10 000 points throughout: 5.0e-5).
+
+Stages are classes with behaviour (:class:`Stage`): each prepares itself, makes its optimiser and runs its
+steps, and the trainer calls them without asking their kind. :class:`FirstOrder` is the loop of the stages
+driven by a ``torch.optim`` optimiser (Adam, L-BFGS); LM's loop is :func:`kanpde.train.lm.levenberg_marquardt`.
+A new stage type is one new subclass (a dataclass with ``steps``, ``grid``, ``points``, ``update_grid``).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from dataclasses import KW_ONLY, dataclass
 
+import torch
+
+from .best import grow_grid
 from .checks import check_bool, check_choice, check_float, check_int
-from .galerkin import Galerkin
+from .lm import levenberg_marquardt
+from .options import Galerkin
+from .resume import Position
+
+
+class Stage:
+    """A training stage: what every schedule entry does, called by the trainer with no knowledge of its kind.
+
+    The protocol (a new stage type is one new subclass):
+
+    - :meth:`prepare` before the stage's first step (not when a checkpoint resumes inside it): a stage's
+      ``points=`` and ``grid=`` (grid extension), grid-range refits;
+    - :meth:`make_optimizer` (``previous``: the last stage's optimiser; stateless stages hand it on);
+    - :meth:`run`: the stage's steps, each recorded through ``trainer.after_step``;
+    - :meth:`label`.
+
+    Class attributes the trainer's helpers read:
+
+    - ``fixed_objective``: the loss must stay one function within a step (L-BFGS line search, an LM
+      Jacobian), so the balancer freezes its weights and causal weights are held per step;
+    - ``scores_every_step``: best-model selection (:mod:`kanpde.train.best`) scores every step, not
+      every ``eval_every`` (steps that each change the model a lot);
+    - ``sparsity``: the sparsity regulariser's weight (0: none).
+    """
+
+    fixed_objective = True
+    scores_every_step = False
+    sparsity = 0.0
+    steps: int
+    grid: int | None
+    points: int | None
+    update_grid: bool
+
+    def prepare(self, trainer, first: bool) -> None:
+        """Resize the interior points, refine the grid and refit grid ranges as the stage asks."""
+        cfg = trainer.config
+        if self.points is not None and self.points != trainer.interior_count:
+            trainer.resize(self.points)
+        model = trainer.model
+        if self.grid is not None and hasattr(model, "refine") and self.grid != model.grid:
+            model.refine(self.grid)  # models without a grid (MLP) just run the stage
+        if self.update_grid or (cfg.update_grid and (first or self.grid is not None)):
+            if not first and cfg.update_grid == "grow":  # widen only, and not if it costs (train.best)
+                grow_grid(trainer)
+            else:
+                trainer.update_grid(inputs_only=first)
+
+    def make_optimizer(self, trainer, previous):
+        """The stage's optimiser (default: none of its own, the previous one is handed on)."""
+        return previous
+
+    def run(self, trainer, index: int, optimizer, resumed=None) -> None:
+        """Run the stage as schedule entry ``index``; ``resumed``: the checkpoint state to continue from."""
+        raise NotImplementedError(f"{type(self).__name__}.run")
+
+    def label(self) -> str:
+        return type(self).__name__ + _where(self)
+
+
+class FirstOrder(Stage):
+    """Stages driven by a ``torch.optim`` optimiser on the scalar loss (Adam, L-BFGS): NaN/inf recovery
+    from the last good parameters, a record per optimiser call."""
+
+    def call_limit(self, done: int) -> int:
+        """Iterations one optimiser call may take with ``done`` steps of the stage behind it."""
+        return 1
+
+    def optimizer_step(self, optimizer, closure, limit: int) -> int:
+        """One optimiser call; returns the iterations it took."""
+        raise NotImplementedError(f"{type(self).__name__}.optimizer_step")
+
+    def before_step(self, trainer, index: int, done: int) -> None:
+        """Called before each optimiser call (``done`` steps of the stage so far)."""
+
+    def gentler(self) -> "FirstOrder":
+        """The stage to retry with after a NaN/inf step."""
+        return self
+
+    def decay(self) -> float | None:
+        """The learning rate's factor per step, or None."""
+        return None
+
+    def run(self, trainer, index: int, optimizer, resumed=None) -> None:
+        stage, cfg = self, trainer.config
+        decay = self.decay()
+        good = trainer.snapshot()  # parameters whose loss is known to be finite
+        trainer.balancer.start_stage(trainer, stage)
+        retries = done = 0
+        if resumed is not None:  # continue the stage where the checkpoint left it
+            optimizer.load_state_dict(resumed.optimizer)
+            done, retries, good = resumed.position.done, resumed.position.retries, resumed.good
+            trainer.balancer.load_state_dict(resumed.balancer)  # after start_stage: as the run had them
+            stage = dataclasses.replace(stage, lr=resumed.position.lr)
+        with trainer.progress(index, stage, done):
+            while done < stage.steps:
+                stage.before_step(trainer, index, done)
+                candidate = trainer.snapshot()  # becomes "good" once the step has seen a finite loss here
+                record = trainer.take_step(index, stage, optimizer, stage.call_limit(done))
+                if record is None:  # NaN/inf: restore, then retry more gently or give up on this stage
+                    trainer.restore(good)
+                    retries += 1
+                    if retries > cfg.max_retries:
+                        warnings.warn(f"stage {stage.label()} stopped after {cfg.max_retries} NaN/inf recoveries; "
+                                      "the last good model is kept", RuntimeWarning)
+                        break
+                    stage = stage.gentler()
+                    optimizer = stage.make_optimizer(trainer, None)
+                    continue
+                good = candidate
+                done += record["iterations"]
+                if decay is not None and record["iterations"]:
+                    for group in optimizer.param_groups:
+                        group["lr"] *= decay
+                if trainer.after_step(record, Position(index, done, retries, stage.lr), optimizer, good):
+                    trainer.stopped = True  # a callback asked to stop
+                    break
+                if record["iterations"] == 0:  # L-BFGS made no progress: converged (or stuck), stop the stage
+                    break
+        if not trainer.loss_is_finite():
+            trainer.restore(good)
+            warnings.warn(f"stage {stage.label()} ended on a non-finite loss; the last good model is kept", RuntimeWarning)
 
 
 @dataclass
-class Adam:
+class Adam(FirstOrder):
     """``steps`` Adam steps at learning rate ``lr`` (decaying geometrically to ``lr_final`` if given).
 
     ``sparsity=lam`` adds ``lam`` times the KAN sparsity regulariser (:mod:`kanpde.nn.sparsity`) to the loss.
@@ -46,12 +176,43 @@ class Adam:
         self.update_grid = check_bool("Adam", "update_grid", self.update_grid)
         self.sparsity = check_float("Adam", "sparsity", self.sparsity, 0.0)
 
+    fixed_objective = False  # gradnorm refreshes and RBA updates between steps
+
     def label(self) -> str:
         return f"Adam lr={self.lr:g}" + _where(self)
 
+    def make_optimizer(self, trainer, previous):
+        optimizer = torch.optim.Adam(trainer.trainable(), lr=self.lr)
+        moments = previous.state if previous is not None else {}
+        for p in trainer.trainable():  # carry Adam moments of parameters that survived a refinement
+            state = moments.get(p)
+            if state and "exp_avg" in state and state["exp_avg"].shape == p.shape:
+                optimizer.state[p] = state
+        return optimizer
+
+    def optimizer_step(self, optimizer, closure, limit: int) -> int:
+        loss = closure()
+        if torch.isfinite(loss):
+            optimizer.step()
+        return 1
+
+    def before_step(self, trainer, index: int, done: int) -> None:
+        cfg = trainer.config
+        if cfg.resample_every and done and done % cfg.resample_every == 0:
+            trainer.resample()
+        if index == 0 and cfg.update_grid and cfg.grid_update_every and done and done % cfg.grid_update_every == 0:
+            trainer.update_grid(grow_only=True)
+        trainer.balancer.before_step(trainer, done)
+
+    def gentler(self) -> "Adam":
+        return dataclasses.replace(self, lr=self.lr / 4)
+
+    def decay(self) -> float | None:
+        return (self.lr_final / self.lr) ** (1 / max(self.steps, 1)) if self.lr_final else None
+
 
 @dataclass
-class LBFGS:
+class LBFGS(FirstOrder):
     """``steps`` L-BFGS iterations with strong Wolfe line search (``torch.optim.LBFGS``).
 
     The optimiser runs ``chunk`` iterations per call (each call re-evaluates the
@@ -85,9 +246,24 @@ class LBFGS:
     def label(self) -> str:
         return "L-BFGS" + _where(self)
 
+    def make_optimizer(self, trainer, previous):
+        return torch.optim.LBFGS(trainer.trainable(), lr=self.lr, max_iter=self.chunk, history_size=self.history_size,
+                                 tolerance_grad=0.0, tolerance_change=0.0, line_search_fn="strong_wolfe")
+
+    def call_limit(self, done: int) -> int:
+        return min(self.chunk, self.steps - done)
+
+    def optimizer_step(self, optimizer, closure, limit: int) -> int:
+        group = optimizer.param_groups[0]
+        group["max_iter"], group["max_eval"] = limit, 4 * limit  # room for line-search evaluations
+        state = optimizer.state[group["params"][0]]
+        before = state.get("n_iter", 0)
+        optimizer.step(closure)
+        return state.get("n_iter", 0) - before
+
 
 @dataclass
-class LM:
+class LM(Stage):
     """``steps`` Levenberg-Marquardt iterations on the stacked residual vector (see :mod:`kanpde.train.lm`).
 
     Each iteration assembles the residual Jacobian J once and solves
@@ -103,11 +279,11 @@ class LM:
             1.8e-4), on poisson2d Marquardt's did better (seeds 1, 2: 6.3e-7, 9.6e-7 against 9.4e-6, 2.2e-6).
         solver: ``"cholesky"`` (dense, with an lstsq fallback), ``"cg"`` (conjugate gradients
             on J products; no P x P matrix) or ``"auto"`` (cholesky up to ``dense_limit`` parameters).
-        chunk: points per Jacobian block (bounds the memory, see :func:`kanpde.train.lm.jacobian`).
+        chunk: points per Jacobian block (bounds the memory, see :func:`kanpde.train.jacobian.jacobian`).
         gtol: stop when ``max |J^T r| <= gtol``.
         xtol: stop when ``|delta| <= xtol (|theta| + xtol)``.
         mu_max: stop when mu grows past this (no step lowers the loss any more).
-        galerkin: a :class:`~kanpde.train.galerkin.Galerkin` (or True for its defaults): add the PDE
+        galerkin: a :class:`~kanpde.train.options.Galerkin` (or True for its defaults): add the PDE
             residual's projections on smooth test functions, integrated on a fine quadrature, to the
             residual vector (:mod:`kanpde.train.galerkin`); None or False: collocation only.
     """
@@ -142,8 +318,13 @@ class LM:
         self.dense_limit = check_int("LM", "dense_limit", self.dense_limit, 1)
         self.update_grid = check_bool("LM", "update_grid", self.update_grid)
 
+    scores_every_step = True  # each iteration changes the model a lot
+
     def label(self) -> str:
         return "LM" + _where(self) + (" galerkin" if self.galerkin else "")
+
+    def run(self, trainer, index: int, optimizer, resumed=None) -> None:
+        levenberg_marquardt(trainer, index, self, resumed)  # keeps no optimiser state: ``optimizer`` is unused
 
 
 def _galerkin(value) -> Galerkin | None:
@@ -166,16 +347,13 @@ def _where(stage) -> str:
 SOLVERS = ("auto", "cholesky", "qr", "cg")
 SCALINGS = ("levenberg", "marquardt")
 
-Stage = Adam | LBFGS | LM
-
-
 LM_STEPS = {5: 15, 10: 15, 20: 20, 40: 10, 80: 12}      # LM iterations per grid of the default schedule
 LBFGS_STEPS = {5: 200, 10: 200, 20: 300, 40: 300, 80: 300}
 
 
 def default_schedule(lm: bool = True, final_grid: int = 40) -> list[Stage]:
     """A short Adam warm-up, then Levenberg-Marquardt on grids 5 -> 10 -> 20 -> 40 (-> 80), grid extension,
-    and one LM iteration with :class:`~kanpde.train.galerkin.Galerkin` rows on the final grid.
+    and one LM iteration with :class:`~kanpde.train.options.Galerkin` rows on the final grid.
 
     ``kp.TrainConfig()`` picks ``final_grid`` (40 or 80) from the model's size, see
     :mod:`kanpde.train.sizing`. With ``lm=False``, L-BFGS on the same grids (no Galerkin rows: they

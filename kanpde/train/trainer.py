@@ -1,43 +1,44 @@
-"""Training: Adam / L-BFGS stages with KAN grid refinement.
+"""Training: the trainer runs a schedule of stages on one problem and model.
 
-The loss is the weighted sum of mean squared residuals,
+The loss is the weighted sum of mean squared residuals (:mod:`kanpde.train.residuals`, its one home),
 
     L = w_pde mean|R(x_i, u)|^2 + sum_c w_c mean|r_c(x_j, u)|^2,
 
-over interior collocation points and each condition's own points. A schedule is
-a list of stages run in order; a stage given ``grid=G`` first refines the KAN to
-G intervals (grid extension: the function is kept, the optimiser restarts).
+over interior collocation points and each condition's own points. A schedule is a list of stages
+(:mod:`kanpde.train.stages`) run in order through one protocol (``prepare``, ``make_optimizer``, ``run``);
+a stage given ``grid=G`` first refines the KAN to G intervals (grid extension: the function is kept,
+the optimiser restarts). Every stage kind records its steps through :meth:`Trainer.after_step`.
+The trainer also holds the run state a :class:`~kanpde.pde.problem.Problem` does not: the derivative
+record, the solution model, the training points, the balancer and the checkpoints.
 """
 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import math
 import time
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..nn.kan import KAN
-from ..nn.sparsity import sparsity_penalty
 from ..pde.conditions import ConditionPoints
+from ..pde.fields import DerivativeRecord
 from ..pde.metrics import chunks, evaluation_points, relative_l2_from, squared_errors
 from ..pde.problem import Problem
 from .balance import make_balancer
-from .best import grow_grid
 from .causal import causal_state
 from .config import TrainConfig
 from .distributed import DataParallel
 from .history import History
-from .lm import run_lm_stage
+from .residuals import loss_terms, total, user_weights
 from .resume import Checkpoints, Position
 from .sizing import sized
-from .stages import LBFGS, LM, Adam, Stage
+from .stages import Stage
 from .start import check_size, check_start
 
 
@@ -55,8 +56,13 @@ class Trainer:
     """Runs a schedule on one problem and model; :func:`solve` is the front door."""
 
     def __init__(self, problem: Problem, model: nn.Module, config: TrainConfig, resume=None):
-        config = sized(config, model)  # defaulted points and schedule sized to the model (kanpde.train.sizing)
+        config = sized(config, model)  # the one sizing of a run: defaulted points and schedule (kanpde.train.sizing)
         self.problem, self.model, self.config = problem, model, config
+        self.weights = user_weights(problem, config)  # w_t, merged once (kanpde.train.residuals)
+        # the run state the problem (a pure description) does not keep: the derivatives the residuals
+        # asked for (later batches get them in one jet pass) and the model as the solution sees it
+        self.record = DerivativeRecord()
+        self.solution_model = problem.model_for_fields(model)
         self.tensor_kwargs = {"dtype": config.dtype, "device": torch.device(config.device)}
         self.parameters = nn.ParameterDict({k: nn.Parameter(torch.tensor(float(v), **self.tensor_kwargs))
                                             for k, v in problem.parameters.items()})
@@ -74,6 +80,8 @@ class Trainer:
         self.points = self.sample()
         self.eval_x, self.eval_u = self._evaluation_set()
         self.stopped = False
+        self.sparsity = 0.0  # the running stage's regulariser weight
+        self.bar = None      # the running stage's progress bar
         self.checkpoints = Checkpoints(self, resume)  # resume: continue from that checkpoint
 
     # -- points ---------------------------------------------------------------------------------------
@@ -98,7 +106,7 @@ class Trainer:
     def _evaluation_set(self):
         if not self.problem.has_solution():
             return None, None
-        points, _ = evaluation_points(self.problem.domain, target=10_000)
+        points, _ = evaluation_points(self.problem.domain)  # the one evaluation set: Solution.errors() uses the same
         x = self.parallel.shard(self._tensor(points))
         return x, self.problem.solution_values(x).detach()
 
@@ -129,28 +137,20 @@ class Trainer:
     # -- loss -----------------------------------------------------------------------------------------
 
     def _residuals(self, x):
-        return self.problem.residuals(self.model, x, self.config.derivatives, self.parameters)
+        return self.problem.residuals(self.model, x, self.config.derivatives, self.parameters, self.record)
 
     def loss_terms(self) -> dict[str, torch.Tensor]:
-        """Every named loss term (unweighted mean squares)."""
-        residuals = self._residuals(self.points.interior)
-        losses = ([self.parallel.global_mean(self.balancer.pointwise(name, r).pow(2))  # mean over all ranks
-                   for name, r in zip(self.problem.residual_names(len(residuals)), residuals)] if self.causal is None
-                  else self.causal.losses(residuals, self.points.interior))
-        terms = dict(zip(self.problem.residual_names(len(residuals)), losses))
-        for condition, term, points in zip(self.problem.conditions, self.problem.terms, self.points.conditions):
-            r = self.problem.condition_residual(condition, self.model, points, self.config.derivatives)
-            terms[term] = self.parallel.global_mean(self.balancer.pointwise(term, r).pow(2))
-        if getattr(self, "sparsity", 0.0) and isinstance(self.model, KAN):  # the stage's regulariser (sec. 2.5)
-            terms["sparsity"] = self.sparsity * sparsity_penalty(self.model, self.points.interior)
-        return terms
+        """Every named loss term (unweighted mean squares) on the training points (:mod:`kanpde.train.residuals`)."""
+        return loss_terms(self, self.points, self.sparsity)
 
     def total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
-        weights = {**self.problem.weights, **self.config.weights}
-        unknown = set(weights) - set(terms)
-        if unknown:
-            raise ValueError(f"loss weights for unknown terms {sorted(unknown)}. Pick from {sorted(terms)}")
-        return sum(weights.get(name, 1.0) * self.balancer.factor(name) * value for name, value in terms.items())
+        """The weighted loss ``sum_t w_t lambda_t terms[t]``."""
+        return total(self, terms)
+
+    def loss(self) -> float:
+        """The weighted loss of the current model on the training points."""
+        with torch.enable_grad():  # autograd derivatives need a graph; the jet does not care
+            return float(self.total(self.loss_terms()).detach())
 
     # -- stages ---------------------------------------------------------------------------------------
 
@@ -158,30 +158,10 @@ class Trainer:
         return list(self.model.parameters()) + list(self.parameters.values())
 
     def make_optimizer(self, stage: Stage, previous: torch.optim.Optimizer | None):
-        if isinstance(stage, LM):  # LM keeps no optimiser state (see kanpde.train.lm)
-            return previous
-        if isinstance(stage, LBFGS):
-            return torch.optim.LBFGS(self.trainable(), lr=stage.lr, max_iter=stage.chunk,
-                                     history_size=stage.history_size, tolerance_grad=0.0,
-                                     tolerance_change=0.0, line_search_fn="strong_wolfe")
-        optimizer = torch.optim.Adam(self.trainable(), lr=stage.lr)
-        if isinstance(previous, torch.optim.Adam):  # carry moments of parameters that survived a refinement
-            for p in self.trainable():
-                state = previous.state.get(p)
-                if state and state["exp_avg"].shape == p.shape:
-                    optimizer.state[p] = state
-        return optimizer
+        return stage.make_optimizer(self, previous)
 
     def prepare_stage(self, stage: Stage, first: bool) -> None:
-        if stage.points is not None and stage.points != self.interior_count:
-            self.resize(stage.points)
-        if stage.grid is not None and hasattr(self.model, "refine") and stage.grid != self.model.grid:
-            self.model.refine(stage.grid)  # models without a grid (MLP) just run the stage
-        if stage.update_grid or (self.config.update_grid and (first or stage.grid is not None)):
-            if not first and self.config.update_grid == "grow":  # widen only, and not if it costs (train.best)
-                grow_grid(self)
-            else:
-                self.update_grid(inputs_only=first)
+        stage.prepare(self, first)
 
     def resize(self, points: int) -> None:
         """Train on ``points`` interior points from now on (a stage's ``points``): the sampler's first
@@ -209,16 +189,15 @@ class Trainer:
                 if resumed is False:  # finished before the checkpoint
                     continue
                 if resumed is None:
-                    self.prepare_stage(stage, first=index == 0)
-                    self.history.stages.append({"start": self.step, "label": stage.label(), "grid": getattr(self.model, "grid", None)})
-                self.sparsity = getattr(stage, "sparsity", 0.0)
-                optimizer = self.make_optimizer(stage, optimizer)
-                if resumed is not None:
-                    optimizer.load_state_dict(resumed.optimizer)
+                    stage.prepare(self, first=index == 0)
+                    self.history.stages.append({"start": self.step, "label": stage.label(),
+                                                "grid": getattr(self.model, "grid", None)})
+                self.sparsity = stage.sparsity
+                optimizer = stage.make_optimizer(self, optimizer)
                 self.run_stage(index, stage, optimizer, resumed)
                 if self.stopped:
                     break
-        self.record_error(self.history.steps[-1] if self.history.steps else None)
+        self.record_error(self.last_record())
         self.elapsed = time.perf_counter() - self.start
         return self
 
@@ -226,74 +205,18 @@ class Trainer:
         return {k: float(v.detach()) for k, v in self.parameters.items()}
 
     def run_stage(self, index: int, stage: Stage, optimizer, resumed=None) -> None:
-        if isinstance(stage, LM):  # its own loop (kanpde.train.lm); a resume restarts the LM stage
-            return run_lm_stage(self, index, stage)
-        cfg = self.config
-        from tqdm.auto import tqdm  # lazily: `import kanpde` stays light
-
-        decay = (stage.lr_final / stage.lr) ** (1 / max(stage.steps, 1)) if isinstance(stage, Adam) and stage.lr_final else None
-        good = self.snapshot()  # parameters whose loss is known to be finite
-        self.balancer.start_stage(self, stage)
-        retries = 0
-        done = 0
-        if resumed is not None:  # continue the stage where the checkpoint left it
-            (_, done, retries, lr), good = dataclasses.astuple(resumed.position), resumed.good
-            self.balancer.load_state_dict(resumed.balancer)  # after start_stage: as the run had them
-            stage = dataclasses.replace(stage, lr=lr)
-        bar = tqdm(total=stage.steps, initial=done, desc=f"[{index + 1}/{len(cfg.schedule)}] {stage.label()}",
-                   disable=not (cfg.verbose and self.parallel.is_main), leave=True, dynamic_ncols=True)
-        while done < stage.steps:
-            if isinstance(stage, Adam) and cfg.resample_every and done and done % cfg.resample_every == 0:
-                self.resample()
-            if index == 0 and isinstance(stage, Adam) and cfg.update_grid and cfg.grid_update_every \
-                    and done and done % cfg.grid_update_every == 0:
-                self.update_grid(grow_only=True)
-            if isinstance(stage, Adam):
-                self.balancer.before_step(self, done)
-            candidate = self.snapshot()  # becomes "good" once the step has seen a finite loss here
-            limit = min(stage.chunk, stage.steps - done) if isinstance(stage, LBFGS) else 1
-            record = self.take_step(index, optimizer, limit)
-            if record is None:  # NaN/inf: restore, then retry more gently or give up on this stage
-                self.restore(good)
-                retries += 1
-                if retries > cfg.max_retries:
-                    warnings.warn(f"stage {stage.label()} stopped after {cfg.max_retries} NaN/inf recoveries; "
-                                  "the last good model is kept", RuntimeWarning)
-                    break
-                if isinstance(stage, Adam):
-                    stage = dataclasses.replace(stage, lr=stage.lr / 4)
-                optimizer = self.make_optimizer(stage, None)
-                continue
-            good = candidate
-            done += record["iterations"]
-            if record["iterations"] == 0:  # L-BFGS made no progress: converged (or stuck), stop the stage
-                bar.update(stage.steps - done)
-                self.record_error(record)
-                break
-            if decay is not None:
-                for group in optimizer.param_groups:
-                    group["lr"] *= decay
-            if self.step // cfg.eval_every > (self.step - record["iterations"]) // cfg.eval_every or done >= stage.steps:
-                self.record_error(record)
-            bar.update(record["iterations"])
-            if done % 10 < record["iterations"] or done >= stage.steps:
-                bar.set_postfix(self._postfix(record), refresh=False)
-            if self.checkpoints.after_step(record, Position(index, done, retries, stage.lr), optimizer, good):
-                self.stopped = True  # a callback asked to stop
-                break
-        bar.close()
-        if not self.loss_is_finite():
-            self.restore(good)
-            warnings.warn(f"stage {stage.label()} ended on a non-finite loss; the last good model is kept", RuntimeWarning)
+        """Run schedule entry ``index`` (``resumed``: continue it from a checkpoint taken inside it)."""
+        stage.run(self, index, optimizer, resumed)
 
     def loss_is_finite(self) -> bool:
         with torch.enable_grad():
             return bool(torch.isfinite(self.total(self.loss_terms())))
 
-    def take_step(self, stage_index: int, optimizer, limit: int) -> dict | None:
-        """One optimiser call (Adam: one step; L-BFGS: up to ``limit`` iterations).
+    def take_step(self, stage_index: int, stage: Stage, optimizer, limit: int) -> dict | None:
+        """One optimiser call of a first-order stage (Adam: one step; L-BFGS: up to ``limit`` iterations).
 
-        Returns its record, or None when the loss or the parameters went non-finite.
+        Returns its record (not yet in the history: :meth:`after_step` puts it there), or None when the
+        loss or the parameters went non-finite.
         """
         seen: list[dict[str, torch.Tensor]] = []
 
@@ -309,30 +232,75 @@ class Trainer:
 
         started = time.perf_counter()
         if self.causal is not None:  # L-BFGS (line search included) needs one fixed objective per call
-            self.causal.begin_step(freeze=isinstance(optimizer, torch.optim.LBFGS))
-        if isinstance(optimizer, torch.optim.LBFGS):
-            group = optimizer.param_groups[0]
-            group["max_iter"], group["max_eval"] = limit, 4 * limit  # room for line-search evaluations
-            state = optimizer.state[group["params"][0]]
-            before = state.get("n_iter", 0)
-            optimizer.step(closure)
-            iterations = state.get("n_iter", 0) - before
-        else:
-            loss = closure()
-            if torch.isfinite(loss):
-                optimizer.step()
-            iterations = 1
+            self.causal.begin_step(freeze=stage.fixed_objective)
+        iterations = stage.optimizer_step(optimizer, closure, limit)
         values = {k: float(v) for k, v in seen[0].items()}
         if not all(math.isfinite(v) for v in values.values()) or not self.parameters_finite():
             return None
+        return self.new_record(stage_index, started, iterations, {**values, **self.balancer.record()})
+
+    # -- the step recorder ----------------------------------------------------------------------------
+
+    def new_record(self, stage_index: int, started: float, iterations: int, values: dict) -> dict:
+        """Count ``iterations`` more steps; their record (the step's values after the bookkeeping columns)."""
         self.step += iterations
         now = time.perf_counter()
-        record = {"step": self.step, "stage": stage_index, "time": now - self.start,
-                  "step_time": now - started, "iterations": iterations, **values, **self.balancer.record()}
-        if self.causal is not None:
+        return {"step": self.step, "stage": stage_index, "time": now - self.start, "step_time": now - started,
+                "iterations": iterations, **values}
+
+    def after_step(self, record: dict, position: Position, optimizer=None, good=None,
+                   postfix: dict | None = None) -> bool:
+        """The one place a finished step is recorded, whatever the stage: causal weights logged, the record
+        appended to the history, the error evaluated when due, the progress bar moved, then the
+        callbacks run, a checkpoint written when due and a held Ctrl-C honoured
+        (:meth:`kanpde.train.resume.Checkpoints.after_step`).
+
+        Args:
+            record: the step's record (:meth:`new_record`).
+            position: where the run is now (``done`` counts this step).
+            optimizer: the stage's optimiser (None: a stage without one); good: the last parameters
+                known to give a finite loss (None: the current ones).
+            postfix: extra progress-bar fields.
+
+        Returns True when a callback asks to stop. A record of zero iterations (L-BFGS made no
+        progress, the stage ends) is only recorded.
+        """
+        if self.causal is not None:  # anneal eps, record the weights
             self.causal.log(record, self.history)
         self.history.steps.append(record)
-        return record
+        steps, iterations = self.config.schedule[position.stage].steps, record["iterations"]
+        every = self.config.eval_every
+        ending = iterations == 0 or position.done >= steps
+        if ending or self.step // every > (self.step - iterations) // every:
+            self.record_error(record)
+        if self.bar is not None:
+            self.bar.update(steps - position.done + iterations if iterations == 0 else iterations)
+            if position.done % 10 < iterations or ending or postfix:
+                self.bar.set_postfix(self._postfix(record) | (postfix or {}), refresh=False)
+        if iterations == 0:
+            return False
+        return self.checkpoints.after_step(record, position, optimizer, good)
+
+    @contextlib.contextmanager
+    def progress(self, index: int, stage: Stage, done: int = 0):
+        """The stage's progress bar (shown with ``verbose`` on the main process), for :meth:`after_step`."""
+        from tqdm.auto import tqdm  # lazily: `import kanpde` stays light
+
+        label = f"[{index + 1}/{len(self.config.schedule)}] {stage.label()}"
+        self.bar = tqdm(total=stage.steps, initial=done, desc=label,
+                        disable=not (self.config.verbose and self.parallel.is_main), leave=True, dynamic_ncols=True)
+        try:
+            yield self.bar
+        finally:
+            self.bar.close()
+            self.bar = None
+
+    def stage_record(self) -> dict:
+        """The running stage's entry of ``history.stages`` (a fresh dict when there is none)."""
+        return self.history.stages[-1] if self.history.stages else {}
+
+    def last_record(self) -> dict | None:
+        return self.history.steps[-1] if self.history.steps else None
 
     def parameters_finite(self) -> bool:
         return all(bool(torch.isfinite(p).all()) for p in self.trainable())
@@ -350,7 +318,7 @@ class Trainer:
     def record_error(self, record: dict | None) -> None:
         if record is None or self.eval_x is None or "rel_l2" in record:
             return
-        model = self.problem.model_for_fields(self.model)
+        model = self.solution_model
         with torch.no_grad():  # in chunks (bounded memory), each rank its block of the set
             sums = sum((squared_errors(model(self.eval_x[s]), self.eval_u[s]) for s in chunks(len(self.eval_x))),
                        self.eval_u.new_zeros(2))

@@ -1,0 +1,249 @@
+"""The Jacobian ``J = dr/dtheta`` of the loss's residual vector (:mod:`kanpde.train.residuals`), chunk by chunk.
+
+Jacobians. A residual row depends on one collocation point only (or a fixed few, for
+periodic pairs), so one backward pass of ``sum_j r_j`` yields, at every KAN layer, the
+per-point adjoint of the layer's output jet. A KAN layer's output jet is linear in the
+layer's parameters given its input jet, so the per-point parameter gradient is the
+adjoint contracted with the layer's basis (B-splines and their derivatives, SiLU and
+its derivatives), the same contraction as the layer's backward without the sum over
+points. This costs one forward and one backward per residual component; other models
+(MLPs, the autograd backend) use batched backward passes
+(``torch.autograd.grad(..., is_grads_batched=True)``), which cost a backward per row
+of a chunk.
+
+Memory: points are processed ``chunk`` at a time, so besides J itself (``M x P``) and
+``J^T J`` (``P x P``, dense solver only) the assembly holds one chunk's forward graph
+and its per-point gradients: ``O(chunk * (P + A))`` numbers, A the activations of one
+point's jet (generic path: ``O(chunk^2 * A)``, since each of the chunk's rows is
+differentiated through the whole chunk). Where J is sparse (:func:`kanpde.train.lm.gram`: a KAN on a fine grid),
+``J^T J`` is formed from a CSR copy of J, which adds about 12 bytes per nonzero (``(k + 1)`` per edge and
+point).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse
+import torch
+
+from ..nn.jet import _pair_products, _phi_gradients, _silu_derivatives
+from ..nn.kan import KAN, Tap
+from ..nn.splines import local_basis
+from .residuals import Block, blocks, parallel_of, row_factors
+
+
+# -- the Jacobian ---------------------------------------------------------------------------------------
+
+
+def layer_rows(tap: Tap, grads: list[torch.Tensor | None], mix: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-point gradients of one layer's parameters, ``(N, P_layer)`` in ``named_parameters`` order,
+    or with ``mix`` ``(K, N)`` their combinations ``mix @ rows``, ``(K, P_layer)``.
+
+    ``grads`` are the adjoints of the tap's outputs (None where unused). With g_r the
+    adjoint of the edge functions' r-th derivative phi_r (``(out, in, N)``), B_r the
+    bases' r-th derivatives and s_r SiLU's:
+
+        d/dcoef[i, o, c]       = scale_spline[i, o] sum_r g_r B_r,c(x_i)
+        d/dscale_spline[i, o]  = sum_c coef[i, o, c] sum_r g_r B_r,c(x_i)
+        d/dscale_base[i, o]    = sum_r g_r s_r(x_i),     d/dbias[o] = g_0
+
+    ``mix`` is applied to the k + 1 local basis values of each point before they are spread over the
+    grid's G + k columns, so many points (a Galerkin quadrature) never make an ``(N, P)`` matrix.
+    """
+    layer, x, order = tap.layer, tap.x, tap.order                       # x (in, N)
+    n_in, n = x.shape
+    gy = grads[0].T if tap.points_first and grads[0] is not None else grads[0]  # (out, N)
+    if gy is None:
+        gy = x.new_zeros(layer.out_dim, n)
+    g = [gy.unsqueeze(1)]                                                # (out, 1, N)
+    if order >= 1:
+        gd2y = grads[2] if order >= 2 and grads[2] is not None and grads[2].numel() else None
+        d2x = tap.d2x if order >= 2 else None
+        dxdx = _pair_products(tap.dx, tap.pairs) if tap.dx is not None and order >= 2 else None
+        g += _phi_gradients(tap.dx, d2x, dxdx, grads[1], gd2y, tap.pairs, n_in)[:order]
+    bases, cell = local_basis(x.T, layer.lo, layer.hi, layer.grid, layer.k, order)  # (N, in, r, k+1), (N, in)
+    silu = _silu_derivatives(x, order)                                   # (in, N) each
+    local = x.new_zeros(n, n_in, layer.out_dim, layer.k + 1)            # (N, in, out, k+1)
+    base = x.new_zeros(n, n_in, layer.out_dim)                           # (N, in, out)
+    for r, g_r in enumerate(g):  # g_0 is always there (zeros if unused)
+        if g_r is None:
+            continue
+        adjoint = g_r.permute(2, 1, 0)                                   # (N, in or 1, out)
+        local += adjoint.unsqueeze(-1) * bases[:, :, r].unsqueeze(2)
+        base += adjoint * silu[r].T.unsqueeze(-1)
+    spline = _spread(local, cell, layer.grid + layer.k, mix)             # (N or K, in, out, G+k)
+    if mix is not None:
+        base, gy = torch.tensordot(mix, base, dims=1), gy @ mix.T        # (K, in, out), (out, K)
+    coef = spline * layer.scale_spline.detach().unsqueeze(-1)
+    scale_spline = (spline * layer.coef.detach()).sum(-1)                # (N or K, in, out)
+    parts = {"coef": coef, "scale_base": base, "scale_spline": scale_spline, "bias": gy.T}
+    return torch.cat([parts[name].reshape(len(spline), -1) for name, _ in layer.named_parameters()], dim=1)
+
+
+def _spread(local: torch.Tensor, cell: torch.Tensor, width: int, mix: torch.Tensor | None) -> torch.Tensor:
+    """Each point's k + 1 local values ``(N, in, out, k+1)`` at their grid columns (``cell`` ``(N, in)``
+    the first): ``(N, in, out, width)``, or with ``mix`` ``(K, N)`` the mixed rows ``(K, in, out, width)``.
+
+    On the CPU the mixed rows come from a sparse product: the per-point rows as the columns of a CSC
+    matrix (``in * out * (k+1)`` entries each, so no sorting) times ``mix^T``; K x N x P dense would be
+    4-5 times slower (N = 4096, K = 36, grid 80: 29 ms against 125 ms per chunk)."""
+    n, n_in, n_out, span = local.shape
+    offsets = torch.arange(span, device=local.device)
+    if mix is not None and local.device.type == "cpu":
+        columns = ((torch.arange(n_in).view(n_in, 1, 1) * n_out + torch.arange(n_out).view(1, n_out, 1)) * width
+                   + (cell.unsqueeze(-1) + offsets).unsqueeze(2))                # (N, in, out, k+1)
+        per_point = scipy.sparse.csc_matrix((local.reshape(-1).numpy(), columns.reshape(-1).numpy(),
+                                             np.arange(n + 1) * (n_in * n_out * span)),
+                                            shape=(n_in * n_out * width, n))         # (in out width, N)
+        mixed = torch.from_numpy(np.ascontiguousarray((per_point @ mix.T.numpy()).T))  # (K, in out width)
+        return mixed.reshape(len(mix), n_in, n_out, width)
+    index = (cell.unsqueeze(-1) + offsets).unsqueeze(2).expand_as(local)
+    rows = local.new_zeros(n, n_in, n_out, width).scatter_add_(-1, index, local)  # (N, in, out, width)
+    return rows if mix is None else (mix @ rows.reshape(n, -1)).reshape(len(mix), n_in, n_out, width)
+
+
+class Columns:
+    """Where each trainable tensor's entries sit among J's columns."""
+
+    def __init__(self, params: list[torch.Tensor]):
+        self.params = params
+        offsets = np.cumsum([0] + [p.numel() for p in params])
+        self.span = {id(p): slice(int(a), int(b)) for p, a, b in zip(params, offsets[:-1], offsets[1:])}
+        self.total = int(offsets[-1])
+
+    def of_layer(self, layer) -> slice:
+        spans = [self.span[id(p)] for p in layer.parameters()]
+        return slice(spans[0].start, spans[-1].stop)
+
+
+def tapped(model) -> KAN | None:
+    """The KAN whose layer taps give J: the model itself, or the network inside a time window
+    (:class:`kanpde.pde.windows.InitialWindow`) when it holds all the window's parameters; else None."""
+    if isinstance(model, KAN):
+        return model
+    net = getattr(model, "net", None)
+    if isinstance(net, KAN) and {id(p) for p in model.parameters()} == {id(p) for p in net.parameters()}:
+        return net
+    return None
+
+
+def uses_taps(trainer) -> bool:
+    """The per-point fast path: a KAN (alone or inside a time window) whose parameters are all in its
+    layers, derivatives by the jet."""
+    return tapped(trainer.model) is not None and trainer.config.derivatives in ("auto", "jet")
+
+
+def chunk_by_taps(trainer, block: Block, index: slice, n: int, columns: Columns, backend: str,
+                   mix: torch.Tensor | None = None):
+    """Residuals ``(n, k)`` and their Jacobians ``(n, k, P)`` on one chunk, from the layer taps; with
+    ``mix`` ``(K, n)`` the combinations ``mix @ r`` ``(K, k)`` and ``mix @ J`` ``(K, k, P)`` instead."""
+    model = tapped(trainer.model)
+    model.taps = taps = []
+    try:
+        residuals = block.evaluate(index, backend)
+    finally:
+        model.taps = None
+    outputs = [t for tap in taps for t in tap.outputs]
+    wanted = [t for t in outputs if t.requires_grad]
+    learned = [p for p in trainer.parameters.values() if p.requires_grad]
+    combine = (lambda t: t) if mix is None else (lambda t: mix @ t)     # noqa: E731
+    jacobians = []
+    for r in residuals:
+        jac = r.new_zeros(n if mix is None else len(mix), r.shape[1], columns.total)  # (n or K, k, P)
+        for c in range(r.shape[1]):
+            adjoints = iter(torch.autograd.grad(r[:, c].sum(), wanted, retain_graph=True, allow_unused=True))
+            grads = {id(t): next(adjoints) for t in wanted}
+            for tap in taps:
+                point_rows = torch.arange(tap.x.shape[1], device=r.device) % n  # periodic pairs: 2 taps per row
+                with torch.no_grad():  # tap inputs of inner layers carry the forward graph
+                    tap_adjoints = [grads.get(id(t)) for t in tap.outputs] + [None] * (3 - len(tap.outputs))
+                    rows = layer_rows(tap, tap_adjoints, None if mix is None else mix[:, point_rows])
+                if mix is None:
+                    jac[:, c, columns.of_layer(tap.layer)].index_add_(0, point_rows, rows)
+                else:
+                    jac[:, c, columns.of_layer(tap.layer)] += rows
+            for p in learned:
+                jac[:, c, columns.span[id(p)]] = combine(_column(r[:, c], p)).unsqueeze(1)
+        jacobians.append(jac)
+    return [combine(r.detach()) for r in residuals], jacobians
+
+
+def _column(r: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+    """``dr/dp`` for a scalar p, ``(n,)``: the gradient of ``v . dr/dp`` with respect to v (double vjp)."""
+    v = torch.ones_like(r, requires_grad=True)
+    (g,) = torch.autograd.grad(r, p, grad_outputs=v, create_graph=True, allow_unused=True)
+    if g is None or not g.requires_grad:
+        return torch.zeros_like(r)
+    (column,) = torch.autograd.grad(g, v, retain_graph=True, allow_unused=True)
+    return torch.zeros_like(r) if column is None else column.detach()
+
+
+def chunk_batched(trainer, block: Block, index: slice, n: int, columns: Columns, backend: str,
+                   mix: torch.Tensor | None = None):
+    """The generic path: batched backward passes over the chunk's rows (autograd derivatives); with
+    ``mix`` ``(K, n)`` over the K combinations of them (see :func:`chunk_by_taps`)."""
+    residuals = block.evaluate(index, backend)
+    if mix is not None:
+        residuals = [mix @ r for r in residuals]                         # (K, k) each
+    flat = torch.cat([r.reshape(-1) for r in residuals])                # (rows k_total,)
+    eye = torch.eye(flat.numel(), dtype=flat.dtype, device=flat.device)
+    wanted = [p for p in columns.params if p.requires_grad]  # frozen tensors (snapped edges' splines): zero columns
+    found = iter(torch.autograd.grad(flat, wanted, grad_outputs=eye, is_grads_batched=True, allow_unused=True))
+    grads = [next(found) if p.requires_grad else None for p in columns.params]
+    rows = torch.cat([torch.zeros(flat.numel(), p.numel(), dtype=flat.dtype, device=flat.device) if g is None
+                      else g.reshape(flat.numel(), -1) for p, g in zip(columns.params, grads)], dim=1)
+    sizes = [r.numel() for r in residuals]
+    return ([r.detach() for r in residuals],
+            [part.reshape(len(r), r.shape[1], -1) for part, r in zip(rows.split(sizes), residuals)])
+
+
+def no_rows(trainer, block: Block, index: slice, n: int, columns: Columns, backend: str):
+    """A data-parallel rank without points of a block: residuals ``(0, k)`` and no rows of J."""
+    residuals = [r.detach() for r in block.evaluate(index, backend)]
+    return residuals, [r.new_zeros(0, r.shape[1], columns.total) for r in residuals]
+
+
+def jacobian(trainer, chunk: int = 1024, method: str = "auto",
+             terms: dict[str, float] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """r(theta) ``(M,)`` and ``J = dr/dtheta`` ``(M, P)``, columns in ``trainer.trainable()`` order.
+
+    Data-parallel, a collective: this rank's rows (its points), scaled by the global counts, and
+    ``terms`` the global mean squares.
+
+    Args:
+        chunk: points per block; the forward graph and per-point gradients held at once
+            are those of ``chunk`` points (see the module docstring for the bound).
+        method: ``"taps"`` (per-point KAN layer gradients), ``"batched"`` (batched
+            backward passes through autograd derivatives, any model) or ``"auto"``.
+        terms: a dict to fill with every loss term's (unweighted) mean square.
+
+    Raises:
+        ValueError: an unknown method, or ``"taps"`` for a model without layer taps.
+    """
+    if method not in ("auto", "taps", "batched"):
+        raise ValueError(f"unknown Jacobian method {method!r}. Pick one of ('auto', 'taps', 'batched')")
+    if method == "taps" and not uses_taps(trainer):
+        raise ValueError(f"the taps Jacobian needs a KAN with jet derivatives, got {type(trainer.model).__name__} "
+                         f"with derivatives={trainer.config.derivatives!r}")
+    taps = method == "taps" or (method == "auto" and uses_taps(trainer))
+    columns = Columns(trainer.trainable())
+    backend = trainer.config.derivatives if taps else "autograd"
+    assemble = chunk_by_taps if taps else chunk_batched
+    r_parts, j_parts, squares = [], [], {}
+    for number, block in enumerate(blocks(trainer)):
+        pieces = []
+        for start in range(0, max(block.count, 1), chunk):  # a rank without points of a block: one empty chunk
+            index = slice(start, min(start + chunk, block.count))
+            n = index.stop - start
+            pieces.append((assemble if n else no_rows)(trainer, block, index, n, columns, backend))
+        names = block.names(len(pieces[0][0]))
+        residuals = [torch.cat([piece[0][t] for piece in pieces]) for t in range(len(names))]  # (count, k) each
+        for t, (name, r, factor) in enumerate(zip(names, residuals, row_factors(trainer, names, residuals, number == 0))):
+            jac = torch.cat([piece[1][t] for piece in pieces])          # (count, k, P)
+            squares[name] = torch.stack([r.pow(2).sum(), r.new_tensor(float(r.numel()))])
+            r_parts.append((factor * r).reshape(-1))
+            j_parts.append((factor.unsqueeze(-1) * jac).reshape(r.numel(), columns.total))
+    if terms is not None:  # mean squares over every rank's points
+        sums = parallel_of(trainer).all_reduce_sum(torch.stack(list(squares.values())))  # (terms, 2)
+        terms.update({name: float(total / count.clamp_min(1)) for name, (total, count) in zip(squares, sums)})
+    return torch.cat(r_parts), torch.cat(j_parts)
