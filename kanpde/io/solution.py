@@ -141,7 +141,8 @@ class Solution:
             z = x.detach().clone().requires_grad_(True)
             values = f(z)
             values = values.unsqueeze(1) if values.ndim == 1 else values
-            grads.append(torch.cat([torch.autograd.grad(values[:, c].sum(), z)[0] for c in range(values.shape[1])], 1))
+            grads.append(torch.cat([torch.autograd.grad(values[:, c].sum(), z, retain_graph=True)[0]
+                                      for c in range(values.shape[1])], 1))
         return grads[0].detach(), grads[1].detach()
 
     def formula(self, simplify: bool = True, digits: int | None = None, tol: float = 1e-6, **options):
