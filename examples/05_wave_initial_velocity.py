@@ -29,12 +29,10 @@ problem = kp.Problem(
     exact=exact,
     name="wave",
 )
-config = kp.TrainConfig(
-    interior_points=max(200, round(2000 * SCALE)),
-    schedule=[kp.Adam(max(5, round(100 * SCALE))), kp.LM(max(2, round(15 * SCALE)), grid=5),
-              kp.LM(max(2, round(15 * SCALE)), grid=10)],
-    seed=0, verbose=SCALE >= 1,
-)
+n = lambda steps: max(2, round(steps * SCALE))            # the training budget, scaled
+schedule = [kp.Adam(n(100)), kp.LM(n(15), grid=5), kp.LM(n(15), grid=10)]
+config = kp.TrainConfig(interior_points=max(200, round(2000 * SCALE)), schedule=schedule, seed=0,
+                        verbose=SCALE >= 1)
 solution = kp.solve(problem, kp.KAN([2, 10, 1]), config)
 print(solution.errors())
 kp.plotting.plot_time_slices(solution, path=OUT / "wave.png")
