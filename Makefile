@@ -1,4 +1,4 @@
-# Quick start: `make demo` and `make test`. Each builds .venv from the project's own files first.
+# Quick start: `make demo` and `make test` (`make docs` builds the documentation site into site/). Each builds .venv from the project's own files first.
 # TORCH picks the torch requirement, e.g. `make test TORCH=torch==2.13.0` for a CPU wheel.
 PYTHON ?= python3
 TORCH ?= torch
@@ -6,12 +6,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow clean
+.PHONY: demo test test-slow docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet "$(TORCH)"
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,docs]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -23,5 +23,8 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	OMP_WAIT_POLICY=PASSIVE MPLBACKEND=Agg $(PY) -m pytest -q -m slow
 
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf $(VENV) results
+	rm -rf $(VENV) results site
