@@ -97,3 +97,6 @@ class MarchedSolution(Solution):
         model.to(next(iter(state.values())).dtype).load_state_dict(state)
         return cls(problem, model, History(**payload["history"]), payload["config"], payload["parameters"],
                    payload["elapsed"])
+
+
+Solution.loaders[FORMAT] = MarchedSolution.from_payload  # Solution.load reads time-marched checkpoints too

@@ -51,6 +51,11 @@ class Solution:
         elapsed: training wall time in seconds.
     """
 
+    # Loaders of other checkpoint formats, by format name: io.marching registers MarchedSolution's, so
+    # Solution.load reads every kind without importing the modules built on top of it.
+    loaders: dict = {}
+
+
     def __init__(self, problem: Problem | None, network: nn.Module, history: History | None = None,
                  config: dict | None = None, parameters: dict[str, float] | None = None, elapsed: float = 0.0,
                  problem_spec: dict | None = None):
@@ -237,9 +242,8 @@ class Solution:
                 problem whose spec differs from the saved one.
         """
         payload = read_checkpoint(path)
-        if payload["format"] == MARCHING_FORMAT:
-            from .marching import MarchedSolution  # windows stitched in time (kp.TimeMarching)
-            return MarchedSolution.from_payload(payload, problem, path)
+        if payload["format"] in cls.loaders:  # another kind of solution (io.marching registers its own)
+            return cls.loaders[payload["format"]](payload, problem, path)
         network = _network(path, payload, model)
         transform, spec = payload["transform"], payload["problem"]
         if problem is None:
