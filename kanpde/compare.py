@@ -133,9 +133,12 @@ def ladders(lin: Linear) -> dict:
     box = lin.box is not None
     if box and (not lin.parabolic or d <= 3):
         out["fd2"] = (_FD_SIZES, _fd_rung(lin, 2), 2**d)
+    else:
+        skipped["fd2"] = "finite differences need a box" if not box else "parabolic FD up to 3-D"
+    if box and d <= 3:
         out["fd4"] = (_FD_SIZES[1:], _fd_rung(lin, 4), 2**d)
     else:
-        skipped["fd2"] = skipped["fd4"] = "finite differences need a box" if not box else "parabolic FD up to 3-D"
+        skipped["fd4"] = "finite differences need a box" if not box else "the 4th-order (Mehrstellen) scheme is for d <= 3"
     if d in (2, 3) and not lin.parabolic:
         out["fem_p1"] = (_fem_sizes(lin), _fem_rung(lin, 1), 2**d)
         out["fem_p2"] = (_fem_sizes(lin), _fem_rung(lin, 2), 2**d)
@@ -177,7 +180,7 @@ def ladder(rung: Callable, resolutions, *, target: float = FLOOR, max_dofs: floa
             grow = (unknowns(resolution) / max(last["dofs"], 1)) if unknowns else (growth or 4.0)
             if last["dofs"] * grow > max_dofs or last["seconds"] * grow**1.5 > rung_seconds:
                 break
-        rungs.append(rung(resolution))
+        rungs.append(_timed(rung, resolution))
         if rungs[-1]["rel_l2"] <= target:
             break
         if len(rungs) > 1 and rungs[-1]["rel_l2"] > 0.5 * min(r["rel_l2"] for r in rungs[:-1]):
@@ -187,6 +190,17 @@ def ladder(rung: Callable, resolutions, *, target: float = FLOOR, max_dofs: floa
         else:
             stalled = 0
     return rungs
+
+
+def _timed(rung: Callable, resolution, repeats: int = 3, quick: float = 0.5) -> dict:
+    """The rung, its time the fastest of up to ``repeats`` runs when it takes under ``quick`` seconds
+    (a first call pays for imports and caches; timing the warm solve is fair to the baseline)."""
+    result = rung(resolution)
+    for _ in range(repeats - 1):
+        if result["seconds"] >= quick:
+            break
+        result["seconds"] = min(result["seconds"], rung(resolution)["seconds"])
+    return result
 
 
 def _unknowns(method: str, lin: Linear):

@@ -434,7 +434,7 @@ def poisson(f, lo, hi, n, g=0.0, order=2, names=None) -> FDSolution:
     Args:
         f: source, callable on ``(M, d)`` points or a number; for order 4 it
             is also evaluated on the boundary nodes.
-        lo, hi: box corners, length d >= 1 (any dimension: the grid has ``(n+1)^d`` nodes).
+        lo, hi: box corners, length d >= 1 (order 2: any dimension, ``(n+1)^d`` nodes; order 4: d <= 3).
         n: intervals per axis, an int or a tuple of d ints (each >= 2).
         g: Dirichlet data, callable or number.
         order: 2 or 4.
@@ -458,7 +458,8 @@ def elliptic(f, lo, hi, n, g=0.0, c=0.0, order=2, names=None) -> FDSolution:
 
     Args:
         f, g: source and Dirichlet data, callables on ``(M, d)`` points or numbers.
-        lo, hi: box corners, length d >= 1.
+        lo, hi: box corners, length d >= 1 (order 4: d <= 3; from 4-D on the Mehrstellen operator's
+            cross terms cancel its highest mode and the scheme is singular).
         n: intervals per axis, an int or a tuple of d ints (each >= 2).
         c: the zeroth-order coefficient (``k²`` for Helmholtz), a real number.
         order: 2 or 4.
@@ -474,7 +475,7 @@ def elliptic(f, lo, hi, n, g=0.0, c=0.0, order=2, names=None) -> FDSolution:
     if order not in _POISSON_ORDERS:
         raise ValueError(f"order must be one of {_POISSON_ORDERS}, got {order!r}")
     c = _real(c, "c")
-    axes, hs = _box(lo, hi, n, names, range(1, 64), "elliptic")
+    axes, hs = _box(lo, hi, n, names, range(1, 64) if order == 2 else (1, 2, 3), f"elliptic (order {order})")
     axes_list = list(axes.values())
     d = len(axes_list)
     u = _Boundary(g, axes_list).grid()                          # boundary data, zeros inside
