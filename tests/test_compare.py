@@ -192,3 +192,18 @@ def test_cli_compare_quick_writes_all_six_rows(tmp_path, capsys):
 def test_cli_compare_rejects_a_json_path_without_json_suffix(tmp_path, capsys):
     assert main(["compare", "poisson2d", "--quick", "--json", str(tmp_path / "out.txt")]) == 2
     assert "--json must name a .json file" in capsys.readouterr().err
+
+
+def test_baselines_script_writes_json_and_a_generated_table(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("baselines_script", "scripts/baselines.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert script.main(["--problems", "poisson_lshape", "--quick", "--out", str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "poisson_lshape.json").read_text())
+    assert data["fem_p2"] and not data["fd2"] and "box" in data["skipped"]["fd2"]
+    text = (tmp_path / "baselines.md").read_text()
+    assert "| poisson_lshape |" in text and "fastest to 1e-3" in text
+    assert "**poisson_lshape**: " in text and ("classical wins" in text or "the KAN wins" in text)
+    assert "kanpde compare poisson_lshape" in text
