@@ -22,7 +22,6 @@ Baselines read the problem's :class:`kanpde.fd.Linear` description (a problem mo
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from typing import Callable
 
@@ -237,7 +236,7 @@ def _kan_solution(problem: Problem, model, config, quick: bool, seed: int):
     from .train import TrainConfig
 
     if config is None:
-        config = _quick_config() if quick else TrainConfig()
+        config = _quick_config() if quick else TrainConfig(verbose=False)
     grids = [s.grid for s in config.schedule if getattr(s, "grid", None)] if config.schedule else []
     if model is None:
         hidden = 5 if quick else 10
