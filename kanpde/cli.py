@@ -512,8 +512,9 @@ def cmd_compare(args) -> int:
         config = dataclasses.replace(factory(), verbose=False) if callable(factory) else None
         own_model = getattr(module, "model", None)
         model = own_model(seed=args.seed) if callable(own_model) else None
+    solver = module.fd_solution if baseline is None and getattr(module, "FD", False) else None
     result = compare(problem, baseline, model=model, config=config, quick=args.quick, seed=args.seed,
-                     max_dofs=args.max_dofs, rung_seconds=args.rung_seconds)
+                     max_dofs=args.max_dofs, rung_seconds=args.rung_seconds, fd_solution=solver)
     result["command"] = "kanpde " + shlex.join(args.argv)
     print(format_table(result))
     written = _write_json(out, result)

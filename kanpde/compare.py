@@ -117,6 +117,20 @@ def _fem_rung(lin: Linear, order: int) -> Callable[[float], dict]:
     return rung
 
 
+def _solver_rung(fd_solution: Callable, exact: Callable) -> Callable[[int], dict]:
+    """A problem's own FD solver ``fd_solution(resolution=n)`` (nonlinear or hyperbolic problems the
+    :class:`Linear` form cannot describe); errors over every saved node of the space-time grid."""
+
+    def rung(n: int) -> dict:
+        solution = fd_solution(resolution=n)
+        truth = _evaluate(exact, solution.points(), "exact")
+        spatial = int(np.prod([len(a) for k, a in solution.axes.items() if k != "t"]))
+        return {"resolution": n, "h": solution.h, "dofs": spatial, "seconds": solution.elapsed,
+                **_errors(solution.values.ravel(), truth)}
+
+    return rung
+
+
 def _fem_sizes(lin: Linear) -> tuple:
     lo, hi = lin.domain.bounds
     size = float(np.max(np.asarray(hi) - np.asarray(lo)))
@@ -329,7 +343,7 @@ def plot_compare(result: dict, path) -> object:
 
 def compare(problem: Problem, baseline: Linear | None = None, *, model=None, config=None, quick: bool = False,
             seed: int = 0, target: float | None = None, max_dofs: float | None = None,
-            rung_seconds: float | None = None, kan: bool = True) -> dict:
+            rung_seconds: float | None = None, kan: bool = True, fd_solution: Callable | None = None) -> dict:
     """Run the KAN and every applicable baseline ladder in one process.
 
     Args:
@@ -343,6 +357,9 @@ def compare(problem: Problem, baseline: Linear | None = None, *, model=None, con
         target: ladders stop at this rel L2 (default: the smaller of the KAN's final error and 1e-10).
         max_dofs, rung_seconds: ladder budgets (default 2e6 unknowns and 20 s; quick: 1e5 and 2 s).
         kan: False skips the KAN (ladders only; then ``target`` defaults to 1e-10).
+        fd_solution: without a ``baseline``, the problem's own FD solver ``fd_solution(resolution=n)``
+            (a problem module's, e.g. Lax-Wendroff for advection): its ladder is the ``fd2`` row, measured
+            against ``problem.exact`` on the whole space-time grid.
 
     Returns:
         ``{"problem", "kan", "fd2", ..., "spectral"`` (lists of rungs; empty where skipped),
@@ -366,6 +383,10 @@ def compare(problem: Problem, baseline: Linear | None = None, *, model=None, con
                           "seed": seed, "threads": torch.get_num_threads()}
     if baseline is None:
         result["skipped"] = {m: "the problem has no baseline description" for m in METHODS[1:]}
+        if fd_solution is not None and problem.exact is not None:
+            result["skipped"].pop("fd2")
+            result["fd2"] = ladder(_solver_rung(fd_solution, problem.exact), _FD_SIZES[2:], target=target,
+                                   max_dofs=max_dofs, rung_seconds=rung_seconds, growth=2.0)
     else:
         found = ladders(baseline)
         result["skipped"] = found.pop("skipped")

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 import kanpde as kp
 import problems
@@ -47,6 +46,16 @@ def test_fd_orders_poisson2d(method, sizes, expected):
 @pytest.mark.parametrize("method, expected", [("fd2", 2.0), ("fd4", 4.0)])
 def test_method_of_lines_orders_heat1d(method, expected):
     _assert_order(_rungs("heat1d", method, (32, 64, 128, 256)), expected)
+
+
+@pytest.mark.parametrize("name", ["advection1d", "wave1d"])
+def test_problem_fd_solver_ladder_is_second_order(name):
+    """Problems outside the Linear form (hyperbolic) climb their own fd_solution(resolution=n)."""
+    from kanpde.compare import _solver_rung
+
+    module = problems.get(name)
+    rung = _solver_rung(module.fd_solution, module.problem().exact)
+    _assert_order([rung(n) for n in (32, 64, 128)], 2.0)
 
 
 def test_fd_elliptic_helmholtz_order4():
