@@ -169,8 +169,8 @@ def ladders(lin: Linear) -> dict:
 def ladder(rung: Callable, resolutions, *, target: float = FLOOR, max_dofs: float = 2e6,
            rung_seconds: float = 20.0, growth: float | None = None, unknowns: Callable | None = None) -> list:
     """Climb ``resolutions`` with ``rung`` until the error reaches ``target`` or the next rung would not
-    fit: more than ``max_dofs`` unknowns or more than ``rung_seconds`` seconds (predicted from the last
-    rung's time times ``growth`` squared, or the ratio of unknowns squared), or the error stopped falling
+    fit: more than ``max_dofs`` unknowns or more than ``rung_seconds`` seconds (predicted as the last
+    rung's time times ``growth^1.5``, growth the factor of unknowns), or the error stopped falling
     (two rungs without halving it: round-off).
 
     Args:
