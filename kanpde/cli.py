@@ -603,7 +603,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="a small KAN and small ladder budgets (tests)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-dofs", type=float, help="memory budget per rung in unknowns (default 2e6; quick 1e5)")
-    p.add_argument("--rung-seconds", type=float, help="time budget per rung (default 20; quick 2)")
+    p.add_argument("--rung-seconds", type=float, help="time budget per rung (default 60; quick 2)")
     p.set_defaults(func=cmd_compare)
     return parser
 

@@ -167,7 +167,7 @@ def ladders(lin: Linear) -> dict:
 
 
 def ladder(rung: Callable, resolutions, *, target: float = FLOOR, max_dofs: float = 2e6,
-           rung_seconds: float = 20.0, growth: float | None = None, unknowns: Callable | None = None) -> list:
+           rung_seconds: float = 60.0, growth: float | None = None, unknowns: Callable | None = None) -> list:
     """Climb ``resolutions`` with ``rung`` until the error reaches ``target`` or the next rung would not
     fit: more than ``max_dofs`` unknowns or more than ``rung_seconds`` seconds (predicted as the last
     rung's time times ``growth^1.5``, growth the factor of unknowns), or the error stopped falling
@@ -355,7 +355,7 @@ def compare(problem: Problem, baseline: Linear | None = None, *, model=None, con
         quick: small KAN and small ladder budgets (tests).
         seed: the KAN's seed.
         target: ladders stop at this rel L2 (default: the smaller of the KAN's final error and 1e-10).
-        max_dofs, rung_seconds: ladder budgets (default 2e6 unknowns and 20 s; quick: 1e5 and 2 s).
+        max_dofs, rung_seconds: ladder budgets (default 2e6 unknowns and 60 s; quick: 1e5 and 2 s).
         kan: False skips the KAN (ladders only; then ``target`` defaults to 1e-10).
         fd_solution: without a ``baseline``, the problem's own FD solver ``fd_solution(resolution=n)``
             (a problem module's, e.g. Lax-Wendroff for advection): its ladder is the ``fd2`` row, measured
@@ -373,7 +373,7 @@ def compare(problem: Problem, baseline: Linear | None = None, *, model=None, con
     if baseline is not None and not isinstance(baseline, Linear):
         raise TypeError(f"baseline must be a kanpde.fd.Linear or None, got {type(baseline).__name__}")
     max_dofs = max_dofs or (1e5 if quick else 2e6)
-    rung_seconds = rung_seconds or (2.0 if quick else 20.0)
+    rung_seconds = rung_seconds or (2.0 if quick else 60.0)
     result: dict = {"problem": problem.name, **{m: [] for m in METHODS}, "skipped": {}}
     if kan:
         result["kan"] = _kan_row(_kan_solution(problem, model, config, quick, seed))
