@@ -209,10 +209,16 @@ def test_baselines_script_writes_json_and_a_generated_table(tmp_path):
     spec = importlib.util.spec_from_file_location("baselines_script", "scripts/baselines.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    assert script.main(["--problems", "poisson_lshape", "--quick", "--out", str(tmp_path)]) == 0
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- baselines:start -->\nold\n<!-- baselines:end -->\nafter\n")
+    assert script.main(["--problems", "poisson_lshape", "--quick", "--out", str(tmp_path),
+                        "--readme", str(readme)]) == 0
     data = json.loads((tmp_path / "poisson_lshape.json").read_text())
     assert data["fem_p2"] and not data["fd2"] and "box" in data["skipped"]["fd2"]
     text = (tmp_path / "baselines.md").read_text()
     assert "| poisson_lshape |" in text and "fastest to 1e-3" in text
     assert "**poisson_lshape**: " in text and ("classical wins" in text or "the KAN wins" in text)
     assert "kanpde compare poisson_lshape" in text
+    block = readme.read_text()
+    assert block.startswith("intro\n") and block.endswith("after\n") and "old" not in block
+    assert "| poisson_lshape |" in block
