@@ -28,12 +28,12 @@ __all__ = [
     "Galerkin", "History", "Initial", "Interval", "Jet", "KAN", "KANLayer", "LBFGS", "LM", "MLP", "MeshDomain", "Neumann",
     "Periodic", "Polygon", "Problem", "Rectangle", "Robin", "Solution", "SpaceTime", "Sphere", "TimeInterval",
     "TimeMarching", "TrainConfig", "TrainingInterrupted", "Triangle", "default_schedule", "export_fd", "export_fem",
-    "corner_singularities", "export_solution", "fd", "fem", "numpy_function", "plotting", "prune", "solve", "symbolic",
+    "compare", "corner_singularities", "export_solution", "fd", "fem", "numpy_function", "plotting", "prune", "solve", "symbolic",
 ]
 
 # Loaded on first use, so `import kanpde` stays light: figures (matplotlib), FEM (scikit-fem), formulas (sympy).
 _LAZY = {"plotting": (".io.plotting", None), "fem": (".fem", None), "symbolic": (".symbolic", None),
-         "prune": (".symbolic", "prune")}
+         "prune": (".symbolic", "prune"), "compare": (".compare", "compare"), "spectral": (".spectral", None)}
 
 
 def __getattr__(name):
