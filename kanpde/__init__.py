@@ -28,7 +28,7 @@ __all__ = [
     "Galerkin", "History", "Initial", "Interval", "Jet", "KAN", "KANLayer", "LBFGS", "LM", "MLP", "MeshDomain", "Neumann",
     "Periodic", "Polygon", "Problem", "Rectangle", "Robin", "Solution", "SpaceTime", "Sphere", "TimeInterval",
     "TimeMarching", "TrainConfig", "TrainingInterrupted", "Triangle", "default_schedule", "export_fd", "export_fem",
-    "compare", "corner_singularities", "export_solution", "fd", "fem", "numpy_function", "plotting", "prune", "solve", "symbolic",
+    "compare", "corner_singularities", "export_solution", "fd", "fem", "numpy_function", "plotting", "prune", "solve", "spectral", "symbolic",
 ]
 
 # Loaded on first use, so `import kanpde` stays light: figures (matplotlib), FEM (scikit-fem), formulas (sympy).
