@@ -12,6 +12,7 @@ import importlib
 from . import fd
 from .io import Solution, export_fd, export_fem, export_solution
 from .nn import KAN, MLP, Jet, KANLayer
+from .nn.knots import MappedKAN
 from .pde import (Box, Condition, Data, Dirichlet, Disk, Domain, Field, Initial, Interval, Neumann, Periodic, Problem,
                   Rectangle, Robin, SpaceTime, TimeInterval, numpy_function)
 from .pde.csg import CSG
@@ -19,14 +20,14 @@ from .pde.mesh_domain import MeshDomain
 from .pde.shapes import Ball, Ellipse, Polygon, Sphere, Triangle
 from .pde.singular import corner_singularities
 from .solve import solve
-from .train import LBFGS, LM, Adam, Causal, Galerkin, History, TimeMarching, TrainConfig, default_schedule
+from .train import LBFGS, LM, Adam, SSBroyden, Causal, Galerkin, History, TimeMarching, TrainConfig, default_schedule
 from .train.resume import TrainingInterrupted
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Adam", "Ball", "Box", "CSG", "Causal", "Condition", "Data", "Dirichlet", "Disk", "Domain", "Ellipse", "Field",
-    "Galerkin", "History", "Initial", "Interval", "Jet", "KAN", "KANLayer", "LBFGS", "LM", "MLP", "MeshDomain", "Neumann",
+    "Galerkin", "History", "Initial", "Interval", "Jet", "KAN", "KANLayer", "LBFGS", "LM", "MLP", "MappedKAN", "SSBroyden", "MeshDomain", "Neumann",
     "Periodic", "Polygon", "Problem", "Rectangle", "Robin", "Solution", "SpaceTime", "Sphere", "TimeInterval",
     "TimeMarching", "TrainConfig", "TrainingInterrupted", "Triangle", "default_schedule", "export_fd", "export_fem",
     "corner_singularities", "export_solution", "fd", "fem", "numpy_function", "plotting", "prune", "solve", "symbolic",

@@ -37,6 +37,7 @@ from .history import History
 from .lm import run_lm_stage
 from .resume import Checkpoints, Position
 from .sizing import sized
+from .ssbroyden import SSBroyden  # [ssbroyden hook]
 from .stages import LBFGS, LM, Adam, Stage
 from .start import check_size, check_start
 
@@ -160,6 +161,8 @@ class Trainer:
     def make_optimizer(self, stage: Stage, previous: torch.optim.Optimizer | None):
         if isinstance(stage, LM):  # LM keeps no optimiser state (see kanpde.train.lm)
             return previous
+        if isinstance(stage, SSBroyden):  # [ssbroyden hook] an LBFGS-like stage with its own optimiser
+            return stage.optimizer(self.trainable())
         if isinstance(stage, LBFGS):
             return torch.optim.LBFGS(self.trainable(), lr=stage.lr, max_iter=stage.chunk,
                                      history_size=stage.history_size, tolerance_grad=0.0,
