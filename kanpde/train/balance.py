@@ -21,7 +21,7 @@ import torch
 
 from .stages import Adam
 
-BALANCE = ("gradnorm", "rba", None)
+BALANCE = ("gradnorm", "rba", "vrba", None)  # "vrba": kanpde.train.sampling_rba.VRBA, built by the trainer
 REGULARISERS = {"sparsity"}  # terms with a weight of their own: never balanced
 
 
