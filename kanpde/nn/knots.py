@@ -165,16 +165,28 @@ class MappedKAN(KAN):
         widths, grid, k, grid_range, noise_scale, base_scale, seed: as :class:`kanpde.KAN`; ``grid_range`` also
             sets the range the map keeps fixed (one pair, or one per input).
         cells: the resolution of the map's density (:class:`KnotMap`).
+        adapt: inputs whose knots move by themselves at every grid extension (:meth:`refine`), to
+            equidistribute the network's own ``|dN/dx_a|^power`` (plus ``floor`` times its mean) on the
+            points last given to :meth:`update_grid` (the trainer's collocation points). Empty: only
+            explicit :meth:`move_knots` calls move them.
+
+    Raises:
+        ValueError: an ``adapt`` entry that is not an input index.
     """
 
     def __init__(self, widths: Sequence[int], grid: int = 5, k: int = 3, grid_range=(-1.0, 1.0),
                  noise_scale: float = 0.1, base_scale: float = 1.0, seed: int | None = None,
-                 cells: int = DEFAULT_CELLS):
+                 cells: int = DEFAULT_CELLS, adapt: Sequence[int] = (), power: float = 1.0, floor: float = 0.5):
         super().__init__(widths, grid, k, grid_range, noise_scale, base_scale, seed)
         first = self.layers[0]
         self.knot_map = KnotMap(first.lo.clone(), first.hi.clone(), cells)
+        self.adapt, self.power, self.floor = tuple(adapt), power, floor
+        if not all(isinstance(a, int) and 0 <= a < first.in_dim for a in self.adapt):
+            raise ValueError(f"adapt must list input indices in 0..{first.in_dim - 1}, got {adapt!r}")
+        self._samples: torch.Tensor | None = None  # the last points update_grid saw (for adapt)
         self._initialised(MappedKAN, seed, dict(widths=widths, grid=grid, k=k, grid_range=grid_range,
-                                                noise_scale=noise_scale, base_scale=base_scale, cells=cells))
+                                                noise_scale=noise_scale, base_scale=base_scale, cells=cells,
+                                                adapt=self.adapt, power=power, floor=floor))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.check_input(x)
@@ -197,9 +209,23 @@ class MappedKAN(KAN):
     @torch.no_grad()
     def update_grid(self, x: torch.Tensor, margin: float = 0.0, layers: int | None = None,
                     grow_only: bool = False, reduce=None) -> "MappedKAN":
-        """:meth:`kanpde.KAN.update_grid` on the mapped inputs ``s(x)``."""
+        """:meth:`kanpde.KAN.update_grid` on the mapped inputs ``s(x)`` (the points are kept for ``adapt``)."""
         self.check_input(x)
+        self._samples = x.detach()[:20_000]
         return super().update_grid(self.knot_map(x), margin, layers, grow_only, reduce)
+
+    @torch.no_grad()
+    def refine(self, new_grid: int) -> "MappedKAN":
+        """:meth:`kanpde.KAN.refine` (exact in s), then, for the ``adapt`` inputs, a knot move to the network's
+        own monitor ``|dN/dx_a|^power`` on the points last seen by :meth:`update_grid`."""
+        super().refine(new_grid)
+        if self.adapt and self._samples is not None:
+            x = self._samples.to(self.knot_map.lo)
+            grad = self.jet(x, order=1).grad.abs().sum(1)                  # (N, D): sum over outputs
+            monitor = torch.ones_like(x)
+            monitor[:, list(self.adapt)] = grad[:, list(self.adapt)] ** self.power
+            self.move_knots(x, monitor, floor=self.floor)
+        return self
 
     def knots(self) -> torch.Tensor:
         """The first layer's knots in x, ``(D, grid + 1)``."""
