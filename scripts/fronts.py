@@ -92,22 +92,29 @@ def run_marching(seed: int, move: bool, width: int) -> tuple[dict, object, objec
     config = dataclasses.replace(burgers1d.config(), seed=seed, verbose=False, dtype="float64")
     start = time.perf_counter()
     solution = kp.solve(problem, model, config)
+    windows = solution.network.windows
     summary = {"problem": "burgers1d", "mode": "marching", "moving_knots": move, "seed": seed, "width": width,
                "rel_l2": solution.errors()["rel_l2"], "seconds": time.perf_counter() - start,
-               "threads": torch.get_num_threads()}
-    return summary, solution, solution.network.windows[-1].net
+               "threads": torch.get_num_threads(), "window_grids": [w.net.grid for w in windows],
+               "window_knots_x": [w.net.knots()[0].tolist() for w in windows]}
+    spans = list(zip(solution.network.edges[:-1], solution.network.edges[1:]))
+    return summary, solution, [(w.net, span) for w, span in zip(windows, spans)]
 
 
-def figure(solution, model, path: Path) -> None:
-    """The solution u(x, t) with the first layer's x-knots as lines, and |u - reference|."""
+def figure(solution, models, path: Path) -> None:
+    """The solution u(x, t) with the first layer's x-knots as lines (each time window's over its span), and
+    |u - reference|. ``models``: one MappedKAN, or ``(MappedKAN, (t_start, t_end))`` per window."""
+    if not isinstance(models, list):
+        models = [(models, (burgers1d.T0, burgers1d.T1))]
     xs, ts = np.linspace(-1, 1, 801), np.linspace(0, 1, 201)
     grid = np.stack(np.meshgrid(xs, ts), -1).reshape(-1, 2)
     u = solution.predict(grid).reshape(len(ts), len(xs))
     error = np.abs(u - burgers1d.reference_numpy(grid).reshape(len(ts), len(xs)))
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     image = axes[0].pcolormesh(xs, ts, u, cmap="RdBu_r", shading="auto")
-    for knot in model.knots()[0].tolist():
-        axes[0].axvline(knot, color="k", lw=0.5, alpha=0.6)
+    for model, (t0, t1) in models:
+        for knot in model.knots()[0].tolist():
+            axes[0].plot([knot, knot], [t0, t1], color="k", lw=0.5, alpha=0.6)
     axes[0].set(xlabel="x", ylabel="t", title="u(x, t) and the x-knots (lines)")
     fig.colorbar(image, ax=axes[0])
     image = axes[1].pcolormesh(xs, ts, np.log10(error + 1e-16), cmap="magma", shading="auto")
