@@ -9,6 +9,15 @@ again on the moved knots. Every round starts with a few Adam steps whose vRBA re
 finish. Writes ``results/fronts/burgers1d_seed{S}.json`` (rel L2 per round, knots, seconds) and
 ``burgers1d_seed{S}.png``: the solution with the x-knots over it, and the error map.
 
+Measured, seed 0 (1 thread each, two runs side by side at load 10-14, so the seconds are inflated):
+
+- ``--marching``: moving knots (``adapt=(0,)``) 3.12e-2 in 1343 s, uniform knots 3.29e-2 in 1308 s; the
+  recommended config with the hand-made shock coordinate gives 7.25e-4 (burgers1d.config()). The adapt
+  monitor reads the network N under the hard constraint ``u = lift + factor N``, which steepens where the
+  factor vanishes, so the x-knots gather at x = +-1, not at the shock: the monitor has to read u.
+- rounds (one network for all t, ``--grids 5 10 20 --lm 15 --ssbroyden 300``): 2.8e-1 moved, 1.7e-1
+  uniform (``--no-move``); one network over [0, 1] does not get past the shock with these budgets.
+
 Usage: OMP_WAIT_POLICY=PASSIVE python scripts/fronts.py [--seed 0] [--grids 5 10 20] [--lm 15]
        [--points 3000] [--ssbroyden 0] [--width 10] [--threads 2] [--no-move] [--sampling vrba|rad|none]
 """

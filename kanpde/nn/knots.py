@@ -168,7 +168,9 @@ class MappedKAN(KAN):
         adapt: inputs whose knots move by themselves at every grid extension (:meth:`refine`), to
             equidistribute the network's own ``|dN/dx_a|^power`` (plus ``floor`` times its mean) on the
             points last given to :meth:`update_grid` (the trainer's collocation points). Empty: only
-            explicit :meth:`move_knots` calls move them.
+            explicit :meth:`move_knots` calls move them. The monitor reads the network N, not the solution:
+            under a hard constraint ``u = lift + factor N`` N steepens where the factor vanishes (the
+            boundary), and the knots go there instead of to the front (burgers1d, scripts/fronts.py).
 
     Raises:
         ValueError: an ``adapt`` entry that is not an input index.
