@@ -186,3 +186,26 @@ def test_adapt_moves_the_knots_at_each_grid_extension_to_the_networks_own_front(
         EPS = saved
     with pytest.raises(ValueError, match="adapt"):
         MappedKAN([2, 1], adapt=(2,))
+
+
+def test_adapt_reads_the_solution_the_trainer_gives_not_the_network():
+    """follow(u): the next refine's monitor is |du/dx|; here u = (1 - x^2) N with N = 1/(1 - x^2 + 0.01) steep at
+    the ends and u's front at 0.3, so the knots gather at 0.3 with follow(u) and at the ends without it."""
+    x = torch.linspace(-1, 1, 2001, dtype=torch.float64).unsqueeze(1)
+    target = 1 / (1.01 - x**2)
+    knots = {}
+    for follow in (True, False):
+        model = MappedKAN([1, 1], grid=16, k=3, cells=1024, adapt=(0,)).double()
+        layer = model.layers[0]
+        with torch.no_grad():
+            layer.scale_base.zero_()
+            layer.scale_spline.fill_(1.0)
+            layer.coef.data = fit_coefficients(x, target.unsqueeze(-1), layer.lo, layer.hi, layer.grid, layer.k)
+            model.update_grid(x, layers=0)
+            if follow:
+                model.follow(lambda z: (1 - z**2) * model(z) + torch.tanh((z - 0.3) / 0.02))
+            model.refine(16)
+        knots[follow] = model.knots()[0]
+    near = {f: int(((k - 0.3).abs() < 0.1).sum()) for f, k in knots.items()}
+    ends = {f: int((k.abs() > 0.9).sum()) for f, k in knots.items()}
+    assert near[True] > near[False] and ends[False] > ends[True], (near, ends)

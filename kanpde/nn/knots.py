@@ -168,9 +168,10 @@ class MappedKAN(KAN):
         adapt: inputs whose knots move by themselves at every grid extension (:meth:`refine`), to
             equidistribute the network's own ``|dN/dx_a|^power`` (plus ``floor`` times its mean) on the
             points last given to :meth:`update_grid` (the trainer's collocation points). Empty: only
-            explicit :meth:`move_knots` calls move them. The monitor reads the network N, not the solution:
-            under a hard constraint ``u = lift + factor N`` N steepens where the factor vanishes (the
-            boundary), and the knots go there instead of to the front (burgers1d, scripts/fronts.py).
+            explicit :meth:`move_knots` calls move them. The monitor reads the solution given to :meth:`follow`
+            (the trainer gives u before a grid extension) where given, else the network N itself: under a hard
+            constraint ``u = lift + factor N``, N steepens where the factor vanishes (the boundary) and
+            would draw the knots there instead of to the front.
 
     Raises:
         ValueError: an ``adapt`` entry that is not an input index.
@@ -186,6 +187,7 @@ class MappedKAN(KAN):
         if not all(isinstance(a, int) and 0 <= a < first.in_dim for a in self.adapt):
             raise ValueError(f"adapt must list input indices in 0..{first.in_dim - 1}, got {adapt!r}")
         self._samples: torch.Tensor | None = None  # the last points update_grid saw (for adapt)
+        self._solution: tuple = ()  # (u,) for adapt's next monitor (follow); a tuple keeps u's module out of this one
         self._initialised(MappedKAN, seed, dict(widths=widths, grid=grid, k=k, grid_range=grid_range,
                                                 noise_scale=noise_scale, base_scale=base_scale, cells=cells,
                                                 adapt=self.adapt, power=power, floor=floor))
@@ -223,11 +225,28 @@ class MappedKAN(KAN):
         super().refine(new_grid)
         if self.adapt and self._samples is not None:
             x = self._samples.to(self.knot_map.lo)
-            grad = self.jet(x, order=1).grad.abs().sum(1)                  # (N, D): sum over outputs
+            grad = self._monitor_gradient(x)                               # (N, D)
             monitor = torch.ones_like(x)
             monitor[:, list(self.adapt)] = grad[:, list(self.adapt)] ** self.power
             self.move_knots(x, monitor, floor=self.floor)
+        self._solution = ()
         return self
+
+    def follow(self, solution) -> None:
+        """Read the next grid extension's monitor from ``solution`` (``u(x) -> (N, out)``, e.g. the network inside
+        its hard constraint) instead of from the network itself; used once, by the next :meth:`refine`."""
+        self._solution = (solution,)
+
+    def _monitor_gradient(self, x: torch.Tensor) -> torch.Tensor:
+        """``|du/dx|`` ``(N, D)`` (summed over outputs) of the solution given to :meth:`follow` (by autograd),
+        else of N."""
+        if not self._solution:
+            return self.jet(x, order=1).grad.abs().sum(1)
+        with torch.enable_grad():
+            z = x.detach().requires_grad_(True)
+            u = self._solution[0](z)                                        # (N, out)
+            grads = [torch.autograd.grad(u[:, o].sum(), z, retain_graph=o + 1 < u.shape[1])[0] for o in range(u.shape[1])]
+        return sum(g.abs() for g in grads).detach()
 
     def knots(self) -> torch.Tensor:
         """The first layer's knots in x, ``(D, grid + 1)``."""

@@ -185,6 +185,8 @@ class Trainer:
         if stage.points is not None and stage.points != self.interior_count:
             self.resize(stage.points)
         if stage.grid is not None and hasattr(self.model, "refine") and stage.grid != self.model.grid:
+            if hasattr(getattr(self.model, "net", self.model), "follow"):  # [knots hook] moving knots read u, not N
+                getattr(self.model, "net", self.model).follow(self.problem.model_for_fields(self.model))
             self.model.refine(stage.grid)  # models without a grid (MLP) just run the stage
         if stage.update_grid or (self.config.update_grid and (first or stage.grid is not None)):
             if not first and self.config.update_grid == "grow":  # widen only, and not if it costs (train.best)
