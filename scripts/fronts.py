@@ -11,10 +11,12 @@ finish. Writes ``results/fronts/burgers1d_seed{S}.json`` (rel L2 per round, knot
 
 Measured, seed 0 (1 thread each, two runs side by side at load 10-14, so the seconds are inflated):
 
-- ``--marching``: moving knots (``adapt=(0,)``) 3.12e-2 in 1343 s, uniform knots 3.29e-2 in 1308 s; the
-  recommended config with the hand-made shock coordinate gives 7.25e-4 (burgers1d.config()). The adapt
-  monitor reads the network N under the hard constraint ``u = lift + factor N``, which steepens where the
-  factor vanishes, so the x-knots gather at x = +-1, not at the shock: the monitor has to read u.
+- ``--marching``: moving knots reading u (``adapt=(0,)`` and the trainer's ``follow``) 1.87e-2 in 1041 s
+  (2 threads, load ~10); reading the network N instead (before ``follow``; under the hard constraint
+  ``u = lift + factor N`` N steepens where the factor vanishes, so the knots went to x = +-1) 3.12e-2 in
+  1343 s; uniform knots 3.29e-2 in 1308 s (1 thread each, side by side). The recommended config with the
+  hand-made shock coordinate gives 7.25e-4 (burgers1d.config()). Many windows keep their grid-5 model
+  (``keep_best``), so their knots never move.
 - rounds (one network for all t, ``--grids 5 10 20 --lm 15 --ssbroyden 300``): 2.8e-1 moved, 1.7e-1
   uniform (``--no-move``); one network over [0, 1] does not get past the shock with these budgets.
 
