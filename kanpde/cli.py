@@ -391,6 +391,7 @@ def cmd_compare(args) -> int:
     import dataclasses
 
     from .compare import compare, format_table, plot_compare
+    from .io.results import write_json
 
     problem, name, module = load_problem(args.problem)
     if args.seed < 0:
@@ -415,7 +416,7 @@ def cmd_compare(args) -> int:
                      max_dofs=args.max_dofs, rung_seconds=args.rung_seconds, fd_solution=solver)
     result["command"] = "kanpde " + shlex.join(args.argv)
     print(format_table(result))
-    written = _write_json(out, result)
+    written = write_json(out, result)
     figure = plot_compare(result, out.with_suffix(".png"))
     print(f"wrote {written}")
     print(f"wrote {figure}")
