@@ -138,7 +138,7 @@ def distil_product(x: np.ndarray, u: np.ndarray, x_test: np.ndarray, u_test: np.
     basis = [_vander(t[:, i]) for i in range(d)]                                   # d x (N, DEGREE + 1)
     rng = np.random.default_rng(seed)
     coef = [rng.standard_normal(DEGREE + 1) / (1 + np.arange(DEGREE + 1)) for _ in range(d)]
-    offset = 0.0
+    offset, last = 0.0, np.inf
     for _ in range(sweeps):
         for i in range(d):
             others = np.prod([basis[j] @ coef[j] for j in range(d) if j != i], axis=0) if d > 1 else np.ones(len(x))
@@ -146,6 +146,10 @@ def distil_product(x: np.ndarray, u: np.ndarray, x_test: np.ndarray, u_test: np.
             solved, *_ = np.linalg.lstsq(matrix, u, rcond=None)
             coef[i], offset = solved[:-1], float(solved[-1])
             coef[i] /= max(np.linalg.norm(coef[i]), 1e-300) ** (1.0 if i < d - 1 else 0.0)  # scale in the last factor
+        misfit = float(np.sum((matrix @ solved - u) ** 2))
+        if misfit >= last * (1 - 1e-10):  # converged (or stalled)
+            break
+        last = misfit
 
     def factor(i, xi):
         return _vander((xi - axes.mid[i]) / axes.half[i]) @ coef[i]
@@ -197,15 +201,16 @@ def distil_ridge(x: np.ndarray, u: np.ndarray, x_test: np.ndarray, u_test: np.nd
     axes = Axes(x)
     t = axes.t(x)
 
-    def solve(w):
-        s = t @ w
+    def solve(w, rows=slice(None)):
+        s = t[rows] @ w
         lo, hi = s.min(), s.max()
         basis = _vander((s - (lo + hi) / 2) / max((hi - lo) / 2, 1e-300))
-        coef, *_ = np.linalg.lstsq(basis, u, rcond=None)
-        return float(np.sum((basis @ coef - u) ** 2)), coef, lo, hi
+        coef, *_ = np.linalg.lstsq(basis, u[rows], rcond=None)
+        return float(np.sum((basis @ coef - u[rows]) ** 2)), coef, lo, hi
 
+    search = slice(0, 800)  # the direction search needs few points; the final fit takes them all
     grid = _directions(d, 180 if d == 2 else 48)
-    best = min(grid, key=lambda w: solve(w)[0])
+    best = min(grid, key=lambda w: solve(w, search)[0])
     if d == 2:
         start = [math.atan2(best[1], best[0])]
 
@@ -216,7 +221,7 @@ def distil_ridge(x: np.ndarray, u: np.ndarray, x_test: np.ndarray, u_test: np.nd
 
         def unit(p):
             return np.array([math.sin(p[0]) * math.cos(p[1]), math.sin(p[0]) * math.sin(p[1]), math.cos(p[0])])
-    p = minimize(lambda q: solve(unit(q))[0], start, method="Nelder-Mead",
+    p = minimize(lambda q: solve(unit(q), search)[0], start, method="Nelder-Mead",
                  options={"xatol": 1e-12, "fatol": 1e-30, "maxiter": 400}).x
     w = unit(p)
     _, coef, lo, hi = solve(w)
@@ -240,7 +245,7 @@ def distil_ridge(x: np.ndarray, u: np.ndarray, x_test: np.ndarray, u_test: np.nd
     return Distilled("ridge", [len(kept), 1, 1], rel_l2(predict(x_test), u_test), edges, build, predict, inputs=kept)
 
 
-def distil_kan(x: np.ndarray, u: np.ndarray, x_test: np.ndarray, u_test: np.ndarray, width: int, steps: int = 300,
+def distil_kan(x: np.ndarray, u: np.ndarray, x_test: np.ndarray, u_test: np.ndarray, width: int, steps: int = 150,
                sparsity: float = 1e-5, seed: int = 0) -> Distilled:
     """A [d, width, 1] B-spline KAN trained on the samples (L-BFGS, sparsity regulariser), then pruned."""
     from ..nn.kan import KAN

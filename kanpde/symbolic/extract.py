@@ -135,8 +135,9 @@ def refit_data(expr, symbols, x: np.ndarray, u: np.ndarray) -> sp.Expr:
             value = np.broadcast_to(np.asarray(fn(*x.T, *p), dtype=float), u.shape) - u
         return np.where(np.isfinite(value), value, 1e6)
 
-    try:
-        best = least_squares(residual, start, method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=200 * len(start)).x
+    try:  # finite-difference Jacobians: each costs len(start) evaluations, so the budget scales with it
+        best = least_squares(residual, start, method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15,
+                             max_nfev=30 * (len(start) + 1)).x
     except (ValueError, np.linalg.LinAlgError):
         return expr
     return _fill(template, params, best) if np.sum(residual(best) ** 2) < np.sum(residual(start) ** 2) else expr
@@ -242,7 +243,8 @@ def _shapes(dim: int, widths: int):
 
 
 def formula(solution, *, tol: float = 1e-4, points: int = 3000, library=FORMULA_LIBRARY, max_width: int = 2,
-            refit: bool = True, component: int = 0, seed: int = 0, verbose: bool = True) -> Formula:
+            refit: bool = True, component: int = 0, seed: int = 0, budget: float = 45.0, max_nodes: int = 30,
+            verbose: bool = True) -> Formula:
     """The closed-form formula of a solution: distilled, snapped, refitted, rounded, verified.
 
     Args:
@@ -255,6 +257,8 @@ def formula(solution, *, tol: float = 1e-4, points: int = 3000, library=FORMULA_
         max_width: the widest [d, w, 1] KAN tried after the sum, product and ridge shapes.
         refit: refit the constants on the PDE residual and the boundary values.
         component: which output of a system.
+        budget: seconds after which no further shape is tried (the refit and checks follow).
+        max_nodes: a formula with more expression nodes is taken only when no smaller one was found.
         verbose: print one line per shape tried and the result.
 
     Returns:
@@ -282,27 +286,24 @@ def formula(solution, *, tol: float = 1e-4, points: int = 3000, library=FORMULA_
     def error(expr):
         return rel_l2(_evaluate(expr, symbols, x_test), u_test)
 
-    best = None
+    found = []  # (expr, error, distilled), every shape snapped
     for name, distil in _shapes(x.shape[1], max_width):
+        if time.perf_counter() - started > budget and found:
+            say(f"formula: {budget:.0f} s budget spent; no larger shape tried")
+            break
         fitted = distil(x, u, x_test, u_test)
         if fitted is None:
             continue
         say(f"formula: {fitted.kind} {fitted.widths}: distilled to rel L2 {fitted.error:.2e}")
-        if fitted.error > max(tol, 10 * (best[1] if best else np.inf)):
-            continue
+        if found and fitted.error > 10 * min(e for _, e, _ in found):
+            continue  # snapping cannot make a poorer distillation the best formula
         expr = _snapped(fitted, symbols, x, u, library)
-        e = error(expr)
-        say(f"formula: {fitted.kind} snapped: rel L2 {e:.2e}, {count_nodes(expr)} nodes")
-        if best is None or e < best[1]:
-            best = (expr, e, fitted)
-        if e <= tol:
+        found.append((expr, error(expr), fitted))
+        say(f"formula: {fitted.kind} snapped: rel L2 {found[-1][1]:.2e}, {count_nodes(expr)} nodes")
+        if found[-1][1] <= tol and count_nodes(expr) <= max_nodes:
             break
-    if best is None:  # nothing distilled within tol: the best of the shapes, snapped anyway
-        fitted = min((f for _, d in _shapes(x.shape[1], max_width) if (f := d(x, u, x_test, u_test)) is not None),
-                     key=lambda f: f.error)
-        expr = _snapped(fitted, symbols, x, u, library)
-        best = (expr, error(expr), fitted)
-    expr, e, fitted = best
+    small = [f for f in found if count_nodes(f[0]) <= max_nodes]
+    expr, e, fitted = min(small, key=lambda f: f[1]) if small else min(found, key=lambda f: count_nodes(f[0]))
     if refit:
         expr = _refit_on_pde(problem, expr, symbols, x, solution, sample, error, tol, seed)
     expr = round_constants(expr, error, tol)
@@ -318,7 +319,7 @@ def _snapped(fitted: Distilled, symbols, x, u, library) -> sp.Expr:
     fits = fit_edges(np.stack([e.x for e in fitted.edges]), np.stack([e.y for e in fitted.edges]), library) \
         if fitted.edges else []
     expr = fitted.build(fits, symbols)
-    return refit_data(_merge_args(expr), symbols, x, u)
+    return refit_data(_merge_args(expr), symbols, x[:1000], u[:1000])
 
 
 def _refit_on_pde(problem, expr, symbols, x, solution, sample, error, tol, seed):
