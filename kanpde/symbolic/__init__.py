@@ -20,6 +20,7 @@ symbolic sits below io: it imports nn, pde and train, never io or solve (a solut
 from .edges import FORMULA_LIBRARY, fit_edges, score
 from .expression import FormulaModel, FormulaReport, formula_report, snap_constants, snap_number
 from .extract import Formula, count_nodes, formula
+from .figure import plot_distilled
 from .library import LIBRARY, Candidate, EdgeFit, best_fit, fit_candidate
 from .model import SymbolicKAN
 from .prune import prune, prune_kan
@@ -29,5 +30,5 @@ from .solution import network_formula, network_formula_report
 
 __all__ = ["Candidate", "EdgeFit", "FORMULA_LIBRARY", "Formula", "FormulaModel", "FormulaReport", "LIBRARY",
            "RidgeSearch", "SnapReport", "SymbolicKAN", "auto_symbolic", "best_fit", "count_nodes", "fit_candidate",
-           "fit_edges", "formula", "formula_report", "network_formula", "network_formula_report", "prune",
+           "fit_edges", "formula", "formula_report", "network_formula", "network_formula_report", "plot_distilled", "prune",
            "prune_kan", "ridge_directions", "ridge_model", "score", "snap_constants", "snap_number"]

@@ -65,6 +65,7 @@ class Distilled:
     predict: Callable
     network: object = None
     inputs: list[int] = field(default_factory=list)
+    fits: list = field(default_factory=list)  # the snapped edges (set by formula), for figures
 
 
 def rel_l2(a: np.ndarray, b: np.ndarray) -> float:

@@ -57,6 +57,7 @@ class Formula:
     message: str
     seconds: float = 0.0
     symbols: tuple = field(default=(), repr=False)
+    distilled: Distilled | None = field(default=None, repr=False)  # the small KAN it was read from
 
     @property
     def text(self) -> str:
@@ -90,7 +91,7 @@ class _Sampler:
 
     def __init__(self, solution, component: int):
         self.model, self.component = solution.model, component
-        ref = next(iter(self.model.parameters()), None)
+        ref = next(iter(self.model.parameters()), None) if isinstance(self.model, torch.nn.Module) else None
         self.dtype = ref.dtype if ref is not None else torch.float64
         self.device = ref.device if ref is not None else torch.device("cpu")
 
@@ -318,6 +319,7 @@ def _snapped(fitted: Distilled, symbols, x, u, library) -> sp.Expr:
     """Snap every edge of the distilled KAN and refit the constants on u's samples."""
     fits = fit_edges(np.stack([e.x for e in fitted.edges]), np.stack([e.y for e in fitted.edges]), library) \
         if fitted.edges else []
+    fitted.fits = fits
     expr = fitted.build(fits, symbols)
     return refit_data(_merge_args(expr), symbols, x[:1000], u[:1000])
 
@@ -362,4 +364,4 @@ def _verify(problem, solution, expr, symbols, error, tol, fitted, seed) -> Formu
     else:
         message = (f"no compact formula reaches rel L2 {tol:.0e}; the best one ({shape}, {nodes} nodes) has "
                    f"rel L2 {e:.1e}{note}")
-    return Formula(expr, e, exact, residual, nodes, e <= tol, shape, message, symbols=tuple(symbols))
+    return Formula(expr, e, exact, residual, nodes, e <= tol, shape, message, symbols=tuple(symbols), distilled=fitted)
