@@ -470,7 +470,7 @@ def test_formula_without_a_closed_form_is_compact_and_says_so(capsys):
     found = kp.symbolic.formula(solution, max_width=1, verbose=True)
     printed = capsys.readouterr().out
     assert not found.compact and "no compact formula reaches rel L2 1e-04" in found.message
-    assert found.n_nodes <= 30 and 1e-4 < found.rel_l2 < 0.1 and found.rel_l2_exact is None
+    assert found.n_nodes <= 30 and 1e-4 < found.rel_l2 < 0.5 and found.rel_l2_exact is None
     assert math.isfinite(found.residual) and found.residual > 0
     assert "product [2, 1]: distilled" in printed and found.message in printed
     assert "rel_l2_exact" not in found.to_dict() and None not in found.to_dict().values()

@@ -104,7 +104,7 @@ def _edge_fit_term(fit, z):
 
 def distil_sum(x: np.ndarray, u: np.ndarray, x_test: np.ndarray, u_test: np.ndarray) -> Distilled:
     """u = c + sum_i phi_i(x_i), all edges in one least-squares solve."""
-    axes = Axes(x)
+    axes = Axes(np.concatenate([x, x_test]))  # both sets inside the ranges: no extrapolation
     d = x.shape[1]
 
     def columns(points):
@@ -133,7 +133,7 @@ def distil_sum(x: np.ndarray, u: np.ndarray, x_test: np.ndarray, u_test: np.ndar
 def distil_product(x: np.ndarray, u: np.ndarray, x_test: np.ndarray, u_test: np.ndarray, sweeps: int = 60,
                    seed: int = 0) -> Distilled:
     """u = c + K prod_i phi_i(x_i) by alternating least squares (each factor's series in turn)."""
-    axes = Axes(x)
+    axes = Axes(np.concatenate([x, x_test]))  # both sets inside the ranges: no extrapolation
     d = x.shape[1]
     t = axes.t(x)
     basis = [_vander(t[:, i]) for i in range(d)]                                   # d x (N, DEGREE + 1)
@@ -199,7 +199,7 @@ def distil_ridge(x: np.ndarray, u: np.ndarray, x_test: np.ndarray, u_test: np.nd
         return None
     from scipy.optimize import minimize
 
-    axes = Axes(x)
+    axes = Axes(np.concatenate([x, x_test]))  # both sets inside the ranges: no extrapolation
     t = axes.t(x)
 
     def solve(w, rows=slice(None)):
@@ -253,7 +253,7 @@ def distil_kan(x: np.ndarray, u: np.ndarray, x_test: np.ndarray, u_test: np.ndar
     from ..nn.sparsity import sparsity_penalty
     from .prune import prune_kan
 
-    axes = Axes(x)
+    axes = Axes(np.concatenate([x, x_test]))  # both sets inside the ranges: no extrapolation
     d = x.shape[1]
     xt = torch.as_tensor(axes.t(x))
     ut = torch.as_tensor(u).unsqueeze(1)
