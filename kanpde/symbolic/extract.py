@@ -184,23 +184,32 @@ def refit_pde(problem, expr, symbols, x_in: np.ndarray, x_edge: np.ndarray, u_ed
     return _fill(template, params, best) if np.sum(residual(best) ** 2) < np.sum(residual(start) ** 2) else expr
 
 
-def round_constants(expr, error, tol: float, snap_tol: float = 1e-5):
+def round_constants(expr, error, tol: float, snap_tol: float | None = None):
     """Constants near small rationals times powers of pi, rounded where the error allows.
 
     ``error(expr)`` is the rel L2 against u; a rounding is kept while the error stays within
-    ``max(2 e0, tol / 1000)`` of the unrounded ``e0``. All constants at once first, else one by one.
+    ``max(2 e0, tol / 1000)`` of the unrounded ``e0``; candidates lie within ``snap_tol`` (default
+    ``e0`` clipped to [1e-5, 1e-3]) relative of a fraction times a power of pi. All constants at once first, else one by one;
+    then constants left as floats are tried at 0, smallest first (offsets of the order of the KAN's error).
     """
     e0 = error(expr)
     limit = max(2 * e0, tol / 1000)
+    # constants are as accurate as the formula: a 1e-2 formula's phase 1.5707564 is pi/2 (the limit still decides)
+    snap_tol = snap_tol if snap_tol is not None else max(1e-5, min(e0, 1e-3))
     expr = _merge_args(expr)
     floats = sorted(expr.atoms(sp.Float), key=lambda f: -abs(float(f)))
     rounded = {f: snap_number(f, tol=snap_tol) for f in floats}
     rounded = {f: r for f, r in rounded.items() if not isinstance(r, sp.Float)}
     trial = expr.xreplace(rounded)
     if _ok(trial, error, limit):
-        return trial
-    for f, r in rounded.items():
-        trial = expr.xreplace({f: r})
+        expr = trial
+    else:
+        for f, r in rounded.items():
+            trial = expr.xreplace({f: r})
+            if _ok(trial, error, limit):
+                expr = trial
+    for f in sorted(expr.atoms(sp.Float), key=lambda f: abs(float(f))):  # small leftovers of the KAN's error: 0
+        trial = expr.xreplace({f: sp.Integer(0)})
         if _ok(trial, error, limit):
             expr = trial
     return expr
