@@ -174,16 +174,17 @@ def fit_edges(x: np.ndarray, y: np.ndarray, library=FORMULA_LIBRARY, steps: int 
 
 def _search(candidate, x, y, t, yt, half, mid, steps: int, keep: int) -> list[EdgeFit | None]:
     """Grid search of one candidate for all edges at once, then LM from the ``keep`` best starts of each."""
-    # every edge shares one table when its t is the same; else the table is per edge (still vectorised over the grid)
+    # edges sampled on the same relative points share one table: R^2 of every grid row and edge in one product
     shared = bool(torch.allclose(t, t[:1].expand_as(t)))
+    if shared:
+        values, grid, valid = _grid_tables(candidate, t[0], steps)
+        table = _grid_r2(values, valid, yt)                                       # (M, E)
     out = []
     for e in range(len(x)):
-        if shared and e > 0:
-            r2 = table_r2[:, e]
-        else:
+        if not shared:
             values, grid, valid = _grid_tables(candidate, t[e], steps)
-            table_r2 = _grid_r2(values, valid, yt if shared else yt[e:e + 1])
-            r2 = table_r2[:, e if shared else 0]
+            table = _grid_r2(values, valid, yt[e:e + 1]).expand(-1, len(x))
+        r2 = table[:, e]
         if not bool((r2 > -1).any()):
             out.append(None)
             continue

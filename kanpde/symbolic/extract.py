@@ -28,7 +28,6 @@ from .distil import (Distilled, distil_kan, distil_product, distil_ridge, distil
 from .edges import FORMULA_LIBRARY, fit_edges
 from .expression import FormulaModel, snap_number
 
-SHAPES = ("sum", "product", "ridge", "kan")
 
 
 @dataclass
@@ -245,12 +244,11 @@ def _tidy(expr):
     return expr.xreplace(whole) if whole else expr
 
 
-def _shapes(dim: int, widths: int):
-    yield "sum", distil_sum
-    yield "product", distil_product
-    yield "ridge", distil_ridge
+def _shapes(widths: int):
+    """The distillers, simplest shape first: sum, product, ridge, then [d, w, 1] KANs up to ``widths``."""
+    yield from (distil_sum, distil_product, distil_ridge)
     for w in range(1, widths + 1):
-        yield f"kan{w}", lambda *a, w=w: distil_kan(*a, width=w)
+        yield lambda *a, w=w: distil_kan(*a, width=w)
 
 
 def formula(solution, *, tol: float = 1e-4, points: int = 3000, library=FORMULA_LIBRARY, max_width: int = 2,
@@ -297,10 +295,28 @@ def formula(solution, *, tol: float = 1e-4, points: int = 3000, library=FORMULA_
     def error(expr):
         return rel_l2(_evaluate(expr, symbols, x_test), u_test)
 
+    expr, e, fitted = _search(x, u, x_test, u_test, symbols, error, library, tol, max_width, max_nodes,
+                              started + budget, say)
+    if refit:
+        expr = _refit_on_pde(problem, expr, symbols, x, solution, sample, error, tol, seed)
+    expr = round_constants(expr, error, tol)
+    expr = _tidy(round_constants(simplify(expr), error, tol))  # simplifying can merge constants into new ones
+    result = _verify(problem, solution, expr, symbols, error, tol, fitted, seed)
+    result.seconds = time.perf_counter() - started
+    say(f"formula: {result.message}")
+    return result
+
+
+def _search(x, u, x_test, u_test, symbols, error, library, tol, max_width, max_nodes, deadline, say):
+    """Distil and snap shape after shape until a formula is good enough; the best compact one found.
+
+    Returns:
+        ``(expr, rel L2 against u, Distilled)``.
+    """
     found = []  # (expr, error, distilled), every shape snapped
-    for name, distil in _shapes(x.shape[1], max_width):
-        if time.perf_counter() - started > budget and found:
-            say(f"formula: {budget:.0f} s budget spent; no larger shape tried")
+    for distil in _shapes(max_width):
+        if time.perf_counter() > deadline and found:
+            say("formula: time budget spent; no larger shape tried")
             break
         fitted = distil(x, u, x_test, u_test)
         if fitted is None:
@@ -314,15 +330,7 @@ def formula(solution, *, tol: float = 1e-4, points: int = 3000, library=FORMULA_
         if count_nodes(expr) <= max_nodes and (found[-1][1] <= tol or _as_good_as_its_shape(found[-1], tol)):
             break
     small = [f for f in found if count_nodes(f[0]) <= max_nodes]
-    expr, e, fitted = min(small, key=lambda f: f[1]) if small else min(found, key=lambda f: count_nodes(f[0]))
-    if refit:
-        expr = _refit_on_pde(problem, expr, symbols, x, solution, sample, error, tol, seed)
-    expr = round_constants(expr, error, tol)
-    expr = _tidy(round_constants(simplify(expr), error, tol))  # simplifying can merge constants into new ones
-    result = _verify(problem, solution, expr, symbols, error, tol, fitted, seed)
-    result.seconds = time.perf_counter() - started
-    say(f"formula: {result.message}")
-    return result
+    return min(small, key=lambda f: f[1]) if small else min(found, key=lambda f: count_nodes(f[0]))
 
 
 def _as_good_as_its_shape(candidate, tol: float) -> bool:
