@@ -11,7 +11,6 @@ snapped as one number.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 import sympy as sp
@@ -29,10 +28,11 @@ def snap_number(value: float, tol: float = 1e-6, max_denominator: int = 64, digi
     if abs(value) <= tol:
         return sp.Integer(0)
     for k in _POWERS:
-        # the closest fraction with a small denominator (continued fractions), kept when within tol
-        guess = Fraction(value / np.pi ** k).limit_denominator(max_denominator)
-        if guess and abs(float(guess) * np.pi ** k - value) <= tol * max(1.0, abs(value)):
-            return sp.Rational(guess.numerator, guess.denominator) * sp.pi ** k
+        ratio = value / np.pi ** k
+        guess = sp.nsimplify(ratio, tolerance=tol * max(1.0, abs(ratio)), rational=True)
+        if isinstance(guess, sp.Rational) and guess.q <= max_denominator \
+                and abs(float(guess) * np.pi ** k - value) <= tol * max(1.0, abs(value)):
+            return guess * sp.pi ** k
     return sp.Float(value, digits) if digits else sp.Float(value)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 import sympy as sp
@@ -26,7 +27,7 @@ import torch
 
 from .distil import (Distilled, distil_kan, distil_product, distil_ridge, distil_sum, rel_l2)
 from .edges import FORMULA_LIBRARY, fit_edges
-from .expression import FormulaModel, snap_number
+from .expression import FormulaModel
 
 
 
@@ -197,8 +198,8 @@ def round_constants(expr, error, tol: float, snap_tol: float | None = None):
     snap_tol = snap_tol if snap_tol is not None else max(1e-5, min(e0, 1e-3))
     expr = _merge_args(expr)
     floats = sorted(expr.atoms(sp.Float), key=lambda f: -abs(float(f)))
-    rounded = {f: snap_number(f, tol=snap_tol) for f in floats}
-    rounded = {f: r for f, r in rounded.items() if not isinstance(r, sp.Float)}
+    rounded = {f: simple_number(f, snap_tol) for f in floats}
+    rounded = {f: r for f, r in rounded.items() if r is not None}
     trial = expr.xreplace(rounded)
     if _ok(trial, error, limit):
         expr = trial
@@ -212,6 +213,16 @@ def round_constants(expr, error, tol: float, snap_tol: float | None = None):
         if _ok(trial, error, limit):
             expr = trial
     return expr
+
+
+def simple_number(value: float, tol: float, max_denominator: int = 64) -> sp.Expr | None:
+    """The closest ``p/q pi^k`` (``q <= max_denominator``, ``k`` in 0, 1, 2, -1; continued fractions) within
+    ``tol * max(1, |value|)`` of ``value``; None when there is none."""
+    for k in (0, 1, 2, -1):
+        guess = Fraction(float(value) / np.pi ** k).limit_denominator(max_denominator)
+        if guess and abs(float(guess) * np.pi ** k - float(value)) <= tol * max(1.0, abs(float(value))):
+            return sp.Rational(guess.numerator, guess.denominator) * sp.pi ** k
+    return None
 
 
 def _ok(expr, error, limit) -> bool:
