@@ -184,18 +184,17 @@ def refit_pde(problem, expr, symbols, x_in: np.ndarray, x_edge: np.ndarray, u_ed
     return _fill(template, params, best) if np.sum(residual(best) ** 2) < np.sum(residual(start) ** 2) else expr
 
 
-def round_constants(expr, error, tol: float, snap_tol: float | None = None):
+def round_constants(expr, error, tol: float, snap_tol: float = 1e-5):
     """Constants near small rationals times powers of pi, rounded where the error allows.
 
     ``error(expr)`` is the rel L2 against u; a rounding is kept while the error stays within
-    ``max(2 e0, tol / 1000)`` of the unrounded ``e0``; candidates lie within ``snap_tol`` (default
-    ``e0`` clipped to [1e-5, 1e-3]) relative of a fraction times a power of pi. All constants at once first, else one by one;
+    ``max(2 e0, tol / 1000)`` of the unrounded ``e0``; candidates lie within ``snap_tol`` (default 1e-5)
+    relative of a fraction times a power of pi (:func:`simple_number`; a looser window catches random numbers,
+    201/64 for a pi off by 3e-4). All constants at once first, else one by one;
     then constants left as floats are tried at 0, smallest first (offsets of the order of the KAN's error).
     """
     e0 = error(expr)
     limit = max(2 * e0, tol / 1000)
-    # constants are as accurate as the formula: a 1e-2 formula's phase 1.5707564 is pi/2 (the limit still decides)
-    snap_tol = snap_tol if snap_tol is not None else max(1e-5, min(e0, 1e-3))
     expr = _merge_args(expr)
     floats = sorted(expr.atoms(sp.Float), key=lambda f: -abs(float(f)))
     rounded = {f: simple_number(f, snap_tol) for f in floats}
@@ -216,13 +215,14 @@ def round_constants(expr, error, tol: float, snap_tol: float | None = None):
 
 
 def simple_number(value: float, tol: float, max_denominator: int = 64) -> sp.Expr | None:
-    """The closest ``p/q pi^k`` (``q <= max_denominator``, ``k`` in 0, 1, 2, -1; continued fractions) within
-    ``tol * max(1, |value|)`` of ``value``; None when there is none."""
-    for k in (0, 1, 2, -1):
+    """The simplest ``p/q pi^k`` (smallest ``q``, then ``|k|``; ``q <= max_denominator``, ``k`` in 0, 1, 2, -1)
+    within ``tol * max(1, |value|)`` of ``value``, by continued fractions; None when there is none."""
+    found = []
+    for k in (0, 1, -1, 2):
         guess = Fraction(float(value) / np.pi ** k).limit_denominator(max_denominator)
         if guess and abs(float(guess) * np.pi ** k - float(value)) <= tol * max(1.0, abs(float(value))):
-            return sp.Rational(guess.numerator, guess.denominator) * sp.pi ** k
-    return None
+            found.append((guess.denominator, abs(k), sp.Rational(guess.numerator, guess.denominator) * sp.pi ** k))
+    return min(found, key=lambda f: f[:2])[2] if found else None
 
 
 def _ok(expr, error, limit) -> bool:
