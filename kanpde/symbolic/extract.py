@@ -6,9 +6,9 @@
 2. **Snap** (:func:`kanpde.symbolic.edges.fit_edges`): each edge against the library, by
    error plus description length.
 3. **Refit**: the formula's constants by least squares on u's samples, then by
-   Levenberg-Marquardt on the PDE residual (sympy derivatives at points) with u's values on
-   the boundary as the conditions; the refit is kept only if it lowers the residual and stays
-   within ``tol`` of u.
+   Levenberg-Marquardt on the PDE residual (sympy derivatives at points) and the problem's
+   conditions as loss terms (u's boundary values where a condition cannot be evaluated); the
+   refit is kept only if it lowers the residual and stays within ``max(10 tol, 2 e, 1e-2)`` of u.
 4. **Round**: constants near small rationals times powers of pi become exact, all at once or
    one by one, only while the error stays within ``max(2 e, tol / 1000)`` of the unrounded e.
 5. **Simplify** (sympy: trigsimp, factor, collect) and **verify**: rel L2 against u and the
@@ -158,23 +158,50 @@ def pde_residual(problem, expr, symbols, x: np.ndarray, parameters=None, model: 
     return torch.cat([r.reshape(-1) for r in residuals]).double().numpy()
 
 
-def refit_pde(problem, expr, symbols, x_in: np.ndarray, x_edge: np.ndarray, u_edge: np.ndarray, parameters=None):
-    """Constants by Levenberg-Marquardt on the PDE residual plus u's values on the boundary (the conditions)."""
+def _condition_rows(problem, model: FormulaModel, seed: int, n: int = 200):
+    """A function of nothing giving the residuals of the problem's conditions (every one as a loss term) for
+    the formula model's current constants, or None when a condition cannot be sampled or evaluated."""
+    soft = problem.soft(features=False)
+    try:
+        points = [(c, c.sample(soft.domain, n, "sobol", seed + i).to(dtype=torch.float64))
+                  for i, c in enumerate(soft.conditions)]
+        with torch.no_grad():
+            for c, pts in points:
+                soft.condition_residual(c, model, pts, backend="jet")
+    except (TypeError, ValueError, RuntimeError, AttributeError):
+        return None
+
+    def rows():
+        with torch.no_grad():
+            return np.concatenate([soft.condition_residual(c, model, pts, backend="jet").double().reshape(-1).numpy()
+                                   / np.sqrt(len(pts.points)) for c, pts in points] or [np.zeros(0)])
+    return rows
+
+
+def refit_pde(problem, expr, symbols, x_in: np.ndarray, x_edge: np.ndarray, u_edge: np.ndarray, parameters=None,
+              seed: int = 0):
+    """Constants by Levenberg-Marquardt on the PDE residual and the problem's conditions (each as a loss term);
+    u's values at ``x_edge`` stand in for conditions that cannot be evaluated on the formula."""
     from scipy.optimize import least_squares
 
     template, params, start = _parametrise(expr)
     if not len(params):
         return expr
-    edge_fn = _lambdify(template, symbols, params)
     model = FormulaModel([template], symbols, params, start)
+    conditions = _condition_rows(problem, model, seed)
+    edge_fn = _lambdify(template, symbols, params)
     scale = max(float(np.sqrt(np.mean(u_edge ** 2))), 1e-12)
 
     def residual(p):
         model.values = [float(v) for v in p]
         with np.errstate(all="ignore"):
             interior = pde_residual(problem, None, symbols, x_in, parameters, model) / np.sqrt(len(x_in))
-            edge = (np.broadcast_to(np.asarray(edge_fn(*x_edge.T, *p), dtype=float), u_edge.shape) - u_edge)
-            value = np.concatenate([interior, 10 * edge / np.sqrt(len(x_edge))]) / scale
+            if conditions is not None:
+                edge = conditions()
+            else:
+                edge = (np.broadcast_to(np.asarray(edge_fn(*x_edge.T, *p), dtype=float), u_edge.shape) - u_edge) \
+                    / np.sqrt(len(x_edge))
+            value = np.concatenate([interior, 10 * edge]) / scale
         return np.where(np.isfinite(value), value, 1e6)
 
     try:
@@ -371,11 +398,13 @@ def _refit_on_pde(problem, expr, symbols, x, solution, sample, error, tol, seed)
     x_in = x[:800]
     try:
         before = float(np.sqrt(np.mean(pde_residual(problem, expr, symbols, x_in, params) ** 2)))
-        candidate = refit_pde(problem, expr, symbols, x_in, x_edge, sample(x_edge), params)
+        candidate = refit_pde(problem, expr, symbols, x_in, x_edge, sample(x_edge), params, seed)
         after = float(np.sqrt(np.mean(pde_residual(problem, candidate, symbols, x_in, params) ** 2)))
     except (TypeError, ValueError, RuntimeError):  # a PDE the formula model cannot evaluate: keep the data fit
         return expr
-    return candidate if after < before and error(candidate) <= max(tol, error(expr)) else expr
+    # the PDE is the truth and the KAN only near it (a KAN trained to 2e-3 gives the exact formula at 2e-3 from
+    # itself): the refit may move off the KAN, but not by more than 1 %
+    return candidate if after < before and error(candidate) <= max(10 * tol, 2 * error(expr), 1e-2) else expr
 
 
 def _verify(problem, solution, expr, symbols, error, tol, fitted, seed) -> Formula:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
+import sympy as sp
 
 _NODE = {"sum": "+", "product": "×", "ridge": "+", "kan": "+"}
 
@@ -73,5 +76,6 @@ def plot_distilled(found, ax=None, names=None):
     ax.set_xlim(0, 1)
     ax.set_ylim(-0.35, len(levels) - 0.6)
     ax.set_axis_off()
-    ax.set_title(f"{fitted.kind} {fitted.widths}: u = {found.text}", fontsize=8)
+    shown = textwrap.fill(f"u = {sp.sstr(sp.N(found.expr, 4))}", 64)  # 4 digits: a title, not the record
+    ax.set_title(f"{fitted.kind} {fitted.widths}\n{shown}", fontsize=8)
     return ax
