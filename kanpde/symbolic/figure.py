@@ -76,6 +76,7 @@ def plot_distilled(found, ax=None, names=None):
     ax.set_xlim(0, 1)
     ax.set_ylim(-0.35, len(levels) - 0.6)
     ax.set_axis_off()
-    shown = textwrap.fill(f"u = {sp.sstr(sp.N(found.expr, 4))}", 64)  # 4 digits: a title, not the record
+    short = found.expr.xreplace({f: sp.Float(f, 4) for f in found.expr.atoms(sp.Float)})  # a title, not the record
+    shown = textwrap.fill(f"u = {sp.sstr(short)}", 64)
     ax.set_title(f"{fitted.kind} {fitted.widths}\n{shown}", fontsize=8)
     return ax
