@@ -260,8 +260,6 @@ def cmd_solve(args) -> int:
     if args.nproc > 1:  # data-parallel: each local worker runs this command as one rank of a gloo group
         return launch(cmd_solve, args.nproc, argparse.Namespace(**{**vars(args), "nproc": 1}))
     problem, name, module = load_problem(args.problem)
-    if args.formula and (args.model != "kan" or args.hard):
-        raise ValueError("--formula reads a KAN without output transform: use --model kan and no --hard")
     if args.hard:
         problem = problem.with_hard_dirichlet()
     grids = _ints(args.grid_schedule or "5,10,20,40", "--grid-schedule")
@@ -296,12 +294,12 @@ def cmd_solve(args) -> int:
         fd, fd_row = _run_fd(module, problem)
         rows.append(fd_row)
     extra = {"problem": name, "source": args.problem, "fd": fd_row}
-    if args.formula:  # snap the KAN's edges, fine-tune, and read off the formula (kanpde.symbolic)
-        from .symbolic.solution import formula_summary
+    if args.formula:  # distil u, snap, refit and verify (kanpde.symbolic.formula)
+        from .symbolic import formula as read_formula
 
-        formula = extra["formula"] = formula_summary(solution)
-        print(f"formula: u = {formula['formula']}  (rel L2 {_fmt(formula['rel_l2'], '.3e')}, "
-              f"PDE residual {formula['pde_residual']:.3e})")
+        found = read_formula(solution, verbose=False)
+        extra["formula"] = found.to_dict()
+        _say(args, f"formula: {found.message}; PDE residual {found.residual:.1e}, {found.seconds:.1f} s")
     results = write_results(solution, out, rows=rows, fd=fd, extra=extra, errors=errors)
     print(_table(rows))
     for path in results.files:
@@ -470,7 +468,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train data-parallel in N local processes (torch.distributed, gloo); under torchrun "
                         "leave it at 1: `torchrun --nproc-per-node N -m kanpde solve NAME`")
     p.add_argument("--formula", action="store_true",
-                   help="snap the KAN to a symbolic formula, print it and write it into summary.json")
+                   help="read a closed-form formula off the solution (distil, snap, verify), print it and write it "
+                        "into summary.json")
     p.add_argument("--config", choices=("recommended", "default"), default="recommended",
                    help="recommended: the problem's own config() where it has one (schedule, points, causal "
                         "training, time windows; see 'kanpde list'), overriding the schedule options; "

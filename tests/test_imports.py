@@ -35,16 +35,9 @@ LAYERS: list[tuple[str, ...]] = [
 # The CLI resolves problem names from problems/ (DESIGN.md); no other module may import it.
 PROBLEMS_ALLOWED = ("kanpde.cli",)
 
-# Violations owned by work on other branches at the time of writing (train/: options beside their machinery;
-# io/ and symbolic/: Solution.formula and the symbolic helpers that call solve). Each entry is a key of
-# violations(); the test fails on any violation not listed here, and on an entry that no longer occurs, so the
-# list only shrinks. It must be empty once those branches are merged.
-PENDING = {
-    "cycle kanpde.io.marching kanpde.io.solution kanpde.solve kanpde.symbolic.snap kanpde.symbolic.solution",
-    "upward kanpde.symbolic.prune -> kanpde.io.solution",
-    "upward kanpde.symbolic.snap -> kanpde.io.solution",
-    "upward kanpde.symbolic.snap -> kanpde.solve",
-}
+# Known violations, each a key of violations(): none. The test fails on any violation not listed here and on
+# an entry that no longer occurs, so a temporary exception must be named and removed again.
+PENDING: set[str] = set()
 
 
 def module_files(root: Path, package: str = PACKAGE) -> dict[str, Path]:

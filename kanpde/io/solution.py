@@ -187,24 +187,16 @@ class Solution:
             grads.append(torch.cat([_input_gradient(values[:, c], z, keep=c < m - 1) for c in range(m)], 1))
         return grads[0].detach(), grads[1].detach()
 
-    def formula(self, simplify: bool = True, digits: int | None = None, tol: float = 1e-6, **options):
-        """The solution as a sympy expression in the problem's coordinate names.
+    def formula(self, **options):
+        """The solution as a sympy expression: ``kp.symbolic.formula(self, **options).expr``
+        (distilled, snapped, refitted and verified; see :func:`kanpde.symbolic.formula`)."""
+        return self.formula_report(**options).expr
 
-        A KAN solution is first snapped edge by edge to closed-form functions and fine-tuned on
-        the PDE loss (:func:`kanpde.symbolic.auto_symbolic`, run once; ``options`` go to it);
-        constants within ``tol`` of small rationals times powers of pi are snapped to them.
-        ``sympy.latex(expr)`` gives LaTeX; :meth:`formula_report` checks the formula.
-        """
-        from ..symbolic.solution import solution_formula  # composes train + io: imported on demand
+    def formula_report(self, **options):
+        """The :class:`kanpde.symbolic.Formula` of this solution (expression, rel L2, PDE residual, size)."""
+        from ..symbolic import formula  # io sits above symbolic: a downward import, loaded on demand (sympy)
 
-        return solution_formula(self, simplify=simplify, digits=digits, tol=tol, **options)
-
-    def formula_report(self, simplify: bool = True, digits: int | None = None, tol: float = 1e-6, **options):
-        """The formula with its rel L2 on the dense evaluation set and its own PDE residual
-        (:class:`kanpde.symbolic.FormulaReport`)."""
-        from ..symbolic.solution import solution_formula_report
-
-        return solution_formula_report(self, simplify=simplify, digits=digits, tol=tol, **options)
+        return formula(self, **options)
 
     # -- checkpoints --------------------------------------------------------------------------------
 

@@ -55,6 +55,7 @@ def _library() -> dict[str, Candidate]:
         Candidate("log", torch.log, sp.log, 2),
         Candidate("sin", torch.sin, sp.sin, 2, period=2 * np.pi),
         Candidate("cos", torch.cos, sp.cos, 2, period=2 * np.pi),
+        Candidate("tan", torch.tan, sp.tan, 3, period=np.pi),
         Candidate("tanh", torch.tanh, sp.tanh, 3),
         Candidate("sinh", torch.sinh, sp.sinh, 3),
         Candidate("cosh", torch.cosh, sp.cosh, 3),

@@ -13,7 +13,6 @@ import copy
 
 import torch
 
-from ..io.solution import Solution
 from ..nn.kan import KAN
 from ..nn.sparsity import edge_magnitudes
 
@@ -83,7 +82,9 @@ def prune(model_or_solution, threshold: float = 1e-2, x=None, points: int = 2000
     Raises:
         TypeError: neither a KAN nor a Solution of one. ValueError: a bare KAN without ``x``.
     """
-    solution = model_or_solution if isinstance(model_or_solution, Solution) else None
+    # a Solution is duck-typed (symbolic sits below io): anything with .network and .problem
+    solution = model_or_solution if hasattr(model_or_solution, "network") and hasattr(model_or_solution, "problem") \
+        else None
     model = solution.network if solution is not None else model_or_solution  # N, not u
     if not isinstance(model, KAN):
         raise TypeError(f"prune needs a kanpde.KAN or a Solution of one, got {type(model).__name__}")
@@ -99,4 +100,5 @@ def prune(model_or_solution, threshold: float = 1e-2, x=None, points: int = 2000
     pruned = prune_kan(model, x, threshold)
     if solution is None:
         return pruned
-    return Solution(solution.problem, pruned, solution.history, solution.config, solution.parameters, solution.elapsed)
+    return type(solution)(solution.problem, pruned, solution.history, solution.config, solution.parameters,
+                          solution.elapsed)

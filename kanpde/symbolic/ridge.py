@@ -8,7 +8,7 @@ A [2, 2, 1] :class:`SymbolicKAN` whose first-layer edges are snapped to features
 each spline on a grid fitted to the range of its input. Only the angle of each direction
 matters then (a scale or sign of ``w_r`` moves the grid with it): ``w_r = (cos t_r, sin t_r)``,
 ``t_r`` in ``[0, pi)``. For a linear PDE with its conditions as loss terms the trainer's
-residual vector (``|r|^2`` = the loss, :func:`kanpde.train.lm.residual_vector`) is affine in the
+residual vector (``|r|^2`` = the loss, :func:`kanpde.train.residuals.residual_vector`) is affine in the
 coefficients and splits over the ridges:
 
     r(coef) = r_0 + J(t_1) coef_1 + J(t_2) coef_2,
@@ -33,7 +33,7 @@ from ..nn.kan import KAN
 from ..train.config import TrainConfig
 from ..nn.network import Network
 from ..pde.conditions import ConditionPoints
-from ..train.lm import residual_parts, residual_vector
+from ..train.residuals import residual_parts, residual_vector
 from ..train.trainer import Trainer, TrainingPoints
 from .library import EdgeFit
 from .model import SymbolicKAN

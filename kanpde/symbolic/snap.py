@@ -16,10 +16,8 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
-from ..io.solution import Solution
 from ..nn.kan import KAN
-from ..train.config import TrainConfig
-from ..train.stages import LBFGS
+from ..train import LBFGS, TrainConfig, Trainer
 from .library import EdgeFit, best_fit
 from .model import SymbolicKAN
 
@@ -45,19 +43,25 @@ def _edge_samples(model: SymbolicKAN, layer: int, inputs: torch.Tensor, n: int =
         return x, model.edge_values(layer, x)                            # (n, in), (n, in, out)
 
 
-def fine_tune(solution: Solution, model: SymbolicKAN, steps: int, verbose: bool) -> Solution:
-    """``steps`` L-BFGS iterations of ``model`` on the solution's PDE loss, with its training points."""
-    from ..solve import solve
+def same_kind(solution, model, trainer=None):
+    """A solution of ``solution``'s own class holding ``model`` (symbolic sits below io: it never imports Solution)."""
+    history, parameters, elapsed = ((trainer.history, trainer.learned_parameters(), trainer.elapsed) if trainer
+                                    else (solution.history, solution.parameters, solution.elapsed))
+    return type(solution)(solution.problem, model, history, solution.config, parameters, elapsed)
 
+
+def fine_tune(solution, model: SymbolicKAN, steps: int, verbose: bool):
+    """``steps`` L-BFGS iterations of ``model`` on the solution's PDE loss, with its training points."""
     keep = {k: v for k, v in solution.config.items()
             if k in ("interior_points", "boundary_points", "sampling", "seed", "weights")}
     config = TrainConfig(**keep, schedule=[LBFGS(steps)], update_grid=False, verbose=verbose,
                          dtype=next(model.parameters()).dtype)
-    return solve(solution.problem, model, config)
+    trainer = Trainer(solution.problem, model, config).run()
+    return same_kind(solution, model, trainer)
 
 
-def auto_symbolic(solution: Solution, library=None, r2_threshold: float = 0.999, weight_simple: float = 0.8,
-                  fine_tune_steps: int = 200, points: int = 2000, verbose: bool = True) -> tuple[Solution, SnapReport]:
+def auto_symbolic(solution, library=None, r2_threshold: float = 0.999, weight_simple: float = 0.8,
+                  fine_tune_steps: int = 200, points: int = 2000, verbose: bool = True) -> tuple[object, SnapReport]:
     """Snap a KAN solution's edges to library functions, layer by layer, fine-tuning after each.
 
     Args:
@@ -76,7 +80,7 @@ def auto_symbolic(solution: Solution, library=None, r2_threshold: float = 0.999,
     Raises:
         TypeError: a solution whose network is not a KAN.
     """
-    if not isinstance(solution, Solution):
+    if not all(hasattr(solution, a) for a in ("network", "problem", "config")):
         raise TypeError(f"auto_symbolic needs a kanpde.Solution, got {type(solution).__name__}")
     if solution.problem is None:
         raise ValueError("auto_symbolic needs the solution's problem (to sample its domain and fine-tune)")
@@ -108,6 +112,5 @@ def auto_symbolic(solution: Solution, library=None, r2_threshold: float = 0.999,
         if fine_tune_steps:
             current = fine_tune(solution, model, fine_tune_steps, verbose)
     if current is solution:
-        current = Solution(solution.problem, model, solution.history, solution.config, solution.parameters,
-                           solution.elapsed)
+        current = same_kind(solution, model)
     return current, report

@@ -1,10 +1,11 @@
-"""``Solution.formula()`` and ``Solution.formula_report()``: snap once, then read the formula."""
+"""The formula of a KAN network itself: snap its edges once (:func:`auto_symbolic`), then read the expression
+(with the built-in conditions' transform). :func:`kanpde.symbolic.formula` distils u instead."""
 
 from __future__ import annotations
 
 import time
 
-from .formula import FormulaReport, formula_report, sympy_solution_expr
+from .expression import FormulaReport, formula_report, sympy_solution_expr
 from .model import SymbolicKAN
 from .snap import auto_symbolic
 
@@ -23,26 +24,16 @@ def snapped(solution, **options):
     return cached[0]
 
 
-def solution_formula(solution, simplify: bool = True, digits: int | None = None, tol: float = 1e-6, **options):
-    """The solution as a sympy expression (a list for several outputs); see :meth:`Solution.formula`."""
+def network_formula(solution, simplify: bool = True, digits: int | None = None, tol: float = 1e-6, **options):
+    """The snapped network's u as a sympy expression (a list for several outputs); ``options`` go to
+    :func:`auto_symbolic`."""
     exprs = sympy_solution_expr(snapped(solution, **options), simplify=simplify, digits=digits, tol=tol)
     return exprs[0] if len(exprs) == 1 else exprs
 
 
-def solution_formula_report(solution, simplify: bool = True, digits: int | None = None, tol: float = 1e-6,
+def network_formula_report(solution, simplify: bool = True, digits: int | None = None, tol: float = 1e-6,
                             **options) -> FormulaReport:
-    """:class:`FormulaReport` of the solution's formula; see :meth:`Solution.formula_report`."""
+    """:class:`FormulaReport` of :func:`network_formula` (rel L2, PDE residual, whether compact)."""
     result = snapped(solution, **options)
     exprs = sympy_solution_expr(result, simplify=simplify, digits=digits, tol=tol)
     return formula_report(result, exprs)
-
-
-def formula_summary(solution) -> dict:
-    """The formula report as plain data (``kanpde solve --formula`` writes it into summary.json):
-    formula, LaTeX, rel L2, PDE residual, whether it is compact, splines left with their R^2, time."""
-    started = time.perf_counter()
-    report = solution_formula_report(solution)
-    result = snapped(solution)
-    left = getattr(result, "snap_report", None)
-    return {**report.to_dict(), "time_s": time.perf_counter() - started,
-            "splines_left": {f"{l},{i},{o}": r2 for (l, i, o), r2 in (left.splines_left().items() if left else [])}}

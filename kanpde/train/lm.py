@@ -44,7 +44,6 @@ import torch
 from .distributed import DataParallel
 from .galerkin import GalerkinRows
 from .jacobian import jacobian
-from .residuals import residual_parts, residual_vector  # noqa: F401  (kanpde.symbolic.ridge imports them here)
 from .resume import Position
 
 

@@ -86,21 +86,24 @@ class FormulaModel(torch.nn.Module):
     the formula uses sympy's derivatives, not autograd's.
     """
 
-    def __init__(self, exprs: list[sp.Expr], symbols):
+    def __init__(self, exprs: list[sp.Expr], symbols, params=(), values=()):
         super().__init__()
         self.exprs, self.symbols = list(exprs), list(symbols)
+        # constants as symbols: a refit changes ``values`` and reuses the lambdified derivatives
+        self.params, self.values = list(params), [float(v) for v in values]
         self.in_dim, self.out_dim = len(self.symbols), len(self.exprs)
         self._dummy = torch.nn.Parameter(torch.zeros((), dtype=torch.float64), requires_grad=False)
         self._cache: dict = {}
 
     def _function(self, key, expr):
         if key not in self._cache:
-            self._cache[key] = sp.lambdify(self.symbols, expr, modules="numpy")
+            self._cache[key] = sp.lambdify(self.symbols + self.params, expr, modules="numpy")
         return self._cache[key]
 
     def _evaluate(self, key, expr, x: torch.Tensor) -> torch.Tensor:
         columns = x.detach().cpu().numpy().T
-        values = np.broadcast_to(np.asarray(self._function(key, expr)(*columns), dtype=float), (x.shape[0],))
+        values = np.broadcast_to(np.asarray(self._function(key, expr)(*columns, *self.values), dtype=float),
+                                 (x.shape[0],))
         return torch.as_tensor(np.array(values), dtype=x.dtype, device=x.device)  # (N,)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
