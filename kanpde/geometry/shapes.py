@@ -128,6 +128,11 @@ def _ear_clip(v: np.ndarray) -> np.ndarray:
 def _segments_cross(p1, p2, q1, q2) -> bool:
     d1, d2 = _cross(q1, q2, p1), _cross(q1, q2, p2)
     d3, d4 = _cross(p1, p2, q1), _cross(p1, p2, q2)
+    if d1 == d2 == d3 == d4 == 0:  # collinear: they cross only where their extents along the line overlap
+        axis = np.asarray(p2, float) - np.asarray(p1, float)
+        a, b = sorted((0.0, float(axis @ axis)))
+        c, d = sorted((float((np.asarray(q1) - p1) @ axis), float((np.asarray(q2) - p1) @ axis)))
+        return max(a, c) <= min(b, d)
     return (d1 * d2 <= 0) and (d3 * d4 <= 0)
 
 
