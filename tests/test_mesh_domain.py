@@ -263,3 +263,12 @@ def test_cost_script_runs(capsys):
     rows = mesh_distance_cost.main(["--facets", "40", "400", "--points", "50"])
     assert [r["facets"] for r in rows] == [40, 400] and all(r["jet"] > 0 for r in rows)
     assert "time per point" in capsys.readouterr().out
+
+
+def test_three_d_mesh_says_why_no_side_is_built_in(tmp_path):
+    domain = kp.MeshDomain.from_file(hex_box_file(tmp_path))
+    lo = lambda x: torch.as_tensor(x[:, 0] < 1e-9)  # noqa: E731
+    hi = lambda x: torch.as_tensor(x[:, 0] > 2 - 1e-9)  # noqa: E731
+    with pytest.warns(UserWarning, match="none can be built in"):
+        problem = kp.Problem(domain, lambda x, u: u.laplacian(), [kp.Dirichlet(0.0, on=lo), kp.Dirichlet(1.0, on=hi)])
+    assert not problem.constraints.dirichlet

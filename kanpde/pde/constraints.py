@@ -380,6 +380,9 @@ def plan(domain: Domain, conditions: Sequence[Condition], outputs: Sequence[str]
         warnings.warn(f"Dirichlet conditions on several sides: {len(left)} cannot be built in "
                       f"({'; '.join(f'{_label(c)}: {r}' for c, r in left)}), so {kept}; the others are loss terms",
                       stacklevel=2)
+    elif len(left) >= 2 and all(c.component is None for c, _ in left):
+        warnings.warn(f"Dirichlet conditions on several sides stay loss terms: none can be built in "
+                      f"({'; '.join(f'{_label(c)}: {r}' for c, r in left)})", stacklevel=2)
     return Constraints(domain, chosen, len(outputs), features)
 
 
