@@ -272,3 +272,21 @@ def test_three_d_mesh_says_why_no_side_is_built_in(tmp_path):
     with pytest.warns(UserWarning, match="none can be built in"):
         problem = kp.Problem(domain, lambda x, u: u.laplacian(), [kp.Dirichlet(0.0, on=lo), kp.Dirichlet(1.0, on=hi)])
     assert not problem.constraints.dirichlet
+
+
+def test_arcs_inside_a_loop_are_recognised():
+    half = annulus_mesh(40, 6, sweep=np.pi)
+    assert sorted(c.radius for c in half._circles) == pytest.approx([0.5, 1.0], rel=1e-12)
+    phi = half.adf()
+    assert sorted(type(p).__name__ for p in phi.primitives) == ["Arc", "Arc", "Segment", "Segment"]
+    for side, radius in (("inner", 0.5), ("outer", 1.0)):
+        b = half.sample_boundary(200, "sobol", 0, side=side)
+        assert np.allclose(np.linalg.norm(b, axis=1), radius, atol=1e-14) and half.side(side)(b).all()
+    for side in (None, "inner", "outer", "ends"):
+        b = torch.as_tensor(half.sample_boundary(200, "halton", 1, side=side))
+        assert phi(b).abs().max() < 1e-10 and half.adf([side] if side else None)(b).abs().max() < 1e-10
+    x = interior(half)
+    assert (phi(x) > 0).all()
+    value, grad, second = phi.derivatives(x, PAIRS)
+    v, g, s = function_derivatives(phi, x, PAIRS, 2)
+    assert torch.allclose(grad, g, atol=1e-10, rtol=0) and torch.allclose(second, s, atol=1e-10, rtol=0)

@@ -13,9 +13,10 @@ keep their corner nodes). Then:
 - ``contains``: barycentric test in the cells whose centroids lie within the largest
   centroid-vertex distance of the point (centroid KD-tree), or within ``tol`` of the boundary
   (facet-midpoint KD-tree); the cost per point does not grow with the mesh;
-- curved sides (2-D): a closed loop of at least 12 boundary nodes that all lie on one circle
-  is taken to be that circle (what the mesh approximates): boundary samples on its facets are
-  moved radially onto it, its normals are radial, and its distance function is the circle's;
+- curved sides (2-D): a closed loop of at least 12 boundary nodes that all lie on one circle,
+  or a run of at least 6 facets of another loop whose nodes do, is taken to be that circle or
+  arc (what the mesh approximates): boundary samples on its facets are moved radially onto
+  it, its normals are radial, and its distance function is the circle's;
 - distance functions (2-D): :class:`~kanpde.geometry.distance.SmoothDistance` of a few
   primitives per side: whole circles, arcs (part of a circle loop), and straight runs of
   facets merged into one segment each; smooth (no dip at every mesh vertex) and O(primitives)
@@ -451,22 +452,61 @@ class MeshDomain(Domain):
         return out
 
     def _find_circles(self):
-        """Closed boundary loops of >= 12 nodes that all lie on one circle (relative 1e-8)."""
+        """Circles the boundary approximates: closed loops of >= 12 nodes that all lie on one circle
+        (whole circles), and runs of >= 6 facets of other loops whose nodes do (arcs). "On" means
+        within 1e-9 of the mesh size, with a radius below 100 mesh sizes (not a straight run)."""
         circles, owner = [], np.full(len(self._facets), -1)
-        for nodes, chain, closed in self._chains(np.arange(len(self._facets))):
-            if not closed or len(chain) < 12:
-                continue
-            p = self._points_[nodes[:-1]]
-            a = np.column_stack([2 * p, np.ones(len(p))])
-            (cx, cy, c0), *_ = np.linalg.lstsq(a, (p ** 2).sum(1), rcond=None)
-            radius = np.sqrt(c0 + cx ** 2 + cy ** 2)
-            if not np.isfinite(radius) or np.abs(np.linalg.norm(p - (cx, cy), axis=1) - radius).max() > 1e-8 * radius:
-                continue
+
+        def add(nodes, chain):
+            center, radius = self._fit_circle(self._points_[nodes])
             mid = self._points_[self._facets[chain]].mean(axis=1)
-            sign = 1.0 if np.mean(((mid - (cx, cy)) * self._normals[chain]).sum(1)) > 0 else -1.0
+            sign = 1.0 if np.mean(((mid - center) * self._normals[chain]).sum(1)) > 0 else -1.0
             owner[chain] = len(circles)
-            circles.append(Circle((cx, cy), radius, sign))
+            circles.append(Circle(center, radius, sign))
+
+        for nodes, chain, closed in self._chains(np.arange(len(self._facets))):
+            if closed and len(chain) >= 12 and self._fit_circle(self._points_[nodes[:-1]]) is not None:
+                add(nodes[:-1], chain)
+                continue
+            ring = nodes[:-1] if closed else nodes
+            for first, last in self._arc_runs(nodes, closed):
+                add(np.take(ring, range(first, last + 1), mode="wrap"), np.take(chain, range(first, last), mode="wrap"))
         return circles, owner
+
+    def _fit_circle(self, p: np.ndarray):
+        """``(center, radius)`` of the circle through all of ``p`` (least squares, then checked), or None."""
+        a = np.column_stack([2 * p, np.ones(len(p))])
+        (cx, cy, c0), *_ = np.linalg.lstsq(a, (p ** 2).sum(1), rcond=None)
+        radius = np.sqrt(max(c0 + cx ** 2 + cy ** 2, 0.0))
+        if not 0 < radius < 100 * self._scale:
+            return None
+        if np.abs(np.linalg.norm(p - (cx, cy), axis=1) - radius).max() > 1e-9 * self._scale:
+            return None
+        return np.array([cx, cy]), float(radius)
+
+    def _arc_runs(self, nodes: np.ndarray, closed: bool, least: int = 6) -> list[tuple[int, int]]:
+        """Maximal runs ``(first, last)`` of node positions in ``nodes`` (a closed loop's may pass its end
+        and wrap) spanning >= ``least`` facets whose nodes lie on one circle."""
+        ring = nodes[:-1] if closed else nodes
+        n = len(ring)
+        on_circle = lambda a, b: self._fit_circle(self._points_[np.take(ring, range(a, b + 1), mode="wrap")])  # noqa: E731
+        shift = 0
+        if closed:  # start where four nodes in a row are not on one circle: no arc runs across the start
+            shift = next((i for i in range(n) if on_circle(i - 2, i + 1) is None), None)
+            if shift is None:
+                return []
+        facets, out, first = (n if closed else n - 1), [], 0
+        while first + least <= facets:
+            last = first + 2
+            while last <= facets and on_circle(first + shift, last + shift) is not None:
+                last += 1
+            last -= 1
+            if last - first >= least:
+                out.append((first + shift, last + shift))
+                first = last
+            else:
+                first += 1
+        return out
 
     def _primitives(self, rows: np.ndarray) -> list:
         """Whole circles, arcs and merged straight runs covering the facets ``rows``."""
