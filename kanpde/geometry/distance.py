@@ -19,6 +19,13 @@ Building blocks:
 
 :func:`signed_adf` and :func:`adf` dispatch on the domain: closed forms for boxes and
 disks, the domain's own ``signed_adf()`` / ``adf(side)`` methods for the others.
+
+:class:`SmoothDistance` is the R-equivalence of a few primitives (:class:`Segment`,
+:class:`Arc` = circle function trimmed by the half-plane of its chord, whole :class:`Circle`)
+with the value, gradient and Hessian in closed form (cached per point set by
+:class:`PointSetCache`). Polygons and 2-D meshes build theirs from merged primitives
+(:func:`merge_collinear`; meshes also recognise circles and arcs), so the function has no dip
+at every edge's end and its cost does not grow with the number of edges or facets.
 """
 
 from __future__ import annotations
