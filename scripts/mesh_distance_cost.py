@@ -86,7 +86,6 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--facets", type=int, nargs="+", default=[1000, 10_000, 100_000])
     parser.add_argument("--points", type=int, default=4000)
     args = parser.parse_args(argv)
-    torch.set_default_dtype(torch.float64)
     rows = [measure(f, args.points) for f in args.facets]
     keys = ["build", "index", "value", "jet", "contains", "old_value"]
     print(f"{'facets':>8} {'points':>7} " + " ".join(f"{k + ' s':>12}" for k in keys))
