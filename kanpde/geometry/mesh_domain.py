@@ -104,7 +104,7 @@ class MeshDomain(Domain):
         self._lo, self._hi, self._scale = lo, hi, float(np.max(hi - lo))
         edge = self._vertices[:, 1:] - self._vertices[:, :1]
         self._inverse = np.linalg.inv(np.transpose(edge, (0, 2, 1)))               # (C, d, d): x -> barycentric
-        self._tree = self._facet_tree = None
+        self._tree, self._facet_trees = None, {}
         centroids = self._vertices.mean(axis=1)
         self._centroids = centroids
         self._reach = float(np.linalg.norm(self._vertices - centroids[:, None], axis=-1).max())
@@ -313,6 +313,16 @@ class MeshDomain(Domain):
         dist, _ = self._nearest_facet(x, rows)
         return dist
 
+    def _facet_index_of(self, rows: np.ndarray):
+        """KD-tree of the midpoints of the facets ``rows`` and their longest length (kept per row set)."""
+        from scipy.spatial import cKDTree
+
+        key = rows.tobytes()
+        if key not in self._facet_trees:
+            f = self._points_[self._facets[rows]]
+            self._facet_trees[key] = (cKDTree(f.mean(axis=1)), float(np.linalg.norm(f[:, 1] - f[:, 0], axis=1).max()))
+        return self._facet_trees[key]
+
     def _nearest_facet(self, x: np.ndarray, rows=None):
         """2-D: distance to the nearest facet of ``rows`` (all when None) and its row. Candidates are the
         facets with the nearest midpoints (KD-tree); points the bound ``|x - mid| - reach`` leaves
@@ -320,11 +330,7 @@ class MeshDomain(Domain):
         from scipy.spatial import cKDTree
 
         rows = np.arange(len(self._facets)) if rows is None else np.asarray(rows)
-        f = self._points_[self._facets[rows]]
-        mid, reach = f.mean(axis=1), float(np.linalg.norm(f[:, 1] - f[:, 0], axis=1).max())
-        tree = self._facet_tree if len(rows) == len(self._facets) and self._facet_tree is not None else cKDTree(mid)
-        if len(rows) == len(self._facets):
-            self._facet_tree = tree
+        tree, reach = self._facet_index_of(rows)
         value, index = np.full(len(x), np.inf), np.zeros(len(x), np.int64)
         todo, k = np.arange(len(x)), 16
         while len(todo):
@@ -380,13 +386,10 @@ class MeshDomain(Domain):
         facet midpoint is close enough for that to be possible."""
         if self.dim == 3:
             return self._distances(x) <= within
-        from scipy.spatial import cKDTree
-
-        if self._facet_tree is None:
-            self._facet_tree = cKDTree(self._points_[self._facets].mean(axis=1))
-        f = self._points_[self._facets]
-        reach = float(np.linalg.norm(f[:, 1] - f[:, 0], axis=1).max())
-        near = self._facet_tree.query(x, k=1)[0] - reach <= within
+        tree, reach = self._facet_index_of(np.arange(len(self._facets)))
+        # the bound prunes the search: a nearest-midpoint query from far away explores a whole arc of
+        # near-equidistant midpoints
+        near = np.isfinite(tree.query(x, k=1, distance_upper_bound=within + reach * (1 + 1e-9))[0])
         out = np.zeros(len(x), bool)
         if near.any():
             out[near] = self._distances(x[near]) <= within
