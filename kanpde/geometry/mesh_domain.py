@@ -300,7 +300,9 @@ class MeshDomain(Domain):
                 continue
             a, b, y = p[on] - c.center, q[on] - c.center, np.broadcast_to(x[:, None, :], p.shape)[on] - c.center
             cross = lambda u, v: u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]  # noqa: E731
-            wedge = (np.sign(cross(a, y)) * np.sign(cross(a, b)) >= 0) & (np.sign(cross(y, b)) * np.sign(cross(a, b)) >= 0) \
+            turn = np.sign(cross(a, b))
+            # the ray from the centre through the point crosses the facet: the nearest arc point is radial
+            wedge = (np.sign(cross(a, y)) * turn >= 0) & (np.sign(cross(y, b)) * turn >= 0) \
                 & ((y * (a + b)).sum(-1) > 0)
             arc = np.where(wedge, np.abs(np.linalg.norm(y, axis=-1) - c.radius), np.inf)
             out[on] = np.minimum(out[on], arc)
@@ -492,7 +494,10 @@ class MeshDomain(Domain):
         and wrap) spanning >= ``least`` facets whose nodes lie on one circle."""
         ring = nodes[:-1] if closed else nodes
         n = len(ring)
-        on_circle = lambda a, b: self._fit_circle(self._points_[np.take(ring, range(a, b + 1), mode="wrap")])  # noqa: E731
+
+        def on_circle(a, b):
+            return self._fit_circle(self._points_[np.take(ring, range(a, b + 1), mode="wrap")])
+
         shift = 0
         if closed:  # start where four nodes in a row are not on one circle: no arc runs across the start
             shift = next((i for i in range(n) if on_circle(i - 2, i + 1) is None), None)
