@@ -730,6 +730,8 @@ LAST_CLASSES = [
      r"pde residual 'pde' does not depend on u"),
     (lambda: train(problem(pde=lambda x, u: (u.laplacian(), x[:, :1] * 2))), ValueError,
      r"pde residual 'pde1' does not depend on u"),
+    (lambda: train(problem(transform=lambda x, net: torch.sin(x[:, :1]), conditions=[])), ValueError,
+     r"pde residual 'pde' does not depend on u.*hard constraint"),
     # a pde whose signature or parameter reads do not match the problem
     (lambda: _parameter_problem(laplace), TypeError, r"pde must be callable as pde\(x, u, p\).*laplace\(x, u\)"),
     (lambda: problem(pde=lambda x, u, p: u.laplacian()), TypeError, r"pde must be callable as pde\(x, u\).*'p'"),

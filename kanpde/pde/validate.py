@@ -137,14 +137,22 @@ def preflight(problem, model: nn.Module, dtype: torch.dtype, device: torch.devic
                                        for k, v in problem.parameters.items()})
         _check_pde_runs(problem, model, x, parameters)
         residuals = problem.residuals(model, x, parameters=parameters if problem.parameters else None)
-    for name, r in zip(problem.residual_names(len(residuals)), residuals):
-        if r.device != x.device:
-            raise ValueError(f"pde residual {name!r} is on device {r.device} but the points are on {x.device}; "
-                             "build tensors with x's device, e.g. torch.zeros_like(x[:, :1])")
-        if not r.requires_grad:
-            raise ValueError(f"pde residual {name!r} does not depend on u: it needs no gradient, so training "
-                             "cannot change it (a residual built only from x, or a hard constraint that fixes u); "
-                             "return an expression of u, e.g. u.laplacian() - f")
+        trainable = [p for p in model.parameters() if p.requires_grad] + list(parameters.values())
+        for name, r in zip(problem.residual_names(len(residuals)), residuals):
+            _check_residual(name, r, x, trainable)
+
+
+def _check_residual(name: str, r: torch.Tensor, x: torch.Tensor, trainable: list[torch.Tensor]) -> None:
+    """One residual: on the points' device, and moved by at least one trainable tensor."""
+    if r.device != x.device:
+        raise ValueError(f"pde residual {name!r} is on device {r.device} but the points are on {x.device}; "
+                         "build tensors with x's device, e.g. torch.zeros_like(x[:, :1])")
+    moved = r.requires_grad and bool(trainable) and any(g is not None for g in torch.autograd.grad(
+        r.sum(), trainable, allow_unused=True, retain_graph=True))
+    if not moved:
+        raise ValueError(f"pde residual {name!r} does not depend on u: no trainable parameter moves it, so "
+                         "training cannot change it (a residual built only from x, or a hard constraint or "
+                         "transform= that fixes u); return an expression of u, e.g. u.laplacian() - f")
 
 
 def _check_model_io(problem, model: nn.Module, x: torch.Tensor) -> None:
