@@ -17,23 +17,24 @@ from .geometry import (CSG, Ball, Box, Disk, Domain, Ellipse, Interval, MeshDoma
                        Sphere, TimeInterval, Triangle)
 from .pde import (Condition, Data, Dirichlet, Field, Initial, Neumann, Periodic, Problem, Robin, corner_singularities,
                   numpy_function)
+from .nn.knots import MappedKAN
 from .solve import solve
-from .train import LBFGS, LM, Adam, Causal, Galerkin, History, TimeMarching, TrainConfig, default_schedule
+from .train import LBFGS, LM, Adam, SSBroyden, Causal, Galerkin, History, TimeMarching, TrainConfig, default_schedule
 from .train.resume import TrainingInterrupted
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Adam", "Ball", "Box", "CSG", "Causal", "Condition", "Data", "Dirichlet", "Disk", "Domain", "Ellipse", "Field",
-    "Galerkin", "History", "Initial", "Interval", "Jet", "KAN", "KANLayer", "LBFGS", "LM", "MLP", "MeshDomain", "Neumann",
+    "Galerkin", "History", "Initial", "Interval", "Jet", "KAN", "KANLayer", "LBFGS", "LM", "MLP", "MappedKAN", "SSBroyden", "MeshDomain", "Neumann",
     "Periodic", "Polygon", "Problem", "Rectangle", "Robin", "Solution", "SpaceTime", "Sphere", "TimeInterval",
     "TimeMarching", "TrainConfig", "TrainingInterrupted", "Triangle", "default_schedule", "export_fd", "export_fem",
-    "corner_singularities", "export_solution", "fd", "fem", "numpy_function", "plotting", "prune", "solve", "symbolic",
+    "compare", "corner_singularities", "export_solution", "fd", "fem", "numpy_function", "plotting", "prune", "solve", "spectral", "symbolic",
 ]
 
 # Loaded on first use, so `import kanpde` stays light: figures (matplotlib), FEM (scikit-fem), formulas (sympy).
 _LAZY = {"plotting": (".io.plotting", None), "fem": (".fem", None), "symbolic": (".symbolic", None),
-         "prune": (".symbolic", "prune")}
+         "prune": (".symbolic", "prune"), "compare": (".compare", "compare"), "spectral": (".spectral", None)}
 
 
 def __getattr__(name):

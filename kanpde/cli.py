@@ -386,6 +386,43 @@ def cmd_fd(args) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    """``kanpde compare NAME``: the KAN beside the FD, FEM and spectral ladders (:func:`kanpde.compare.compare`)."""
+    import dataclasses
+
+    from .compare import compare, format_table, plot_compare
+    from .io.results import write_json
+
+    problem, name, module = load_problem(args.problem)
+    if args.seed < 0:
+        raise ValueError(f"--seed must be an integer >= 0, got {args.seed}")
+    if args.rung_seconds is not None and not args.rung_seconds > 0:
+        raise ValueError(f"--rung-seconds must be > 0, got {args.rung_seconds}")
+    if args.max_dofs is not None and not args.max_dofs >= 1:
+        raise ValueError(f"--max-dofs must be >= 1, got {args.max_dofs}")
+    out = Path(args.json) if args.json else Path("results") / name / "compare.json"
+    if out.suffix.lower() != ".json":
+        raise ValueError(f"--json must name a .json file, got {str(out)!r}")
+    hook = getattr(module, "baseline", None)
+    baseline = hook(**getattr(module, "fixed", {})) if callable(hook) else None
+    model = config = None
+    if not args.quick and module is not None:
+        factory = getattr(module, "config", None)
+        config = dataclasses.replace(factory(), verbose=False) if callable(factory) else None
+        own_model = getattr(module, "model", None)
+        model = own_model(seed=args.seed) if callable(own_model) else None
+    solver = module.fd_solution if baseline is None and getattr(module, "FD", False) else None
+    result = compare(problem, baseline, model=model, config=config, quick=args.quick, seed=args.seed,
+                     max_dofs=args.max_dofs, rung_seconds=args.rung_seconds, fd_solution=solver)
+    result["command"] = "kanpde " + shlex.join(args.argv)
+    print(format_table(result))
+    written = write_json(out, result)
+    figure = plot_compare(result, out.with_suffix(".png"))
+    print(f"wrote {written}")
+    print(f"wrote {figure}")
+    return 0
+
+
 # ---------------------------------------------------------------------------------- parser
 
 
@@ -455,6 +492,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resolution", type=int, help="grid resolution passed to the problem's fd_solution")
     p.add_argument("--out", help="write fd.vtu (or fd.xdmf) and fd.json here")
     p.set_defaults(func=cmd_fd)
+
+    p = sub.add_parser("compare", help="the KAN beside FD, FEM and spectral ladders: error against time",
+                       description="Train the KAN (the problem's recommended config) and run every applicable "
+                                   "baseline ladder in one process; write compare.json, an error-against-time "
+                                   "figure (same name, .png) and print the time-to-reach table.")
+    p.add_argument("problem", metavar="NAME_OR_PATH")
+    p.add_argument("--json", metavar="F", help="where to write the JSON (default results/NAME/compare.json)")
+    p.add_argument("--quick", action="store_true", help="a small KAN and small ladder budgets (tests)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-dofs", type=float, help="memory budget per rung in unknowns (default 2e6; quick 1e5)")
+    p.add_argument("--rung-seconds", type=float, help="time budget per rung (default 60; quick 2)")
+    p.set_defaults(func=cmd_compare)
     return parser
 
 

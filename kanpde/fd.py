@@ -44,7 +44,11 @@ from .pde.functions import call_points
 
 __all__ = [
     "FDSolution",
+    "Linear",
+    "elliptic",
     "poisson",
+    "second_difference",
+    "method_of_lines",
     "helmholtz",
     "heat",
     "burgers",
@@ -186,7 +190,8 @@ def _intervals(n, d: int) -> tuple:
 
 
 def _names(names, d: int, timed: bool) -> tuple:
-    names = _DEFAULT_NAMES.get(d) if names is None else tuple(str(s) for s in names)
+    default = _DEFAULT_NAMES.get(d, tuple(f"x{i + 1}" for i in range(d)))
+    names = default if names is None else tuple(str(s) for s in names)
     if names is None or len(names) != d or len(set(names)) != d:
         raise ValueError(f"names must be {d} distinct coordinate names, got {names!r}")
     if timed and "t" in names:
@@ -362,8 +367,9 @@ def _laplacian_matrix(ms, hs, periodic: bool = False) -> sp.csr_matrix:
     return total.tocsr()
 
 
-def _dst_solve(rhs: np.ndarray, hs, order: int) -> np.ndarray:
-    """Solve L u = rhs on interior nodes with zero Dirichlet data via DST-I."""
+def _dst_solve(rhs: np.ndarray, hs, order: int, c: float = 0.0) -> np.ndarray:
+    """Solve (L + c M) u = rhs on interior nodes with zero Dirichlet data via DST-I
+    (M = I for order 2, the Mehrstellen ``I + Σ h_i²/12 D_ii`` for order 4)."""
     d = rhs.ndim
     mus = []
     for axis, (m, h) in enumerate(zip(rhs.shape, hs)):
@@ -375,6 +381,11 @@ def _dst_solve(rhs: np.ndarray, hs, order: int) -> np.ndarray:
     if order == 4:
         for i, j in combinations(range(d), 2):
             lam = lam + (hs[i] ** 2 + hs[j] ** 2) / 12.0 * mus[i] * mus[j]
+    if c:
+        mass = 1.0 + sum(h**2 / 12.0 * mu for h, mu in zip(hs, mus)) if order == 4 else 1.0
+        lam = lam + c * mass
+    if np.any(np.abs(lam) < 1e-12 * np.max(np.abs(lam))):
+        raise ValueError(f"the discrete operator is singular: c = {c} is (close to) an eigenvalue of -Δ_h")
     return idstn(dstn(rhs, type=1) / lam, type=1)
 
 
@@ -409,16 +420,16 @@ def poisson(f, lo, hi, n, g=0.0, order=2, names=None) -> FDSolution:
     Mehrstellen scheme ``(Σ D_ii + Σ_{i<j} (h_i²+h_j²)/12 D_ii D_jj) u =
     f + Σ h_i²/12 D_ii f``. Both are diagonalised by the type-I discrete sine
     transform, so the solve is a fast DST after lifting ``g`` into the
-    right-hand side.
+    right-hand side. This is :func:`elliptic` with ``c = 0``.
 
     Args:
         f: source, callable on ``(M, d)`` points or a number; for order 4 it
             is also evaluated on the boundary nodes.
-        lo, hi: box corners, length d in (1, 2, 3).
+        lo, hi: box corners, length d >= 1 (order 2: any dimension, ``(n+1)^d`` nodes; order 4: d <= 3).
         n: intervals per axis, an int or a tuple of d ints (each >= 2).
         g: Dirichlet data, callable or number.
         order: 2 or 4.
-        names: coordinate names (default ``("x",)``, ``("x","y")``, ``("x","y","z")``).
+        names: coordinate names (default ``("x",)``, ``("x","y")``, ``("x","y","z")``, ``x1 .. xd``).
 
     Returns:
         FDSolution with axes for every coordinate and values on all nodes.
@@ -426,25 +437,55 @@ def poisson(f, lo, hi, n, g=0.0, order=2, names=None) -> FDSolution:
     Raises:
         ValueError: bad box, ``n``, ``order`` or non-finite data.
     """
+    return elliptic(f, lo, hi, n, g=g, c=0.0, order=order, names=names)
+
+
+def elliptic(f, lo, hi, n, g=0.0, c=0.0, order=2, names=None) -> FDSolution:
+    """``Δu + c u = f`` in a box of any dimension with Dirichlet data ``u = g``, by a DST solve.
+
+    Order 4 is the Mehrstellen scheme ``(L4 + c M4) u = M4 f`` with
+    ``L4 = Σ D_ii + Σ_{i<j} (h_i²+h_j²)/12 D_ii D_jj`` and ``M4 = I + Σ h_i²/12 D_ii``;
+    order 2 is ``(Σ D_ii + c) u = f``. Both are diagonal in the type-I sine basis.
+
+    Args:
+        f, g: source and Dirichlet data, callables on ``(M, d)`` points or numbers.
+        lo, hi: box corners, length d >= 1 (order 4: d <= 3; from 4-D on the Mehrstellen operator's
+            cross terms cancel its highest mode and the scheme is singular).
+        n: intervals per axis, an int or a tuple of d ints (each >= 2).
+        c: the zeroth-order coefficient (``k²`` for Helmholtz), a real number.
+        order: 2 or 4.
+        names: coordinate names.
+
+    Returns:
+        FDSolution on all ``(n+1)^d`` nodes; ``method`` names the scheme.
+
+    Raises:
+        ValueError: bad box, ``n``, ``order``, ``c`` (singular operator) or non-finite data.
+    """
     start = time.perf_counter()
     if order not in _POISSON_ORDERS:
         raise ValueError(f"order must be one of {_POISSON_ORDERS}, got {order!r}")
-    axes, hs = _box(lo, hi, n, names, (1, 2, 3), "poisson")
+    c = _real(c, "c")
+    axes, hs = _box(lo, hi, n, names, range(1, 64) if order == 2 else (1, 2, 3), f"elliptic (order {order})")
     axes_list = list(axes.values())
     d = len(axes_list)
+    u = _Boundary(g, axes_list).grid()                          # boundary data, zeros inside
     if order == 2:
-        rhs = _on_grid(f, [a[1:-1] for a in axes_list], "f")
+        rhs = _on_grid(f, [a[1:-1] for a in axes_list], "f") - _apply_operator(u, hs, 2)
     else:
-        F = _on_grid(f, axes_list, "f")
-        rhs = F[_interior_index(d)] + sum(
-            hs[i] ** 2 / 12.0 * _d2(F, i, hs[i])[_interior_index(d, [k for k in range(d) if k != i])]
-            for i in range(d)
-        )
-    u = _Boundary(g, axes_list).grid()
-    rhs = rhs - _apply_operator(u, hs, order)
-    u[_interior_index(d)] = _dst_solve(rhs, hs, order)
-    method = "fd-poisson-2nd-dst" if order == 2 else "fd-poisson-4th-mehrstellen-dst"
+        F = _on_grid(f, axes_list, "f") - c * u                 # M4 acts on f - c u_boundary
+        rhs = F[_interior_index(d)] + _mass_correction(F, hs) - _apply_operator(u, hs, 4)
+    u[_interior_index(d)] = _dst_solve(rhs, hs, order, c)
+    kind = "poisson" if c == 0 else "helmholtz"
+    method = f"fd-{kind}-2nd-dst" if order == 2 else f"fd-{kind}-4th-mehrstellen-dst"
     return _finish(axes, u, method, start)
+
+
+def _mass_correction(F: np.ndarray, hs) -> np.ndarray:
+    """``Σ h_i²/12 D_ii F`` at the interior nodes of the full grid array F."""
+    d = F.ndim
+    return sum(hs[i] ** 2 / 12.0 * _d2(F, i, hs[i])[_interior_index(d, [k for k in range(d) if k != i])]
+               for i in range(d))
 
 
 def helmholtz(f, k, lo, hi, n, g=0.0, names=None) -> FDSolution:
@@ -779,3 +820,180 @@ def wave(u0, v0, c, lo, hi, n, t1, nt, g=0.0, t0=0.0, save_every=1) -> FDSolutio
         if it == levels[j]:
             out[:, j], j = cur, j + 1
     return _finish({"x": x, "t": times[levels]}, out, "fd-wave-leapfrog", start)
+
+
+# --------------------------------------------------------------------------- baseline description
+
+
+@dataclass(frozen=True)
+class Linear:
+    """A problem's baseline hook: the linear PDE the classical ladders (FD, FEM, spectral) all read.
+
+    Stationary (``time is None``)::
+
+        Δu + c u = f   in ``domain``,   u = g on its whole boundary
+
+    Parabolic (``time = (t0, t1)``)::
+
+        u_t = α Δu + f   in ``domain`` x (t0, t1),   u = g on the boundary,   u(x, t0) = u0(x)
+
+    ``f``, ``g``, ``u0`` and ``exact`` follow the kanpde convention for functions of points
+    (torch ``(M, d)`` in; for parabolic problems ``f``, ``g`` and ``exact`` take ``(M, d+1)``
+    points, time last), or are numbers. Problems whose KAN has Neumann or Robin sides give
+    ``g = exact`` here: the baselines then solve the all-Dirichlet problem with the same solution.
+
+    Attributes:
+        domain: the spatial kanpde domain.
+        f, g: source and Dirichlet data.
+        c: zeroth-order coefficient (``k²`` for Helmholtz).
+        exact: the exact solution the rungs are measured against.
+        alpha: diffusivity of the parabolic form; None for a stationary problem.
+        u0: initial value (parabolic).
+        time: ``(t0, t1)`` (parabolic) or None.
+    """
+
+    domain: object
+    f: object = 0.0
+    g: object = 0.0
+    c: float = 0.0
+    exact: object = None
+    alpha: float | None = None
+    u0: object = None
+    time: tuple | None = None
+
+    def __post_init__(self):
+        if getattr(self.domain, "time_axis", None) is not None:
+            raise ValueError(f"Linear.domain must be the spatial domain (time goes in time=), got {self.domain!r}")
+        if not callable(self.exact):
+            raise TypeError(f"Linear.exact must be a function of points (the rungs' reference), "
+                            f"got {type(self.exact).__name__}")
+        _real(self.c, "c")
+        if (self.time is None) != (self.alpha is None) or (self.time is None) != (self.u0 is None):
+            raise ValueError("Linear: give alpha, u0 and time=(t0, t1) together (parabolic) or none of them")
+        if self.time is not None:
+            _positive(self.alpha, "alpha")
+            t0, t1 = (_real(t, "time") for t in self.time)
+            if not t1 > t0:
+                raise ValueError(f"Linear.time must be (t0, t1) with t1 > t0, got {self.time!r}")
+
+    @property
+    def parabolic(self) -> bool:
+        return self.time is not None
+
+    @property
+    def box(self):
+        """``(lo, hi)`` when the domain is an axis-aligned box, else None."""
+        bounds = getattr(self.domain, "bounds", None)
+        if bounds is None or type(self.domain).__name__ not in ("Box", "Rectangle", "Interval"):
+            return None
+        return tuple(np.asarray(b, dtype=float) for b in bounds)
+
+
+# --------------------------------------------------------------------------- method of lines
+
+
+_FD_STENCILS = {
+    2: ((1.0, -2.0, 1.0), None),
+    4: ((-1 / 12, 16 / 12, -30 / 12, 16 / 12, -1 / 12),     # centred, 4th order
+        (10 / 12, -15 / 12, -4 / 12, 14 / 12, -6 / 12, 1 / 12)),  # one node from the boundary, 4th order
+}
+
+
+def second_difference(nodes: np.ndarray, order: int = 2) -> sp.csr_matrix:
+    """``d²/dx²`` at the interior nodes of a uniform 1-D grid, from the values at all nodes.
+
+    Order 2 is the 3-point stencil; order 4 the centred 5-point stencil, with the
+    one-sided 6-point 4th-order stencil on the two nodes next to the ends.
+
+    Args:
+        nodes: ``(n+1,)`` uniform nodes.
+        order: 2 or 4.
+
+    Returns:
+        ``(n-1, n+1)`` sparse matrix.
+
+    Raises:
+        ValueError: ``order`` not 2 or 4, or too few nodes for the stencil.
+    """
+    if order not in _FD_STENCILS:
+        raise ValueError(f"order must be one of {tuple(_FD_STENCILS)}, got {order!r}")
+    n = len(nodes) - 1
+    if n < (2 if order == 2 else 6):
+        raise ValueError(f"order {order} needs at least {2 if order == 2 else 6} intervals, got {n}")
+    h = float(nodes[1] - nodes[0])
+    centre, edge = _FD_STENCILS[order]
+    half = len(centre) // 2
+    D = sp.lil_matrix((n - 1, n + 1))
+    for row in range(n - 1):
+        i = row + 1                                                 # node index
+        if edge is not None and i in (1, n - 1):
+            cols = np.arange(6) if i == 1 else n - np.arange(6)
+            D[row, cols] = edge
+        else:
+            D[row, i - half:i + half + 1] = centre
+    return (D / h**2).tocsr()
+
+
+def method_of_lines(lin: Linear, axes: list, d2: list, method: str, start: float) -> FDSolution:
+    """``u_t = α Δu + f`` on a tensor grid: ``Δ`` from per-axis second-derivative matrices, time by
+    ``scipy.integrate.solve_ivp`` (BDF with the sparse Jacobian, rtol 1e-10), so the error left is the
+    spatial discretisation's.
+
+    Args:
+        lin: a parabolic :class:`Linear` on a box (``g`` depends on space only: it is read at t0).
+        axes: per-axis ``(n_i+1,)`` nodes (boundary included).
+        d2: per-axis ``(n_i-1, n_i+1)`` matrices (:func:`second_difference`, or a Chebyshev block).
+        method: the scheme's label.
+        start: ``time.perf_counter()`` when the solve began.
+
+    Returns:
+        FDSolution with axes ``(*space, "t")`` holding the initial and the final time levels.
+    """
+    from scipy.integrate import solve_ivp
+
+    t0, t1 = (float(t) for t in lin.time)
+    names = tuple(lin.domain.names)
+    shape = tuple(len(a) for a in axes)
+    interior = tuple(slice(1, -1) for _ in axes)
+    inner_shape = tuple(m - 2 for m in shape)
+    blocks = [sp.csr_matrix(D)[:, 1:-1] for D in d2]
+    A = _kron_sum(blocks) * lin.alpha                                       # (M, M) interior operator
+    boundary = _Boundary(lin.g, axes, timed=True).grid(t0)
+    lift = lin.alpha * _axis_sum(boundary, d2).ravel()                       # Dirichlet data's share of α Δu
+    points = _grid_points([a[1:-1] for a in axes])
+
+    def source(t):
+        if not callable(lin.f) and float(lin.f) == 0.0:
+            return 0.0
+        return _evaluate(lin.f, np.column_stack([points, np.full(len(points), t)]), "f")
+
+    u0 = _on_grid(lin.u0, axes, "u0")
+    sol = solve_ivp(lambda t, v: A @ v + lift + source(t), (t0, t1), u0[interior].ravel(), method="BDF",
+                    jac=A.tocsc(), rtol=1e-10, atol=1e-12 * max(1.0, float(np.max(np.abs(u0)))), t_eval=[t1])
+    if not sol.success:
+        raise RuntimeError(f"{method}: solve_ivp failed: {sol.message}")
+    final = boundary.copy()
+    final[interior] = sol.y[:, -1].reshape(inner_shape)
+    values = np.stack([u0, final], axis=-1)
+    return _finish({**dict(zip(names, axes)), "t": np.array([t0, t1])}, values, method, start)
+
+
+def _kron_sum(blocks: list) -> sp.csr_matrix:
+    """``Σ_i I ⊗ .. ⊗ B_i ⊗ .. ⊗ I`` ("ij" ordering) of square per-axis blocks."""
+    sizes = [B.shape[0] for B in blocks]
+    total = None
+    for i, B in enumerate(blocks):
+        term = sp.kron(sp.kron(sp.identity(int(np.prod(sizes[:i]))), B), sp.identity(int(np.prod(sizes[i + 1:]))))
+        total = term if total is None else total + term
+    return total.tocsr()
+
+
+def _axis_sum(full: np.ndarray, d2: list) -> np.ndarray:
+    """``Σ_i D_i`` applied to a full grid array along each axis, at the interior nodes."""
+    d = full.ndim
+    out = 0.0
+    for i, D in enumerate(d2):
+        moved = np.moveaxis(full, i, 0)                                       # (n_i + 1, rest...)
+        applied = (sp.csr_matrix(D) @ moved.reshape(moved.shape[0], -1)).reshape((D.shape[0],) + moved.shape[1:])
+        out = out + np.moveaxis(applied, 0, i)[_interior_index(d, [k for k in range(d) if k != i])]
+    return out

@@ -36,7 +36,7 @@ from .fd import _evaluate
 from .geometry.domains import Box, Disk, Domain
 from .pde.metrics import evaluation_points, relative_l2
 
-__all__ = ["FEMSolution", "poisson", "helmholtz", "triangulate"]
+__all__ = ["FEMSolution", "poisson", "helmholtz", "solve_linear", "triangulate"]
 
 ORDERS = (1, 2)
 
@@ -295,3 +295,16 @@ def helmholtz(domain: Domain, k: float, f, g=0.0, h: float = 0.05, order: int = 
     if not math.isfinite(k):
         raise ValueError(f"k must be finite, got {k!r}")
     return _solve(domain, f, g, h, order, k * k, "helmholtz")
+
+
+def solve_linear(lin, h: float, order: int = 1) -> FEMSolution:
+    """The P1/P2 solution of a stationary :class:`kanpde.fd.Linear` (``Δu + c u = f``, ``u = g``)
+    on a mesh of longest edge ``h``.
+
+    Raises:
+        ValueError: a parabolic description (the FEM baseline is stationary), or see :func:`poisson`.
+    """
+    if lin.parabolic:
+        raise ValueError("the FEM baseline solves stationary problems; this Linear is parabolic (time=...)")
+    name = "poisson" if lin.c == 0 else "helmholtz"
+    return _solve(lin.domain, lin.f, lin.g, h, order, float(lin.c), name)

@@ -67,3 +67,8 @@ def fd_solution(resolution=None) -> kp.fd.FDSolution:
     n, nt = parse_resolution(resolution, DEFAULT_RESOLUTION, NAME, nt_of_n=lambda n: n)
     return kp.fd.heat(initial, ALPHA, [LO], [HI], n, T1, nt, g=0.0, t0=T0,
                       save_every=save_every(nt))
+
+
+def baseline() -> kp.fd.Linear:
+    """The classical baselines' description: u_t = α u_xx, u = 0, u(x, 0) = sin(πx) (``kanpde compare``)."""
+    return kp.fd.Linear(kp.Interval(LO, HI), g=0.0, exact=exact, alpha=ALPHA, u0=initial, time=(T0, T1))

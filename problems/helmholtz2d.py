@@ -82,3 +82,8 @@ def config() -> kp.TrainConfig:
                                                                        (80, 10), (120, 8))]
     schedule.append(kp.LM(1, galerkin=kp.Galerkin(points=2**18)))
     return kp.TrainConfig(interior_points=40_000, schedule=schedule)
+
+
+def baseline() -> kp.fd.Linear:
+    """The classical baselines' description: Δu + k²u = f, u = 0 (``kanpde compare``)."""
+    return kp.fd.Linear(kp.Rectangle(LO, HI), f=source, g=0.0, c=K**2, exact=exact)

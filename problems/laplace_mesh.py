@@ -64,3 +64,8 @@ def fem_solution(h: float = 0.05, order: int = 1):
 def fd_solution(resolution=None):
     """No finite-difference counterpart: the domain is a mesh."""
     raise NotImplementedError(f"{NAME} has no finite-difference counterpart (FD = False): use fem_solution()")
+
+
+def baseline() -> kp.fd.Linear:
+    """The classical baselines' description: Δu = 0 with u = exact on the whole boundary (the same solution)."""
+    return kp.fd.Linear(domain(), f=0.0, g=exact, exact=exact)

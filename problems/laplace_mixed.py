@@ -47,3 +47,9 @@ def fd_solution(resolution=None):
     """No finite-difference counterpart: kanpde.fd has no Neumann/Robin sides."""
     raise NotImplementedError(f"{NAME} has no finite-difference counterpart (FD = False): "
                               "kanpde.fd solves Dirichlet problems, this one has Neumann and Robin sides")
+
+
+def baseline() -> kp.fd.Linear:
+    """The classical baselines' description: Δu = 0 with u = exact on the *whole* boundary (the same
+    solution; the baselines do not treat the Neumann and Robin sides)."""
+    return kp.fd.Linear(kp.Rectangle((0.0, 0.0), (1.0, 1.0)), f=0.0, g=exact, exact=exact)

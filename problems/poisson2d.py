@@ -61,3 +61,8 @@ def config() -> kp.TrainConfig:
     Measured against Adam + L-BFGS by ``scripts/lm_accuracy.py``; seeds 0-2 by ``scripts/accuracy_defaults.py``.
     """
     return kp.TrainConfig()
+
+
+def baseline() -> kp.fd.Linear:
+    """The classical baselines' description: Δu = f, u = 0 (``kanpde compare``)."""
+    return kp.fd.Linear(kp.Rectangle(LO, HI), f=source, g=0.0, exact=exact)

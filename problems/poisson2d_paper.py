@@ -63,3 +63,8 @@ def config() -> kp.TrainConfig:
     """
     return kp.TrainConfig(interior_points=3000, schedule=[kp.Adam(100), kp.LM(15, grid=5), kp.LM(15, grid=10),
                                                           kp.LM(20, grid=20), kp.LM(10, grid=40)])
+
+
+def baseline() -> kp.fd.Linear:
+    """The classical baselines' description: Δu = f, u = exact on the boundary (``kanpde compare``)."""
+    return kp.fd.Linear(kp.Rectangle(LO, HI), f=source, g=exact, exact=exact)

@@ -49,3 +49,8 @@ def fd_solution(resolution=None, *, order: int = 2) -> kp.fd.FDSolution:
     """:func:`kanpde.fd.poisson` on ``n³`` intervals (``resolution=n``, default 48; ``order`` 2 or 4)."""
     (n,) = parse_resolution(resolution, (DEFAULT_RESOLUTION,), NAME)
     return kp.fd.poisson(source, LO, HI, n, g=0.0, order=order)
+
+
+def baseline() -> kp.fd.Linear:
+    """The classical baselines' description: Δu = f, u = 0 (``kanpde compare``)."""
+    return kp.fd.Linear(kp.Box(LO, HI), f=source, g=0.0, exact=exact)

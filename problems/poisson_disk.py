@@ -49,3 +49,8 @@ def fd_solution(resolution=None):
     """No finite-difference counterpart: the disk is not a box."""
     raise NotImplementedError(f"{NAME} has no finite-difference counterpart (FD = False): "
                               "kanpde.fd solves on boxes, and this domain is a disk")
+
+
+def baseline() -> kp.fd.Linear:
+    """The classical baselines' description: Δu = f, u = exact on the circle (``kanpde compare``)."""
+    return kp.fd.Linear(kp.Disk((0.0, 0.0), 1.0), f=source, g=exact, exact=exact)

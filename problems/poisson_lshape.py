@@ -88,3 +88,8 @@ def fem_solution(h: float = 0.05, order: int = 1):
 def fd_solution(resolution=None):
     """No finite-difference counterpart: the L-shape is not a box."""
     raise NotImplementedError(f"{NAME} has no finite-difference counterpart (FD = False): use fem_solution()")
+
+
+def baseline() -> kp.fd.Linear:
+    """The classical baselines' description: Δu = 0, u = exact on the boundary (``kanpde compare``)."""
+    return kp.fd.Linear(domain(), f=0.0, g=exact, exact=exact)

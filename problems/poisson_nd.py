@@ -60,3 +60,9 @@ def fd_solution(resolution=None):
     """No finite-difference counterpart: kanpde.fd solves in one to three dimensions."""
     raise NotImplementedError(f"{NAME} has no finite-difference counterpart (FD = False): "
                               "kanpde.fd stops at three dimensions")
+
+
+def baseline(d: int = DEFAULT_DIM) -> kp.fd.Linear:
+    """The classical baselines' description in ``d`` dimensions: Δu = f, u = exact (``kanpde compare``);
+    finite differences on ``[0, 1]^d`` are the only grid method that applies, at ``(n-1)^d`` unknowns."""
+    return kp.fd.Linear(problem(d).domain, f=source, g=exact, exact=exact)

@@ -71,3 +71,8 @@ def fd_solution(resolution=None):
     """No finite-difference counterpart: the plate has a hole."""
     raise NotImplementedError(f"{NAME} has no finite-difference counterpart (FD = False): the domain has a hole; "
                               "use fem_solution()")
+
+
+def baseline() -> kp.fd.Linear:
+    """The classical baselines' description: Δu = f, u = eˣ cos y on both boundaries (``kanpde compare``)."""
+    return kp.fd.Linear(domain(), f=source, g=boundary_data, exact=exact)

@@ -246,7 +246,7 @@ def test_wave_travelling_with_time_dependent_boundary():
         (lambda: fd.poisson(1.0, [0, 1], [1, 1], 8), "hi > lo"),
         (lambda: fd.poisson(1.0, [0, 0], [1, 1], 1), "n must be an int >= 2"),
         (lambda: fd.poisson(1.0, [0, 0], [1, 1], (8, 8, 8)), "tuple of 2"),
-        (lambda: fd.poisson(1.0, [0] * 4, [1] * 4, 4), r"d in \(1, 2, 3\).*got d=4"),
+        (lambda: fd.poisson(1.0, [0] * 4, [1] * 4, 4, order=4), r"d in \(1, 2, 3\).*got d=4"),
         (lambda: fd.poisson(lambda p: torch.full((len(p),), np.nan), [0], [1], 8), "finite"),
         (lambda: fd.poisson(lambda p: torch.ones(len(p), 2), [0], [1], 8), "must return shape"),
         (lambda: fd.helmholtz(1.0, [1, 2], [0, 0], [1, 1], 8), "k must be"),

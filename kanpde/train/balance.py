@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 
-BALANCE = ("gradnorm", "rba", None)
+BALANCE = ("gradnorm", "rba", "vrba", None)  # "vrba": kanpde.train.sampling_rba.VRBA, built by the trainer
 REGULARISERS = {"sparsity"}  # terms with a weight of their own: never balanced
 
 

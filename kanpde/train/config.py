@@ -17,7 +17,7 @@ from .stages import Stage, default_schedule
 from .options import Causal, TimeMarching
 
 
-ADAPTIVE = (None, "rar", "rad")
+ADAPTIVE = (None, "rar", "rad", "vrba")  # "vrba": kanpde.train.sampling_rba
 DERIVATIVES = ("auto", "jet", "autograd")
 DTYPES = {"float64": torch.float64, "float32": torch.float32, "double": torch.float64, "float": torch.float32}
 
@@ -104,8 +104,9 @@ class TrainConfig:
         weights: loss weight per term name (``"pde"``, ``"dirichlet"``, ...); over the
             problem's own ``weights``, then 1.
         resample_every: draw new interior points every this many Adam steps.
-        adaptive: ``"rad"`` (resample with density ~ |residual|) or ``"rar"`` (add the worst
-            points), used when resampling.
+        adaptive: ``"rad"`` (resample with density ~ |residual|), ``"rar"`` (add the worst
+            points) or ``"vrba"`` (importance sampling ~ residual^2, :mod:`kanpde.train.sampling_rba`),
+            used when resampling.
         eval_every: steps between error evaluations on the held-out dense set.
         update_grid: fit the KAN's grid ranges to the activations on the training points
             before training and after each refinement, so no layer's inputs fall outside
@@ -128,8 +129,8 @@ class TrainConfig:
             Ctrl-C; continue with ``kp.solve(..., resume=path)``.
         checkpoint_every: steps between checkpoints; None writes one only when stopped.
         balance: automatic loss weights: ``"gradnorm"`` (per term, from gradient norms),
-            ``"rba"`` (per point, residual-based attention) or None; see
-            :mod:`kanpde.train.balance`. ``weights`` multiply them.
+            ``"rba"`` (per point, residual-based attention), ``"vrba"`` (per point, variational RBA,
+            :mod:`kanpde.train.sampling_rba`) or None; see :mod:`kanpde.train.balance`. ``weights`` multiply them.
         distributed: data-parallel training on ``torch.distributed`` (see
             :mod:`kanpde.train.distributed`): None (auto) when a process group is initialised
             or ``torchrun`` launched the process; True requires one; False never.

@@ -65,6 +65,9 @@ class Stage:
             trainer.resize(self.points)
         model = trainer.model
         if self.grid is not None and hasattr(model, "refine") and self.grid != model.grid:
+            network = getattr(model, "net", model)
+            if hasattr(network, "follow"):  # moving knots (kp.MappedKAN) read u, the constraint included, not N
+                network.follow(trainer.solution_model)
             model.refine(self.grid)  # models without a grid (MLP) just run the stage
         if self.update_grid or (cfg.update_grid and (first or self.grid is not None)):
             if not first and cfg.update_grid == "grow":  # widen only, and not if it costs (train.best)

@@ -38,6 +38,7 @@ from .history import History
 from .residuals import loss_terms, total, user_weights
 from .resume import Checkpoints, Position
 from .sizing import sized
+from .sampling_rba import VRBA, importance_sample  # [vrba hook]
 from .stages import Stage
 from .start import check_size, check_start
 
@@ -68,7 +69,7 @@ class Trainer:
                                             for k, v in problem.parameters.items()})
         self.history = History()
         check_size(problem, model, config)  # before sampling allocates anything
-        self.balancer = make_balancer(config.balance)  # automatic loss weights (kanpde.train.balance)
+        self.balancer = VRBA() if config.balance == "vrba" else make_balancer(config.balance)  # [vrba hook]
         self.rng = np.random.default_rng(config.seed)
         self.step = 0
         self.start = time.perf_counter()
@@ -124,6 +125,11 @@ class Trainer:
         with torch.enable_grad():  # each rank its block of the candidates, then all of them everywhere
             residual = sum(r.detach().pow(2).sum(1) for r in self._residuals(self.parallel.shard(candidates))).sqrt()
         residual = self.parallel.gather_rows(residual)  # (M,)
+        if cfg.adaptive == "vrba":  # [vrba hook] p ~ |R|^2 (90 %) + uniform (10 %), seeded (kanpde.train.sampling_rba)
+            self.points.interior = self.parallel.shard(importance_sample(candidates, residual, self.interior_count,
+                                                                         seed=cfg.seed + offset)[0])
+            self.balancer.reset_points()
+            return
         if cfg.adaptive == "rad":  # Wu et al. 2023: p ~ |R| / mean|R| + 1
             weights = (residual / residual.mean().clamp_min(1e-300) + 1).cpu().numpy()
             pick = self.rng.choice(len(weights), self.interior_count, replace=False, p=weights / weights.sum())
