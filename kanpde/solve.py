@@ -8,6 +8,7 @@ from torch import nn
 from .io.marching import MarchedSolution
 from .io.solution import Solution
 from .nn.network import Network
+from .pde import validate
 from .pde.problem import Problem
 from .train.config import TrainConfig
 from .train.marching import check_marching, march
@@ -40,6 +41,7 @@ def solve(problem: Problem, model: nn.Module, config: TrainConfig | None = None,
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a kanpde.TrainConfig, got {type(config).__name__}")
     problem.check_model(model)
+    validate.check_model(problem, model)
     if config.marching is not None:
         check_marching(problem)
     device = torch.device(config.device)
@@ -52,6 +54,7 @@ def solve(problem: Problem, model: nn.Module, config: TrainConfig | None = None,
     if isinstance(model, Network):  # an unseeded model, still as built, starts from the config seed
         model.adopt_seed(config.seed)
     model.to(device=torch.device(config.device), dtype=config.dtype)
+    validate.preflight(problem, model, config.dtype, device)  # bad model/pde input named before any training
     try:
         if config.marching is not None:  # windows one after another, stitched into one solution
             stitched, history, parameters, elapsed = march(problem, model, config)

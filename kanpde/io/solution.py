@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..checks import check_file_path, check_points_input
 from ..files import atomic_write
 from ..nn.spec import build_model, model_spec
 from ..pde.metrics import CHUNK_SIZE, chunks, column_squared_errors, evaluation_points, relative_l2_from
@@ -75,6 +76,7 @@ class Solution:
         return next(iter(self.network.parameters()))
 
     def _points(self, points) -> tuple[torch.Tensor, bool]:
+        check_points_input("points", points)  # complex or 'meta' input: refused, not cast or crashed on
         is_numpy = not isinstance(points, torch.Tensor)
         if is_numpy:
             try:
@@ -203,6 +205,7 @@ class Solution:
     def save(self, path: str | os.PathLike) -> Path:
         """Write a checkpoint atomically: network weights and spec, history, config, the
         transform kind and the problem's spec (no code: it loads with ``weights_only=True``)."""
+        path = check_file_path("path", path)
         payload = {
             "format": FORMAT,
             "model_spec": model_spec(self.network),

@@ -207,6 +207,9 @@ class Robin(BoundaryCondition):
         self.alpha = _check_value(alpha, "Robin alpha")
         self.beta = _check_value(beta, "Robin beta")
         self.value = _check_value(value, "Robin value")
+        if self.alpha == 0 and self.beta == 0:  # numbers only: 0 * u + 0 * du/dn = g constrains nothing
+            raise ValueError(f"Robin alpha and beta are both 0: alpha u + beta du/dn = g then constrains nothing; "
+                             f"give alpha != 0 or beta != 0 (got alpha={alpha!r}, beta={beta!r})")
 
     def residual(self, make_field, points):
         x = points.points

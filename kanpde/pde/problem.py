@@ -15,6 +15,7 @@ from .constraints import plan
 from .features import check_features
 from .fields import DerivativeRecord, Field
 from .functions import call_points
+from .validate import check_conditions_agree, check_pde_signature
 from ..geometry.domains import Domain
 
 
@@ -134,8 +135,10 @@ class Problem:
         self.transform = _check_callable(transform, "transform", "transform(x, net_output) -> u")
         self.outputs = _check_outputs(outputs)
         self.parameters = _check_numbers(parameters, "parameters")
+        check_pde_signature(pde, self.parameters)
         self.weights = _check_numbers(weights, "weights", minimum=0.0)
         self.all_conditions = self._check_conditions(conditions)
+        check_conditions_agree(domain, self.all_conditions, self.outputs)
         self.features = check_features(features, domain.dim)
         if self.features and transform is not None:
             raise ValueError("features= and transform= cannot be combined: put the features into the transform")

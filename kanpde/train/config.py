@@ -19,13 +19,13 @@ from .options import Causal, TimeMarching
 
 ADAPTIVE = (None, "rar", "rad", "vrba")  # "vrba": kanpde.train.sampling_rba
 DERIVATIVES = ("auto", "jet", "autograd")
-DTYPES = {"float64": torch.float64, "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
-          "double": torch.float64, "float": torch.float32, "half": torch.float16}
+DTYPES = {"float64": torch.float64, "float32": torch.float32, "double": torch.float64, "float": torch.float32}
 
 
 def _check_schedule(schedule) -> list:
-    if isinstance(schedule, Stage):
-        schedule = [schedule]
+    if isinstance(schedule, Stage):  # one stage is not a schedule: say so rather than guess
+        raise TypeError(f"TrainConfig.schedule must be a list of stages, got one {type(schedule).__name__} stage; "
+                        f"wrap it in a list: schedule=[{schedule!r:.60}]")
     if not isinstance(schedule, (list, tuple)):
         raise TypeError(f"TrainConfig.schedule must be a list of stages like [kp.Adam(500), kp.LBFGS(100)], "
                         f"got {type(schedule).__name__}: {schedule!r:.60}")
@@ -58,6 +58,9 @@ def _check_dtype(dtype) -> torch.dtype:
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise TypeError(f"TrainConfig.dtype must be a floating torch dtype (torch.float64, ...) or its name, "
                         f"got {dtype!r}")
+    if dtype not in DTYPES.values():  # half precision: the spline kernels and second derivatives need 32+ bits
+        raise ValueError(f"TrainConfig.dtype must be float32 or float64 (splines and second derivatives need at "
+                         f"least 32 bits), got {dtype}. Pick one of ('float64', 'float32')")
     return dtype
 
 
