@@ -203,8 +203,8 @@ def no_rows(trainer, block: Block, index: slice, n: int, columns: Columns, backe
     return residuals, [r.new_zeros(0, r.shape[1], columns.total) for r in residuals]
 
 
-def jacobian(trainer, chunk: int = 1024, method: str = "auto",
-             terms: dict[str, float] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def jacobian(trainer, chunk: int = 1024, method: str = "auto", terms: dict[str, float] | None = None,
+             compact: bool = False) -> tuple[torch.Tensor, torch.Tensor | Rows]:
     """r(theta) ``(M,)`` and ``J = dr/dtheta`` ``(M, P)``, columns in ``trainer.trainable()`` order.
 
     Data-parallel, a collective: this rank's rows (its points), scaled by the global counts, and
@@ -216,6 +216,8 @@ def jacobian(trainer, chunk: int = 1024, method: str = "auto",
         method: ``"taps"`` (per-point KAN layer gradients), ``"batched"`` (batched
             backward passes through autograd derivatives, any model) or ``"auto"``.
         terms: a dict to fill with every loss term's (unweighted) mean square.
+        compact: return J as :class:`Rows` (each chunk's rows kept dense or CSR, whichever is smaller) instead
+            of one dense ``(M, P)`` tensor: no concatenated or scaled copy, ``nnz`` numbers where J is sparse.
 
     Raises:
         ValueError: an unknown method, or ``"taps"`` for a model without layer taps.
@@ -235,15 +237,117 @@ def jacobian(trainer, chunk: int = 1024, method: str = "auto",
         for start in range(0, max(block.count, 1), chunk):  # a rank without points of a block: one empty chunk
             index = slice(start, min(start + chunk, block.count))
             n = index.stop - start
-            pieces.append((assemble if n else no_rows)(trainer, block, index, n, columns, backend))
+            residuals, jacs = (assemble if n else no_rows)(trainer, block, index, n, columns, backend)
+            if compact:  # stored chunk by chunk at once: never the block's dense rows together
+                jacs = [RowBlock(jac.reshape(-1, columns.total)) for jac in jacs]
+            pieces.append((residuals, jacs))
         names = block.names(len(pieces[0][0]))
         residuals = [torch.cat([piece[0][t] for piece in pieces]) for t in range(len(names))]  # (count, k) each
         for t, (name, r, factor) in enumerate(zip(names, residuals, row_factors(trainer, names, residuals, number == 0))):
-            jac = torch.cat([piece[1][t] for piece in pieces])          # (count, k, P)
             squares[name] = torch.stack([r.pow(2).sum(), r.new_tensor(float(r.numel()))])
             r_parts.append((factor * r).reshape(-1))
+            if compact:
+                scales = factor.expand_as(r).reshape(-1)                 # (count k,) row factors
+                stored = [piece[1][t] for piece in pieces]
+                for part, scale in zip(stored, scales.split([part.shape[0] for part in stored])):
+                    part.scale_rows(scale)
+                j_parts += stored
+                continue
+            jac = torch.cat([piece[1][t] for piece in pieces])          # (count, k, P)
             j_parts.append((factor.unsqueeze(-1) * jac).reshape(r.numel(), columns.total))
     if terms is not None:  # mean squares over every rank's points
         sums = parallel_of(trainer).all_reduce_sum(torch.stack(list(squares.values())))  # (terms, 2)
         terms.update({name: float(total / count.clamp_min(1)) for name, (total, count) in zip(squares, sums)})
-    return torch.cat(r_parts), torch.cat(j_parts)
+    return torch.cat(r_parts), (Rows(j_parts, columns.total) if compact else torch.cat(j_parts))
+
+
+# -- J stored compactly: products without the dense (M, P) matrix ------------------------------------------
+
+
+CSR_BELOW = 0.4  # density under which a chunk's rows are kept as CSR: 12 bytes a nonzero against 8 an entry
+
+
+class RowBlock:
+    """Consecutive rows of J, ``(m, P)``: dense, or a scipy CSR matrix where at most :data:`CSR_BELOW` of the
+    entries are nonzero (a KAN on a fine grid: each point touches k + 1 of an edge's G + k coefficients)."""
+
+    def __init__(self, rows: torch.Tensor):
+        self.shape = tuple(rows.shape)
+        self.dtype, self.device = rows.dtype, rows.device
+        sparse = rows.device.type == "cpu" and rows.numel() and torch.count_nonzero(rows) <= CSR_BELOW * rows.numel()
+        self.rows = scipy.sparse.csr_matrix(rows.detach().numpy()) if sparse else rows.detach()
+
+    @property
+    def sparse(self) -> bool:
+        return scipy.sparse.issparse(self.rows)
+
+    def nbytes(self) -> int:
+        if self.sparse:
+            return int(self.rows.data.nbytes + self.rows.indices.nbytes + self.rows.indptr.nbytes)
+        return self.rows.numel() * self.rows.element_size()
+
+    def scale_rows(self, scale: torch.Tensor) -> None:
+        """Multiply row i by ``scale[i]`` in place."""
+        if self.sparse:
+            self.rows.data *= np.repeat(scale.cpu().numpy(), np.diff(self.rows.indptr))
+        else:
+            self.rows.mul_(scale.to(self.rows).unsqueeze(1))
+
+    def matmul(self, v: torch.Tensor) -> torch.Tensor:
+        """``B v``, v ``(P,)`` or ``(P, s)``."""
+        if self.sparse:
+            return torch.from_numpy(np.asarray(self.rows @ v.cpu().numpy())).to(v)
+        return self.rows @ v
+
+    def rmatmul(self, w: torch.Tensor) -> torch.Tensor:
+        """``B^T w``, w ``(m,)`` or ``(m, s)``."""
+        if self.sparse:
+            return torch.from_numpy(np.asarray(self.rows.T @ w.cpu().numpy())).to(w)
+        return self.rows.T @ w
+
+    def square_columns(self) -> torch.Tensor:
+        """``sum_i B_ij^2``, ``(P,)``."""
+        if self.sparse:
+            return torch.from_numpy(np.asarray(self.rows.multiply(self.rows).sum(0)).reshape(-1)).to(self.dtype)
+        return (self.rows * self.rows).sum(0)
+
+
+class Rows:
+    """J as a list of :class:`RowBlock` (one per chunk and residual term, in the order of r): the products
+    ``J v`` and ``J^T w`` of matrix-free Gauss-Newton, with ``nbytes()`` the memory J holds."""
+
+    def __init__(self, blocks: list[RowBlock], n_columns: int):
+        self.blocks, self.n_columns = blocks, n_columns
+        self.sizes = [b.shape[0] for b in blocks]
+        self.shape = (sum(self.sizes), n_columns)
+
+    def nbytes(self) -> int:
+        return sum(b.nbytes() for b in self.blocks)
+
+    def matmul(self, v: torch.Tensor) -> torch.Tensor:
+        """``J v``: v ``(P,)`` -> ``(M,)``, or ``(P, s)`` -> ``(M, s)``."""
+        if not self.blocks:
+            return v.new_zeros((0,) + tuple(v.shape[1:]))
+        return torch.cat([b.matmul(v) for b in self.blocks])
+
+    def rmatmul(self, w: torch.Tensor) -> torch.Tensor:
+        """``J^T w``: w ``(M,)`` -> ``(P,)``, or ``(M, s)`` -> ``(P, s)``."""
+        out = w.new_zeros((self.n_columns,) + tuple(w.shape[1:]))
+        for b, part in zip(self.blocks, w.split(self.sizes)):
+            out += b.rmatmul(part)
+        return out
+
+    def square_columns(self) -> torch.Tensor:
+        """``diag(J^T J)``, ``(P,)``."""
+        out = torch.zeros(self.n_columns, dtype=torch.float64)
+        for b in self.blocks:
+            out += b.square_columns().to(out)
+        return out
+
+    def all_finite(self) -> bool:
+        return all(bool(np.isfinite(b.rows.data).all()) if b.sparse else bool(torch.isfinite(b.rows).all())
+                   for b in self.blocks)
+
+    def append(self, rows: torch.Tensor) -> "Rows":
+        """A copy with extra dense rows ``(m, P)`` at the end (Galerkin rows)."""
+        return Rows(self.blocks + [RowBlock(rows)], self.n_columns)

@@ -15,8 +15,9 @@ assembles ``J = dr/dtheta`` and solves
 
     (J^T J + mu D) delta = -J^T r,   D = diag(J^T J),
 
-by Cholesky (``torch.linalg.lstsq`` when the factorisation fails) or, for models too
-large for a dense P x P solve, by conjugate gradients on products with J. The step
+by Cholesky (``torch.linalg.lstsq`` when the factorisation fails), by QR, or matrix-free
+(:mod:`kanpde.train.matfree`: Nystrom-preconditioned conjugate gradients on products with J, kept as its
+chunks' sparse rows). :func:`choose_solver` picks dense or matrix-free from a memory and time model. The step
 is taken only if it lowers the loss; mu follows Nielsen's trust-region rule
 (H. B. Nielsen, "Damping parameter in Marquardt's method", IMM-REP-1999-05):
 gain ratio rho = actual / predicted reduction; on success
@@ -44,6 +45,8 @@ import torch
 from .distributed import DataParallel
 from .galerkin import GalerkinRows
 from .jacobian import jacobian
+from .matfree import MatrixFree, scaling as _scaling
+from ..memory import available_bytes, human
 from .residuals import residual_parts, residual_vector  # noqa: F401  (kanpde.symbolic.ridge imports them here)
 from .resume import Position
 
@@ -171,14 +174,6 @@ def damped_step(J: torch.Tensor, r: torch.Tensor, mu: float, solver: str = "chol
     return GaussNewton(J, r, solver, normal).step(mu, scaling)
 
 
-def _scaling(diagonal: torch.Tensor, scaling: str = "marquardt") -> torch.Tensor:
-    """The damping's D from ``diag(J^T J)``: Marquardt's diagonal itself, floored so columns no point
-    touches stay damped, or Levenberg's multiple of the identity (its mean, so mu stays scale-free)."""
-    if scaling == "levenberg":
-        return torch.full_like(diagonal, float(diagonal.mean().clamp_min(1e-300)))
-    return diagonal.clamp_min(1e-12 * float(diagonal.max().clamp_min(1e-300)))
-
-
 def nielsen_update(mu: float, nu: float, rho: float, accepted: bool) -> tuple[float, float]:
     """The next ``(mu, nu)``: shrink by ``max(1/3, 1 - (2 rho - 1)^3)`` on success, else grow by nu, nu doubling."""
     if accepted:
@@ -189,10 +184,80 @@ def nielsen_update(mu: float, nu: float, rho: float, accepted: bool) -> tuple[fl
 # -- the stage ------------------------------------------------------------------------------------------
 
 
-def _solver(stage, n_params: int) -> str:
-    if stage.solver != "auto":
-        return stage.solver
-    return "cholesky" if n_params <= stage.dense_limit else "cg"
+SOLVER_NAMES = {"dense": "cholesky"}  # the user-facing alias
+BYTES = 8
+
+
+def row_count(trainer) -> int:
+    """Rows of J on this rank: every training point times its block's residual components (an estimate: the
+    PDE's components are those of the model's output)."""
+    points = trainer.points
+    outputs = getattr(trainer.model, "widths", [0, 1])[-1]
+    return len(points.interior) * outputs + sum(len(where.points) for where in points.conditions)
+
+
+def nonzeros_per_row(trainer, n_params: int) -> int:
+    """Nonzeros of a row of J: a KAN row touches k + 1 coefficients, both scales of every edge and the biases
+    (a Tap-assembled J); any other model, every parameter."""
+    from .jacobian import tapped
+    model = tapped(trainer.model)
+    if model is None:
+        return n_params
+    return min(n_params, sum(layer.in_dim * layer.out_dim * (layer.k + 3) + layer.out_dim for layer in model.layers))
+
+
+def memory_model(rows: int, n_params: int, nonzeros: int, chunk: int, outputs: int = 1) -> dict[str, float]:
+    """Peak bytes of one LM iteration, per solver:
+
+        dense  = 8 (3 M P + 2 P^2)                 (J, its scaled copy and the chunks; J^T J and its factor)
+        matrix-free = min(12 nnz_row, 8 P) M + 8 P (s + 8) + 3 * 8 chunk k P   (J's rows, sketch, chunk buffers)
+    """
+    from .matfree import SKETCH
+    chunk_buffers = 3 * BYTES * chunk * outputs * n_params
+    stored = min(12 * nonzeros, BYTES * n_params) * rows
+    return {"dense": BYTES * (3.0 * rows * n_params + 2.0 * n_params ** 2) + chunk_buffers,
+            "cg": stored + BYTES * n_params * (min(SKETCH, n_params) + 8) + chunk_buffers}
+
+
+def time_model(rows: int, n_params: int, nonzeros: int, cg_iterations: int = 60) -> dict[str, float]:
+    """Flops of one LM iteration's solve: dense ``M nnz_row^2 + P^3 / 3`` (sparse J^T J, Cholesky); matrix-free
+    ``2 (s + iterations) M nnz_row + P s^2`` (sketch and CG products)."""
+    from .matfree import SKETCH
+    sketch = min(SKETCH, n_params)
+    return {"dense": rows * float(nonzeros) ** 2 + n_params ** 3 / 3,
+            "cg": 2.0 * (sketch + cg_iterations) * rows * nonzeros + n_params * sketch ** 2}
+
+
+def choose_solver(stage, trainer, n_params: int) -> tuple[str, int]:
+    """The stage's solver and chunk: ``stage.solver`` where forced ("dense" is "cholesky"), else dense while
+    it fits the memory budget (``TrainConfig.max_memory``, else half the machine's memory) and the time model
+    does not favour matrix-free, and P <= ``stage.dense_limit``. The matrix-free chunk is halved until the
+    model fits the budget.
+
+    Raises:
+        ValueError: the stage cannot fit the budget even with the smallest chunk.
+    """
+    budget = getattr(trainer.config, "max_memory", None) or available_bytes(trainer.config.device) / 2
+    rows, nonzeros = row_count(trainer), nonzeros_per_row(trainer, n_params)
+    outputs = getattr(trainer.model, "widths", [0, 1])[-1]
+    solver = SOLVER_NAMES.get(stage.solver, stage.solver)
+    chunk = stage.chunk
+    if solver == "auto":
+        fits = memory_model(rows, n_params, nonzeros, chunk, outputs)["dense"] <= budget
+        flops = time_model(rows, n_params, nonzeros)
+        solver = "cholesky" if fits and n_params <= stage.dense_limit and flops["dense"] <= flops["cg"] else "cg"
+    while memory_model(rows, n_params, nonzeros, chunk, outputs)[_kind(solver)] > budget and chunk > 16:
+        chunk //= 2
+    need = memory_model(rows, n_params, nonzeros, chunk, outputs)[_kind(solver)]
+    if need > budget:
+        raise ValueError(f"LM(solver={stage.solver!r}) needs about {human(need)} for {rows} rows and {n_params} "
+                         f"parameters but max_memory allows {human(budget)}; use solver='cg', fewer points "
+                         f"or a smaller model")
+    return solver, chunk
+
+
+def _kind(solver: str) -> str:
+    return "cg" if solver == "cg" else "dense"
 
 
 def _flat(params: list[torch.Tensor]) -> torch.Tensor:
@@ -222,7 +287,8 @@ def levenberg_marquardt(trainer, index: int, stage, resumed=None) -> None:
     """
     parallel = trainer.parallel
     params = trainer.trainable()
-    solver = _solver(stage, sum(p.numel() for p in params))
+    solver, chunk = choose_solver(stage, trainer, sum(p.numel() for p in params))
+    matrix_free = solver == "cg"
     mu, nu, stop, done = stage.damping, 2.0, "steps", 0
     if resumed is not None:
         done, mu, nu = resumed.position.done, resumed.position.state["mu"], resumed.position.state["nu"]
@@ -236,16 +302,20 @@ def levenberg_marquardt(trainer, index: int, stage, resumed=None) -> None:
             if trainer.causal is not None:  # one fixed objective per iteration: the weights of its J
                 trainer.causal.begin_step(freeze=True)
             with torch.enable_grad():
-                r, J = jacobian(trainer, stage.chunk, terms=terms)
+                r, J = jacobian(trainer, chunk, terms=terms, compact=matrix_free)
                 if galerkin is not None:  # rank 0 holds the rows, so the summed J^T J counts them once
                     g, G = galerkin.rows(trainer)
                     terms["galerkin"] = float(g @ g)
                     if parallel.is_main:
-                        r, J = torch.cat([r, g]), torch.cat([J, G])
-            if parallel.any(not (torch.isfinite(r).all() and torch.isfinite(J).all())):
+                        r, J = torch.cat([r, g]), (J.append(G) if matrix_free else torch.cat([J, G]))
+            finite = J.all_finite() if matrix_free else bool(torch.isfinite(J).all())
+            if parallel.any(not (torch.isfinite(r).all() and finite)):
                 stop = "nonfinite"
                 break
-            system = GaussNewton(J, r, solver, parallel=parallel)  # J^T J, J^T r, |r|^2 summed over ranks
+            if matrix_free:  # J^T r, diag(J^T J), |r|^2 summed over ranks; products with J per CG iteration
+                system = MatrixFree(J, r, parallel=parallel, sketch=stage.sketch)
+            else:  # J^T J, J^T r, |r|^2 summed over ranks
+                system = GaussNewton(J, r, solver, parallel=parallel)
             loss = system.loss
             if float(system.g.abs().max()) <= stage.gtol:
                 stop = "gtol"
@@ -282,4 +352,4 @@ def levenberg_marquardt(trainer, index: int, stage, resumed=None) -> None:
     if trainer.causal is not None:
         trainer.causal.begin_step(freeze=False)
     trainer.record_error(trainer.last_record())
-    stage_record.update({"stop": stop, "mu": mu})
+    stage_record.update({"stop": stop, "mu": mu, "solver": "matrix-free" if matrix_free else solver})
