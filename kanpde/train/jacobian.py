@@ -305,6 +305,12 @@ class RowBlock:
             return torch.from_numpy(np.asarray(self.rows.T @ w.cpu().numpy())).to(w)
         return self.rows.T @ w
 
+    def gram(self) -> torch.Tensor:
+        """``B^T B``, ``(P, P)`` (a CSR block's through the sparse product: about ``m nnz_row^2`` flops)."""
+        if self.sparse:
+            return torch.from_numpy((self.rows.T @ self.rows).toarray()).to(self.dtype)
+        return self.rows.T @ self.rows
+
     def square_columns(self) -> torch.Tensor:
         """``sum_i B_ij^2``, ``(P,)``."""
         if self.sparse:
@@ -335,6 +341,13 @@ class Rows:
         out = w.new_zeros((self.n_columns,) + tuple(w.shape[1:]))
         for b, part in zip(self.blocks, w.split(self.sizes)):
             out += b.rmatmul(part)
+        return out
+
+    def gram(self) -> torch.Tensor:
+        """``J^T J``, ``(P, P)``, summed block by block (no dense J)."""
+        out = torch.zeros(self.n_columns, self.n_columns, dtype=torch.float64)
+        for b in self.blocks:
+            out += b.gram().to(out)
         return out
 
     def square_columns(self) -> torch.Tensor:

@@ -206,33 +206,33 @@ def nonzeros_per_row(trainer, n_params: int) -> int:
     return min(n_params, sum(layer.in_dim * layer.out_dim * (layer.k + 3) + layer.out_dim for layer in model.layers))
 
 
-def memory_model(rows: int, n_params: int, nonzeros: int, chunk: int, outputs: int = 1) -> dict[str, float]:
-    """Peak bytes of one LM iteration, per solver:
+def memory_model(rows: int, n_params: int, nonzeros: int, chunk: int, outputs: int = 1,
+                 sketch: int = 200) -> dict[str, float]:
+    """Peak bytes of one LM iteration, per solver (M rows, P parameters, s sketch columns, k outputs):
 
-        dense  = 8 (3 M P + 2 P^2)                 (J, its scaled copy and the chunks; J^T J and its factor)
-        matrix-free = min(12 nnz_row, 8 P) M + 8 P (s + 8) + 3 * 8 chunk k P   (J's rows, sketch, chunk buffers)
+        dense  = 8 (3 M P + 2 P^2) + chunks                 (J, its scaled copy; J^T J and its factor)
+        nystrom = min(12 nnz_row, 8 P) M + 8 P (2 s + 8) + chunks   (J's sparse rows, the sketch, CG vectors)
+        normal  = min(12 nnz_row, 8 P) M + 8 (3 P^2 + 8 P) + chunks (J's sparse rows, J^T J, its factor)
+        chunks  = 3 * 8 chunk k P                            (one chunk's dense rows while they are assembled)
     """
-    from .matfree import SKETCH
     chunk_buffers = 3 * BYTES * chunk * outputs * n_params
-    stored = min(12 * nonzeros, BYTES * n_params) * rows
+    stored = min(12 * nonzeros, BYTES * n_params) * rows + chunk_buffers
     return {"dense": BYTES * (3.0 * rows * n_params + 2.0 * n_params ** 2) + chunk_buffers,
-            "cg": stored + BYTES * n_params * (min(SKETCH, n_params) + 8) + chunk_buffers}
+            "nystrom": stored + BYTES * n_params * (2 * min(sketch, n_params) + 8),
+            "normal": stored + BYTES * (3.0 * n_params ** 2 + 8 * n_params)}
 
 
-def time_model(rows: int, n_params: int, nonzeros: int, cg_iterations: int = 60) -> dict[str, float]:
-    """Flops of one LM iteration's solve: dense ``M nnz_row^2 + P^3 / 3`` (sparse J^T J, Cholesky); matrix-free
-    ``2 (s + iterations) M nnz_row + P s^2`` (sketch and CG products)."""
-    from .matfree import SKETCH
-    sketch = min(SKETCH, n_params)
-    return {"dense": rows * float(nonzeros) ** 2 + n_params ** 3 / 3,
-            "cg": 2.0 * (sketch + cg_iterations) * rows * nonzeros + n_params * sketch ** 2}
+DENSE_J_BYTES = 512 * 2 ** 20  # auto: a dense J above this goes matrix-free (its copies cost more than the solve)
 
 
-def choose_solver(stage, trainer, n_params: int) -> tuple[str, int]:
-    """The stage's solver and chunk: ``stage.solver`` where forced ("dense" is "cholesky"), else dense while
-    it fits the memory budget (``TrainConfig.max_memory``, else half the machine's memory) and the time model
-    does not favour matrix-free, and P <= ``stage.dense_limit``. The matrix-free chunk is halved until the
-    model fits the budget.
+def choose_solver(stage, trainer, n_params: int) -> tuple[str, int, str]:
+    """The stage's solver, chunk and matrix-free preconditioner.
+
+    The solver is ``stage.solver`` where forced ("dense" is "cholesky"); under "auto", dense while J fits
+    :data:`DENSE_J_BYTES`, its memory model fits the budget (``TrainConfig.max_memory``, else half the
+    machine's memory) and P <= ``stage.dense_limit``; else matrix-free ("cg"). The matrix-free preconditioner
+    is ``stage.preconditioner``; under "auto", "normal" while P <= ``dense_limit`` and its ``P^2`` fits the
+    budget, else "nystrom". The chunk is halved until the model fits the budget.
 
     Raises:
         ValueError: the stage cannot fit the budget even with the smallest chunk.
@@ -240,24 +240,25 @@ def choose_solver(stage, trainer, n_params: int) -> tuple[str, int]:
     budget = getattr(trainer.config, "max_memory", None) or available_bytes(trainer.config.device) / 2
     rows, nonzeros = row_count(trainer), nonzeros_per_row(trainer, n_params)
     outputs = getattr(trainer.model, "widths", [0, 1])[-1]
-    solver = SOLVER_NAMES.get(stage.solver, stage.solver)
-    chunk = stage.chunk
+    solver, chunk = SOLVER_NAMES.get(stage.solver, stage.solver), stage.chunk
+
+    def need(kind: str, chunk: int) -> float:
+        return memory_model(rows, n_params, nonzeros, chunk, outputs, stage.sketch)[kind]
+
     if solver == "auto":
-        fits = memory_model(rows, n_params, nonzeros, chunk, outputs)["dense"] <= budget
-        flops = time_model(rows, n_params, nonzeros)
-        solver = "cholesky" if fits and n_params <= stage.dense_limit and flops["dense"] <= flops["cg"] else "cg"
-    while memory_model(rows, n_params, nonzeros, chunk, outputs)[_kind(solver)] > budget and chunk > 16:
+        small = BYTES * rows * n_params <= DENSE_J_BYTES and need("dense", chunk) <= budget
+        solver = "cholesky" if small and n_params <= stage.dense_limit else "cg"
+    preconditioner = stage.preconditioner
+    if preconditioner == "auto":
+        preconditioner = "normal" if n_params <= stage.dense_limit and need("normal", chunk) <= budget else "nystrom"
+    kind = preconditioner if solver == "cg" else "dense"
+    while need(kind, chunk) > budget and chunk > 16:
         chunk //= 2
-    need = memory_model(rows, n_params, nonzeros, chunk, outputs)[_kind(solver)]
-    if need > budget:
-        raise ValueError(f"LM(solver={stage.solver!r}) needs about {human(need)} for {rows} rows and {n_params} "
-                         f"parameters but max_memory allows {human(budget)}; use solver='cg', fewer points "
-                         f"or a smaller model")
-    return solver, chunk
-
-
-def _kind(solver: str) -> str:
-    return "cg" if solver == "cg" else "dense"
+    if need(kind, chunk) > budget:
+        raise ValueError(f"LM(solver={stage.solver!r}) needs about {human(need(kind, chunk))} for {rows} rows and "
+                         f"{n_params} parameters but max_memory allows {human(budget)}; use solver='cg', fewer "
+                         f"points or a smaller model")
+    return solver, chunk, preconditioner
 
 
 def _flat(params: list[torch.Tensor]) -> torch.Tensor:
@@ -287,7 +288,7 @@ def levenberg_marquardt(trainer, index: int, stage, resumed=None) -> None:
     """
     parallel = trainer.parallel
     params = trainer.trainable()
-    solver, chunk = choose_solver(stage, trainer, sum(p.numel() for p in params))
+    solver, chunk, preconditioner = choose_solver(stage, trainer, sum(p.numel() for p in params))
     matrix_free = solver == "cg"
     mu, nu, stop, done = stage.damping, 2.0, "steps", 0
     if resumed is not None:
@@ -313,7 +314,7 @@ def levenberg_marquardt(trainer, index: int, stage, resumed=None) -> None:
                 stop = "nonfinite"
                 break
             if matrix_free:  # J^T r, diag(J^T J), |r|^2 summed over ranks; products with J per CG iteration
-                system = MatrixFree(J, r, parallel=parallel, sketch=stage.sketch)
+                system = MatrixFree(J, r, parallel=parallel, sketch=stage.sketch, preconditioner=preconditioner)
             else:  # J^T J, J^T r, |r|^2 summed over ranks
                 system = GaussNewton(J, r, solver, parallel=parallel)
             loss = system.loss
@@ -352,4 +353,4 @@ def levenberg_marquardt(trainer, index: int, stage, resumed=None) -> None:
     if trainer.causal is not None:
         trainer.causal.begin_step(freeze=False)
     trainer.record_error(trainer.last_record())
-    stage_record.update({"stop": stop, "mu": mu, "solver": "matrix-free" if matrix_free else solver})
+    stage_record.update({"stop": stop, "mu": mu, "solver": f"matrix-free ({preconditioner})" if matrix_free else solver})

@@ -35,8 +35,9 @@ from .distributed import DataParallel
 from .jacobian import Rows
 
 SKETCH = 200          # Nystrom sketch columns (capped at P)
-CG_RTOL = 1e-12       # relative residual of the preconditioned CG solve
-CG_MAXITER = 1000
+CG_RTOL = 1e-9        # relative residual of the CG solve: LM's accept/reject absorbs an inexact step
+CG_MAXITER = 500
+PRECONDITIONERS = ("nystrom", "normal")
 
 
 def scaling(diagonal: torch.Tensor, kind: str = "marquardt") -> torch.Tensor:
@@ -115,15 +116,23 @@ class MatrixFree:
         r: this rank's residuals ``(M,)``.
         parallel: the ranks (default: one process).
         sketch: Nystrom sketch columns s.
+        preconditioner: ``"nystrom"`` (the sketch: ``O(P s)`` memory, vectors all-reduced) or ``"normal"``
+            (``J^T J`` summed from J's sparse rows, ``P x P``, and factorised: the exact preconditioner, so
+            the step is a direct solve; for P small enough that ``P^2`` fits, where the heavy tail of a
+            KAN's Gauss-Newton spectrum makes CG slow at small mu).
     """
 
-    def __init__(self, J, r: torch.Tensor, parallel: DataParallel | None = None, sketch: int = SKETCH):
+    def __init__(self, J, r: torch.Tensor, parallel: DataParallel | None = None, sketch: int = SKETCH,
+                 preconditioner: str = "nystrom"):
+        if preconditioner not in PRECONDITIONERS:
+            raise ValueError(f"unknown preconditioner {preconditioner!r}. Pick one of {PRECONDITIONERS}")
         self.J = J if isinstance(J, Rows) else _dense_rows(J)
         self.r, self.parallel, self.sketch = r, parallel or DataParallel(), sketch
         P = self.J.n_columns
         local = torch.cat([self.J.rmatmul(r), (r @ r).reshape(1), self.J.square_columns().to(r)])
         flat = self.parallel.all_reduce_sum(local)
         self.g, self.loss, self.diagonal = flat[:P], float(flat[P]), flat[P + 1:]
+        self.normal = self.parallel.all_reduce_sum(self.J.gram().to(r)) if preconditioner == "normal" else None
         self._preconditioner: tuple[str, Nystrom] | None = None
         self.iterations: list[int] = []
 
@@ -133,6 +142,11 @@ class MatrixFree:
 
     def step(self, mu: float, kind: str = "marquardt") -> torch.Tensor:
         """``delta`` solving ``(J^T J + mu D) delta = -J^T r``, the same on every rank."""
+        if self.normal is not None:  # the exact preconditioner: the damped normal matrix's Cholesky factor
+            delta = _direct(self.normal, self.g, mu * scaling(self.diagonal, kind))
+            self.iterations.append(0)
+            self.parallel.broadcast([delta])
+            return delta
         s = scaling(self.diagonal, kind).rsqrt()                         # (P,) S = D^-1/2
         if self._preconditioner is None or self._preconditioner[0] != kind:  # one sketch per J and scaling
             nystrom = Nystrom(lambda V: s.unsqueeze(1) * self.normal_product(s.unsqueeze(1) * V), len(s),
@@ -149,6 +163,15 @@ class MatrixFree:
     def predicted_loss(self, delta: torch.Tensor) -> float:
         """The linear model's loss ``|r + J delta|^2``, summed over ranks."""
         return float(self.parallel.all_reduce_sum((self.r + self.J.matmul(delta)).pow(2).sum().reshape(1)))
+
+
+def _direct(normal: torch.Tensor, g: torch.Tensor, damping: torch.Tensor) -> torch.Tensor:
+    """``-(N + diag(damping))^-1 g`` by Cholesky, lstsq where round-off made it indefinite."""
+    damped = normal + torch.diag(damping)                               # (P, P)
+    L, info = torch.linalg.cholesky_ex(damped)
+    if int(info) == 0:
+        return torch.cholesky_solve(-g.unsqueeze(1), L).squeeze(1).contiguous()
+    return torch.linalg.lstsq(damped, -g.unsqueeze(1), driver="gelsd").solution.squeeze(1).contiguous()
 
 
 def _dense_rows(J: torch.Tensor) -> Rows:

@@ -282,7 +282,10 @@ class LM(Stage):
             Nystrom-preconditioned conjugate gradients on products with J kept as sparse chunk rows; no P x P
             matrix) or ``"auto"`` (:func:`kanpde.train.lm.choose_solver`: dense while its memory fits
             ``TrainConfig.max_memory`` and the time model favours it, P <= ``dense_limit``).
-        sketch: columns of the matrix-free solver's Nystrom preconditioner.
+        preconditioner: the matrix-free solver's: ``"nystrom"`` (a sketch of ``sketch`` columns of J^T J),
+            ``"normal"`` (J^T J summed from J's sparse rows and factorised: exact, ``P x P`` memory) or
+            ``"auto"`` (normal up to ``dense_limit`` parameters).
+        sketch: columns of the Nystrom preconditioner.
         chunk: points per Jacobian block (bounds the memory, see :func:`kanpde.train.jacobian.jacobian`).
         gtol: stop when ``max |J^T r| <= gtol``.
         xtol: stop when ``|delta| <= xtol (|theta| + xtol)``.
@@ -304,6 +307,7 @@ class LM(Stage):
     mu_max: float = 1e12
     dense_limit: int = 6000
     sketch: int = 200
+    preconditioner: str = "auto"
     update_grid: bool = False
     points: int | None = None  # as for Adam
     galerkin: Galerkin | bool | None = None
@@ -322,6 +326,7 @@ class LM(Stage):
         self.mu_max = check_float("LM", "mu_max", self.mu_max, 0.0, strict=True)
         self.dense_limit = check_int("LM", "dense_limit", self.dense_limit, 1)
         self.sketch = check_int("LM", "sketch", self.sketch, 1)
+        self.preconditioner = check_choice("LM", "preconditioner", self.preconditioner, PRECONDITIONERS)
         self.update_grid = check_bool("LM", "update_grid", self.update_grid)
 
     scores_every_step = True  # each iteration changes the model a lot
@@ -352,6 +357,7 @@ def _where(stage) -> str:
 
 SOLVERS = ("auto", "dense", "cholesky", "qr", "cg")
 SCALINGS = ("levenberg", "marquardt")
+PRECONDITIONERS = ("auto", "nystrom", "normal")
 
 LM_STEPS = {5: 15, 10: 15, 20: 20, 40: 10, 80: 12}      # LM iterations per grid of the default schedule
 LBFGS_STEPS = {5: 200, 10: 200, 20: 300, 40: 300, 80: 300}
