@@ -204,7 +204,7 @@ def no_rows(trainer, block: Block, index: slice, n: int, columns: Columns, backe
 
 
 def jacobian(trainer, chunk: int = 1024, method: str = "auto", terms: dict[str, float] | None = None,
-             compact: bool = False) -> tuple[torch.Tensor, torch.Tensor | Rows]:
+             compact: bool = False, store: torch.dtype | None = None) -> tuple[torch.Tensor, torch.Tensor | Rows]:
     """r(theta) ``(M,)`` and ``J = dr/dtheta`` ``(M, P)``, columns in ``trainer.trainable()`` order.
 
     Data-parallel, a collective: this rank's rows (its points), scaled by the global counts, and
@@ -218,6 +218,8 @@ def jacobian(trainer, chunk: int = 1024, method: str = "auto", terms: dict[str, 
         terms: a dict to fill with every loss term's (unweighted) mean square.
         compact: return J as :class:`Rows` (each chunk's rows kept dense or CSR, whichever is smaller) instead
             of one dense ``(M, P)`` tensor: no concatenated or scaled copy, ``nnz`` numbers where J is sparse.
+        store: the dtype J's compact rows are kept in (default: the residuals'); float32 halves J's memory,
+            its products then carry float32 round-off (relative 1e-7) into the Gauss-Newton step.
 
     Raises:
         ValueError: an unknown method, or ``"taps"`` for a model without layer taps.
@@ -239,7 +241,7 @@ def jacobian(trainer, chunk: int = 1024, method: str = "auto", terms: dict[str, 
             n = index.stop - start
             residuals, jacs = (assemble if n else no_rows)(trainer, block, index, n, columns, backend)
             if compact:  # stored chunk by chunk at once: never the block's dense rows together
-                jacs = [RowBlock(jac.reshape(-1, columns.total)) for jac in jacs]
+                jacs = [RowBlock(jac.reshape(-1, columns.total), store) for jac in jacs]
             pieces.append((residuals, jacs))
         names = block.names(len(pieces[0][0]))
         residuals = [torch.cat([piece[0][t] for piece in pieces]) for t in range(len(names))]  # (count, k) each
@@ -271,11 +273,12 @@ class RowBlock:
     """Consecutive rows of J, ``(m, P)``: dense, or a scipy CSR matrix where at most :data:`CSR_BELOW` of the
     entries are nonzero (a KAN on a fine grid: each point touches k + 1 of an edge's G + k coefficients)."""
 
-    def __init__(self, rows: torch.Tensor):
+    def __init__(self, rows: torch.Tensor, store: torch.dtype | None = None):
         self.shape = tuple(rows.shape)
-        self.dtype, self.device = rows.dtype, rows.device
+        self.dtype, self.device = rows.dtype, rows.device                # the products' dtype
+        rows = rows.detach().to(store or rows.dtype)
         sparse = rows.device.type == "cpu" and rows.numel() and torch.count_nonzero(rows) <= CSR_BELOW * rows.numel()
-        self.rows = scipy.sparse.csr_matrix(rows.detach().numpy()) if sparse else rows.detach()
+        self.rows = scipy.sparse.csr_matrix(rows.numpy()) if sparse else rows
 
     @property
     def sparse(self) -> bool:
@@ -289,33 +292,33 @@ class RowBlock:
     def scale_rows(self, scale: torch.Tensor) -> None:
         """Multiply row i by ``scale[i]`` in place."""
         if self.sparse:
-            self.rows.data *= np.repeat(scale.cpu().numpy(), np.diff(self.rows.indptr))
+            self.rows.data *= np.repeat(scale.cpu().numpy(), np.diff(self.rows.indptr)).astype(self.rows.dtype)
         else:
             self.rows.mul_(scale.to(self.rows).unsqueeze(1))
 
     def matmul(self, v: torch.Tensor) -> torch.Tensor:
         """``B v``, v ``(P,)`` or ``(P, s)``."""
         if self.sparse:
-            return torch.from_numpy(np.asarray(self.rows @ v.cpu().numpy())).to(v)
-        return self.rows @ v
+            return torch.from_numpy(np.asarray(self.rows @ v.cpu().numpy().astype(self.rows.dtype))).to(v)
+        return (self.rows @ v.to(self.rows.dtype)).to(v.dtype)
 
     def rmatmul(self, w: torch.Tensor) -> torch.Tensor:
         """``B^T w``, w ``(m,)`` or ``(m, s)``."""
         if self.sparse:
-            return torch.from_numpy(np.asarray(self.rows.T @ w.cpu().numpy())).to(w)
-        return self.rows.T @ w
+            return torch.from_numpy(np.asarray(self.rows.T @ w.cpu().numpy().astype(self.rows.dtype))).to(w)
+        return (self.rows.T @ w.to(self.rows.dtype)).to(w.dtype)
 
     def gram(self) -> torch.Tensor:
         """``B^T B``, ``(P, P)`` (a CSR block's through the sparse product: about ``m nnz_row^2`` flops)."""
         if self.sparse:
             return torch.from_numpy((self.rows.T @ self.rows).toarray()).to(self.dtype)
-        return self.rows.T @ self.rows
+        return (self.rows.T @ self.rows).to(self.dtype)
 
     def square_columns(self) -> torch.Tensor:
         """``sum_i B_ij^2``, ``(P,)``."""
         if self.sparse:
             return torch.from_numpy(np.asarray(self.rows.multiply(self.rows).sum(0)).reshape(-1)).to(self.dtype)
-        return (self.rows * self.rows).sum(0)
+        return self.rows.to(self.dtype).pow(2).sum(0)
 
 
 class Rows:

@@ -207,21 +207,23 @@ def nonzeros_per_row(trainer, n_params: int) -> int:
 
 
 def memory_model(rows: int, n_params: int, nonzeros: int, chunk: int, outputs: int = 1,
-                 sketch: int = 200) -> dict[str, float]:
-    """Peak bytes of one LM iteration, per solver (M rows, P parameters, s sketch columns, k outputs):
+                 sketch: int = 200, itemsize: int = BYTES) -> dict[str, float]:
+    """Peak bytes of one LM iteration, per solver (M rows, P parameters, s sketch columns, k outputs, b the
+    bytes of a stored entry of J: 8, or 4 in float32):
 
         dense  = 8 (3 M P + 2 P^2) + chunks                 (J, its scaled copy; J^T J and its factor)
-        nystrom = min(12 nnz_row, 8 P) M + 8 P (2 s + 8) + chunks   (J's sparse rows, the sketch, CG vectors)
-        normal  = min(12 nnz_row, 8 P) M + 8 (3 P^2 + 8 P) + chunks (J's sparse rows, J^T J, its factor)
+        nystrom = min((b + 4) nnz_row, b P) M + 8 P (2 s + 8) + chunks   (J's rows, the sketch, CG vectors)
+        normal  = min((b + 4) nnz_row, b P) M + 8 (3 P^2 + 8 P) + chunks (J's rows, J^T J, its factor)
         chunks  = 3 * 8 chunk k P                            (one chunk's dense rows while they are assembled)
     """
     chunk_buffers = 3 * BYTES * chunk * outputs * n_params
-    stored = min(12 * nonzeros, BYTES * n_params) * rows + chunk_buffers
+    stored = min((itemsize + 4) * nonzeros, itemsize * n_params) * rows + chunk_buffers
     return {"dense": BYTES * (3.0 * rows * n_params + 2.0 * n_params ** 2) + chunk_buffers,
             "nystrom": stored + BYTES * n_params * (2 * min(sketch, n_params) + 8),
             "normal": stored + BYTES * (3.0 * n_params ** 2 + 8 * n_params)}
 
 
+NORMAL_NONZEROS = 2  # auto: the normal preconditioner while nnz_row <= this (s + 60) (its gram costs M nnz_row^2)
 DENSE_J_BYTES = 512 * 2 ** 20  # auto: a dense J above this goes matrix-free (its copies cost more than the solve)
 
 
@@ -231,8 +233,9 @@ def choose_solver(stage, trainer, n_params: int) -> tuple[str, int, str]:
     The solver is ``stage.solver`` where forced ("dense" is "cholesky"); under "auto", dense while J fits
     :data:`DENSE_J_BYTES`, its memory model fits the budget (``TrainConfig.max_memory``, else half the
     machine's memory) and P <= ``stage.dense_limit``; else matrix-free ("cg"). The matrix-free preconditioner
-    is ``stage.preconditioner``; under "auto", "normal" while P <= ``dense_limit`` and its ``P^2`` fits the
-    budget, else "nystrom". The chunk is halved until the model fits the budget.
+    is ``stage.preconditioner``; under "auto", "normal" while P <= ``dense_limit``, its ``P^2`` fits the
+    budget and its J^T J (``M nnz_row^2`` flops) costs less than the sketch and CG's products
+    (``2 (s + 60) M nnz_row``: nnz_row <= 2 (s + 60)), else "nystrom". The chunk is halved until the model fits the budget.
 
     Raises:
         ValueError: the stage cannot fit the budget even with the smallest chunk.
@@ -243,14 +246,17 @@ def choose_solver(stage, trainer, n_params: int) -> tuple[str, int, str]:
     solver, chunk = SOLVER_NAMES.get(stage.solver, stage.solver), stage.chunk
 
     def need(kind: str, chunk: int) -> float:
-        return memory_model(rows, n_params, nonzeros, chunk, outputs, stage.sketch)[kind]
+        return memory_model(rows, n_params, nonzeros, chunk, outputs, stage.sketch,
+                            4 if stage.precision == "float32" else BYTES)[kind]
 
     if solver == "auto":
         small = BYTES * rows * n_params <= DENSE_J_BYTES and need("dense", chunk) <= budget
         solver = "cholesky" if small and n_params <= stage.dense_limit else "cg"
     preconditioner = stage.preconditioner
     if preconditioner == "auto":
-        preconditioner = "normal" if n_params <= stage.dense_limit and need("normal", chunk) <= budget else "nystrom"
+        cheap = nonzeros <= NORMAL_NONZEROS * (min(stage.sketch, n_params) + 60)  # gram M nnz^2 vs CG 2 (s + its) M nnz
+        fits = n_params <= stage.dense_limit and need("normal", chunk) <= budget
+        preconditioner = "normal" if cheap and fits else "nystrom"
     kind = preconditioner if solver == "cg" else "dense"
     while need(kind, chunk) > budget and chunk > 16:
         chunk //= 2
@@ -303,7 +309,8 @@ def levenberg_marquardt(trainer, index: int, stage, resumed=None) -> None:
             if trainer.causal is not None:  # one fixed objective per iteration: the weights of its J
                 trainer.causal.begin_step(freeze=True)
             with torch.enable_grad():
-                r, J = jacobian(trainer, chunk, terms=terms, compact=matrix_free)
+                r, J = jacobian(trainer, chunk, terms=terms, compact=matrix_free,
+                                store=torch.float32 if stage.precision == "float32" else None)
                 if galerkin is not None:  # rank 0 holds the rows, so the summed J^T J counts them once
                     g, G = galerkin.rows(trainer)
                     terms["galerkin"] = float(g @ g)

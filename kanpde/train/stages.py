@@ -286,6 +286,9 @@ class LM(Stage):
             ``"normal"`` (J^T J summed from J's sparse rows and factorised: exact, ``P x P`` memory) or
             ``"auto"`` (normal up to ``dense_limit`` parameters).
         sketch: columns of the Nystrom preconditioner.
+        precision: the matrix-free solver's storage of J: ``"full"`` (the training dtype) or ``"float32"``
+            (half the memory; the step then carries float32 round-off, residuals and the accept test stay
+            in the training dtype).
         chunk: points per Jacobian block (bounds the memory, see :func:`kanpde.train.jacobian.jacobian`).
         gtol: stop when ``max |J^T r| <= gtol``.
         xtol: stop when ``|delta| <= xtol (|theta| + xtol)``.
@@ -308,6 +311,7 @@ class LM(Stage):
     dense_limit: int = 6000
     sketch: int = 200
     preconditioner: str = "auto"
+    precision: str = "full"
     update_grid: bool = False
     points: int | None = None  # as for Adam
     galerkin: Galerkin | bool | None = None
@@ -327,6 +331,7 @@ class LM(Stage):
         self.dense_limit = check_int("LM", "dense_limit", self.dense_limit, 1)
         self.sketch = check_int("LM", "sketch", self.sketch, 1)
         self.preconditioner = check_choice("LM", "preconditioner", self.preconditioner, PRECONDITIONERS)
+        self.precision = check_choice("LM", "precision", self.precision, ("full", "float32"))
         self.update_grid = check_bool("LM", "update_grid", self.update_grid)
 
     scores_every_step = True  # each iteration changes the model a lot
