@@ -20,6 +20,14 @@ solved by conjugate gradients preconditioned with a randomized Nystrom approxima
 which makes the ``s`` largest eigenvalues of ``H + mu I`` cluster near ``lambda_s + mu``. The sketch
 depends on J but not on mu, so the retries of one iteration (mu grown after a rejected step) reuse it.
 
+Measured: a KAN's Gauss-Newton spectrum has a heavy tail (a [2, 4, 1] KAN at grid 12: eigenvalues of H from
+12 down past mu), so at small mu CG needs many iterations unless s nears P (s = 40 of 209: 500 iterations,
+s = 100: 162-179, s = 209: 2). Where ``P^2`` fits and a row's nonzeros are few, the ``"normal"``
+preconditioner is exact and cheaper: ``J^T J`` summed from J's sparse rows (``M nnz_row^2`` flops) and
+factorised, so the step is one direct solve (helmholtz2d and poisson2d at fine grids); the Nystrom sketch
+is for P too large for ``P^2`` or rows too dense for the sparse product (a [3, 20, 20, 1] KAN: 2921 of
+4841 entries per row).
+
 Data parallel: each rank holds its rows; ``g``, ``diag(J^T J)``, ``|r|^2``, the sketch ``Y`` (``P x s``)
 and one ``J^T J v`` per CG iteration are all-reduced (vectors and one thin block, never ``P x P``), and
 ``Omega`` comes from a fixed seed, so every rank runs the same iterations on the same numbers.
