@@ -44,7 +44,7 @@ import torch
 
 from .distributed import DataParallel
 from .galerkin import GalerkinRows
-from .jacobian import jacobian
+from .jacobian import CSR_BELOW, jacobian
 from .matfree import MatrixFree, scaling as _scaling
 from ..memory import available_bytes, human
 from .residuals import residual_parts, residual_vector  # noqa: F401  (kanpde.symbolic.ridge imports them here)
@@ -227,7 +227,7 @@ def memory_model(rows: int, n_params: int, nonzeros: int, chunk: int, outputs: i
             "normal": stored + BYTES * (3.0 * n_params ** 2 + 8 * n_params)}
 
 
-NORMAL_NONZEROS = 2  # auto: the normal preconditioner while nnz_row <= this (s + 60) (its gram costs M nnz_row^2)
+CG_ITERATIONS = 250  # the time model's CG iterations per step (measured 49-500 with a Nystrom sketch of 200)
 DENSE_J_BYTES = 512 * 2 ** 20  # auto: a dense J above this goes matrix-free (its copies cost more than the solve)
 
 
@@ -238,8 +238,8 @@ def choose_solver(stage, trainer, n_params: int) -> tuple[str, int, str]:
     :data:`DENSE_J_BYTES`, its memory model fits the budget (``TrainConfig.max_memory``, else half the
     machine's memory) and P <= ``stage.dense_limit``; else matrix-free ("cg"). The matrix-free preconditioner
     is ``stage.preconditioner``; under "auto", "normal" while P <= ``dense_limit``, its ``P^2`` fits the
-    budget and its J^T J (``M nnz_row^2`` flops) costs less than the sketch and CG's products
-    (``2 (s + 60) M nnz_row``: nnz_row <= 2 (s + 60)), else "nystrom". The chunk is halved until the model fits the budget.
+    budget and its J^T J (``M e^2`` flops, e the entries a stored row holds: nnz_row where CSR, else P) costs
+    less than the sketch and CG's products (``2 (s + 250) M e``: e <= 2 (s + 250)), else "nystrom". The chunk is halved until the model fits the budget.
 
     Raises:
         ValueError: the stage cannot fit the budget even with the smallest chunk.
@@ -258,7 +258,8 @@ def choose_solver(stage, trainer, n_params: int) -> tuple[str, int, str]:
         solver = "cholesky" if small and n_params <= stage.dense_limit else "cg"
     preconditioner = stage.preconditioner
     if preconditioner == "auto":
-        cheap = nonzeros <= NORMAL_NONZEROS * (min(stage.sketch, n_params) + 60)  # gram M nnz^2 vs CG 2 (s + its) M nnz
+        stored = nonzeros if nonzeros <= CSR_BELOW * n_params else n_params  # entries a product touches per row
+        cheap = stored <= 2 * (min(stage.sketch, n_params) + CG_ITERATIONS)  # gram M nnz^2 vs 2 (s + its) M nnz
         fits = n_params <= stage.dense_limit and need("normal", chunk) <= budget
         preconditioner = "normal" if cheap and fits else "nystrom"
     kind = preconditioner if solver == "cg" else "dense"
