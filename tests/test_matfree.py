@@ -153,3 +153,19 @@ def test_two_gloo_ranks_reproduce_one_process_over_five_matrix_free_iterations()
     np.testing.assert_allclose([r["loss"] for r in lm_two], [r["loss"] for r in lm_one], rtol=1e-8, atol=0)
     np.testing.assert_allclose(two["params"], one_params, rtol=0, atol=1e-8 * np.abs(one_params).max())
     assert lm_one[-1]["loss"] < lm_one[0]["loss"]
+
+
+@pytest.mark.parametrize("case", ["soft", "hard", "system", "learnable"])
+def test_sparse_rows_from_the_taps_equal_the_dense_jacobian(case):
+    from test_lm import CASES, _trainer as lm_trainer
+
+    problem, model = CASES[case]()
+    trainer = lm_trainer(problem, model, interior_points=30, boundary_points=8)
+    r, J = lm.jacobian(trainer, chunk=13)
+    r2, rows = lm.jacobian(trainer, chunk=13, compact=True)
+    dense = rows.matmul(torch.eye(J.shape[1], dtype=J.dtype))           # (M, P) from the compact rows
+    assert torch.equal(r, r2) and J.abs().max() > 0.1
+    torch.testing.assert_close(dense, J, rtol=0, atol=1e-12 * float(J.abs().max()))
+    single = lm.jacobian(trainer, chunk=13, compact=True, store=torch.float32)[1]
+    torch.testing.assert_close(single.matmul(torch.eye(J.shape[1], dtype=J.dtype)), J, rtol=0,
+                               atol=1e-6 * float(J.abs().max()))      # float32 storage: its round-off only

@@ -50,6 +50,44 @@ def layer_rows(tap: Tap, grads: list[torch.Tensor | None], mix: torch.Tensor | N
     ``mix`` is applied to the k + 1 local basis values of each point before they are spread over the
     grid's G + k columns, so many points (a Galerkin quadrature) never make an ``(N, P)`` matrix.
     """
+    layer = tap.layer
+    local, cell, base, gy = _local_rows(tap, grads)
+    spline = _spread(local, cell, layer.grid + layer.k, mix)             # (N or K, in, out, G+k)
+    if mix is not None:
+        base, gy = torch.tensordot(mix, base, dims=1), gy @ mix.T        # (K, in, out), (out, K)
+    coef = spline * layer.scale_spline.detach().unsqueeze(-1)
+    scale_spline = (spline * layer.coef.detach()).sum(-1)                # (N or K, in, out)
+    parts = {"coef": coef, "scale_base": base, "scale_spline": scale_spline, "bias": gy.T}
+    return torch.cat([parts[name].reshape(len(spline), -1) for name, _ in layer.named_parameters()], dim=1)
+
+
+def sparse_layer_rows(tap: Tap, grads: list[torch.Tensor | None], start: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`layer_rows` without the spread over the grid: each point's nonzeros ``(N, m)`` and their columns
+    ``(N, m)`` among J's (the layer's parameters from column ``start``), m = in out (k + 3) + out."""
+    layer = tap.layer
+    local, cell, base, gy = _local_rows(tap, grads)                      # (N, in, out, k+1), (N, in), ..
+    n, n_in, n_out, span = local.shape
+    width = layer.grid + layer.k
+    edge = torch.arange(n_in * n_out, device=local.device).view(n_in, n_out)  # (in, out)
+    first = cell.unsqueeze(-1) + edge.unsqueeze(0) * width               # (N, in, out) first coef column
+    coef_columns = first.unsqueeze(-1) + torch.arange(span, device=local.device)  # (N, in, out, k+1)
+    coefs = layer.coef.detach().reshape(-1)[coef_columns]                # (N, in, out, k+1)
+    values = {"coef": local * layer.scale_spline.detach().unsqueeze(-1), "scale_base": base,
+              "scale_spline": (local * coefs).sum(-1), "bias": gy.T}
+    columns = {"coef": coef_columns, "scale_base": edge.expand(n, n_in, n_out),
+               "scale_spline": edge.expand(n, n_in, n_out), "bias": torch.arange(n_out).expand(n, n_out)}
+    out_values, out_columns, offset = [], [], start
+    for name, p in layer.named_parameters():
+        out_values.append(values[name].reshape(n, -1))
+        out_columns.append(columns[name].reshape(n, -1) + offset)
+        offset += p.numel()
+    return torch.cat(out_values, dim=1), torch.cat(out_columns, dim=1)
+
+
+def _local_rows(tap: Tap, grads: list[torch.Tensor | None]):
+    """A tap's per-point gradient pieces: the k + 1 local spline values ``(N, in, out, k+1)`` (before the
+    edge's scale) with their first grid cell ``(N, in)``, the SiLU weights' ``(N, in, out)`` and the bias'
+    ``(out, N)``."""
     layer, x, order = tap.layer, tap.x, tap.order                       # x (in, N)
     n_in, n = x.shape
     gy = grads[0].T if tap.points_first and grads[0] is not None else grads[0]  # (out, N)
@@ -71,13 +109,7 @@ def layer_rows(tap: Tap, grads: list[torch.Tensor | None], mix: torch.Tensor | N
         adjoint = g_r.permute(2, 1, 0)                                   # (N, in or 1, out)
         local += adjoint.unsqueeze(-1) * bases[:, :, r].unsqueeze(2)
         base += adjoint * silu[r].T.unsqueeze(-1)
-    spline = _spread(local, cell, layer.grid + layer.k, mix)             # (N or K, in, out, G+k)
-    if mix is not None:
-        base, gy = torch.tensordot(mix, base, dims=1), gy @ mix.T        # (K, in, out), (out, K)
-    coef = spline * layer.scale_spline.detach().unsqueeze(-1)
-    scale_spline = (spline * layer.coef.detach()).sum(-1)                # (N or K, in, out)
-    parts = {"coef": coef, "scale_base": base, "scale_spline": scale_spline, "bias": gy.T}
-    return torch.cat([parts[name].reshape(len(spline), -1) for name, _ in layer.named_parameters()], dim=1)
+    return local, cell, base, gy
 
 
 def _spread(local: torch.Tensor, cell: torch.Tensor, width: int, mix: torch.Tensor | None) -> torch.Tensor:
@@ -168,6 +200,44 @@ def chunk_by_taps(trainer, block: Block, index: slice, n: int, columns: Columns,
     return [combine(r.detach()) for r in residuals], jacobians
 
 
+def sparse_chunk_by_taps(trainer, block: Block, index: slice, n: int, columns: Columns, backend: str,
+                         store: torch.dtype | None = None):
+    """:func:`chunk_by_taps` with J's rows built as CSR from each tap's nonzeros, never ``(n, k, P)`` dense:
+    residuals ``(n, k)`` and one :class:`RowBlock` ``(n k, P)`` per residual (rows point by point)."""
+    model = tapped(trainer.model)
+    model.taps = taps = []
+    try:
+        residuals = block.evaluate(index, backend)
+    finally:
+        model.taps = None
+    wanted = [t for tap in taps for t in tap.outputs if t.requires_grad]
+    learned = [p for p in trainer.parameters.values() if p.requires_grad]
+    blocks_out = []
+    for r in residuals:
+        k = r.shape[1]
+        values, cols, rows = [], [], []
+        for c in range(k):
+            adjoints = iter(torch.autograd.grad(r[:, c].sum(), wanted, retain_graph=True, allow_unused=True))
+            grads = {id(t): next(adjoints) for t in wanted}
+            for tap in taps:
+                point_rows = torch.arange(tap.x.shape[1], device=r.device) % n  # periodic pairs: 2 taps per row
+                with torch.no_grad():
+                    tap_adjoints = [grads.get(id(t)) for t in tap.outputs] + [None] * (3 - len(tap.outputs))
+                    v, j = sparse_layer_rows(tap, tap_adjoints, columns.of_layer(tap.layer).start)  # (N, m) each
+                values.append(v.reshape(-1))
+                cols.append(j.reshape(-1))
+                rows.append((point_rows * k + c).unsqueeze(1).expand_as(j).reshape(-1))
+            for p in learned:
+                span = columns.span[id(p)]
+                values.append(_column(r[:, c], p))
+                cols.append(torch.full((n,), span.start, dtype=torch.long))
+                rows.append(torch.arange(n) * k + c)
+        coo = scipy.sparse.coo_matrix((torch.cat(values).numpy(), (torch.cat(rows).numpy(), torch.cat(cols).numpy())),
+                                      shape=(n * k, columns.total))
+        blocks_out.append(RowBlock.from_csr(coo.tocsr(), r.dtype, store))  # duplicates (periodic pairs) summed
+    return [r.detach() for r in residuals], blocks_out
+
+
 def _column(r: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
     """``dr/dp`` for a scalar p, ``(n,)``: the gradient of ``v . dr/dp`` with respect to v (double vjp)."""
     v = torch.ones_like(r, requires_grad=True)
@@ -234,11 +304,16 @@ def jacobian(trainer, chunk: int = 1024, method: str = "auto", terms: dict[str, 
     backend = trainer.config.derivatives if taps else "autograd"
     assemble = chunk_by_taps if taps else chunk_batched
     r_parts, j_parts, squares = [], [], {}
+    on_cpu = all(p.device.type == "cpu" for p in columns.params)
     for number, block in enumerate(blocks(trainer)):
         pieces = []
         for start in range(0, max(block.count, 1), chunk):  # a rank without points of a block: one empty chunk
             index = slice(start, min(start + chunk, block.count))
             n = index.stop - start
+            if compact and taps and n and on_cpu and all(p.numel() == 1 for p in trainer.parameters.values()):
+                residuals, jacs = sparse_chunk_by_taps(trainer, block, index, n, columns, backend, store)
+                pieces.append((residuals, jacs))
+                continue
             residuals, jacs = (assemble if n else no_rows)(trainer, block, index, n, columns, backend)
             if compact:  # stored chunk by chunk at once: never the block's dense rows together
                 jacs = [RowBlock(jac.reshape(-1, columns.total), store) for jac in jacs]
@@ -279,6 +354,16 @@ class RowBlock:
         rows = rows.detach().to(store or rows.dtype)
         sparse = rows.device.type == "cpu" and rows.numel() and torch.count_nonzero(rows) <= CSR_BELOW * rows.numel()
         self.rows = scipy.sparse.csr_matrix(rows.numpy()) if sparse else rows
+
+    @classmethod
+    def from_csr(cls, rows: scipy.sparse.csr_matrix, dtype: torch.dtype, store: torch.dtype | None = None):
+        """A block from CSR rows (kept dense where more than :data:`CSR_BELOW` of the entries are nonzero)."""
+        if rows.nnz > CSR_BELOW * rows.shape[0] * rows.shape[1]:
+            return cls(torch.from_numpy(rows.toarray()).to(dtype), store)
+        block = cls.__new__(cls)
+        block.shape, block.dtype, block.device = rows.shape, dtype, torch.device("cpu")
+        block.rows = rows.astype(np.float32) if store == torch.float32 else rows
+        return block
 
     @property
     def sparse(self) -> bool:
@@ -347,10 +432,16 @@ class Rows:
         return out
 
     def gram(self) -> torch.Tensor:
-        """``J^T J``, ``(P, P)``, summed block by block (no dense J)."""
+        """``J^T J``, ``(P, P)`` (no dense J): the CSR blocks stacked for one sparse product (one P x P result
+        instead of one per block), the dense blocks' products added."""
+        sparse = [b.rows for b in self.blocks if b.sparse]
         out = torch.zeros(self.n_columns, self.n_columns, dtype=torch.float64)
+        if sparse:
+            stacked = scipy.sparse.vstack(sparse, format="csr")          # (M_sparse, P), a transient copy
+            out += torch.from_numpy((stacked.T @ stacked).toarray()).to(out)
         for b in self.blocks:
-            out += b.gram().to(out)
+            if not b.sparse:
+                out += b.gram().to(out)
         return out
 
     def square_columns(self) -> torch.Tensor:

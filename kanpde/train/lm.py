@@ -214,7 +214,8 @@ def memory_model(rows: int, n_params: int, nonzeros: int, chunk: int, outputs: i
 
         dense  = 8 (3 M P + 2 P^2) + chunks                 (J, its scaled copy; J^T J and its factor)
         nystrom = min((b + 4) nnz_row, b P) M + 8 P (2 s + 8) + chunks   (J's rows, the sketch, CG vectors)
-        normal  = min((b + 4) nnz_row, b P) M + 8 (3 P^2 + 8 P) + chunks (J's rows, J^T J, its factor)
+        normal  = 2 min((b + 4) nnz_row, b P) M + 8 (3 P^2 + 8 P) + chunks (J's rows and their stacked copy,
+                                                                   J^T J, its factor)
         chunks  = 3 * 8 chunk k P + 64 MiB                   (one chunk's dense rows while they are assembled;
                                                               its forward graph, error evaluation, allocator)
 
@@ -224,7 +225,8 @@ def memory_model(rows: int, n_params: int, nonzeros: int, chunk: int, outputs: i
     stored = min((itemsize + 4) * nonzeros, itemsize * n_params) * rows + chunk_buffers
     return {"dense": BYTES * (3.0 * rows * n_params + 2.0 * n_params ** 2) + chunk_buffers,
             "nystrom": stored + BYTES * n_params * (2 * min(sketch, n_params) + 8),
-            "normal": stored + BYTES * (3.0 * n_params ** 2 + 8 * n_params)}
+            "normal": stored + min((itemsize + 4) * nonzeros, itemsize * n_params) * rows  # stacked for J^T J
+            + BYTES * (3.0 * n_params ** 2 + 8 * n_params)}
 
 
 CG_ITERATIONS = 250  # the time model's CG iterations per step (measured 49-500 with a Nystrom sketch of 200)
