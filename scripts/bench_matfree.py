@@ -101,7 +101,7 @@ def run_case(case: str, solver: str, short: bool, threads: int) -> dict:
     elif case == "poisson3d_big":
         problem, model = ball_problem(), kp.KAN([3, 20, 20, 1], grid=5, seed=0)
         config = kp.TrainConfig(interior_points=100_000, seed=0, verbose=False, balance=None,
-                                schedule=[kp.Adam(20, lr=1e-2), kp.LM(2 if short else 4, solver=solver, precision="float32")])
+                                schedule=[kp.Adam(5, lr=1e-2), kp.LM(1 if short else 4, solver=solver, precision="float32")])
     else:
         raise ValueError(f"unknown case {case!r}. Pick one of {CASES}")
     started = time.perf_counter()
