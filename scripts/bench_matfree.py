@@ -121,6 +121,35 @@ def run_case(case: str, solver: str, short: bool, threads: int) -> dict:
             "threads": threads, "short": short}
 
 
+def iteration_ab(grid: int, points: int, repeats: int, threads: int) -> dict:
+    """One LM iteration's work (assemble J, form and solve the damped system at mu = 1e-3), dense and
+    matrix-free alternately on the same helmholtz2d trainer ([2, 10, 1] KAN at ``grid``): best seconds of
+    each and the steps' relative difference."""
+    from kanpde.train import lm
+    from kanpde.train.matfree import MatrixFree
+
+    torch.set_num_threads(threads)
+    model = kp.KAN([2, 10, 1], grid=grid, seed=0).double()
+    config = kp.TrainConfig(interior_points=points, seed=0, verbose=False, balance=None, schedule=[kp.LM(1)])
+    trainer = Trainer(problems.load_problem("helmholtz2d"), model, config)
+    times = {"dense": [], "cg": []}
+    with torch.enable_grad():
+        trainer.total(trainer.loss_terms())
+        for _ in range(repeats):
+            started = time.perf_counter()
+            r, J = lm.jacobian(trainer)
+            dense = lm.GaussNewton(J, r, "cholesky").step(1e-3)
+            times["dense"].append(time.perf_counter() - started)
+            del J
+            started = time.perf_counter()
+            r, rows = lm.jacobian(trainer, compact=True)
+            step = MatrixFree(rows, r, preconditioner="normal").step(1e-3)
+            times["cg"].append(time.perf_counter() - started)
+    best = {k: min(v) for k, v in times.items()}
+    return {"grid": grid, "points": points, "threads": threads, "dense_s": best["dense"], "cg_s": best["cg"],
+            "ratio": best["cg"] / best["dense"], "step_rel_diff": float((step - dense).norm() / dense.norm())}
+
+
 def _is_lm(config, record) -> bool:
     stage = record.get("stage")
     return stage is not None and 0 <= stage < len(config.schedule) and isinstance(config.schedule[stage], kp.LM)
@@ -138,7 +167,12 @@ def main(argv=None) -> dict:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", default=str(ROOT / "docs" / "benchmarks" / "matfree.json"))
     parser.add_argument("--one", nargs=2, metavar=("CASE", "SOLVER"), help=argparse.SUPPRESS)
+    parser.add_argument("--ab", nargs=2, type=int, metavar=("GRID", "POINTS"),
+                        help="only time one LM iteration's work, dense and matrix-free alternately (helmholtz2d)")
     args = parser.parse_args(argv)
+    if args.ab:
+        print("AB " + json.dumps(iteration_ab(*args.ab, repeats=2, threads=args.threads)))
+        return {}
     if args.one:
         print("RESULT " + json.dumps(run_case(*args.one, args.short, args.threads)))
         return {}
