@@ -137,6 +137,9 @@ class TrainConfig:
         causal: :class:`Causal` weights on the interior residual along the time axis.
         marching: :class:`TimeMarching`: train time windows one after another
             (``kp.solve`` returns one stitched solution); the schedule runs per window.
+        max_memory: bytes an LM stage may use (None: half the machine's memory). Its memory model
+            (:func:`kanpde.train.lm.choose_solver`) picks the matrix-free solver or a smaller chunk to stay
+            within it, and raises ValueError at the stage's start where nothing fits.
     """
 
     interior_points: int = SizedInt(3000)
@@ -164,6 +167,7 @@ class TrainConfig:
     distributed: bool | None = None
     causal: Causal | None = None
     marching: TimeMarching | None = None
+    max_memory: float | None = None
 
     def __post_init__(self):
         name = "TrainConfig"
@@ -176,6 +180,7 @@ class TrainConfig:
         self.device = _check_device(self.device)
         self.dtype = _check_dtype(self.dtype)
         self.verbose = check_bool(name, "verbose", self.verbose)
+        self.max_memory = check_float(name, "max_memory", self.max_memory, 0.0, strict=True, allow_none=True)
         self.sampling = check_choice(name, "sampling", self.sampling, METHODS)
         self.weights = _check_weights(self.weights)
         self.resample_every = check_int(name, "resample_every", self.resample_every, 1, allow_none=True)

@@ -280,8 +280,18 @@ class LM(Stage):
             diag(J^T J) times the identity, which damps every parameter alike). Neither wins
             everywhere: on helmholtz2d Levenberg's rejected fewer steps (seed 0: rel L2 4.3e-5 against
             1.8e-4), on poisson2d Marquardt's did better (seeds 1, 2: 6.3e-7, 9.6e-7 against 9.4e-6, 2.2e-6).
-        solver: ``"cholesky"`` (dense, with an lstsq fallback), ``"cg"`` (conjugate gradients
-            on J products; no P x P matrix) or ``"auto"`` (cholesky up to ``dense_limit`` parameters).
+        solver: ``"dense"`` or its old name ``"cholesky"`` (J^T J factorised, with an lstsq fallback),
+            ``"qr"`` (least squares on the stacked J), ``"cg"`` (matrix-free, :mod:`kanpde.train.matfree`:
+            Nystrom-preconditioned conjugate gradients on products with J kept as sparse chunk rows; no P x P
+            matrix) or ``"auto"`` (:func:`kanpde.train.lm.choose_solver`: dense while its memory fits
+            ``TrainConfig.max_memory`` and the time model favours it, P <= ``dense_limit``).
+        preconditioner: the matrix-free solver's: ``"nystrom"`` (a sketch of ``sketch`` columns of J^T J),
+            ``"normal"`` (J^T J summed from J's sparse rows and factorised: exact, ``P x P`` memory) or
+            ``"auto"`` (normal up to ``dense_limit`` parameters).
+        sketch: columns of the Nystrom preconditioner.
+        precision: the matrix-free solver's storage of J: ``"full"`` (the training dtype) or ``"float32"``
+            (half the memory; the step then carries float32 round-off, residuals and the accept test stay
+            in the training dtype).
         chunk: points per Jacobian block (bounds the memory, see :func:`kanpde.train.jacobian.jacobian`).
         gtol: stop when ``max |J^T r| <= gtol``.
         xtol: stop when ``|delta| <= xtol (|theta| + xtol)``.
@@ -302,6 +312,9 @@ class LM(Stage):
     xtol: float = 1e-12
     mu_max: float = 1e12
     dense_limit: int = 6000
+    sketch: int = 200
+    preconditioner: str = "auto"
+    precision: str = "full"
     update_grid: bool = False
     points: int | None = None  # as for Adam
     galerkin: Galerkin | bool | None = None
@@ -319,6 +332,9 @@ class LM(Stage):
         self.xtol = check_float("LM", "xtol", self.xtol, 0.0)
         self.mu_max = check_float("LM", "mu_max", self.mu_max, 0.0, strict=True)
         self.dense_limit = check_int("LM", "dense_limit", self.dense_limit, 1)
+        self.sketch = check_int("LM", "sketch", self.sketch, 1)
+        self.preconditioner = check_choice("LM", "preconditioner", self.preconditioner, PRECONDITIONERS)
+        self.precision = check_choice("LM", "precision", self.precision, ("full", "float32"))
         self.update_grid = check_bool("LM", "update_grid", self.update_grid)
 
     scores_every_step = True  # each iteration changes the model a lot
@@ -347,8 +363,9 @@ def _where(stage) -> str:
     return (f" grid={stage.grid}" if stage.grid else "") + (f" points={stage.points}" if stage.points else "")
 
 
-SOLVERS = ("auto", "cholesky", "qr", "cg")
+SOLVERS = ("auto", "dense", "cholesky", "qr", "cg")
 SCALINGS = ("levenberg", "marquardt")
+PRECONDITIONERS = ("auto", "nystrom", "normal")
 
 LM_STEPS = {5: 15, 10: 15, 20: 20, 40: 10, 80: 12}      # LM iterations per grid of the default schedule
 LBFGS_STEPS = {5: 200, 10: 200, 20: 300, 40: 300, 80: 300}
