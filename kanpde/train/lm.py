@@ -211,7 +211,9 @@ def levenberg_marquardt(trainer, index: int, stage, resumed=None) -> None:
 
     Stop reasons: ``"steps"``, ``"gtol"`` (gradient ``J^T r`` below ``gtol``), ``"xtol"``
     (step below ``xtol`` relative to theta), ``"mu_max"`` (no loss-lowering step even with
-    mu past ``mu_max``), ``"nonfinite"`` (J or r not finite), ``"callback"``.
+    mu past ``mu_max``), ``"rtol"`` (converged: :meth:`~kanpde.train.stages.LM.converged`), ``"nonfinite"``
+    (J or r not finite), ``"callback"``. ``stage.wants_more`` decides each next iteration (``steps``, and
+    Galerkin repeats).
 
     The trainer interface it uses: ``trainable()``, ``loss()``, ``parallel``, ``causal``, ``balancer``
     (state restored on resume), ``progress(index, stage, done)``, ``new_record(index, started, iterations,
@@ -229,8 +231,10 @@ def levenberg_marquardt(trainer, index: int, stage, resumed=None) -> None:
         trainer.balancer.load_state_dict(resumed.balancer)
     galerkin = GalerkinRows(trainer, stage.galerkin) if stage.galerkin else None
     stage_record = trainer.stage_record()
+    losses: list[float] = []  # the loss before each accepted iteration (convergence: stage.converged)
+    terms: dict[str, float] = {}
     with trainer.progress(index, stage, done):
-        while done < stage.steps:
+        while stage.wants_more(done, losses[-1] if losses else math.inf, terms.get("galerkin")):
             started = time.perf_counter()
             terms: dict[str, float] = {}
             if trainer.causal is not None:  # one fixed objective per iteration: the weights of its J
@@ -278,6 +282,10 @@ def levenberg_marquardt(trainer, index: int, stage, resumed=None) -> None:
             position = Position(index, done, 0, None, {"mu": mu, "nu": nu})
             if trainer.after_step(record, position, postfix={"mu": f"{mu:.1e}"}):
                 trainer.stopped, stop = True, "callback"
+                break
+            losses.append(record["loss"])
+            if stage.converged(losses):
+                stop = "rtol"
                 break
     if trainer.causal is not None:
         trainer.causal.begin_step(freeze=False)

@@ -31,6 +31,7 @@ from ..pde.fields import DerivativeRecord
 from ..pde.metrics import chunks, evaluation_points, relative_l2_from, squared_errors
 from ..pde.problem import Problem
 from .balance import make_balancer
+from .best import BestModel, copy_state, restore_state
 from .causal import causal_state
 from .config import TrainConfig
 from .distributed import DataParallel
@@ -83,6 +84,12 @@ class Trainer:
         self.sparsity = 0.0  # the running stage's regulariser weight
         self.bar = None      # the running stage's progress bar
         self.checkpoints = Checkpoints(self, resume)  # resume: continue from that checkpoint
+        # the lowest validation loss (fresh points) over all stages is the model a run ends with; one process
+        # only (each rank would score its own points and could keep a different step)
+        self.keeper = None if self.parallel.enabled else BestModel(self, copy_state, restore_state)
+        resumed = self.checkpoints.resumed
+        if self.keeper is not None and resumed is not None and resumed.best is not None:
+            self.keeper.load_state_dict(resumed.best)
 
     # -- points ---------------------------------------------------------------------------------------
 
@@ -195,11 +202,26 @@ class Trainer:
                 self.sparsity = stage.sparsity
                 optimizer = stage.make_optimizer(self, optimizer)
                 self.run_stage(index, stage, optimizer, resumed)
+                if self.keeper is not None:  # scored before the next stage refines or refits the model
+                    self.keeper.consider(self.last_record())
                 if self.stopped:
                     break
+        self.keep_best()
         self.record_error(self.last_record())
         self.elapsed = time.perf_counter() - self.start
         return self
+
+    def keep_best(self) -> None:
+        """End on the model with the lowest validation loss of the run; the last stage record says which
+        step that was (``kept_step``), its score (``validation``) and whether it was put back (``restored``)."""
+        if self.keeper is None or not self.history.steps:
+            return
+        restored = self.keeper.restore()
+        self.stage_record().update({"kept_step": self.keeper.step, "validation": self.keeper.best,
+                                    "final_validation": self.keeper.current, "restored": restored})
+        if restored:  # the last row's error was the discarded model's
+            last = self.history.steps[-1]
+            last.pop("rel_l2", None)
 
     def learned_parameters(self) -> dict[str, float]:
         return {k: float(v.detach()) for k, v in self.parameters.items()}
@@ -279,6 +301,8 @@ class Trainer:
                 self.bar.set_postfix(self._postfix(record) | (postfix or {}), refresh=False)
         if iterations == 0:
             return False
+        if self.keeper is not None:
+            self.keeper(record)
         return self.checkpoints.after_step(record, position, optimizer, good)
 
     @contextlib.contextmanager
