@@ -124,8 +124,9 @@ class TrainConfig:
             written every ``checkpoint_every`` steps, when a callback stops training and on
             Ctrl-C; continue with ``kp.solve(..., resume=path)``.
         checkpoint_every: steps between checkpoints; None writes one only when stopped.
-        balance: automatic loss weights: ``"gradnorm"`` (per term, from gradient norms),
-            ``"rba"`` (per point, residual-based attention) or None; see
+        balance: automatic loss weights: ``"ntk"`` (default: per term, from the mean NTK diagonal, so
+            residuals of different scales pull alike whether or not they are met yet), ``"gradnorm"`` (per
+            term, from gradient norms), ``"rba"`` (per point, residual-based attention) or None; see
             :mod:`kanpde.train.balance`. ``weights`` multiply them.
         distributed: data-parallel training on ``torch.distributed`` (see
             :mod:`kanpde.train.distributed`): None (auto) when a process group is initialised
@@ -156,7 +157,7 @@ class TrainConfig:
     threads: int | None = None
     checkpoint: str | None = None
     checkpoint_every: int | None = None
-    balance: str | None = "gradnorm"
+    balance: str | None = "ntk"
     distributed: bool | None = None
     causal: Causal | None = None
     marching: TimeMarching | None = None

@@ -278,7 +278,8 @@ def levenberg_marquardt(trainer, index: int, stage, resumed=None) -> None:
                 break
             done += 1
             record = trainer.new_record(index, started, 1,
-                                        {**terms, "loss": loss - terms.get("galerkin", 0.0)})  # the collocation loss
+                                        {**terms, "loss": loss - terms.get("galerkin", 0.0),  # the collocation loss
+                                         **trainer.balancer.record()})
             position = Position(index, done, 0, None, {"mu": mu, "nu": nu})
             if trainer.after_step(record, position, postfix={"mu": f"{mu:.1e}"}):
                 trainer.stopped, stop = True, "callback"
