@@ -107,7 +107,9 @@ class TrainConfig:
         update_grid: fit the KAN's grid ranges to the activations on the training points
             before training and after each refinement, so no layer's inputs fall outside
             its grid (hidden activations drift during training). The refit is a least-squares
-            fit, so the loss may jump a little; with False a refinement is exact. ``"grow"``:
+            fit, so the loss may jump a little; a refit that raises it more than tenfold is undone
+            and the ranges only widen instead (:func:`kanpde.train.best.refit_grid`); with False a
+            refinement is exact. ``"grow"``:
             fit the input layer before training; at later refinements only widen ranges that
             activations left, and undo that if it raises the loss, so a refinement stays exact
             (allen_cahn1d, seed 0: a refit took a converged window's loss from 1.7e-7 to 1.6e-3

@@ -23,7 +23,7 @@ from dataclasses import KW_ONLY, dataclass
 
 import torch
 
-from .best import grow_grid
+from .best import grow_grid, refit_grid
 from .checks import check_bool, check_choice, check_float, check_int
 from .lm import levenberg_marquardt
 from .options import Galerkin
@@ -69,8 +69,10 @@ class Stage:
         if self.update_grid or (cfg.update_grid and (first or self.grid is not None)):
             if first:  # an untrained network: fit the input range to the points
                 trainer.update_grid(inputs_only=True)
-            else:  # widen only, and not if it costs (train.best): a range refit can undo a good fit
+            elif cfg.update_grid == "grow":  # widen only, and not if it costs (train.best)
                 grow_grid(trainer)
+            else:  # refit, unless that throws the fit away (train.best)
+                refit_grid(trainer)
 
     def make_optimizer(self, trainer, previous):
         """The stage's optimiser (default: none of its own, the previous one is handed on)."""
