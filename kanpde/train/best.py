@@ -53,25 +53,6 @@ def restore_state(model, state: tuple) -> None:
     model.load_state_dict(values)
 
 
-REFIT_TOLERANCE = 10.0  # a grid-range refit may raise the loss this much (the next iterations recover it)
-
-
-def refit_grid(trainer) -> bool:
-    """Refit the KAN's grid ranges to the activations (``TrainConfig(update_grid=True)``) unless that raises the
-    loss on the training points more than :data:`REFIT_TOLERANCE` times; then only widen (:func:`grow_grid`).
-    Why both: tight ranges put the knots where the activations are (poisson2d seed 0: rel L2 1.1e-7 with the
-    refits, 3.7e-7 widening only), but a refit can throw a converged fit away (a meshed annulus: the loss
-    went from 3.5e-5 to 6.9 when grid 80 began; issue #26). Returns whether the refit was kept."""
-    before, snapshot = plain_loss(trainer, trainer.points), trainer.snapshot()
-    trainer.update_grid()
-    after = plain_loss(trainer, trainer.points)
-    if after <= REFIT_TOLERANCE * before or not math.isfinite(before):
-        return True
-    trainer.restore(snapshot)
-    grow_grid(trainer)
-    return False
-
-
 class BestModel:
     """The lowest-validation-loss copy of a trainer's model; use as a callback.
 

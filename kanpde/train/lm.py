@@ -231,10 +231,11 @@ def levenberg_marquardt(trainer, index: int, stage, resumed=None) -> None:
         trainer.balancer.load_state_dict(resumed.balancer)
     galerkin = GalerkinRows(trainer, stage.galerkin) if stage.galerkin else None
     stage_record = trainer.stage_record()
-    losses: list[float] = []  # the loss before each accepted iteration (convergence: stage.converged)
+    objective: list[float] = []  # the loss (Galerkin rows included) before each accepted iteration
     terms: dict[str, float] = {}
+    collocation = math.inf
     with trainer.progress(index, stage, done):
-        while stage.wants_more(done, losses[-1] if losses else math.inf, terms.get("galerkin")):
+        while stage.wants_more(done, collocation, terms.get("galerkin")):
             started = time.perf_counter()
             terms: dict[str, float] = {}
             if trainer.causal is not None:  # one fixed objective per iteration: the weights of its J
@@ -284,8 +285,9 @@ def levenberg_marquardt(trainer, index: int, stage, resumed=None) -> None:
             if trainer.after_step(record, position, postfix={"mu": f"{mu:.1e}"}):
                 trainer.stopped, stop = True, "callback"
                 break
-            losses.append(record["loss"])
-            if stage.converged(losses):
+            objective.append(loss)
+            collocation = record["loss"]
+            if stage.converged(objective):
                 stop = "rtol"
                 break
     if trainer.causal is not None:

@@ -86,7 +86,8 @@ class Trainer:
         self.checkpoints = Checkpoints(self, resume)  # resume: continue from that checkpoint
         # the lowest validation loss (fresh points) over all stages is the model a run ends with; one process
         # only (each rank would score its own points and could keep a different step)
-        self.keeper = None if self.parallel.enabled else BestModel(self, copy_state, restore_state)
+        keep = config.keep_best and not self.parallel.enabled
+        self.keeper = BestModel(self, copy_state, restore_state) if keep else None
         resumed = self.checkpoints.resumed
         if self.keeper is not None and resumed is not None and resumed.best is not None:
             self.keeper.load_state_dict(resumed.best)
