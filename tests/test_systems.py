@@ -129,3 +129,11 @@ def test_kovasznay_default_path_reaches_1e_3_per_velocity_component():
     solution = kp.solve(kovasznay.problem(), kp.KAN([2, 10, 3], seed=0), kp.TrainConfig(seed=0, verbose=False))
     errors = solution.errors()
     assert errors["u"]["rel_l2"] <= 1e-3 and errors["v"]["rel_l2"] <= 1e-3
+
+
+@pytest.mark.parametrize("gauge", ["mean", ((0.25, 0.5), 0.1)])
+def test_the_history_error_applies_the_gauge_as_errors_does(gauge):
+    config = kp.TrainConfig(interior_points=200, boundary_points=40, seed=0, verbose=False,
+                            schedule=[kp.Adam(4, lr=1e-2), kp.LM(2, grid=4)])
+    solution = kp.solve(kovasznay.problem(gauge), kp.KAN([2, 3, 3], grid=3, seed=0), config)
+    assert solution.history.steps[-1]["rel_l2"] == pytest.approx(solution.errors()["rel_l2"], rel=1e-9)

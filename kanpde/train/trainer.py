@@ -116,7 +116,25 @@ class Trainer:
             return None, None
         points, _ = evaluation_points(self.problem.domain)  # the one evaluation set: Solution.errors() uses the same
         x = self.parallel.shard(self._tensor(points))
-        return x, self.problem.solution_values(x).detach()
+        exact = self.problem.solution_values(x).detach()
+        return x, exact - self._gauge_shift(x, exact)  # gauged outputs as the gauge states them
+
+    def _gauge_shift(self, x: torch.Tensor, values: torch.Tensor, model=None) -> torch.Tensor:
+        """The constants ``(m,)`` that put ``values`` (the fields at the evaluation points ``x``: exact, or
+        ``model``'s) into the problem's gauge (``Problem(gauge=)``; zero for the other outputs): a ``"mean"``
+        gauge subtracts the mean over all ranks' points, a point gauge ``(p, value)`` the field at p minus
+        ``value``. As :meth:`kanpde.io.solution.Solution.errors` compares them."""
+        shift = values.new_zeros(values.shape[1])
+        for name, spec in self.problem.gauge.items():
+            c = self.problem.outputs.index(name)
+            if spec[0] == "mean":
+                sums = self.parallel.all_reduce_sum(torch.stack([values[:, c].sum(), values.new_tensor(len(values))]))
+                shift[c] = sums[0] / sums[1].clamp_min(1)
+                continue
+            point = x.new_tensor([spec[1]])                                              # (1, D)
+            at = self.problem.solution_values(point) if model is None else model(point)  # (1, m)
+            shift[c] = at.detach()[0, c] - spec[2]
+        return shift
 
     def resample(self) -> None:
         """New interior points: plain, RAD (density ~ |R|) or RAR (add the worst candidates)."""
@@ -345,8 +363,12 @@ class Trainer:
             return
         model = self.solution_model
         with torch.no_grad():  # in chunks (bounded memory), each rank its block of the set
-            sums = sum((squared_errors(model(self.eval_x[s]), self.eval_u[s]) for s in chunks(len(self.eval_x))),
-                       self.eval_u.new_zeros(2))
+            if self.problem.gauge:  # the whole prediction first: the gauge's shift needs all of it
+                u = torch.cat([model(self.eval_x[s]) for s in chunks(len(self.eval_x))])  # (N, m)
+                sums = squared_errors(u - self._gauge_shift(self.eval_x, u, model), self.eval_u)
+            else:
+                sums = sum((squared_errors(model(self.eval_x[s]), self.eval_u[s]) for s in chunks(len(self.eval_x))),
+                           self.eval_u.new_zeros(2))
         record["rel_l2"] = relative_l2_from(self.parallel.all_reduce_sum(sums))
 
     @staticmethod
