@@ -221,7 +221,9 @@ class Trainer:
                 self.sparsity = stage.sparsity
                 optimizer = stage.make_optimizer(self, optimizer)
                 self.run_stage(index, stage, optimizer, resumed)
-                if self.keeper is not None:  # scored before the next stage refines or refits the model
+                if self.keeper is not None and getattr(stage, "galerkin", None):
+                    self.keeper.adopt(self.last_record())  # its own objective: see BestModel.adopt
+                elif self.keeper is not None:  # scored before the next stage refines or refits the model
                     self.keeper.consider(self.last_record())
                 if self.stopped:
                     break
