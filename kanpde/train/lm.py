@@ -298,7 +298,9 @@ def levenberg_marquardt(trainer, index: int, stage, resumed=None) -> None:
 
     Stop reasons: ``"steps"``, ``"gtol"`` (gradient ``J^T r`` below ``gtol``), ``"xtol"``
     (step below ``xtol`` relative to theta), ``"mu_max"`` (no loss-lowering step even with
-    mu past ``mu_max``), ``"nonfinite"`` (J or r not finite), ``"callback"``.
+    mu past ``mu_max``), ``"rtol"`` (converged: :meth:`~kanpde.train.stages.LM.converged`), ``"nonfinite"``
+    (J or r not finite), ``"callback"``. ``stage.wants_more`` decides each next iteration (``steps``, and
+    Galerkin repeats).
 
     The trainer interface it uses: ``trainable()``, ``loss()``, ``parallel``, ``causal``, ``balancer``
     (state restored on resume), ``progress(index, stage, done)``, ``new_record(index, started, iterations,
@@ -317,8 +319,11 @@ def levenberg_marquardt(trainer, index: int, stage, resumed=None) -> None:
         trainer.balancer.load_state_dict(resumed.balancer)
     galerkin = GalerkinRows(trainer, stage.galerkin) if stage.galerkin else None
     stage_record = trainer.stage_record()
+    objective: list[float] = []  # the loss (Galerkin rows included) before each accepted iteration
+    terms: dict[str, float] = {}
+    collocation = math.inf
     with trainer.progress(index, stage, done):
-        while done < stage.steps:
+        while stage.wants_more(done, collocation, terms.get("galerkin")):
             started = time.perf_counter()
             terms: dict[str, float] = {}
             if trainer.causal is not None:  # one fixed objective per iteration: the weights of its J
@@ -367,10 +372,16 @@ def levenberg_marquardt(trainer, index: int, stage, resumed=None) -> None:
                 break
             done += 1
             record = trainer.new_record(index, started, 1,
-                                        {**terms, "loss": loss - terms.get("galerkin", 0.0)})  # the collocation loss
+                                        {**terms, "loss": loss - terms.get("galerkin", 0.0),  # the collocation loss
+                                         **trainer.balancer.record()})
             position = Position(index, done, 0, None, {"mu": mu, "nu": nu})
             if trainer.after_step(record, position, postfix={"mu": f"{mu:.1e}"}):
                 trainer.stopped, stop = True, "callback"
+                break
+            objective.append(loss)
+            collocation = record["loss"]
+            if stage.converged(objective):
+                stop = "rtol"
                 break
     if trainer.causal is not None:
         trainer.causal.begin_step(freeze=False)
