@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import torch
 from torch import nn
 
 from .stages import default_schedule
@@ -132,7 +133,6 @@ class _Probe(nn.Module):
 def _probe(problem, x, fn=None):
     """The PDE residuals of the soft problem (nothing built in) for the probe field ``fn``, stacked ``(N, r)``.
     At u = 0 they are the data (forcing) the solution must answer."""
-    import torch
 
     net = _Probe(problem.input_dim, len(problem.outputs), fn).to(x.dtype)
     parameters = {k: torch.tensor([[v]], dtype=x.dtype) for k, v in problem.parameters.items()} or None
@@ -142,42 +142,63 @@ def _probe(problem, x, fn=None):
 
 
 def _operator_wavenumber(problem, x) -> float:
-    """omega of an operator like ``Laplacian u + omega^2 u``: with c = r(1) - r(0) and l = r(|x|^2 / 2) - r(0)
-    (the Laplacian's response: D), omega^2 = D c / l where c and l share their sign (oscillatory); else 0
+    """omega of an operator like ``Laplacian u + omega^2 u``, from three probes of the linear response:
+    c = r(1) - r(0) (the zeroth-order coefficient) and, with q = |x|^2 / 2, l = r(q) - r(0) - c q (the
+    Laplacian's part, D for the Laplacian). omega^2 = D c / l where c and l share their sign (a wave); else 0
     (Poisson: c = 0; a reaction ``- k u``: opposite signs, a decay, not a wave)."""
     spatial = list(problem.domain.spatial_axes)
+    q = (x[:, spatial] ** 2).sum(1, keepdim=True) / 2                      # (N, 1)
     base = _probe(problem, x)
-    c = float((_probe(problem, x, lambda y: 1.0) - base).mean())
-    l = float((_probe(problem, x, lambda y: (y[:, spatial] ** 2).sum(1, keepdim=True) / 2) - base).mean())
+    c = _probe(problem, x, lambda y: 1.0) - base                            # (N, r)
+    l = _probe(problem, x, lambda y: (y[:, spatial] ** 2).sum(1, keepdim=True) / 2) - base - c * q
+    c, l = float(c.mean()), float(l.mean())
     if abs(l) < 1e-12 or c / l <= 0:
         return 0.0
     return math.sqrt(len(spatial) * c / l)
 
 
+def _data_values(problem, x):
+    """The problem's data at interior points ``(N, r)``: the forcing (residual at u = 0) and the values of the
+    conditions given as functions (their extension inside: boundary data often are the exact solution)."""
+    from ..pde.conditions import evaluate_value
+
+    columns = [_probe(problem, x)]
+    for condition in problem.all_conditions:
+        value = getattr(condition, "value", None)
+        if callable(value):
+            try:
+                columns.append(evaluate_value(value, x, len(problem.outputs)).detach())
+            except Exception:  # a user function that only works on its side: its data are not read
+                continue
+    columns = [c - c.mean(0) for c in columns]  # a constant carries no frequency
+    return torch.cat([c / c.pow(2).mean().clamp_min(1e-300).sqrt() for c in columns], dim=1)  # (N, r), unit RMS
+
+
 def wavelengths(problem, n: int = 2000, seed: int = 0) -> list[float]:
     """Wavelengths per axis of the problem, ``L_i * omega_i / (2 pi)``: the larger of the data's,
 
-        omega_i^2 = mean((d f / d x_i)^2) / mean(f^2)
+        omega_i^2 = max_j mean((d f_j / d x_i)^2) / mean(f_j^2)
 
-    for the forcing f (the residual at u = 0, by central differences; exact for f = sin(omega . x)), and
-    the operator's own wave number on the spatial axes (:func:`_operator_wavenumber`, Helmholtz' k).
+    over the forcing and the condition data f_j (:func:`_data_values`, central differences; exact for
+    f = sin(omega . x)), and the operator's own wave number on the spatial axes (:func:`_operator_wavenumber`,
+    Helmholtz' k).
     """
     import numpy as np
-    import torch
 
     problem = problem.soft()
     lo, hi = (np.asarray(b, dtype=float) for b in problem.domain.bounds)
     x = torch.as_tensor(problem.domain.sample_interior(n, seed=seed), dtype=torch.float64)  # (n, D)
-    f = _probe(problem, x)  # (n, r)
-    power = float((f**2).mean())
+    f = _data_values(problem, x)  # (n, r)
+    power = f.pow(2).mean(0)      # (r,)
     k = _operator_wavenumber(problem, x)
     out = []
     for axis, span in enumerate(hi - lo):
         h = 1e-4 * max(span, 1e-12)
         step = torch.zeros(x.shape[1], dtype=x.dtype)
         step[axis] = h
-        df = (_probe(problem, x + step) - _probe(problem, x - step)) / (2 * h)  # (n, r)
-        omega = math.sqrt(float((df**2).mean()) / power) if power > 1e-300 else 0.0
+        df = (_data_values(problem, x + step) - _data_values(problem, x - step)) / (2 * h)  # (n, r)
+        ratio = torch.where(power > 1e-20, df.pow(2).mean(0) / power.clamp_min(1e-300), torch.zeros_like(power))
+        omega = math.sqrt(float(ratio.max())) if len(ratio) else 0.0
         omega = max(omega if math.isfinite(omega) else 0.0, k if axis in problem.domain.spatial_axes else 0.0)
         out.append(float(span * omega / (2 * math.pi)))
     return out
@@ -185,7 +206,6 @@ def wavelengths(problem, n: int = 2000, seed: int = 0) -> list[float]:
 
 def _is_nonlinear(problem, seed: int = 0) -> bool:
     """Whether r(a + b) differs from r(a) + r(b) - r(0) for two random smooth fields a, b."""
-    import torch
 
     problem = problem.soft()
     gen = torch.Generator().manual_seed(seed)
@@ -200,10 +220,9 @@ def _is_nonlinear(problem, seed: int = 0) -> bool:
 
 
 def auto_widths(problem) -> list[int]:
-    """``[inputs, hidden, outputs]``: 10 hidden nodes for one or two outputs, 4 more per further output
-    (the outputs share the hidden layer's functions)."""
-    outputs = len(problem.outputs)
-    return [problem.input_dim, 10 + 4 * max(0, outputs - 2), outputs]
+    """``[inputs, 10, outputs]``: one hidden layer of 10 nodes, whatever the number of outputs (a wider layer for
+    a system costs LM iterations a parameter count squared; the grid carries the resolution)."""
+    return [problem.input_dim, 10, len(problem.outputs)]
 
 
 def auto_final_grid(widths: list[int], waves: list[float], k: int = 3) -> int:
@@ -241,7 +260,6 @@ def estimate(widths: list[int], final: int, points: int, boundary_rows: int, res
     (``points * residuals + boundary_rows``), ``bytes`` (the dense Jacobian and its Gram matrix, twice for
     copies) and ``seconds`` (``2 rows P^2`` flops per LM iteration and ``20 rows P`` per Adam step at
     :data:`FLOPS_PER_SECOND` per thread, on the grid each stage trains)."""
-    import torch
 
     edges = sum(a * b for a, b in zip(widths[:-1], widths[1:]))
     rows = points * residuals + boundary_rows
@@ -320,7 +338,6 @@ def auto_plan(problem, model=None, config=None, seed: int = 0):
 
 def torch_points(problem, n: int):
     """``n`` interior points of the problem's domain as a float64 tensor ``(n, D)``."""
-    import torch
 
     return torch.as_tensor(problem.domain.sample_interior(n, seed=0), dtype=torch.float64)
 
