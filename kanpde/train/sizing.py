@@ -94,9 +94,9 @@ def sized(config, model: nn.Module):
     grid = None if isinstance(config.schedule, Sized) else _last_grid(config.schedule, model)
     interior, boundary, grid = training_size(model, grid)
     changes = {}
-    if isinstance(config.interior_points, Sized) and has_grid:
+    if isinstance(config.interior_points, Sized):
         changes["interior_points"] = SizedInt(interior)
-    if isinstance(config.boundary_points, Sized) and has_grid:
+    if isinstance(config.boundary_points, Sized):
         changes["boundary_points"] = SizedInt(boundary)
     if isinstance(config.schedule, Sized):
         changes["schedule"] = SizedSchedule(default_schedule(final_grid=grid or 40))
