@@ -65,7 +65,7 @@ def run_one(name: str, seed: int, quick: bool, limit: float | None = None) -> di
     ``limit``: stop training after this many seconds (the model then is the one reached)."""
     module = suite.load(name)
     row = {"problem": name, "family": module.FAMILY, "target": module.TARGET, "seed": seed, "quick": quick}
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     try:
         config = kp.TrainConfig(seed=seed, verbose=False, callbacks=[time_limit(limit, row)])
         model, config, decisions = auto_plan(module.problem, None, config)
@@ -81,6 +81,7 @@ def run_one(name: str, seed: int, quick: bool, limit: float | None = None) -> di
         row["error"] = f"{type(exc).__name__}: {exc}"
         traceback.print_exc()
     row["seconds"] = time.perf_counter() - started
+    row["cpu_seconds"] = time.process_time() - cpu  # on a loaded machine far below the wall time
     if not quick and hasattr(module, "classical"):
         try:
             row["classical"] = module.classical()
@@ -91,9 +92,10 @@ def run_one(name: str, seed: int, quick: bool, limit: float | None = None) -> di
 
 def per_output(errors: dict, outputs) -> dict:
     """rel L2 per output name (the overall number for one output)."""
-    if len(outputs) == 1 or not all(isinstance(errors.get(o), dict) for o in outputs):
+    given = [o for o in outputs if isinstance(errors.get(o), dict)]
+    if len(outputs) == 1 or not given:
         return {outputs[0] if len(outputs) == 1 else "all": errors["rel_l2"]}
-    return {o: errors[o]["rel_l2"] for o in outputs}
+    return {o: errors[o]["rel_l2"] for o in given}
 
 
 def save_row(row: dict, folder: Path) -> Path:
@@ -112,12 +114,12 @@ def _fmt(value) -> str:
 
 def table(rows: list[dict]) -> str:
     """Markdown: one line per problem, the worst of its seeds."""
-    lines = ["| problem | family | seeds | seconds (max) | rel L2 per output (worst) | target | met | classical |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| problem | family | seeds | seconds (max) | CPU s | rel L2 per output (worst) | target | met | classical |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name in suite.NAMES:
         mine = [r for r in rows if r["problem"] == name]
         if not mine:
-            lines.append(f"| {name} | {suite.load(name).FAMILY} | - | - | not run | - | - | - |")
+            lines.append(f"| {name} | {suite.load(name).FAMILY} | - | - | - | not run | - | - | - |")
             continue
         failed = [r for r in mine if "error" in r]
         worst: dict = {}
@@ -127,6 +129,9 @@ def table(rows: list[dict]) -> str:
         errors = ", ".join(f"{o} {_fmt(v)}" for o, v in worst.items()) or "-"
         if failed:
             errors += f"; raised: {failed[0]['error'][:80]}"
+        learned = {k: v for r in mine for k, v in (r.get("parameters") or {}).items()}
+        if learned:
+            errors += "; learned " + ", ".join(f"{k} = {v:.5g}" for k, v in learned.items())
         if any("stopped_at_limit" in r for r in mine):
             errors += " (stopped at the time limit)"
         target = mine[0]["target"]
@@ -135,8 +140,10 @@ def table(rows: list[dict]) -> str:
         cls = f"{classical.get('method', '')} {_fmt(classical.get('rel_l2'))}".strip() if classical else "-"
         seeds = ",".join(str(r["seed"]) for r in mine)
         seconds = max(r["seconds"] for r in mine)
-        lines.append(f"| {name} | {mine[0]['family']} | {seeds} | {seconds:.0f} | {errors} | {target:.0e} | {met} | "
-                     f"{cls} |")
+        cpu = max((r["cpu_seconds"] for r in mine if "cpu_seconds" in r), default=None)
+        cpu = "-" if cpu is None else f"{cpu:.0f}"
+        lines.append(f"| {name} | {mine[0]['family']} | {seeds} | {seconds:.0f} | {cpu} | {errors} | {target:.0e} | "
+                     f"{met} | {cls} |")
     return "\n".join(lines) + "\n"
 
 
