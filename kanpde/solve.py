@@ -52,7 +52,7 @@ def solve(problem: Problem, model: nn.Module | None = None, config: TrainConfig 
     if model is None or config is None:  # the automatic path: what is left out is read from the problem
         if model is not None:
             problem.check_model(model)
-        model, config, decisions = auto_plan(problem, model, config)
+        model, config, decisions = auto_plan(problem, model, config or TrainConfig())
         if config.verbose:
             print(describe(decisions), flush=True)
     solution = _train(problem, model, config, resume)

@@ -42,8 +42,8 @@ def test_poisson_has_no_operator_wave_and_reaction_is_a_decay_not_a_wave():
 
 
 def test_plan_grows_grid_and_points_with_the_wave_number_and_never_coarsens_a_system():
-    _, low, d_low = auto_plan(helmholtz(2.0), config=kp.TrainConfig(verbose=False))
-    _, high, d_high = auto_plan(helmholtz(30.0), config=kp.TrainConfig(verbose=False))
+    _, low, d_low = auto_plan(helmholtz(2.0), None, kp.TrainConfig(verbose=False))
+    _, high, d_high = auto_plan(helmholtz(30.0), None, kp.TrainConfig(verbose=False))
     assert d_high["final_grid"] > d_low["final_grid"] == 80 and high.interior_points > low.interior_points
 
     def stokes_like(x, f):
@@ -51,7 +51,7 @@ def test_plan_grows_grid_and_points_with_the_wave_number_and_never_coarsens_a_sy
 
     system = kp.Problem(kp.Rectangle((0, 0), (1, 1)), stokes_like, [kp.Dirichlet(0.0, component="u")],
                         outputs=("u", "v", "p"))
-    model, _, d = auto_plan(system, config=kp.TrainConfig(verbose=False))
+    model, _, d = auto_plan(system, None, kp.TrainConfig(verbose=False))
     assert d["widths"] == [2, 10, 3] and d["final_grid"] == d_low["final_grid"]   # as fine as the scalar problem
     assert model.widths == [2, 10, 3] and not d["nonlinear"]
 
@@ -61,8 +61,8 @@ def test_nonlinear_evolution_gets_time_windows_and_a_linear_one_does_not():
     conditions = [kp.Dirichlet(0.0), kp.Initial(lambda x: torch.sin(PI * x[:, :1]))]
     heat = kp.Problem(domain, lambda x, u: u.d("t") - u.d("x", "x"), conditions)
     fisher = kp.Problem(domain, lambda x, u: u.d("t") - u.d("x", "x") - u.value * (1 - u.value), conditions)
-    _, heat_config, heat_d = auto_plan(heat, config=kp.TrainConfig(verbose=False))
-    _, fisher_config, fisher_d = auto_plan(fisher, config=kp.TrainConfig(verbose=False))
+    _, heat_config, heat_d = auto_plan(heat, None, kp.TrainConfig(verbose=False))
+    _, fisher_config, fisher_d = auto_plan(fisher, None, kp.TrainConfig(verbose=False))
     assert heat_config.marching is None and heat_d["windows"] == 1 and not heat_d["nonlinear"]
     assert fisher_config.marching.windows == 4 and fisher_d["nonlinear"]
 

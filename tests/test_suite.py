@@ -2,14 +2,18 @@
 are slow tests. Its data are what the modules say they are."""
 
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 import kanpde as kp
-import suite
 from conftest import load_script
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # suite/ sits beside kanpde/, not installed
+import suite  # noqa: E402
 
 SUITE = load_script("suite")
 

@@ -275,21 +275,26 @@ def estimate(widths: list[int], final: int, points: int, boundary_rows: int, res
             "seconds": round(flops / (FLOPS_PER_SECOND * threads), 1)}
 
 
-def auto_plan(problem, model=None, config=None, seed: int = 0):
+def auto_plan(problem, model, config):
     """``(model, config, decisions)`` for ``kp.solve(problem)``: what is not given is chosen from the problem.
 
-    A model given keeps its widths (the grid schedule and points are still read from the problem);
-    a config field given (not :class:`Sized`) is kept as is.
+    Args:
+        problem: the :class:`~kanpde.Problem`, read through probes of its residual (forcing, operator wave
+            number, nonlinearity) and its domain (dimension, time axis) and outputs.
+        model: None (a ``[inputs, 10, outputs]`` KAN is built) or the user's model (its widths kept).
+        config: a :class:`~kanpde.TrainConfig`; its :class:`Sized` (defaulted) fields are planned.
+
+    Returns:
+        ``(model, config, decisions)``: ``decisions`` is JSON-ready (widths, grids, points, wavelengths,
+        nonlinearity, windows, what is built in, the time and memory estimate, which fields were chosen).
 
     Raises:
         ValueError: the planned run needs more memory than :data:`MEMORY_FRACTION` of the machine's.
     """
     from ..memory import _human, available_bytes
     from ..nn.kan import KAN
-    from .config import TrainConfig
     from .options import TimeMarching
 
-    config = config or TrainConfig(seed=seed)
     waves = wavelengths(problem, seed=config.seed)
     if model is None:
         widths = auto_widths(problem)
