@@ -55,7 +55,9 @@ NOTES = {
     "reaction_diffusion": "the plan marches 4 time windows (a nonlinear evolution); the limit stopped it inside the "
                           "first windows, so the later ones are barely trained",
     "poisson_holes": "hard Dirichlet on the two named mesh sides, as laplace_annulus",
-    "poisson_tet3d": "Dirichlet on a tetrahedral mesh's whole boundary (soft: 3-D mesh sides are not built in)",
+    "poisson_tet3d": "not scored: still running after 33 min wall (3.5 CPU min, past its 480 s training limit, so in "
+                     "scoring or the FEM reference) when the session ended; point location in a 3-D mesh scans every "
+                     "tetrahedron per point. Its quick run passes (tests/test_suite.py)",
 }
 
 
