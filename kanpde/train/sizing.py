@@ -26,6 +26,9 @@ import math
 import torch
 from torch import nn
 
+from .. import memory
+from ..nn.kan import KAN
+from .options import TimeMarching
 from .stages import default_schedule
 
 COEFFICIENT_BUDGET = 3000
@@ -291,9 +294,6 @@ def auto_plan(problem, model, config):
     Raises:
         ValueError: the planned run needs more memory than :data:`MEMORY_FRACTION` of the machine's.
     """
-    from ..memory import _human, available_bytes
-    from ..nn.kan import KAN
-    from .options import TimeMarching
 
     waves = wavelengths(problem, seed=config.seed)
     if model is None:
@@ -324,11 +324,11 @@ def auto_plan(problem, model, config):
     residuals = _probe(problem.soft(), torch_points(problem, 4)).shape[1]
     boundary_rows = config.boundary_points * len(problem.conditions) * len(problem.outputs)
     cost = estimate(widths, final or 0, config.interior_points, boundary_rows, residuals, config.schedule, k)
-    limit = MEMORY_FRACTION * available_bytes(config.device)
+    limit = MEMORY_FRACTION * memory.available_bytes(config.device)
     if cost["bytes"] > limit:
         raise ValueError(f"the automatic plan for problem {problem.name!r} ({widths} KAN to grid {final}, "
-                         f"{config.interior_points} points) needs about {_human(cost['bytes'])} but the "
-                         f"{config.device} device has {_human(available_bytes(config.device))}; give a smaller "
+                         f"{config.interior_points} points) needs about {memory.human(cost['bytes'])} but the "
+                         f"{config.device} device has {memory.human(memory.available_bytes(config.device))}; give a smaller "
                          "kp.TrainConfig(interior_points=..., schedule=...) or a smaller model")
     decisions = {"widths": widths, "final_grid": final, "grids": [s.grid for s in config.schedule if getattr(s, "grid", None)],
                  "interior_points": config.interior_points, "boundary_points": config.boundary_points,
