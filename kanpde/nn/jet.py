@@ -289,3 +289,13 @@ def _base_gradient(g, silu):
             term = torch.matmul(g[r].transpose(0, 1), silu[r].unsqueeze(-1)).squeeze(-1)  # (in, out)
             total = term if total is None else total.add_(term)
     return total
+
+
+def requested_pairs(pairs, dim: int, order: int) -> tuple[Pair, ...]:
+    """The second-derivative pairs a jet of ``order`` computes: the sorted distinct ``(i, j)``, ``i <= j``,
+    of ``pairs`` (the diagonal ``(a, a)`` when None), and none below order 2."""
+    if order < 2:
+        return ()
+    if pairs is None:
+        return tuple((a, a) for a in range(dim))
+    return tuple(sorted({tuple(sorted(p)) for p in pairs}))

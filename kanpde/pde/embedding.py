@@ -23,7 +23,7 @@ import math
 import torch
 from torch import nn
 
-from ..nn.jet import Jet
+from ..nn.jet import Jet, requested_pairs
 
 
 class PeriodicEmbedding(nn.Module):
@@ -84,9 +84,7 @@ class PeriodicEmbedding(nn.Module):
 
     def jet(self, x: torch.Tensor, pairs=None, order: int = 2) -> Jet:
         dim = x.shape[1]
-        pairs = tuple(sorted({tuple(sorted(p)) for p in pairs})) if pairs is not None else tuple((a, a) for a in range(dim))
-        if order < 2:
-            pairs = ()
+        pairs = requested_pairs(pairs, dim, order)
         e, e1, e2 = self.features(x)                                     # (N, F)
         groups = [[f for f, s in enumerate(self.source) if s == a] for a in range(dim)]
         inner_pairs = sorted({(min(i, j), max(i, j)) for a, b in pairs for i in groups[a] for j in groups[b]})

@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from ..nn.jet import Jet
+from ..nn.jet import Jet, requested_pairs
 from .fields import function_derivatives
 from .functions import call_points
 
@@ -78,9 +78,7 @@ class FeatureEmbedding(nn.Module):
 
     def jet(self, x: torch.Tensor, pairs=None, order: int = 2) -> Jet:
         dim = x.shape[1]
-        pairs = tuple(sorted({tuple(sorted(p)) for p in pairs})) if pairs is not None else tuple((a, a) for a in range(dim))
-        if order < 2:
-            pairs = ()
+        pairs = requested_pairs(pairs, dim, order)
         e, e1, e2 = self.features(x, pairs, 2 if pairs else 1)
         width = e.shape[1]
         if not pairs:

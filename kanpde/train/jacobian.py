@@ -165,19 +165,23 @@ def uses_taps(trainer) -> bool:
     return tapped(trainer.model) is not None and trainer.config.derivatives in ("auto", "jet")
 
 
-def chunk_by_taps(trainer, block: Block, index: slice, n: int, columns: Columns, backend: str,
-                   mix: torch.Tensor | None = None):
-    """Residuals ``(n, k)`` and their Jacobians ``(n, k, P)`` on one chunk, from the layer taps; with
-    ``mix`` ``(K, n)`` the combinations ``mix @ r`` ``(K, k)`` and ``mix @ J`` ``(K, k, P)`` instead."""
+def _evaluate_tapped(trainer, block: Block, index: slice, backend: str):
+    """The block's residuals on one chunk, the layer taps they passed through, and the learned parameters."""
     model = tapped(trainer.model)
     model.taps = taps = []
     try:
         residuals = block.evaluate(index, backend)
     finally:
         model.taps = None
-    outputs = [t for tap in taps for t in tap.outputs]
-    wanted = [t for t in outputs if t.requires_grad]
-    learned = [p for p in trainer.parameters.values() if p.requires_grad]
+    return residuals, taps, [p for p in trainer.parameters.values() if p.requires_grad]
+
+
+def chunk_by_taps(trainer, block: Block, index: slice, n: int, columns: Columns, backend: str,
+                   mix: torch.Tensor | None = None):
+    """Residuals ``(n, k)`` and their Jacobians ``(n, k, P)`` on one chunk, from the layer taps; with
+    ``mix`` ``(K, n)`` the combinations ``mix @ r`` ``(K, k)`` and ``mix @ J`` ``(K, k, P)`` instead."""
+    residuals, taps, learned = _evaluate_tapped(trainer, block, index, backend)
+    wanted = [t for tap in taps for t in tap.outputs if t.requires_grad]
     combine = (lambda t: t) if mix is None else (lambda t: mix @ t)     # noqa: E731
     jacobians = []
     for r in residuals:
@@ -204,14 +208,8 @@ def sparse_chunk_by_taps(trainer, block: Block, index: slice, n: int, columns: C
                          store: torch.dtype | None = None):
     """:func:`chunk_by_taps` with J's rows built as CSR from each tap's nonzeros, never ``(n, k, P)`` dense:
     residuals ``(n, k)`` and one :class:`RowBlock` ``(n k, P)`` per residual (rows point by point)."""
-    model = tapped(trainer.model)
-    model.taps = taps = []
-    try:
-        residuals = block.evaluate(index, backend)
-    finally:
-        model.taps = None
+    residuals, taps, learned = _evaluate_tapped(trainer, block, index, backend)
     wanted = [t for tap in taps for t in tap.outputs if t.requires_grad]
-    learned = [p for p in trainer.parameters.values() if p.requires_grad]
     blocks_out = []
     for r in residuals:
         k = r.shape[1]
