@@ -19,7 +19,7 @@ import kanpde as kp
 from kanpde.cli import load_problem, main
 
 TINY = ["--adam-steps", "5", "--lbfgs-steps", "2", "--grid-schedule", "3,5", "--points", "100",
-        "--boundary-points", "20", "--quiet"]
+        "--boundary-points", "20"]
 
 PROBLEM_FILE = textwrap.dedent("""
     import math
@@ -135,7 +135,7 @@ def test_recommended_config_is_listed_used_and_can_be_turned_off(registry, tmp_p
     assert main(["list"]) == 0
     assert capsys.readouterr().out.splitlines()[1].split()[:3] == ["heat1d", "yes", "yes"]
     out = tmp_path / "recommended"
-    assert main(["solve", "heat1d", "--quiet", "--widths", "2,4,1", "--seed", "3", "--out", str(out)]) == 0
+    assert main(["solve", "heat1d", "--widths", "2,4,1", "--seed", "3", "--out", str(out)]) == 0
     assert capsys.readouterr().out.splitlines()[2].startswith("KAN [2,4,1] G=4 k=3 x 2 windows")
     summary = json.loads((out / "summary.json").read_text())
     assert summary["config"]["marching"]["windows"] == 2 and summary["config"]["causal"]["chunks"] == 4
@@ -231,14 +231,16 @@ def test_solve_registered_space_time_with_fd(registry, tmp_path, capsys):
 
 def test_solve_mlp(registry, problem_file, tmp_path, capsys):
     out = tmp_path / "mlp"
+    tiny = [a for a in TINY if a not in ("--grid-schedule", "3,5")]  # an MLP has no grid
     assert main(["solve", str(problem_file), "--model", "mlp", "--widths", "1,8,1", "--activation", "sin",
-                 "--float32", *TINY, "--out", str(out)]) == 0
+                 "--float32", *tiny, "--out", str(out)]) == 0
     assert "MLP [1,8,1] sin" in capsys.readouterr().out
     assert not (out / "activations.png").exists() and (out / "history.png").exists()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["model"]["type"] == "MLP" and summary["model"]["grid_schedule"] is None
     assert summary["config"]["dtype"] == "float32"
-    assert [(s["type"], s["steps"]) for s in summary["config"]["schedule"]] == [("Adam", 5), ("LBFGS", 4)]
+    assert [(s["type"], s["steps"]) for s in summary["config"]["schedule"]] == [("Adam", 5), ("LBFGS", 2)]
+    assert summary["cli"]["config"] == "mlp" and summary["cli"]["flags"]["--activation"] == "sin"
 
 
 # ---------------------------------------------------------------------------------- fd
@@ -368,7 +370,7 @@ def test_ctrl_c_writes_a_checkpoint_and_resuming_ends_like_an_uninterrupted_run(
                                                                                 capsys, monkeypatch):
     import kanpde.train
 
-    argv = ["solve", str(problem_file), *TINY]
+    argv = ["solve", str(problem_file), *TINY, "--quiet"]  # errors still print
     assert main([*argv, "--out", str(tmp_path / "whole")]) == 0
     real = kanpde.train.TrainConfig
 
