@@ -313,6 +313,16 @@ def _override_config(args, config, grids: list[int], name: str):
     return dataclasses.replace(config, **{k: v for k, v in given.items() if v is not None})
 
 
+def _hard_dirichlet(problem):
+    """``--hard``: the whole-boundary Dirichlet condition built into the output, refused where it already is."""
+    from .pde.conditions import Dirichlet
+
+    if any(isinstance(c, Dirichlet) for c in getattr(problem, "hard", [])):
+        raise ValueError(f"--hard changes nothing: problem {problem.name!r} already builds its Dirichlet condition "
+                         "into the output (Dirichlet(hard='auto')); drop --hard")
+    return problem.with_hard_dirichlet()
+
+
 def _flags_given(args, parser=None) -> dict:
     """The solve flags given on the command line (those that differ from their defaults), for summary.json."""
     defaults = vars((parser or build_parser()).parse_args(["solve", args.problem]))
@@ -417,7 +427,7 @@ def cmd_solve(args) -> int:
     params = _problem_params(args)
     problem, name, module = load_problem(args.problem, params)
     if args.hard:
-        problem = problem.with_hard_dirichlet()
+        problem = _hard_dirichlet(problem)
     grids = _ints(args.grid_schedule or "5,10,20,40", "--grid-schedule")
     if args.k < 0:
         raise ValueError(f"--k must be an integer >= 0, got {args.k}")
