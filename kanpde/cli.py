@@ -181,7 +181,7 @@ SCHEDULE_OPTIONS = ("grid_schedule", "adam_steps", "lbfgs_steps", "lm_steps", "o
 # Every solve flag either changes what runs (and summary.json's "cli" entry says so) or is refused with
 # exit status 2 naming why; none is silently dropped (issue #33).
 
-MLP_ADAM_STEPS, MLP_ADAM_LR, MLP_LBFGS_STEPS = 1000, 1e-3, 2000  # an MLP's schedule: Adam, then L-BFGS
+MLP_ADAM_STEPS, MLP_ADAM_LR, MLP_LBFGS_STEPS = 500, 1e-3, 500  # an MLP's schedule: Adam, then L-BFGS
 DEFAULT_LM_STEPS, DEFAULT_LBFGS_STEPS = 15, 250
 
 
@@ -396,6 +396,30 @@ def _say(args, text: str) -> None:
 # ---------------------------------------------------------------------------------- commands
 
 
+def _expected(module) -> tuple[str, str]:
+    """A problem's recorded cost with its recommended config: ``EXPECTED = {"time_s": ..., "peak_gib": ...}``
+    in its module (measured, see the module), "-" where nothing is recorded."""
+    expected = getattr(module, "EXPECTED", None) or {}
+    time_s, peak = expected.get("time_s"), expected.get("peak_gib")
+    shown_time = "-" if time_s is None else f"{time_s / 60:.0f} min" if time_s >= 90 else f"{time_s:.0f} s"
+    return shown_time, "-" if peak is None else f"{peak:.1f} GiB"
+
+
+def _parameters(module) -> str:
+    """The ``problem()`` arguments ``--set`` can change, with their defaults (a registry variant's fixed ones
+    excluded): ``d=5``."""
+    import inspect
+
+    factory = getattr(getattr(module, "module", module), "problem", None)
+    fixed = getattr(module, "fixed", None) or {}
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return "-"
+    shown = [f"{n}={p.default!r}" for n, p in params.items() if n not in fixed and p.default is not p.empty]
+    return ",".join(shown) or "-"
+
+
 def cmd_list(args) -> int:
     registry = _registry()
     names = list(registry.names())
@@ -404,11 +428,13 @@ def cmd_list(args) -> int:
         return 0
     rows = [(name, registry.get(name)) for name in names]
     width = max(len("name"), *(len(n) for n in names))
-    print(f"{'name':<{width}}  {'FD':<3}  {'config':<6}  description")
+    print(f"{'name':<{width}}  {'FD':<3}  {'config':<6}  {'time':>7}  {'memory':>8}  {'--set':<14}  description")
     for name, module in rows:
         fd = "yes" if getattr(module, "FD", False) else "no"
         config = "yes" if callable(getattr(module, "config", None)) else "no"  # a recommended TrainConfig
-        print(f"{name:<{width}}  {fd:<3}  {config:<6}  {_description(module)}")
+        time_s, peak_gib = _expected(module)
+        print(f"{name:<{width}}  {fd:<3}  {config:<6}  {time_s:>7}  {peak_gib:>8}  {_parameters(module):<14}  "
+              f"{_description(module)}")
     return 0
 
 
@@ -616,10 +642,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--optimizer", choices=("lm", "lbfgs"),
                    help="the stage per grid: Levenberg-Marquardt (default) or L-BFGS (default when --lbfgs-steps is "
                         "given). With no schedule option at all the run uses kp.default_schedule()")
-    p.add_argument("--adam-steps", type=int, help="Adam steps first (default 100; an MLP: 1000 at lr 1e-3)")
+    p.add_argument("--adam-steps", type=int, help="Adam steps first (default 100; an MLP: 500 at lr 1e-3)")
     p.add_argument("--lm-steps", type=int, help="LM iterations per grid (default 15)")
     p.add_argument("--lbfgs-steps", type=int,
-                   help="L-BFGS iterations per grid (default 250; an MLP: one L-BFGS stage of 2000 after Adam)")
+                   help="L-BFGS iterations per grid (default 250; an MLP: one L-BFGS stage of 500 after Adam)")
     p.add_argument("--hard", action="store_true",
                    help="build the whole-boundary Dirichlet condition into the output (u = g + phi N), "
                         "usually far more accurate")

@@ -62,6 +62,7 @@ def _registry():
     """A stand-in for the problems package: names(), get(), load_problem()."""
     entries = {
         "heat1d": types.SimpleNamespace(DESCRIPTION="1-D heat equation\nwith more lines", FD=True,
+                                        EXPECTED={"time_s": 420, "peak_gib": 7.8},
                                         fd_solution=_heat_fd, exact=_heat_exact, problem=_heat_problem),
         "square": types.SimpleNamespace(DESCRIPTION="Laplace on the unit square", FD=False,
                                         fd_solution=None, exact=None, problem=_square_problem),
@@ -120,9 +121,16 @@ def _side_data(names):
 def test_list(registry, capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].split() == ["name", "FD", "config", "description"]
-    assert out[1].split() == ["heat1d", "yes", "no", "1-D", "heat", "equation"]
-    assert out[2].split()[:3] == ["square", "no", "no"]
+    assert out[0].split() == ["name", "FD", "config", "time", "memory", "--set", "description"]
+    assert out[1].split() == ["heat1d", "yes", "no", "7", "min", "7.8", "GiB", "-", "1-D", "heat", "equation"]
+    assert out[2].split()[:6] == ["square", "no", "no", "-", "-", "-"]
+
+
+def test_list_shows_problem_parameters_of_the_real_registry(capsys):
+    assert main(["list"]) == 0
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:]}
+    assert rows["poisson_nd"][5] == "d=5" and rows["poisson5d"][5] == "-"  # the variant fixes d
+    assert rows["helmholtz2d"][3:7] == ["7", "min", "7.8", "GiB"]
 
 
 def _tiny_recommended():
@@ -420,3 +428,12 @@ def test_solve_schedule_options(options, kinds):
         assert schedule is None
     else:
         assert [type(s).__name__ for s in schedule] == kinds
+
+
+def test_set_chooses_problem_arguments_of_the_real_registry(tmp_path, capsys):
+    problem, name, _ = load_problem("poisson_nd", {"d": 8})
+    assert problem.input_dim == 8 and name == "poisson_nd"
+    assert main(["solve", "poisson_nd", "--set", "k=2", "--out", str(tmp_path)]) == 2
+    _one_error_line(capsys, r"--set: problem 'poisson_nd' takes only d; got k$")
+    assert main(["solve", "poisson2d", "--set", "d", "--out", str(tmp_path)]) == 2
+    _one_error_line(capsys, r"--set must look like NAME=VALUE \(e\.g\. --set d=8\), got 'd'$")

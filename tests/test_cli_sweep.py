@@ -184,9 +184,9 @@ def test_out_quiet_and_resume(registry, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("options, stages", [
-    ([], [("Adam", 1000), ("LBFGS", 2000)]),  # an MLP's own schedule, not the KAN's LM one
+    ([], [("Adam", 500), ("LBFGS", 500)]),  # an MLP's own schedule, not the KAN's LM one
     (["--adam-steps", "0", "--lbfgs-steps", "7"], [("LBFGS", 7)]),
-    (["--lm-steps", "4"], [("Adam", 1000), ("LM", 4)]),
+    (["--lm-steps", "4"], [("Adam", 500), ("LM", 4)]),
 ])
 def test_mlp_gets_adam_then_lbfgs(options, stages):
     from kanpde.cli import _mlp_schedule
