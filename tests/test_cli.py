@@ -347,14 +347,15 @@ def test_help(capsys):
 
 def test_solve_hard_dirichlet_meets_the_boundary_data(registry, problem_file, tmp_path, capsys):
     out = tmp_path / "hard"
-    assert main(["solve", str(problem_file), *TINY, "--hard", "--out", str(out)]) == 0
+    assert main(["solve", str(problem_file), *TINY, "--out", str(out)]) == 0  # hard="auto" builds it in
     capsys.readouterr()
     solution = kp.Solution.load(out / "model.pt", problem=kp.Problem(
         kp.Interval(0, 1), lambda x, u: u.value, [kp.Dirichlet(0.0, hard=True)], name="bump"))
     assert np.abs(solution.predict(np.array([[0.0], [1.0]]))).max() < 1e-12
-    assert main(["solve", "square", *TINY, "--hard", "--out", str(tmp_path / "sq")]) == 0
-    capsys.readouterr()
-    assert main(["solve", "heat1d", *TINY, "--hard", "--out", str(tmp_path / "h")]) == 0
+    assert json.loads((out / "summary.json").read_text())["cli"]["hard"] == ["Dirichlet"]
+    for name in (str(problem_file), "square", "heat1d"):  # --hard would change nothing: refused, not ignored
+        assert main(["solve", name, *TINY, "--hard", "--out", str(tmp_path / "h")]) == 2
+        _one_error_line(capsys, r"--hard changes nothing: problem '\w+' already builds its Dirichlet condition")
 
 
 # ---------------------------------------------------------------------------------- files and resume
