@@ -15,7 +15,7 @@ from .io import Solution, export_fd, export_fem, export_solution
 from .nn import KAN, MLP, Jet, KANLayer
 from .geometry import (CSG, Ball, Box, Disk, Domain, Ellipse, Interval, MeshDomain, Polygon, Rectangle, SpaceTime,
                        Sphere, TimeInterval, Triangle)
-from .pde import (Condition, Data, Dirichlet, Field, Initial, Neumann, Periodic, Problem, Robin, corner_singularities,
+from .pde import (BoundaryResidual, Condition, Data, Dirichlet, Field, Initial, Neumann, Periodic, Problem, Robin, corner_singularities,
                   numpy_function)
 from .nn.knots import MappedKAN
 from .solve import solve
@@ -25,7 +25,7 @@ from .train.resume import TrainingInterrupted
 __version__ = "0.1.0"
 
 __all__ = [
-    "Adam", "Ball", "Box", "CSG", "Causal", "Condition", "Data", "Dirichlet", "Disk", "Domain", "Ellipse", "Field",
+    "Adam", "Ball", "BoundaryResidual", "Box", "CSG", "Causal", "Condition", "Data", "Dirichlet", "Disk", "Domain", "Ellipse", "Field",
     "Galerkin", "History", "Initial", "Interval", "Jet", "KAN", "KANLayer", "LBFGS", "LM", "MLP", "MappedKAN", "SSBroyden", "MeshDomain", "Neumann",
     "Periodic", "Polygon", "Problem", "Rectangle", "Robin", "Solution", "SpaceTime", "Sphere", "TimeInterval",
     "TimeMarching", "TrainConfig", "TrainingInterrupted", "Triangle", "default_schedule", "export_fd", "export_fem",

@@ -77,6 +77,7 @@ def _load_problem_file(path: Path):
         else:
             spec = importlib.util.spec_from_file_location(f"kanpde_problem_file_{path.stem}", path)
             module = importlib.util.module_from_spec(spec)
+            sys.modules[spec.name] = module  # found again for its config() (_file_module)
             spec.loader.exec_module(module)
             problem = getattr(module, "problem", None)
     except (ValueError, TypeError, FileNotFoundError):
@@ -91,15 +92,22 @@ def _load_problem_file(path: Path):
     return problem
 
 
+def _file_module(path: Path):
+    """The module a problem file was imported as (for its ``config()``), or None."""
+    target = str(path.resolve())
+    return next((m for m in list(sys.modules.values()) if getattr(m, "__file__", None) == target), None)
+
+
 def load_problem(spec: str, params: dict | None = None):
-    """``(problem, name, registry module or None)`` for a registered name or a .py path; ``params`` are
-    keyword arguments of a registered problem's ``problem()`` (``--set``)."""
+    """``(problem, name, module or None)`` for a registered name or a .py path (the file's module, so its
+    ``config()`` is the recommended one); ``params`` are keyword arguments of a registered problem's
+    ``problem()`` (``--set``)."""
     if _looks_like_file(spec):
         if params:
             raise ValueError(f"--set applies to registered problems' problem(**kwargs); problem file {spec!r} "
                              "defines its problem itself: edit the file")
         problem = _load_problem_file(Path(spec))
-        return problem, problem.name, None
+        return problem, problem.name, _file_module(Path(spec))
     registry = _registry()
     names = list(registry.names())
     if spec not in names:
@@ -175,6 +183,21 @@ def _schedule(args, grids: list[int]) -> list:
 
 
 SCHEDULE_OPTIONS = ("grid_schedule", "adam_steps", "lbfgs_steps", "lm_steps", "optimizer")
+MODEL_OPTIONS = ("widths", *SCHEDULE_OPTIONS)
+
+
+def _automatic(args, module) -> bool:
+    """Whether the run takes the automatic path (``kp.solve(problem)``): ``--config auto``, or a KAN with no
+    model or schedule option on a problem without its own ``config()``."""
+    if args.config == "auto":
+        given = [o for o in MODEL_OPTIONS if getattr(args, o) is not None] + (["model"] if args.model != "kan" else [])
+        if given or args.hard:
+            raise ValueError(f"--config auto chooses the model and schedule itself; drop "
+                             f"{', '.join('--' + o.replace('_', '-') for o in given) or '--hard'}")
+        return True
+    own = callable(getattr(module, "config", None))
+    return (args.config == "recommended" and not own and args.model == "kan" and not args.hard
+            and all(getattr(args, o) is None for o in MODEL_OPTIONS))
 
 
 # ---------------------------------------------------------------------------------- flags on every problem
@@ -340,7 +363,7 @@ def _recommended_config(args, module, plain):
     from .train import TrainConfig
 
     factory = getattr(module, "config", None)
-    if args.config == "default" or not callable(factory) or args.model != "kan":
+    if args.config in ("default", "auto") or not callable(factory) or args.model != "kan":
         return None
     config = factory()
     if not isinstance(config, TrainConfig):
@@ -475,7 +498,10 @@ def cmd_solve(args) -> int:
         config = _override_config(args, recommended, grids, name)  # with the command's flags on top
         grids = _first_grid(config, grids)
         model = _model(args, problem, widths, grids)
-    ran = {"config": "recommended" if recommended is not None else "mlp" if args.model == "mlp" else "default",
+    elif _automatic(args, module):  # model, grids, points and windows read from the problem (kp.solve)
+        model = None
+    source = "auto" if model is None else "mlp" if args.model == "mlp" else "default"
+    ran = {"config": "recommended" if recommended is not None else source,
            "flags": flags, "problem_parameters": params, "resumed_from": args.resume,
            "conditions": [type(c).__name__ for c in problem.conditions],  # what the loss fits
            "hard": [type(c).__name__ for c in getattr(problem, "hard", [])]}  # built into the output
@@ -670,11 +696,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--formula", action="store_true",
                    help="read a closed-form formula off the solution (distil, snap, verify), print it and write it "
                         "into summary.json")
-    p.add_argument("--config", choices=("recommended", "default"), default="recommended",
+    p.add_argument("--config", choices=("recommended", "default", "auto"), default="recommended",
                    help="recommended: the problem's own config() where it has one (schedule, points, causal "
                         "training, time windows; see 'kanpde list') with the schedule and point options applied "
-                        "on top; "
-                        "default: the plain defaults and the options above")
+                        "on top, else the automatic path when no model or schedule option is given; "
+                        "default: the plain defaults and the options above; "
+                        "auto: the automatic path (model, grids, points and time windows read from the problem, "
+                        "recorded in summary.json's decisions)")
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser("export", help="write a checkpoint's fields to a mesh file (.vtu, .vtk, .xdmf, .pvd)")

@@ -55,6 +55,8 @@ def _values(fun, pts: np.ndarray, name: str) -> np.ndarray:
             with torch.no_grad():
                 out = fun(torch.as_tensor(pts, dtype=torch.float64))
             out = out.detach().cpu().numpy()
+        if isinstance(out, (np.ndarray, np.generic)) and out.dtype.kind in "biuf":  # numpy points in: numpy out is
+            out = torch.as_tensor(out)                                             # this module's own convention
         return _evaluate(lambda _: out, pts, name)
     return _evaluate(fun, pts, name)
 

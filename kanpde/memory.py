@@ -37,11 +37,11 @@ def check_fits(elements: float, what: str, itemsize: int = 8, device: str | torc
     need = float(elements) * itemsize
     have = available_bytes(device)
     if need > have:
-        raise ValueError(f"{what} needs about {_human(need)} but the {torch.device(device).type} device has "
-                         f"{_human(have)}; use fewer points or a smaller model")
+        raise ValueError(f"{what} needs about {human(need)} but the {torch.device(device).type} device has "
+                         f"{human(have)}; use fewer points or a smaller model")
 
 
-def _human(nbytes: float) -> str:
+def human(nbytes: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if nbytes < 1024 or unit == "PiB":
             return f"{nbytes:.3g} {unit}"

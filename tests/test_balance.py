@@ -70,7 +70,8 @@ def test_balance_option_is_validated_and_recorded():
         kp.TrainConfig(balance="foo")
     with pytest.raises(ValueError, match="unknown balance"):
         make_balancer("bar")
-    config = kp.TrainConfig(interior_points=64, boundary_points=32, verbose=False, schedule=[kp.Adam(12), kp.LBFGS(5)])
+    config = kp.TrainConfig(interior_points=64, boundary_points=32, verbose=False, balance="gradnorm",
+                            schedule=[kp.Adam(12), kp.LBFGS(5)])
     solution = kp.solve(poisson_problem(conditions=[kp.Dirichlet(0.0, hard=False)]), kp.KAN([2, 4, 1], grid=3, seed=0),
                         config)
     rows = solution.history.steps
@@ -82,3 +83,47 @@ def test_balance_option_is_validated_and_recorded():
                    kp.TrainConfig(interior_points=64, boundary_points=32, verbose=False, balance="rba",
                                   schedule=[kp.Adam(5)]))
     assert rba.history.steps[-1]["weight:pde"] != 1.0
+
+
+def _trainer(balance, schedule, points=1):
+    from kanpde.train.trainer import Trainer
+
+    config = kp.TrainConfig(interior_points=points, boundary_points=points, verbose=False, balance=balance,
+                            schedule=schedule, dtype=torch.float64)
+    return Trainer(poisson_problem(conditions=[kp.Dirichlet(0.0, hard=False)]), kp.KAN([2, 3, 1], grid=3, seed=0)
+                   .double(), config)
+
+
+def _row_gradient_norm(trainer, residual) -> float:
+    grads = torch.autograd.grad(residual.sum(), trainer.trainable(), allow_unused=True)
+    return sum(float(g.pow(2).sum()) for g in grads if g is not None)
+
+
+def test_ntk_weights_are_the_inverse_mean_ntk_diagonal_of_each_term():
+    from kanpde.train.balance import NTK
+    from kanpde.train.residuals import evaluate
+
+    trainer = _trainer("ntk", [kp.LM(1)])  # one point per term: the Hutchinson estimate is exact
+    balancer = NTK(probes=3)
+    scales = balancer.sensitivities(trainer)
+    with torch.enable_grad():
+        pde, conditions = evaluate(trainer, trainer.points)
+        exact = {name: _row_gradient_norm(trainer, r) for name, r in pde + conditions}
+    assert scales == pytest.approx(exact, rel=1e-10)
+    balancer.start_stage(trainer, kp.LM(1))
+    centre = (exact["pde"] * exact["dirichlet"]) ** 0.5
+    assert balancer.record() == {"weight:pde": pytest.approx(centre / exact["pde"]),
+                                 "weight:dirichlet": pytest.approx(centre / exact["dirichlet"])}
+
+
+def test_every_lm_stage_refreshes_the_weights_and_records_them():
+    schedule = [kp.Adam(3), kp.LM(2, grid=3, rtol=0), kp.LM(2, grid=6, rtol=0)]
+    for balance in ("ntk", "gradnorm"):
+        solution = kp.solve(poisson_problem(conditions=[kp.Dirichlet(0.0, hard=False)]),
+                            kp.KAN([2, 3, 1], grid=3, seed=0),
+                            kp.TrainConfig(interior_points=64, boundary_points=32, verbose=False, balance=balance,
+                                           schedule=schedule, seed=0))
+        weights = [[r["weight:dirichlet"] for r in solution.history.steps if r["stage"] == s] for s in (1, 2)]
+        assert all(len(w) == 2 and w[0] == w[1] for w in weights)  # fixed within an LM stage
+        assert weights[0][0] != weights[1][0]  # refreshed at the second stage's start
+        assert weights[0][0] != solution.history.steps[2]["weight:dirichlet"]  # not Adam's any more

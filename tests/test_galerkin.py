@@ -110,7 +110,9 @@ def test_an_lm_stage_with_galerkin_rows_lowers_its_objective_and_the_projections
 def test_galerkin_rows_pull_the_low_modes_a_sparse_collocation_misses():
     """Few collocation points on a fine grid: the collocation fit alone leaves the residual's projections
     large (it fits R where the points are); with the rows they fall by orders, and so does the error."""
-    config = dict(SMALL, interior_points=40, seed=3)
+    # keep_best=False: on 40 points the fresh-point validation prefers an early iterate of either run; this
+    # test is about what the rows do to the stage's own iterates
+    config = dict(SMALL, interior_points=40, seed=3, keep_best=False)
     start = kp.solve(poisson_problem(), kp.KAN([2, 4, 1], grid=6, seed=0),
                      kp.TrainConfig(schedule=[kp.LM(8)], **config))
     spec = kp.Galerkin(modes=4, points=4096, weight=20.0)

@@ -185,18 +185,20 @@ def test_periodic_windows_keep_the_embedding_and_are_exactly_periodic(tmp_path):
 
 
 def test_keep_best_puts_back_the_window_model_with_the_lowest_held_out_residual():
-    # an Adam stage at a reckless rate wrecks what L-BFGS found: keep_best must undo it, the plain run keeps it
+    # an Adam stage at a reckless rate wrecks what L-BFGS found: every run keeps its best model (the trainer's
+    # keeper, across all stages), so both window trainers undo it; keep_best adds the window's own keeper
     schedule = [kp.Adam(20, lr=1e-2), kp.LBFGS(20), kp.Adam(5, lr=1.0)]
     runs = {}
     for keep in (False, True):
         config = kp.TrainConfig(schedule=schedule, marching=kp.TimeMarching(2, keep_best=keep), **SMALL)
         runs[keep] = kp.solve(heat_problem(), kp.KAN([2, 5, 1], grid=5, seed=0), config)
-    assert runs[True].errors()["rel_l2"] < 0.5 * runs[False].errors()["rel_l2"]
-    for window in (0, 1):
-        last = [s for s in runs[True].history.stages if s["label"].startswith(f"window {window + 1}:")][-1]
-        scores = [r["validation"] for r in runs[True].history.steps if r["window"] == window and "validation" in r]
-        assert last["restored"] and last["validation"] == min(scores) < last["final_validation"]
-    assert not any("kept_step" in s for s in runs[False].history.stages)
+    assert runs[True].errors()["rel_l2"] == pytest.approx(runs[False].errors()["rel_l2"], rel=1e-9)
+    for keep in (False, True):
+        for window in (0, 1):
+            last = [s for s in runs[keep].history.stages if s["label"].startswith(f"window {window + 1}:")][-1]
+            scores = [r["validation"] for r in runs[keep].history.steps if r["window"] == window and "validation" in r]
+            assert last["restored"] and last["validation"] == min(scores) < scores[-1]  # the wrecked last one
+            assert last["final_validation"] == (min(scores) if keep else scores[-1])  # keep: the trainer's first
 
 
 def feature_problem(features=True):

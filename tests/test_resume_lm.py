@@ -28,7 +28,7 @@ def _config(**extra):
     return kp.TrainConfig(interior_points=40, boundary_points=12, seed=3, verbose=False, eval_every=2,
                           dtype=torch.float64, balance="gradnorm",
                           schedule=[kp.Adam(ADAM_STEPS, lr=1e-2), kp.LM(5, grid=4),
-                                    kp.LM(4, grid=6, galerkin=kp.Galerkin(points=256, modes=3))], **extra)
+                                    kp.LM(4, grid=6, galerkin=kp.Galerkin(points=256, modes=3, max_repeats=1))], **extra)
 
 
 def _run(resume=None, **extra):

@@ -12,7 +12,7 @@ from kanpde.train.sizing import COEFFICIENT_BUDGET, Sized, final_grid, sized, tr
     ([2, 10, 1], 80, 5000),   # 30 edges * 83 coefficients = 2490 within the budget
     ([3, 10, 1], 40, 3500),   # 40 * 83 = 3320 over it: grid 40, 40 * 43 = 1720 coefficients -> 3440 points
     ([5, 10, 1], 40, 5500),
-    ([2, 10, 2], 40, 3500),   # a second output adds edges like an input does
+    ([2, 10, 2], 80, 7000),   # more outputs never coarsen the grid: the budget counts the one-output network
     ([2, 2, 1], 80, 3000),    # never fewer than 3000 points
 ])
 def test_training_size_rule(widths, grid, points):
@@ -20,7 +20,8 @@ def test_training_size_rule(widths, grid, points):
     interior, boundary, final = training_size(model)
     assert (final, interior) == (grid, points)
     edges = sum(a * b for a, b in zip(widths[:-1], widths[1:]))
-    assert edges * (final + model.k) <= COEFFICIENT_BUDGET or final == 40
+    scalar = sum(a * b for a, b in zip([*widths[:-1], 1][:-1], [*widths[:-1], 1][1:]))
+    assert scalar * (final + model.k) <= COEFFICIENT_BUDGET or final == 40
     assert interior >= 2 * edges * (final + model.k)
     assert boundary == round(400 * interior / 3000)
 

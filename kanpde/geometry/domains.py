@@ -43,7 +43,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 from scipy.stats import qmc
 
-from ..checks import check_choice, finite_vector, is_int
+from ..checks import check_choice, check_extent, check_seed, finite_vector, is_int
 from ..memory import check_fits
 
 __all__ = [
@@ -120,6 +120,7 @@ def _unit_samples(n: int, k: int, method: str, seed) -> np.ndarray:
     Returns:
         ``(n, k)`` float64 array.
     """
+    check_seed("seed", seed)
     if k == 0:
         return np.empty((n, 0))
     if method == "uniform":
@@ -187,6 +188,7 @@ def center_and_radius(center, radius, dim: int) -> tuple[np.ndarray, float]:
     radius = _finite_scalar(radius, "radius")
     if not radius > 0:
         raise ValueError(f"expected radius > 0, got {radius}")
+    check_extent("center +- radius", center - radius, center + radius)
     return center, radius
 
 
@@ -480,6 +482,7 @@ class Box(Domain):
             raise ValueError(f"expected lo and hi of equal length, got {len(lo)} and {len(hi)}")
         if not np.all(hi > lo):
             raise ValueError(f"expected hi > lo in every coordinate, got lo={_fmt(lo)}, hi={_fmt(hi)}")
+        check_extent(f"{type(self).__name__} corners", lo, hi)
         self._lo, self._hi = lo, hi
         self.names = _check_names(_default_names(len(lo)) if names is None else names, len(lo))
 

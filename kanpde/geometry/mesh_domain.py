@@ -10,9 +10,17 @@ keep their corner nodes). Then:
   normal (pointing away from the cell's opposite vertex); samples uniform in area;
 - sides: gmsh physical groups of dimension ``dim - 1`` (``field_data`` with
   ``gmsh:physical`` cell data), by name, restricted to boundary facets;
-- ``contains``: barycentric test in the cells nearest to each point (centroid KD-tree,
-  then all cells for points not found), or within ``tol`` of the boundary;
-- distance functions (2-D): R-equivalence of the trimmed functions of the boundary edges;
+- ``contains``: barycentric test in the cells whose centroids lie within the largest
+  centroid-vertex distance of the point (centroid KD-tree), or within ``tol`` of the boundary
+  (facet-midpoint KD-tree); the cost per point does not grow with the mesh;
+- curved sides (2-D): a closed loop of at least 12 boundary nodes that all lie on one circle,
+  or a run of at least 6 facets of another loop whose nodes do, is taken to be that circle or
+  arc (what the mesh approximates): boundary samples on its facets are moved radially onto
+  it, its normals are radial, and its distance function is the circle's;
+- distance functions (2-D): :class:`~kanpde.geometry.distance.SmoothDistance` of a few
+  primitives per side: whole circles, arcs (part of a circle loop), and straight runs of
+  facets merged into one segment each; smooth (no dip at every mesh vertex) and O(primitives)
+  per point, with closed-form derivatives;
 - export: :func:`kanpde.export_solution` writes on the file's own points and cells.
 """
 
@@ -24,9 +32,9 @@ from itertools import combinations
 import numpy as np
 import torch
 
-from .distance import r_equivalence, segment_adf
+from .distance import Arc, Circle, SmoothDistance, merge_collinear
 from .domains import Domain, _check_names, _default_names, _Patch
-from .shapes import _segment_distances, box_grid_inside, simplex_measures, simplex_points
+from .shapes import box_grid_inside, simplex_measures, simplex_points
 
 __all__ = ["MeshDomain"]
 
@@ -51,6 +59,10 @@ def _facet_simplices(kind: str, cells: np.ndarray) -> np.ndarray:
     if kind in _QUAD:
         return np.concatenate([cells[:, [0, 1, 2]], cells[:, [0, 2, 3]]])
     return cells[:, :(_FACETS_2D.get(kind) or _FACETS_3D[kind])]
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v)
 
 
 class MeshDomain(Domain):
@@ -92,7 +104,11 @@ class MeshDomain(Domain):
         self._lo, self._hi, self._scale = lo, hi, float(np.max(hi - lo))
         edge = self._vertices[:, 1:] - self._vertices[:, :1]
         self._inverse = np.linalg.inv(np.transpose(edge, (0, 2, 1)))               # (C, d, d): x -> barycentric
-        self._tree = None
+        self._tree, self._facet_trees = None, {}
+        centroids = self._vertices.mean(axis=1)
+        self._centroids = centroids
+        self._reach = float(np.linalg.norm(self._vertices - centroids[:, None], axis=-1).max())
+        self._circles, self._facet_circle = self._find_circles() if d == 2 else ([], np.full(len(self._facets), -1))
 
     # -- construction ---------------------------------------------------------------
 
@@ -216,7 +232,20 @@ class MeshDomain(Domain):
     def _patches(self, side):
         rows = self._rows(side)
         verts, weights = self._points_[self._facets[rows]], self._facet_measures[rows]
-        return [_Patch(float(weights.sum()), self.dim - 1, lambda u: simplex_points(verts, weights, u))]
+
+        def sample(u):
+            x, pick = simplex_points(verts, weights, u, return_pick=True)
+            return self._snap(x, self._facet_circle[rows[pick]])
+        return [_Patch(float(weights.sum()), self.dim - 1, sample)]
+
+    def _snap(self, x: np.ndarray, circle: np.ndarray) -> np.ndarray:
+        """Points on facets of circle loops (``circle[i] >= 0``) moved radially onto their circle."""
+        x = x.copy()
+        for i, c in enumerate(self._circles):
+            on = circle == i
+            rel = x[on] - c.center
+            x[on] = c.center + c.radius * rel / np.linalg.norm(rel, axis=1, keepdims=True)
+        return x
 
     # -- predicates -------------------------------------------------------------------
 
@@ -227,33 +256,99 @@ class MeshDomain(Domain):
         return np.all(lam >= -eps, axis=-1) & (lam.sum(-1) <= 1 + eps)
 
     def _inside(self, x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+        """2-D: matplotlib's trapezoid map (O(log cells) per point). 3-D: barycentric test against the
+        cells whose centroids lie within ``reach`` (the largest centroid-vertex distance) of each
+        point: no cell farther away can hold it."""
         from scipy.spatial import cKDTree
 
+        if self.dim == 2:
+            if self._tree is None:
+                from matplotlib.tri import TrapezoidMapTriFinder, Triangulation
+
+                self._tree = TrapezoidMapTriFinder(Triangulation(*self._points_.T, self._cells))
+            return np.asarray(self._tree(x[:, 0], x[:, 1])) >= 0
         if self._tree is None:
-            self._tree = cKDTree(self._vertices.mean(axis=1))
-        k = min(16, len(self._cells))
-        _, near = self._tree.query(x, k=k)
-        near = near.reshape(len(x), k)
-        found = self._in_cells(x, near, eps).any(axis=1)
-        lo, hi = self.bounds
-        todo = np.flatnonzero(~found & np.all((x >= lo - eps) & (x <= hi + eps), axis=1))
-        everything = np.arange(len(self._cells))
-        for chunk in np.array_split(todo, max(1, len(todo) * len(everything) // 2_000_000)):
-            if len(chunk):
-                found[chunk] = self._in_cells(x[chunk], np.broadcast_to(everything, (len(chunk), len(everything))),
-                                              eps).any(axis=1)
+            self._tree = cKDTree(self._centroids)
+        found, todo, k = np.zeros(len(x), bool), np.arange(len(x)), 8
+        while len(todo):
+            k = min(k, len(self._cells))
+            dist, near = self._tree.query(x[todo], k=k, distance_upper_bound=self._reach * (1 + 1e-9))
+            dist, near = dist.reshape(len(todo), k), near.reshape(len(todo), k)
+            valid = near < len(self._cells)
+            hit = self._in_cells(x[todo], np.where(valid, near, 0), eps) & valid
+            found[todo] = hit.any(axis=1)
+            # a point whose k-th neighbour is still within reach may sit in a cell further down the list
+            todo = todo[~found[todo] & np.isfinite(dist[:, -1]) & (k < len(self._cells))]
+            k *= 4
         return found
+
+    def _facet_distances(self, x: np.ndarray, cand: np.ndarray) -> np.ndarray:
+        """``(n, k)`` distances from point i to the boundary facets ``cand[i, j]`` (2-D: a facet of a
+        circle loop counts as its arc too)."""
+        if self.dim == 3:
+            raise AssertionError("3-D facet distances go through _nearest_triangle")
+        f = self._points_[self._facets[cand]]                                      # (n, k, 2, 2)
+        p, q = f[..., 0, :], f[..., 1, :]
+        d = q - p
+        rel = x[:, None, :] - p
+        s = np.clip((rel * d).sum(-1) / (d * d).sum(-1), 0.0, 1.0)
+        out = np.linalg.norm(rel - s[..., None] * d, axis=-1)
+        circle = self._facet_circle[cand]
+        for i, c in enumerate(self._circles):
+            on = circle == i
+            if not on.any():
+                continue
+            a, b, y = p[on] - c.center, q[on] - c.center, np.broadcast_to(x[:, None, :], p.shape)[on] - c.center
+            cross = lambda u, v: u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]  # noqa: E731
+            turn = np.sign(cross(a, b))
+            # the ray from the centre through the point crosses the facet: the nearest arc point is radial
+            wedge = (np.sign(cross(a, y)) * turn >= 0) & (np.sign(cross(y, b)) * turn >= 0) \
+                & ((y * (a + b)).sum(-1) > 0)
+            arc = np.where(wedge, np.abs(np.linalg.norm(y, axis=-1) - c.radius), np.inf)
+            out[on] = np.minimum(out[on], arc)
+        return out
 
     def _distances(self, x: np.ndarray, rows=None) -> np.ndarray:
         """``(n,)`` distances to the boundary facets (or those of ``rows``)."""
-        rows = np.arange(len(self._facets)) if rows is None else rows
-        f = self._points_[self._facets[rows]]
-        if self.dim == 2:
-            out = np.empty(len(x))
-            for chunk in np.array_split(np.arange(len(x)), max(1, len(x) * len(rows) // 2_000_000)):
-                out[chunk] = _segment_distances(x[chunk], f[:, 0], f[:, 1]).min(axis=1)
-            return out
-        return self._nearest_triangle(x, rows)[0]
+        if self.dim == 3:
+            return self._nearest_triangle(x, np.arange(len(self._facets)) if rows is None else rows)[0]
+        dist, _ = self._nearest_facet(x, rows)
+        return dist
+
+    def _facet_index_of(self, rows: np.ndarray):
+        """KD-tree of the midpoints of the facets ``rows`` and their longest length (kept per row set)."""
+        from scipy.spatial import cKDTree
+
+        key = rows.tobytes()
+        if key not in self._facet_trees:
+            f = self._points_[self._facets[rows]]
+            self._facet_trees[key] = (cKDTree(f.mean(axis=1)), float(np.linalg.norm(f[:, 1] - f[:, 0], axis=1).max()))
+        return self._facet_trees[key]
+
+    def _nearest_facet(self, x: np.ndarray, rows=None):
+        """2-D: distance to the nearest facet of ``rows`` (all when None) and its row. Candidates are the
+        facets with the nearest midpoints (KD-tree); points the bound ``|x - mid| - reach`` leaves
+        undecided are checked against every facet."""
+        from scipy.spatial import cKDTree
+
+        rows = np.arange(len(self._facets)) if rows is None else np.asarray(rows)
+        tree, reach = self._facet_index_of(rows)
+        value, index = np.full(len(x), np.inf), np.zeros(len(x), np.int64)
+        todo, k = np.arange(len(x)), 16
+        while len(todo):
+            k = min(k, len(rows))
+            for chunk in np.array_split(todo, max(1, len(todo) * k // 2_000_000)):
+                far, near = tree.query(x[chunk], k=k)
+                far, near = far.reshape(len(chunk), k), near.reshape(len(chunk), k)
+                dist = self._facet_distances(x[chunk], rows[near])                 # (n, k)
+                best = np.argmin(dist, axis=1)
+                value[chunk], index[chunk] = dist[np.arange(len(chunk)), best], rows[near[np.arange(len(chunk)), best]]
+                # a facet not among the k has its midpoint at least far[:, -1] away, so it is at least
+                # far[:, -1] - reach away: more candidates only where that could still be nearer
+                undecided = (value[chunk] > far[:, -1] - reach) & (k < len(rows))
+                todo = todo[~np.isin(todo, chunk[~undecided])]
+            k *= 4
+        return value, index
 
     def _nearest_triangle(self, x: np.ndarray, rows: np.ndarray):
         """3-D: distance to the nearest of the facets ``rows`` and its index (among 8 nearest by centroid)."""
@@ -283,10 +378,24 @@ class MeshDomain(Domain):
 
     def contains(self, x, tol: float = 1e-10) -> np.ndarray:
         x = self._points(x)
-        return self._inside(x) | (self._distances(x) <= tol * self._scale)
+        return self._inside(x) | self._near_boundary(x, tol * self._scale)
 
     def on_boundary(self, x, tol: float = 1e-8) -> np.ndarray:
-        return self._distances(self._points(x)) <= tol * self._scale
+        return self._near_boundary(self._points(x), tol * self._scale)
+
+    def _near_boundary(self, x: np.ndarray, within: float) -> np.ndarray:
+        """Points within ``within`` of the boundary; exact distances only for points whose nearest
+        facet midpoint is close enough for that to be possible."""
+        if self.dim == 3:
+            return self._distances(x) <= within
+        tree, reach = self._facet_index_of(np.arange(len(self._facets)))
+        # the bound prunes the search: a nearest-midpoint query from far away explores a whole arc of
+        # near-equidistant midpoints
+        near = np.isfinite(tree.query(x, k=1, distance_upper_bound=within + reach * (1 + 1e-9))[0])
+        out = np.zeros(len(x), bool)
+        if near.any():
+            out[near] = self._distances(x[near]) <= within
+        return out
 
     def normals(self, x) -> np.ndarray:
         """Outward unit normal of the nearest boundary facet.
@@ -298,8 +407,13 @@ class MeshDomain(Domain):
         self._require_boundary(x)
         if self.dim == 3:
             return self._normals[self._nearest_triangle(x, np.arange(len(self._facets)))[1]]
-        f = self._points_[self._facets]
-        return self._normals[np.argmin(_segment_distances(x, f[:, 0], f[:, 1]), axis=1)]
+        rows = self._nearest_facet(x)[1]
+        out = self._normals[rows]
+        for i, c in enumerate(self._circles):  # radial on a circle the mesh approximates
+            on = self._facet_circle[rows] == i
+            rel = x[on] - c.center
+            out[on] = c.sign * rel / np.linalg.norm(rel, axis=1, keepdims=True)
+        return out
 
     @property
     def side_names(self) -> tuple[str, ...]:
@@ -318,8 +432,119 @@ class MeshDomain(Domain):
 
     # -- distance functions (2-D) -----------------------------------------------------------
 
-    def adf(self, sides=None):
-        """ADF zero on the boundary edges of the chosen sides (2-D meshes).
+    def _chains(self, rows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+        """The facets ``rows`` as polylines: ``(nodes (m+1,), facet rows (m,), closed)`` each."""
+        links: dict[int, list[tuple[int, int]]] = {}
+        for r in rows:
+            a, b = (int(v) for v in self._facets[r])
+            links.setdefault(a, []).append((int(r), b))
+            links.setdefault(b, []).append((int(r), a))
+        used, out = set(), []
+        ends = [n for n, l in links.items() if len(l) == 1]
+        for start in ends + list(links):
+            if all(r in used for r, _ in links[start]):
+                continue
+            nodes, chain, node = [start], [], start
+            while True:
+                step = next(((r, o) for r, o in links[node] if r not in used), None)
+                if step is None:
+                    break
+                used.add(step[0])
+                chain.append(step[0])
+                node = step[1]
+                nodes.append(node)
+            out.append((np.array(nodes), np.array(chain), len(nodes) > 2 and nodes[0] == nodes[-1]))
+        return out
+
+    def _find_circles(self):
+        """Circles the boundary approximates: closed loops of >= 12 nodes that all lie on one circle
+        (whole circles), and runs of >= 6 facets of other loops whose nodes do (arcs). "On" means
+        within 1e-9 of the mesh size, with a radius below 100 mesh sizes (not a straight run)."""
+        circles, owner = [], np.full(len(self._facets), -1)
+
+        def add(nodes, chain):
+            center, radius = self._fit_circle(self._points_[nodes])
+            mid = self._points_[self._facets[chain]].mean(axis=1)
+            sign = 1.0 if np.mean(((mid - center) * self._normals[chain]).sum(1)) > 0 else -1.0
+            owner[chain] = len(circles)
+            circles.append(Circle(center, radius, sign))
+
+        for nodes, chain, closed in self._chains(np.arange(len(self._facets))):
+            if closed and len(chain) >= 12 and self._fit_circle(self._points_[nodes[:-1]]) is not None:
+                add(nodes[:-1], chain)
+                continue
+            ring = nodes[:-1] if closed else nodes
+            for first, last in self._arc_runs(nodes, closed):
+                add(np.take(ring, range(first, last + 1), mode="wrap"), np.take(chain, range(first, last), mode="wrap"))
+        return circles, owner
+
+    def _fit_circle(self, p: np.ndarray):
+        """``(center, radius)`` of the circle through all of ``p`` (least squares, then checked), or None."""
+        a = np.column_stack([2 * p, np.ones(len(p))])
+        (cx, cy, c0), *_ = np.linalg.lstsq(a, (p ** 2).sum(1), rcond=None)
+        radius = np.sqrt(max(c0 + cx ** 2 + cy ** 2, 0.0))
+        if not 0 < radius < 100 * self._scale:
+            return None
+        if np.abs(np.linalg.norm(p - (cx, cy), axis=1) - radius).max() > 1e-9 * self._scale:
+            return None
+        return np.array([cx, cy]), float(radius)
+
+    def _arc_runs(self, nodes: np.ndarray, closed: bool, least: int = 6) -> list[tuple[int, int]]:
+        """Maximal runs ``(first, last)`` of node positions in ``nodes`` (a closed loop's may pass its end
+        and wrap) spanning >= ``least`` facets whose nodes lie on one circle."""
+        ring = nodes[:-1] if closed else nodes
+        n = len(ring)
+
+        def on_circle(a, b):
+            return self._fit_circle(self._points_[np.take(ring, range(a, b + 1), mode="wrap")])
+
+        shift = 0
+        if closed:  # start where four nodes in a row are not on one circle: no arc runs across the start
+            shift = next((i for i in range(n) if on_circle(i - 2, i + 1) is None), None)
+            if shift is None:
+                return []
+        facets, out, first = (n if closed else n - 1), [], 0
+        while first + least <= facets:
+            last = first + 2
+            while last <= facets and on_circle(first + shift, last + shift) is not None:
+                last += 1
+            last -= 1
+            if last - first >= least:
+                out.append((first + shift, last + shift))
+                first = last
+            else:
+                first += 1
+        return out
+
+    def _primitives(self, rows: np.ndarray) -> list:
+        """Whole circles, arcs and merged straight runs covering the facets ``rows``."""
+        out, tol = [], 1e-10 * self._scale
+        for nodes, chain, closed in self._chains(rows):
+            owner = self._facet_circle[chain]
+            if closed and np.all(owner == owner[0]) and owner[0] >= 0:
+                out.append(self._circles[owner[0]])
+                continue
+            if closed and np.any(owner != owner[0]):  # start the loop where the kind of facet changes
+                shift = int(np.flatnonzero(owner != np.roll(owner, 1))[0])
+                chain, owner = np.roll(chain, -shift), np.roll(owner, -shift)
+                nodes = np.concatenate([np.roll(nodes[:-1], -shift), np.roll(nodes[:-1], -shift)[:1]])
+            cuts = np.flatnonzero(np.diff(owner)) + 1
+            for run in np.split(np.arange(len(chain)), cuts):
+                pts = self._points_[nodes[run[0]:run[-1] + 2]]
+                c = owner[run[0]]
+                if c < 0:
+                    whole = bool(closed and len(cuts) == 0)
+                    out += merge_collinear(pts[:-1] if whole else pts, whole, tol)
+                else:
+                    circle = self._circles[c]
+                    mid = pts[len(pts) // 2] if len(pts) > 2 else \
+                        circle.center + circle.radius * _unit(pts.mean(axis=0) - circle.center)
+                    out.append(Arc(circle.center, circle.radius, circle.sign, pts[0], pts[-1], mid))
+        return out
+
+    def adf(self, sides=None) -> SmoothDistance:
+        """Smooth distance function zero on the boundary facets of the chosen sides (2-D meshes);
+        see the module docstring.
 
         Raises:
             ValueError: a 3-D mesh.
@@ -327,9 +552,7 @@ class MeshDomain(Domain):
         if self.dim != 2:
             raise ValueError("distance functions of 3-D mesh domains are not available; use a soft condition")
         rows = np.unique(np.concatenate([self._rows(s) for s in (sides or [None])]))
-        f = self._points_[self._facets[rows]]
-        seg = segment_adf(f[:, 0], f[:, 1])
-        return lambda x: r_equivalence(seg(x))
+        return SmoothDistance(self._primitives(rows))
 
     def signed_adf(self):
         unsigned = self.adf()

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ..checks import finite_vector, is_int
-from .distance import r_equivalence, segment_adf
+from .distance import SmoothDistance, merge_collinear
 from .domains import Domain, _check_names, _fmt, _grid_counts, _Patch, center_and_radius
 
 __all__ = ["Polygon", "Triangle", "Ellipse", "Ball", "Sphere", "simplex_points", "box_grid_inside"]
@@ -54,7 +54,7 @@ def simplex_measures(vertices: np.ndarray) -> np.ndarray:
     return np.sqrt(np.abs(np.linalg.det(gram))) / math.factorial(k)
 
 
-def simplex_points(vertices: np.ndarray, weights: np.ndarray, u: np.ndarray) -> np.ndarray:
+def simplex_points(vertices: np.ndarray, weights: np.ndarray, u: np.ndarray, return_pick: bool = False):
     """Measure-preserving map of unit-cube points ``u`` ``(n, k)`` onto a union of k-simplices.
 
     Args:
@@ -62,8 +62,10 @@ def simplex_points(vertices: np.ndarray, weights: np.ndarray, u: np.ndarray) -> 
         weights: ``(S,)`` their measures.
         u: ``(n, k)`` points of ``[0, 1)^k``.
 
+        return_pick: also return the ``(n,)`` index of each point's simplex.
+
     Returns:
-        ``(n, D)`` points, uniform in measure when ``u`` is uniform.
+        ``(n, D)`` points, uniform in measure when ``u`` is uniform (and the picks).
     """
     edges = np.cumsum(weights) / weights.sum()
     pick = np.minimum(np.searchsorted(edges, u[:, 0], side="right"), len(weights) - 1)
@@ -71,7 +73,8 @@ def simplex_points(vertices: np.ndarray, weights: np.ndarray, u: np.ndarray) -> 
     u = u.copy()
     u[:, 0] = np.clip((u[:, 0] - start) / (edges[pick] - start), 0.0, 1.0)  # reuse the picking coordinate
     bary = _fold(u)                                                            # (n, k+1)
-    return np.einsum("nk,nkd->nd", bary, vertices[pick])
+    points = np.einsum("nk,nkd->nd", bary, vertices[pick])
+    return (points, pick) if return_pick else points
 
 
 def box_grid_inside(domain: Domain, n) -> tuple[np.ndarray, None]:
@@ -125,6 +128,11 @@ def _ear_clip(v: np.ndarray) -> np.ndarray:
 def _segments_cross(p1, p2, q1, q2) -> bool:
     d1, d2 = _cross(q1, q2, p1), _cross(q1, q2, p2)
     d3, d4 = _cross(p1, p2, q1), _cross(p1, p2, q2)
+    if d1 == d2 == d3 == d4 == 0:  # collinear: they cross only where their extents along the line overlap
+        axis = np.asarray(p2, float) - np.asarray(p1, float)
+        a, b = sorted((0.0, float(axis @ axis)))
+        c, d = sorted((float((np.asarray(q1) - p1) @ axis), float((np.asarray(q2) - p1) @ axis)))
+        return max(a, c) <= min(b, d)
     return (d1 * d2 <= 0) and (d3 * d4 <= 0)
 
 
@@ -268,10 +276,21 @@ class Polygon(Domain):
     # -- distance functions -------------------------------------------------------
 
     def adf(self, sides=None):
-        """ADF ``(N, 2) -> (N, 1)``: R-equivalence of the trimmed edge functions of the chosen sides."""
+        """ADF ``(N, 2) -> (N, 1)``: R-equivalence of the trimmed segment functions of the chosen sides,
+        with runs of collinear edges merged into one segment (no dip at their shared vertices)."""
         edges = sorted({e for s in (sides or [None]) for e in self._edges(s)})
-        seg = segment_adf(self._p[edges], self._q[edges])
-        return lambda x: r_equivalence(seg(x))
+        m, tol = len(self._v), 1e-10 * self._scale
+        if len(edges) == m:
+            return SmoothDistance(merge_collinear(self._v, True, tol))
+        chosen = set(edges)
+        starts = [e for e in edges if (e - 1) % m not in chosen]
+        segments = []
+        for start in starts:
+            run = [start]
+            while (run[-1] + 1) % m in chosen:
+                run.append((run[-1] + 1) % m)
+            segments += merge_collinear(np.concatenate([self._p[run], self._q[run[-1:]]]), False, tol)
+        return SmoothDistance(segments)
 
     def signed_adf(self):
         """The whole-boundary ADF with the sign of the crossing-number test (smooth across edges)."""

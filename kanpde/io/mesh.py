@@ -22,6 +22,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..geometry.domains import Box, Disk, Domain, SpaceTime
+from ..memory import check_fits
 
 __all__ = ["DEFAULT_RESOLUTION", "DEFAULT_TIME_LEVELS", "Mesh", "domain_mesh", "fd_mesh"]
 
@@ -87,6 +88,16 @@ def _resolution(resolution, spatial_dim: int, timed: bool) -> tuple[tuple[int, .
         return counts[:spatial_dim], (counts[-1] if timed else None)
     n = _count(resolution, "resolution")
     return (n,) * spatial_dim, (n if timed else None)
+
+
+def _check_mesh_fits(resolution, counts: tuple[int, ...], levels: int | None) -> None:
+    """Refuse a resolution whose mesh cannot fit in memory, before any array is allocated.
+
+    Per point: its coordinates, one cell's node indices (``2^d``) and a few field values.
+    """
+    points = math.prod(counts) * (levels or 1)
+    check_fits(points * (len(counts) + 2 ** len(counts) + 4),
+               f"resolution={resolution!r} ({points:.3g} mesh points)")
 
 
 def _structured_cells(shape: Sequence[int]) -> list[tuple[str, np.ndarray]]:
@@ -178,6 +189,8 @@ def domain_mesh(domain: Domain, resolution=None) -> Mesh:
         raise ValueError(f"mesh export supports spatial dimensions 1 to 3, but {spatial!r} has {d} coordinates "
                          f"{spatial.names}; evaluate it with solution.predict(points) instead")
     counts, levels = _resolution(resolution, d, timed)
+    if not hasattr(spatial, "mesh_cells"):  # a mesh of the user's own is already in memory
+        _check_mesh_fits(resolution, counts, levels)
     shape = None
     if isinstance(spatial, Box):
         points, shape = spatial.grid(counts)

@@ -35,7 +35,8 @@ __all__ = ["plot_field", "plot_solution", "plot_history", "plot_activations", "p
            "save_figure", "plot_time_slices", "plot_causal_weights", "plot_domain"]
 
 WHICH = ("u", "exact", "error")
-_HISTORY_SKIP = {"step", "stage", "time", "step_time", "iterations", "loss", "rel_l2", "causal_eps", "causal_min_w"}
+_HISTORY_SKIP = {"step", "stage", "time", "step_time", "iterations", "loss", "rel_l2", "causal_eps", "causal_min_w",
+                 "validation"}  # validation: the best-model score (kanpde.train.best)
 
 
 # ---------------------------------------------------------------------------------- helpers

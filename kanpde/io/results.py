@@ -122,7 +122,8 @@ def run_summary(solution, errors: dict | None = None) -> dict:
         "outputs": list(problem.outputs) if problem is not None else None,
         "model": {**spec, "grid_schedule": trained_grids(solution) if spec["type"] == "KAN" else None},
         "parameters": sum(p.numel() for p in solution.network.parameters()),
-        "config": solution.config, "train_time_s": solution.elapsed,
+        "config": solution.config, "decisions": solution.config.get("decisions"),  # the automatic path's
+        "train_time_s": solution.elapsed,
         "final_loss": steps[-1]["loss"] if steps else None,
         "errors": errors, "learned_parameters": solution.parameters or None,
     }

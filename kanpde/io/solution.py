@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..checks import check_file_path, check_points_input
 from ..files import atomic_write
 from ..nn.spec import build_model, model_spec
 from ..pde.metrics import CHUNK_SIZE, chunks, column_squared_errors, evaluation_points, relative_l2_from
@@ -75,6 +76,7 @@ class Solution:
         return next(iter(self.network.parameters()))
 
     def _points(self, points) -> tuple[torch.Tensor, bool]:
+        check_points_input("points", points)  # complex or 'meta' input: refused, not cast or crashed on
         is_numpy = not isinstance(points, torch.Tensor)
         if is_numpy:
             try:
@@ -137,6 +139,10 @@ class Solution:
         to both norms when the exact solution is a differentiable torch function. Sums are
         accumulated ``chunk_size`` points at a time.
 
+        Outputs with a ``Problem(gauge=)`` are compared after the gauge is applied to both fields
+        (a ``"mean"`` gauge: each minus its mean over the points; a point gauge: each shifted to the
+        gauge's value at its point), so a pressure fixed only up to a constant is measured fairly.
+
         For a system (``outputs=("u", "v", "p")``) the overall keys are followed by one
         dict per component with the same keys over that component alone:
         ``{"rel_l2": .., "max_abs": .., "u": {"rel_l2": .., "max_abs": ..}, "v": {...}, ...}``.
@@ -152,12 +158,13 @@ class Solution:
         x, _ = self._points(points)
         h1 = self.problem.exact is not None
         m = len(self.problem.outputs)
+        shift_u, shift_exact = self._gauge_shifts(x, chunk_size)                  # (m,) each
         sums, gradient_sums = x.new_zeros(2, m), x.new_zeros(2, m)               # per component
         max_abs = x.new_zeros(m)                                                  # (m,)
         for s in chunks(len(x), chunk_size):
-            exact = self.problem.solution_values(x[s]).detach()                   # (chunk, m)
+            exact = self.problem.solution_values(x[s]).detach() - shift_exact     # (chunk, m)
             with torch.no_grad():
-                u = self.model(x[s])                                              # (chunk, m)
+                u = self.model(x[s]) - shift_u                                    # (chunk, m)
             sums += column_squared_errors(u, exact)
             max_abs = torch.maximum(max_abs, (u - exact).abs().amax(0))
             if h1:
@@ -167,6 +174,33 @@ class Solution:
             for c, name in enumerate(self.problem.outputs):
                 out[name] = _metrics(sums[:, c], gradient_sums[:, c] if h1 else None, float(max_abs[c]))
         return out
+
+    def _gauge_shifts(self, x, chunk_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The constants ``(c_u, c_exact)`` ``(m,)`` subtracted from the solution and the exact values per
+        component before comparing (``Problem(gauge=)``; zero for the others): a ``"mean"`` gauge takes
+        each field's mean over the points ``x``, a point gauge ``(p, value)`` each field's value at p minus
+        ``value``."""
+        m = len(self.problem.outputs)
+        shift_u, shift_exact = x.new_zeros(m), x.new_zeros(m)
+        gauge = self.problem.gauge
+        if not gauge:
+            return shift_u, shift_exact
+        means = x.new_zeros(2, m)                                                 # sums of u and u*
+        if any(spec[0] == "mean" for spec in gauge.values()):
+            for s in chunks(len(x), chunk_size):
+                with torch.no_grad():
+                    means += torch.stack([self.model(x[s]).sum(0), self.problem.solution_values(x[s]).detach().sum(0)])
+            means /= max(len(x), 1)
+        for name, spec in gauge.items():
+            c = self.problem.outputs.index(name)
+            if spec[0] == "mean":
+                shift_u[c], shift_exact[c] = means[0, c], means[1, c]
+                continue
+            point = x.new_tensor([spec[1]])                                       # (1, D)
+            with torch.no_grad():
+                shift_u[c] = self.model(point)[0, c] - spec[2]
+            shift_exact[c] = self.problem.solution_values(point).detach()[0, c] - spec[2]
+        return shift_u, shift_exact
 
     def _gradient_sums(self, x, m: int) -> torch.Tensor:
         """Per component: ``(||grad u_c - grad u_c*||², ||grad u_c*||²)``, shape ``(2, m)``."""
@@ -203,6 +237,7 @@ class Solution:
     def save(self, path: str | os.PathLike) -> Path:
         """Write a checkpoint atomically: network weights and spec, history, config, the
         transform kind and the problem's spec (no code: it loads with ``weights_only=True``)."""
+        path = check_file_path("path", path)
         payload = {
             "format": FORMAT,
             "model_spec": model_spec(self.network),

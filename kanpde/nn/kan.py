@@ -28,7 +28,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from ..checks import check_float, check_int
+from ..checks import check_float, check_int, check_widths, largest_width
 from ..memory import check_fits
 from . import native
 from .jet import Jet, Pair, _LayerJet, _NativeLayerJet, _silu_derivatives, normalize_pairs
@@ -183,15 +183,13 @@ class KAN(Network):
     def __init__(self, widths: Sequence[int], grid: int = 5, k: int = 3, grid_range=(-1.0, 1.0),
                  noise_scale: float = 0.1, base_scale: float = 1.0, seed: int | None = None):
         super().__init__()
-        widths = list(widths) if not isinstance(widths, (str, bytes)) else widths
-        if not isinstance(widths, list) or len(widths) < 2:
-            raise ValueError(f"expected widths as a list of at least 2 layer sizes like [2, 10, 1], got {widths!r}")
-        widths = [check_int("each width", w, 1) for w in widths]
+        widths = check_widths("widths", widths)
         grid, k = check_int("grid", grid, 1), check_int("k", k, 0)
         noise_scale = check_float("noise_scale", noise_scale, 0.0)
         base_scale = check_float("base_scale", base_scale, 0.0)
         seed = check_int("seed", seed, 0, allow_none=True)
-        check_fits(sum(i * o * (grid + k + 2) for i, o in zip(widths[:-1], widths[1:])), f"KAN({widths}, grid={grid})")
+        check_fits(sum(i * o * (grid + k + 2) for i, o in zip(widths[:-1], widths[1:])),
+                   f"KAN(widths={widths}, grid={grid}) (largest: {largest_width('widths', widths)})")
         self.widths = widths
         with seeded(seed):
             self.layers = nn.ModuleList(

@@ -7,6 +7,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from ..checks import check_widths, largest_width
 from ..memory import check_fits
 from .network import Network, seeded
 
@@ -38,14 +39,12 @@ class MLP(Network):
 
     def __init__(self, widths: Sequence[int], activation: str = "tanh", seed: int | None = None):
         super().__init__()
-        widths = list(widths)
-        if len(widths) < 2 or not all(isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in widths):
-            raise ValueError(f"expected widths as a list of at least 2 positive ints like [2, 32, 1], got {widths!r}")
+        widths = check_widths("widths", widths, "[2, 32, 1]")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
             raise TypeError(f"seed must be None or an int >= 0, got {seed!r}")
         if not isinstance(activation, str) or activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}. Pick one of {tuple(ACTIVATIONS)}")
-        check_fits(sum((i + 1) * o for i, o in zip(widths[:-1], widths[1:])), f"MLP({widths})")
+        check_fits(sum((i + 1) * o for i, o in zip(widths[:-1], widths[1:])), f"MLP(widths={widths}) (largest: {largest_width('widths', widths)})")
         self.widths, self.activation = widths, activation
         layers: list[nn.Module] = []
         with seeded(seed):

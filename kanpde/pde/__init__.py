@@ -3,7 +3,7 @@
 Domains live in :mod:`kanpde.geometry`.
 """
 
-from .conditions import Condition, Data, Dirichlet, Initial, Neumann, Periodic, Robin
+from .conditions import BoundaryResidual, Condition, Data, Dirichlet, Initial, Neumann, Periodic, Robin
 from .features import FeatureEmbedding
 from .fields import Field
 from .functions import call_points, call_predicate, numpy_function
@@ -11,6 +11,6 @@ from .metrics import evaluation_points, relative_l2
 from .problem import Problem
 from .singular import CornerFunction, corner_singularities
 
-__all__ = ["Condition", "CornerFunction", "Data", "Dirichlet", "FeatureEmbedding", "Field", "Initial", "Neumann",
+__all__ = ["BoundaryResidual", "Condition", "CornerFunction", "Data", "Dirichlet", "FeatureEmbedding", "Field", "Initial", "Neumann",
            "Periodic", "Problem", "Robin", "call_points", "call_predicate", "corner_singularities",
            "evaluation_points", "numpy_function", "relative_l2"]

@@ -207,6 +207,9 @@ class Robin(BoundaryCondition):
         self.alpha = _check_value(alpha, "Robin alpha")
         self.beta = _check_value(beta, "Robin beta")
         self.value = _check_value(value, "Robin value")
+        if self.alpha == 0 and self.beta == 0:  # numbers only: 0 * u + 0 * du/dn = g constrains nothing
+            raise ValueError(f"Robin alpha and beta are both 0: alpha u + beta du/dn = g then constrains nothing; "
+                             f"give alpha != 0 or beta != 0 (got alpha={alpha!r}, beta={beta!r})")
 
     def residual(self, make_field, points):
         x = points.points
@@ -214,6 +217,42 @@ class Robin(BoundaryCondition):
         combined = (evaluate_value(self.alpha, x, role="Robin alpha") * u.value
                     + evaluate_value(self.beta, x, role="Robin beta") * self._normal_derivative(u, points.normals))
         return combined - evaluate_value(self.value, x, combined.shape[1], "Robin value")
+
+
+class BoundaryResidual(BoundaryCondition):
+    """A boundary condition given as its residual, ``fn(x, f, n) = 0`` on the boundary (or the part ``on``
+    selects): traction ``sigma(u) n = t`` in elasticity, slip ``u . n = 0``, outflow and flux conditions of
+    systems (DeepXDE's ``OperatorBC``).
+
+    Args:
+        fn: ``fn(x, f, n) -> (N, k)`` (or ``(N,)``) of the points ``x`` ``(N, D)``, the solution field ``f``
+            (a :class:`~kanpde.pde.fields.Field`: ``f["u"].d("x")``, ``f.grad()``, ...; only ``component``'s
+            with ``component=``) and the outward unit normals ``n`` ``(N, D)``; torch in, torch out.
+        on, component, name: as for :class:`Dirichlet`.
+
+    Raises:
+        TypeError: ``fn`` is not a function; when training, its result is not an ``(N, k)`` tensor.
+    """
+
+    kind = "boundary_residual"
+
+    def __init__(self, fn, on=None, component=None, name=None):
+        super().__init__(on, name, component)
+        if not callable(fn):
+            raise TypeError(f"BoundaryResidual fn must be a function fn(x, f, n) -> (N, k), got "
+                            f"{type(fn).__name__}: {fn!r:.60}")
+        self.fn = fn
+
+    def residual(self, make_field, points):
+        f = self._component(make_field(points.points))
+        value = self.fn(f.x, f, points.normals)
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"BoundaryResidual fn must return a torch.Tensor computed from f, got {type(value).__name__}")
+        value = value.unsqueeze(1) if value.ndim == 1 else value
+        if value.ndim != 2 or value.shape[0] != len(points.points):
+            raise ValueError(f"BoundaryResidual fn must return shape ({len(points.points)}, k) or "
+                             f"({len(points.points)},), got {tuple(value.shape)}")
+        return value
 
 
 class Periodic(Condition):

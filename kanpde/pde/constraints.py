@@ -15,7 +15,10 @@
 - ``psi = ((t - t0) / (t1 - t0))^m`` with ``m`` the number of hard initial conditions
   (``u`` and ``du/dt`` at ``t0``);
 - ``A`` the lift: the Dirichlet data ``G`` (a number or a smooth function defined
-  inside the domain too; two different data on opposite faces are blended linearly),
+  inside the domain too; two different data on opposite faces of a box are blended
+  linearly, other data on several sides by transfinite interpolation
+  ``G = sum_i r_i g_i`` with ``r_i = (1 / phi_i) / sum_j (1 / phi_j)`` and ``phi_i`` the
+  distance function of side i, so ``G = g_i`` on side i),
   corrected to meet the initial data: ``A = G + [u0 - G](x^) + (t - t0) [v0 - G_t](x^)``
   with ``x^`` the point moved to ``t = t0``.
 
@@ -25,12 +28,14 @@ ValueError; ``hard=False``: a loss term).
 
 The transform keeps the jet path: derivatives of ``u`` follow from those of ``N``
 (from its jet, through the embedding's chain rule) and of ``A`` and ``phi psi``
-(cheap closed forms, by autograd) through the product rule
+(closed forms: the distance functions of :mod:`kanpde.geometry.distance` give theirs
+analytically, the rest by autograd; both cached per point set) through the product rule
 ``u_ab = A_ab + B_ab N + B_a N_b + B_b N_a + B N_ab`` with ``B = phi psi``.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Callable, Sequence
 
 import torch
@@ -40,6 +45,7 @@ from .conditions import Condition, Dirichlet, Initial, Periodic, evaluate_value
 from .embedding import PeriodicEmbedding, embedded_dim
 from .features import FeatureEmbedding
 from .fields import Field, function_derivatives, grad_or_zeros
+from ..geometry.distance import PointSetCache, SmoothDistance
 from ..geometry.domains import Box, Disk, Domain, SpaceTime
 from ..nn.jet import Jet
 
@@ -96,6 +102,8 @@ def _distance_factor(domain: Domain, sides) -> Callable[[torch.Tensor], torch.Te
     if spatial is domain:
         return inner
     axes = list(domain.spatial_axes)
+    if isinstance(inner, SmoothDistance):
+        return inner.on_axes(axes)
     return lambda x: inner(x[:, axes])
 
 
@@ -108,9 +116,12 @@ class HardConstraint(nn.Module):
         inner: ``net`` behind the periodic embedding, or ``net`` itself.
     """
 
-    def __init__(self, net: nn.Module, lift: Callable, factor: Callable, inner: nn.Module | None = None):
+    def __init__(self, net: nn.Module, lift: Callable, factor: Callable, inner: nn.Module | None = None,
+                 factor_derivatives: Callable | None = None):
         super().__init__()
         self.net, self.lift, self.factor = net, lift, factor
+        self.factor_derivatives = factor_derivatives
+        self._cache = PointSetCache()
         self.inner = net if inner is None else inner
         self.in_dim, self.out_dim = getattr(self.inner, "in_dim", None), getattr(net, "out_dim", None)
         self.supports_jet = hasattr(net, "jet") and getattr(self.inner, "supports_jet", True)
@@ -124,8 +135,14 @@ class HardConstraint(nn.Module):
         if not hasattr(self.net, "jet"):
             raise ValueError(f"the jet needs a network with a jet() method, got {type(self.net).__name__}")
         inner = self.inner.jet(x, pairs, order)                          # N and its derivatives
-        return product_jet(function_derivatives(self.lift, x, inner.pairs, order),
-                           function_derivatives(self.factor, x, inner.pairs, order), inner)
+        key = (tuple(map(tuple, inner.pairs)), order)
+        lift = self._cache.get(x, ("lift",) + key, lambda: function_derivatives(self.lift, x, inner.pairs, order))
+        if self.factor_derivatives is not None:
+            factor = self.factor_derivatives(x, inner.pairs, order)
+        else:
+            factor = self._cache.get(x, ("factor",) + key,
+                                     lambda: function_derivatives(self.factor, x, inner.pairs, order))
+        return product_jet(lift, factor, inner)
 
 
 def product_jet(lift: tuple, factor: tuple, inner: Jet) -> Jet:
@@ -199,16 +216,37 @@ class Constraints:
             return None
         if all(_same_value(c.value, d[0].value) for c in d):
             return lambda x: evaluate_value(d[0].value, x, m)
-        box, axes, faces = _box_faces(self.domain, [c.on for c in d]) if len(d) == 2 else (None, None, [])
-        sides = [_box_faces(self.domain, [c.on])[2] for c in d] if len(d) == 2 else []
-        if len(d) == 2 and all(len(s) == 1 for s in sides) and sides[0][0][0] == sides[1][0][0]:
-            axis = axes[sides[0][0][0]]
-            lo, hi = box.bounds[0][sides[0][0][0]], box.bounds[1][sides[0][0][0]]
-            low, high = (d[0], d[1]) if sides[0][0][1] == 0 else (d[1], d[0])
-            return lambda x: (evaluate_value(low.value, x, m) * (hi - x[:, axis:axis + 1])
-                              + evaluate_value(high.value, x, m) * (x[:, axis:axis + 1] - lo)) / (hi - lo)
-        raise ValueError("Dirichlet data built in on several sides must be one value, or two values on "
-                         "opposite faces of one axis")
+        return self._opposite_faces_lift() or self._transfinite_lift()
+
+    def _opposite_faces_lift(self):
+        """Two data on opposite faces of a box (x time): the linear blend along their axis, else None."""
+        d, m = self.dirichlet, self.components
+        try:
+            box, axes, _ = _box_faces(self.domain, [c.on for c in d])
+            sides = [_box_faces(self.domain, [c.on])[2] for c in d]
+        except ValueError:
+            return None
+        if len(d) != 2 or not all(len(s) == 1 for s in sides) or sides[0][0][0] != sides[1][0][0]:
+            return None
+        axis = axes[sides[0][0][0]]
+        lo, hi = box.bounds[0][sides[0][0][0]], box.bounds[1][sides[0][0][0]]
+        low, high = (d[0], d[1]) if sides[0][0][1] == 0 else (d[1], d[0])
+        return lambda x: (evaluate_value(low.value, x, m) * (hi - x[:, axis:axis + 1])
+                          + evaluate_value(high.value, x, m) * (x[:, axis:axis + 1] - lo)) / (hi - lo)
+
+    def _transfinite_lift(self):
+        """``G = sum_i r_i g_i``, ``r_i = 1 / (1 + phi_i sum_{j != i} 1 / phi_j)`` (= ``(1 / phi_i) / sum_j 1 / phi_j``,
+        written so that it is 1 where ``phi_i = 0`` and 0 where another ``phi_j = 0``)."""
+        d, m = self.dirichlet, self.components
+        factors = [boundary_factor(self.domain, [c.on]) for c in d]
+
+        def lift(x):
+            phis = torch.cat([f(x) for f in factors], dim=1)               # (N, k)
+            inverse = 1 / phis
+            others = inverse.sum(1, keepdim=True) - inverse                   # (N, k)
+            ratios = 1 / (1 + torch.where(phis == 0, torch.zeros_like(phis), phis * others))  # (N, k)
+            return sum(ratios[:, i:i + 1] * evaluate_value(c.value, x, m) for i, c in enumerate(d))
+        return lift
 
     def _at_t0(self, x: torch.Tensor, shift: torch.Tensor | None = None) -> torch.Tensor:
         axis, t0 = self.domain.time_axis, float(self.domain.bounds[0][self.domain.time_axis])
@@ -261,7 +299,8 @@ class Constraints:
             FeatureEmbedding(net, self.domain.dim, self.features) if self.features else net
         if not self.dirichlet and not self.initial:
             return inner
-        return HardConstraint(net, self.lift, self.factor, inner)
+        analytic = isinstance(self.phi, SmoothDistance) and not self.initial
+        return HardConstraint(net, self.lift, self.factor, inner, self.phi.derivatives if analytic else None)
 
 
 class _Probe(nn.Module):
@@ -329,7 +368,33 @@ def plan(domain: Domain, conditions: Sequence[Condition], outputs: Sequence[str]
     ranked = sorted((c for c in conditions if getattr(c, "hard", False) is not False),
                     key=lambda c: (next(i for i, t in enumerate(_ORDER) if isinstance(c, t)) if isinstance(c, _ORDER)
                                    else len(_ORDER), getattr(c, "derivative", 0)))
+    chosen, reasons = _choose(domain, ranked, names, spatial, outputs, allow, features)
+    left = [(c, r) for c, r in reasons if isinstance(c, Dirichlet)]
+    if left and any(isinstance(c, Dirichlet) for c in chosen):
+        # all Dirichlet sides built in, or none: a half-hard, half-soft split trains badly
+        forced = [c for c in chosen if isinstance(c, Dirichlet) and c.hard is True]
+        if not forced:
+            ranked = [c for c in ranked if not isinstance(c, Dirichlet)]
+            chosen, _ = _choose(domain, ranked, names, spatial, outputs, allow, features)
+        kept = "the hard=True ones stay built in" if forced else "none is built in"
+        warnings.warn(f"Dirichlet conditions on several sides: {len(left)} cannot be built in "
+                      f"({'; '.join(f'{_label(c)}: {r}' for c, r in left)}), so {kept}; the others are loss terms",
+                      stacklevel=2)
+    elif len(left) >= 2 and all(c.component is None for c, _ in left):
+        warnings.warn(f"Dirichlet conditions on several sides stay loss terms: none can be built in "
+                      f"({'; '.join(f'{_label(c)}: {r}' for c, r in left)})", stacklevel=2)
+    return Constraints(domain, chosen, len(outputs), features)
+
+
+def _label(condition: Condition) -> str:
+    on = condition.on
+    return f"{type(condition).__name__}(on={on if on is None or isinstance(on, str) else 'a predicate'})"
+
+
+def _choose(domain, ranked, names, spatial, outputs, allow, features):
+    """The conditions of ``ranked`` that can be built in, in order, and ``(condition, reason)`` for the rest."""
     chosen: list[Condition] = []
+    reasons: list[tuple[Condition, str]] = []
     for condition in ranked:
         reason = _eligible(condition, domain) if allow else "the problem has its own transform="
         if reason is None and isinstance(condition, Initial) and condition.derivative == 1 \
@@ -347,5 +412,6 @@ def plan(domain: Domain, conditions: Sequence[Condition], outputs: Sequence[str]
         elif condition.hard is True:
             raise ValueError(f"{type(condition).__name__}(hard=True) cannot be built in: {reason}; "
                              "give hard='auto' or hard=False for a loss term")
-    return Constraints(domain, chosen, len(outputs), features)
-
+        elif allow:
+            reasons.append((condition, reason))
+    return chosen, reasons

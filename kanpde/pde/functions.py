@@ -5,9 +5,10 @@ Every user callable that depends on position (condition values, ``exact``,
 called as
 
     f(x) -> values,   x: (N, D) torch tensor (the problem's dtype and device),
-                      values: (N,) or (N, m), torch (numpy is accepted and converted).
+                      values: (N,) or (N, m), torch (a numpy result is refused: wrap
+                      numpy-only functions with :func:`numpy_function`).
 
-:func:`call_points` is the single place that calls them: it converts a numpy
+:func:`call_points` is the single place that calls them: it refuses a numpy
 result, checks the shape and finiteness, and names the function's role in every
 error. Functions that only work on numpy arrays (scipy interpolators, say) are
 wrapped once with :func:`numpy_function`.
@@ -44,11 +45,10 @@ def numpy_function(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[torch.Te
 def _as_tensor(values, x: torch.Tensor, role: str) -> torch.Tensor:
     if isinstance(values, torch.Tensor):
         return values
-    if isinstance(values, (np.ndarray, np.generic, list, tuple)):
-        array = np.asarray(values)
-        if array.dtype.kind not in "biuf":
-            raise TypeError(f"{role} must return numbers, got an array of {array.dtype}")
-        return torch.as_tensor(array).to(device=x.device)
+    if isinstance(values, (np.ndarray, np.generic, list, tuple)):  # the convention is torch: say so, do not convert
+        raise TypeError(f"{role} must return a torch tensor (torch points in, torch out), got "
+                        f"{type(values).__module__.split('.')[0]}.{type(values).__name__}; build it with torch "
+                        f"functions, or wrap a numpy function once with kp.numpy_function(fn)")
     raise TypeError(f"{role} must return a torch tensor (or numpy array) of shape ({x.shape[0]},) or "
                     f"({x.shape[0]}, m), got {type(values).__name__}: {values!r:.80}")
 

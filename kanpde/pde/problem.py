@@ -15,6 +15,7 @@ from .constraints import plan
 from .features import check_features
 from .fields import DerivativeRecord, Field
 from .functions import call_points
+from .validate import check_conditions_agree, check_pde_signature
 from ..geometry.domains import Domain
 
 
@@ -76,6 +77,36 @@ def _check_numbers(values, what: str, minimum: float | None = None) -> dict[str,
     return out
 
 
+GAUGE_KINDS = "'mean' or (point, value)"
+
+
+def _check_gauge(gauge, outputs: tuple[str, ...], dim: int) -> dict[str, tuple]:
+    """``{output: ("mean",) | ("point", point, value)}`` from ``Problem(gauge=)``; errors name the entry."""
+    if gauge is None:
+        return {}
+    if not isinstance(gauge, dict):
+        raise TypeError(f"gauge must be a dict {{output: {GAUGE_KINDS}}}, got {type(gauge).__name__}: {gauge!r:.60}")
+    out = {}
+    for name, spec in gauge.items():
+        if name not in outputs:
+            raise ValueError(f"gauge names unknown output {name!r}. Pick one of {outputs}")
+        if spec == "mean":
+            out[name] = ("mean",)
+            continue
+        try:
+            point, value = spec
+            point = tuple(float(v) for v in point)
+            value = float(value)
+        except (TypeError, ValueError):
+            raise TypeError(f"gauge[{name!r}] must be {GAUGE_KINDS} (e.g. ((0.0, 0.0), 0.0)), "
+                            f"got {spec!r:.60}") from None
+        if len(point) != dim or not all(math.isfinite(v) for v in (*point, value)):
+            raise ValueError(f"gauge[{name!r}] needs a finite point of {dim} coordinates and a finite value, "
+                             f"got {spec!r:.60}")
+        out[name] = ("point", point, value)
+    return out
+
+
 def _check_callable(fn, what: str, signature: str):
     if fn is not None and not callable(fn):
         raise TypeError(f"{what} must be None or a function {signature}, got {type(fn).__name__}: {fn!r:.60}")
@@ -107,6 +138,11 @@ class Problem:
             exactly (hard constraint). Derivatives then come from autograd.
         weights: suggested loss weights per term name (e.g. ``{"pde": 0.01}`` when the
             residual's scale dwarfs the conditions'); ``TrainConfig.weights`` overrides them.
+        gauge: for outputs the equations fix only up to a constant (the pressure of incompressible flow),
+            ``{name: "mean"}`` (compared with mean zero: :meth:`Solution.errors` removes both fields'
+            means over its points before comparing) or ``{name: (point, value)}`` (``name`` equals ``value``
+            at ``point``: a one-point loss term ``gauge[name]`` in training, and errors compare both
+            fields shifted to that value there).
         features: known functions ``f(x) -> (N, 1)`` the network takes as extra inputs
             (``u = N(x, f(x))``, :mod:`kanpde.pde.features`), e.g.
             ``kp.corner_singularities(polygon)`` for re-entrant corners; the network then has
@@ -121,7 +157,8 @@ class Problem:
     def __init__(self, domain: Domain, pde: Callable, conditions: Sequence[Condition] = (), exact: Callable | None = None,
                  *, reference: Callable | None = None, name: str = "problem", outputs: Sequence[str] | None = None,
                  parameters: dict[str, float] | None = None, transform: Callable | None = None,
-                 weights: dict[str, float] | None = None, features: Sequence[Callable] | None = None):
+                 weights: dict[str, float] | None = None, features: Sequence[Callable] | None = None,
+                 gauge: dict | None = None):
         if not isinstance(domain, Domain):
             raise TypeError(f"domain must be a kanpde Domain (Interval, Rectangle, Box, Disk, ...), got {type(domain).__name__}")
         if not callable(pde):
@@ -134,8 +171,10 @@ class Problem:
         self.transform = _check_callable(transform, "transform", "transform(x, net_output) -> u")
         self.outputs = _check_outputs(outputs)
         self.parameters = _check_numbers(parameters, "parameters")
+        check_pde_signature(pde, self.parameters)
         self.weights = _check_numbers(weights, "weights", minimum=0.0)
         self.all_conditions = self._check_conditions(conditions)
+        check_conditions_agree(domain, self.all_conditions, self.outputs)
         self.features = check_features(features, domain.dim)
         if self.features and transform is not None:
             raise ValueError("features= and transform= cannot be combined: put the features into the transform")
@@ -144,6 +183,8 @@ class Problem:
                                 features=self.features)
         self.hard = self.constraints.hard
         self.conditions = [c for c in self.all_conditions if not any(c is h for h in self.hard)]
+        self.gauge = _check_gauge(gauge, self.outputs, domain.dim)
+        self.conditions += self._gauge_conditions()
         self.terms = self._term_names(self.conditions)  # the Problem's names; conditions stay untouched
         self.built_in = self._term_names(self.hard)     # names of the conditions built into u
         if exact is not None:
@@ -164,7 +205,7 @@ class Problem:
         conditions = [Dirichlet(c.value, hard=True, name=c.name) if c is whole[0] else c for c in self.all_conditions]
         return Problem(self.domain, self.pde, conditions, self.exact, reference=self.reference, name=self.name,
                        outputs=self.outputs, parameters=self.parameters, transform=self.transform,
-                       weights=self.weights, features=self.features)
+                       weights=self.weights, features=self.features, gauge=self.gauge_spec())
 
     def soft(self, features: bool = True) -> "Problem":
         """This problem with every condition as a loss term (``hard=False``), nothing built in
@@ -175,7 +216,7 @@ class Problem:
                 c.hard = False
         return Problem(self.domain, self.pde, conditions, self.exact, reference=self.reference, name=self.name,
                        outputs=self.outputs, parameters=self.parameters, transform=self.transform,
-                       weights=self.weights, features=self.features if features else None)
+                       weights=self.weights, features=self.features if features else None, gauge=self.gauge_spec())
 
     # -- validation -------------------------------------------------------------------------------
 
@@ -200,6 +241,20 @@ class Problem:
                     raise ValueError(f"Data values must have {wanted} column(s) for outputs {self.outputs} "
                                      f"(component={c.component!r}), got shape {c.values.shape}")
         return conditions
+
+    def _gauge_conditions(self) -> list[Condition]:
+        """The point gauges as one-point Data terms ``gauge[name]`` (the point must lie in the domain)."""
+        out = []
+        for name, spec in self.gauge.items():
+            if spec[0] == "point":
+                condition = Data([spec[1]], [spec[2]], component=name, name=f"gauge[{name}]")
+                condition.check(self.domain)
+                out.append(condition)
+        return out
+
+    def gauge_spec(self) -> dict:
+        """``gauge=`` as given (for copies of this problem)."""
+        return {name: "mean" if spec[0] == "mean" else (spec[1], spec[2]) for name, spec in self.gauge.items()}
 
     @staticmethod
     def _term_names(conditions: Sequence[Condition]) -> list[str]:

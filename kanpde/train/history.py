@@ -37,7 +37,8 @@ class History:
     @property
     def terms(self) -> list[str]:
         """Names of the loss terms, in recording order."""
-        skip = {"step", "stage", "time", "step_time", "iterations", "loss", "rel_l2", "causal_eps", "causal_min_w"}
+        skip = {"step", "stage", "time", "step_time", "iterations", "loss", "rel_l2", "causal_eps", "causal_min_w",
+                "validation"}  # validation: the best-model score (kanpde.train.best), not a loss term
         return [k for k in self.steps[0] if k not in skip and not k.startswith("weight:")] if self.steps else []
 
     @property

@@ -50,6 +50,44 @@ def layer_rows(tap: Tap, grads: list[torch.Tensor | None], mix: torch.Tensor | N
     ``mix`` is applied to the k + 1 local basis values of each point before they are spread over the
     grid's G + k columns, so many points (a Galerkin quadrature) never make an ``(N, P)`` matrix.
     """
+    layer = tap.layer
+    local, cell, base, gy = _local_rows(tap, grads)
+    spline = _spread(local, cell, layer.grid + layer.k, mix)             # (N or K, in, out, G+k)
+    if mix is not None:
+        base, gy = torch.tensordot(mix, base, dims=1), gy @ mix.T        # (K, in, out), (out, K)
+    coef = spline * layer.scale_spline.detach().unsqueeze(-1)
+    scale_spline = (spline * layer.coef.detach()).sum(-1)                # (N or K, in, out)
+    parts = {"coef": coef, "scale_base": base, "scale_spline": scale_spline, "bias": gy.T}
+    return torch.cat([parts[name].reshape(len(spline), -1) for name, _ in layer.named_parameters()], dim=1)
+
+
+def sparse_layer_rows(tap: Tap, grads: list[torch.Tensor | None], start: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`layer_rows` without the spread over the grid: each point's nonzeros ``(N, m)`` and their columns
+    ``(N, m)`` among J's (the layer's parameters from column ``start``), m = in out (k + 3) + out."""
+    layer = tap.layer
+    local, cell, base, gy = _local_rows(tap, grads)                      # (N, in, out, k+1), (N, in), ..
+    n, n_in, n_out, span = local.shape
+    width = layer.grid + layer.k
+    edge = torch.arange(n_in * n_out, device=local.device).view(n_in, n_out)  # (in, out)
+    first = cell.unsqueeze(-1) + edge.unsqueeze(0) * width               # (N, in, out) first coef column
+    coef_columns = first.unsqueeze(-1) + torch.arange(span, device=local.device)  # (N, in, out, k+1)
+    coefs = layer.coef.detach().reshape(-1)[coef_columns]                # (N, in, out, k+1)
+    values = {"coef": local * layer.scale_spline.detach().unsqueeze(-1), "scale_base": base,
+              "scale_spline": (local * coefs).sum(-1), "bias": gy.T}
+    columns = {"coef": coef_columns, "scale_base": edge.expand(n, n_in, n_out),
+               "scale_spline": edge.expand(n, n_in, n_out), "bias": torch.arange(n_out).expand(n, n_out)}
+    out_values, out_columns, offset = [], [], start
+    for name, p in layer.named_parameters():
+        out_values.append(values[name].reshape(n, -1))
+        out_columns.append(columns[name].reshape(n, -1) + offset)
+        offset += p.numel()
+    return torch.cat(out_values, dim=1), torch.cat(out_columns, dim=1)
+
+
+def _local_rows(tap: Tap, grads: list[torch.Tensor | None]):
+    """A tap's per-point gradient pieces: the k + 1 local spline values ``(N, in, out, k+1)`` (before the
+    edge's scale) with their first grid cell ``(N, in)``, the SiLU weights' ``(N, in, out)`` and the bias'
+    ``(out, N)``."""
     layer, x, order = tap.layer, tap.x, tap.order                       # x (in, N)
     n_in, n = x.shape
     gy = grads[0].T if tap.points_first and grads[0] is not None else grads[0]  # (out, N)
@@ -71,13 +109,7 @@ def layer_rows(tap: Tap, grads: list[torch.Tensor | None], mix: torch.Tensor | N
         adjoint = g_r.permute(2, 1, 0)                                   # (N, in or 1, out)
         local += adjoint.unsqueeze(-1) * bases[:, :, r].unsqueeze(2)
         base += adjoint * silu[r].T.unsqueeze(-1)
-    spline = _spread(local, cell, layer.grid + layer.k, mix)             # (N or K, in, out, G+k)
-    if mix is not None:
-        base, gy = torch.tensordot(mix, base, dims=1), gy @ mix.T        # (K, in, out), (out, K)
-    coef = spline * layer.scale_spline.detach().unsqueeze(-1)
-    scale_spline = (spline * layer.coef.detach()).sum(-1)                # (N or K, in, out)
-    parts = {"coef": coef, "scale_base": base, "scale_spline": scale_spline, "bias": gy.T}
-    return torch.cat([parts[name].reshape(len(spline), -1) for name, _ in layer.named_parameters()], dim=1)
+    return local, cell, base, gy
 
 
 def _spread(local: torch.Tensor, cell: torch.Tensor, width: int, mix: torch.Tensor | None) -> torch.Tensor:
@@ -168,6 +200,44 @@ def chunk_by_taps(trainer, block: Block, index: slice, n: int, columns: Columns,
     return [combine(r.detach()) for r in residuals], jacobians
 
 
+def sparse_chunk_by_taps(trainer, block: Block, index: slice, n: int, columns: Columns, backend: str,
+                         store: torch.dtype | None = None):
+    """:func:`chunk_by_taps` with J's rows built as CSR from each tap's nonzeros, never ``(n, k, P)`` dense:
+    residuals ``(n, k)`` and one :class:`RowBlock` ``(n k, P)`` per residual (rows point by point)."""
+    model = tapped(trainer.model)
+    model.taps = taps = []
+    try:
+        residuals = block.evaluate(index, backend)
+    finally:
+        model.taps = None
+    wanted = [t for tap in taps for t in tap.outputs if t.requires_grad]
+    learned = [p for p in trainer.parameters.values() if p.requires_grad]
+    blocks_out = []
+    for r in residuals:
+        k = r.shape[1]
+        values, cols, rows = [], [], []
+        for c in range(k):
+            adjoints = iter(torch.autograd.grad(r[:, c].sum(), wanted, retain_graph=True, allow_unused=True))
+            grads = {id(t): next(adjoints) for t in wanted}
+            for tap in taps:
+                point_rows = torch.arange(tap.x.shape[1], device=r.device) % n  # periodic pairs: 2 taps per row
+                with torch.no_grad():
+                    tap_adjoints = [grads.get(id(t)) for t in tap.outputs] + [None] * (3 - len(tap.outputs))
+                    v, j = sparse_layer_rows(tap, tap_adjoints, columns.of_layer(tap.layer).start)  # (N, m) each
+                values.append(v.reshape(-1))
+                cols.append(j.reshape(-1))
+                rows.append((point_rows * k + c).unsqueeze(1).expand_as(j).reshape(-1))
+            for p in learned:
+                span = columns.span[id(p)]
+                values.append(_column(r[:, c], p))
+                cols.append(torch.full((n,), span.start, dtype=torch.long))
+                rows.append(torch.arange(n) * k + c)
+        coo = scipy.sparse.coo_matrix((torch.cat(values).numpy(), (torch.cat(rows).numpy(), torch.cat(cols).numpy())),
+                                      shape=(n * k, columns.total))
+        blocks_out.append(RowBlock.from_csr(coo.tocsr(), r.dtype, store))  # duplicates (periodic pairs) summed
+    return [r.detach() for r in residuals], blocks_out
+
+
 def _column(r: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
     """``dr/dp`` for a scalar p, ``(n,)``: the gradient of ``v . dr/dp`` with respect to v (double vjp)."""
     v = torch.ones_like(r, requires_grad=True)
@@ -203,8 +273,8 @@ def no_rows(trainer, block: Block, index: slice, n: int, columns: Columns, backe
     return residuals, [r.new_zeros(0, r.shape[1], columns.total) for r in residuals]
 
 
-def jacobian(trainer, chunk: int = 1024, method: str = "auto",
-             terms: dict[str, float] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def jacobian(trainer, chunk: int = 1024, method: str = "auto", terms: dict[str, float] | None = None,
+             compact: bool = False, store: torch.dtype | None = None) -> tuple[torch.Tensor, torch.Tensor | Rows]:
     """r(theta) ``(M,)`` and ``J = dr/dtheta`` ``(M, P)``, columns in ``trainer.trainable()`` order.
 
     Data-parallel, a collective: this rank's rows (its points), scaled by the global counts, and
@@ -216,6 +286,10 @@ def jacobian(trainer, chunk: int = 1024, method: str = "auto",
         method: ``"taps"`` (per-point KAN layer gradients), ``"batched"`` (batched
             backward passes through autograd derivatives, any model) or ``"auto"``.
         terms: a dict to fill with every loss term's (unweighted) mean square.
+        compact: return J as :class:`Rows` (each chunk's rows kept dense or CSR, whichever is smaller) instead
+            of one dense ``(M, P)`` tensor: no concatenated or scaled copy, ``nnz`` numbers where J is sparse.
+        store: the dtype J's compact rows are kept in (default: the residuals'); float32 halves J's memory,
+            its products then carry float32 round-off (relative 1e-7) into the Gauss-Newton step.
 
     Raises:
         ValueError: an unknown method, or ``"taps"`` for a model without layer taps.
@@ -230,20 +304,157 @@ def jacobian(trainer, chunk: int = 1024, method: str = "auto",
     backend = trainer.config.derivatives if taps else "autograd"
     assemble = chunk_by_taps if taps else chunk_batched
     r_parts, j_parts, squares = [], [], {}
+    on_cpu = all(p.device.type == "cpu" for p in columns.params)
     for number, block in enumerate(blocks(trainer)):
         pieces = []
         for start in range(0, max(block.count, 1), chunk):  # a rank without points of a block: one empty chunk
             index = slice(start, min(start + chunk, block.count))
             n = index.stop - start
-            pieces.append((assemble if n else no_rows)(trainer, block, index, n, columns, backend))
+            if compact and taps and n and on_cpu and all(p.numel() == 1 for p in trainer.parameters.values()):
+                residuals, jacs = sparse_chunk_by_taps(trainer, block, index, n, columns, backend, store)
+                pieces.append((residuals, jacs))
+                continue
+            residuals, jacs = (assemble if n else no_rows)(trainer, block, index, n, columns, backend)
+            if compact:  # stored chunk by chunk at once: never the block's dense rows together
+                jacs = [RowBlock(jac.reshape(-1, columns.total), store) for jac in jacs]
+            pieces.append((residuals, jacs))
         names = block.names(len(pieces[0][0]))
         residuals = [torch.cat([piece[0][t] for piece in pieces]) for t in range(len(names))]  # (count, k) each
         for t, (name, r, factor) in enumerate(zip(names, residuals, row_factors(trainer, names, residuals, number == 0))):
-            jac = torch.cat([piece[1][t] for piece in pieces])          # (count, k, P)
             squares[name] = torch.stack([r.pow(2).sum(), r.new_tensor(float(r.numel()))])
             r_parts.append((factor * r).reshape(-1))
+            if compact:
+                scales = factor.expand_as(r).reshape(-1)                 # (count k,) row factors
+                stored = [piece[1][t] for piece in pieces]
+                for part, scale in zip(stored, scales.split([part.shape[0] for part in stored])):
+                    part.scale_rows(scale)
+                j_parts += stored
+                continue
+            jac = torch.cat([piece[1][t] for piece in pieces])          # (count, k, P)
             j_parts.append((factor.unsqueeze(-1) * jac).reshape(r.numel(), columns.total))
     if terms is not None:  # mean squares over every rank's points
         sums = parallel_of(trainer).all_reduce_sum(torch.stack(list(squares.values())))  # (terms, 2)
         terms.update({name: float(total / count.clamp_min(1)) for name, (total, count) in zip(squares, sums)})
-    return torch.cat(r_parts), torch.cat(j_parts)
+    return torch.cat(r_parts), (Rows(j_parts, columns.total) if compact else torch.cat(j_parts))
+
+
+# -- J stored compactly: products without the dense (M, P) matrix ------------------------------------------
+
+
+CSR_BELOW = 0.4  # density under which a chunk's rows are kept as CSR: 12 bytes a nonzero against 8 an entry
+
+
+class RowBlock:
+    """Consecutive rows of J, ``(m, P)``: dense, or a scipy CSR matrix where at most :data:`CSR_BELOW` of the
+    entries are nonzero (a KAN on a fine grid: each point touches k + 1 of an edge's G + k coefficients)."""
+
+    def __init__(self, rows: torch.Tensor, store: torch.dtype | None = None):
+        self.shape = tuple(rows.shape)
+        self.dtype, self.device = rows.dtype, rows.device                # the products' dtype
+        rows = rows.detach().to(store or rows.dtype)
+        sparse = rows.device.type == "cpu" and rows.numel() and torch.count_nonzero(rows) <= CSR_BELOW * rows.numel()
+        self.rows = scipy.sparse.csr_matrix(rows.numpy()) if sparse else rows
+
+    @classmethod
+    def from_csr(cls, rows: scipy.sparse.csr_matrix, dtype: torch.dtype, store: torch.dtype | None = None):
+        """A block from CSR rows (kept dense where more than :data:`CSR_BELOW` of the entries are nonzero)."""
+        if rows.nnz > CSR_BELOW * rows.shape[0] * rows.shape[1]:
+            return cls(torch.from_numpy(rows.toarray()).to(dtype), store)
+        block = cls.__new__(cls)
+        block.shape, block.dtype, block.device = rows.shape, dtype, torch.device("cpu")
+        block.rows = rows.astype(np.float32) if store == torch.float32 else rows
+        return block
+
+    @property
+    def sparse(self) -> bool:
+        return scipy.sparse.issparse(self.rows)
+
+    def nbytes(self) -> int:
+        if self.sparse:
+            return int(self.rows.data.nbytes + self.rows.indices.nbytes + self.rows.indptr.nbytes)
+        return self.rows.numel() * self.rows.element_size()
+
+    def scale_rows(self, scale: torch.Tensor) -> None:
+        """Multiply row i by ``scale[i]`` in place."""
+        if self.sparse:
+            self.rows.data *= np.repeat(scale.cpu().numpy(), np.diff(self.rows.indptr)).astype(self.rows.dtype)
+        else:
+            self.rows.mul_(scale.to(self.rows).unsqueeze(1))
+
+    def matmul(self, v: torch.Tensor) -> torch.Tensor:
+        """``B v``, v ``(P,)`` or ``(P, s)``."""
+        if self.sparse:
+            return torch.from_numpy(np.asarray(self.rows @ v.cpu().numpy().astype(self.rows.dtype))).to(v)
+        return (self.rows @ v.to(self.rows.dtype)).to(v.dtype)
+
+    def rmatmul(self, w: torch.Tensor) -> torch.Tensor:
+        """``B^T w``, w ``(m,)`` or ``(m, s)``."""
+        if self.sparse:
+            return torch.from_numpy(np.asarray(self.rows.T @ w.cpu().numpy().astype(self.rows.dtype))).to(w)
+        return (self.rows.T @ w.to(self.rows.dtype)).to(w.dtype)
+
+    def gram(self) -> torch.Tensor:
+        """``B^T B``, ``(P, P)`` (a CSR block's through the sparse product: about ``m nnz_row^2`` flops)."""
+        if self.sparse:
+            return torch.from_numpy((self.rows.T @ self.rows).toarray()).to(self.dtype)
+        return (self.rows.T @ self.rows).to(self.dtype)
+
+    def square_columns(self) -> torch.Tensor:
+        """``sum_i B_ij^2``, ``(P,)``."""
+        if self.sparse:
+            return torch.from_numpy(np.asarray(self.rows.multiply(self.rows).sum(0)).reshape(-1)).to(self.dtype)
+        return self.rows.to(self.dtype).pow(2).sum(0)
+
+
+class Rows:
+    """J as a list of :class:`RowBlock` (one per chunk and residual term, in the order of r): the products
+    ``J v`` and ``J^T w`` of matrix-free Gauss-Newton, with ``nbytes()`` the memory J holds."""
+
+    def __init__(self, blocks: list[RowBlock], n_columns: int):
+        self.blocks, self.n_columns = blocks, n_columns
+        self.sizes = [b.shape[0] for b in blocks]
+        self.shape = (sum(self.sizes), n_columns)
+
+    def nbytes(self) -> int:
+        return sum(b.nbytes() for b in self.blocks)
+
+    def matmul(self, v: torch.Tensor) -> torch.Tensor:
+        """``J v``: v ``(P,)`` -> ``(M,)``, or ``(P, s)`` -> ``(M, s)``."""
+        if not self.blocks:
+            return v.new_zeros((0,) + tuple(v.shape[1:]))
+        return torch.cat([b.matmul(v) for b in self.blocks])
+
+    def rmatmul(self, w: torch.Tensor) -> torch.Tensor:
+        """``J^T w``: w ``(M,)`` -> ``(P,)``, or ``(M, s)`` -> ``(P, s)``."""
+        out = w.new_zeros((self.n_columns,) + tuple(w.shape[1:]))
+        for b, part in zip(self.blocks, w.split(self.sizes)):
+            out += b.rmatmul(part)
+        return out
+
+    def gram(self) -> torch.Tensor:
+        """``J^T J``, ``(P, P)`` (no dense J): the CSR blocks stacked for one sparse product (one P x P result
+        instead of one per block), the dense blocks' products added."""
+        sparse = [b.rows for b in self.blocks if b.sparse]
+        out = torch.zeros(self.n_columns, self.n_columns, dtype=torch.float64)
+        if sparse:
+            stacked = scipy.sparse.vstack(sparse, format="csr")          # (M_sparse, P), a transient copy
+            out += torch.from_numpy((stacked.T @ stacked).toarray()).to(out)
+        for b in self.blocks:
+            if not b.sparse:
+                out += b.gram().to(out)
+        return out
+
+    def square_columns(self) -> torch.Tensor:
+        """``diag(J^T J)``, ``(P,)``."""
+        out = torch.zeros(self.n_columns, dtype=torch.float64)
+        for b in self.blocks:
+            out += b.square_columns().to(out)
+        return out
+
+    def all_finite(self) -> bool:
+        return all(bool(np.isfinite(b.rows.data).all()) if b.sparse else bool(torch.isfinite(b.rows).all())
+                   for b in self.blocks)
+
+    def append(self, rows: torch.Tensor) -> "Rows":
+        """A copy with extra dense rows ``(m, P)`` at the end (Galerkin rows)."""
+        return Rows(self.blocks + [RowBlock(rows)], self.n_columns)

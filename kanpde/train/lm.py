@@ -15,8 +15,9 @@ assembles ``J = dr/dtheta`` and solves
 
     (J^T J + mu D) delta = -J^T r,   D = diag(J^T J),
 
-by Cholesky (``torch.linalg.lstsq`` when the factorisation fails) or, for models too
-large for a dense P x P solve, by conjugate gradients on products with J. The step
+by Cholesky (``torch.linalg.lstsq`` when the factorisation fails), by QR, or matrix-free
+(:mod:`kanpde.train.matfree`: Nystrom-preconditioned conjugate gradients on products with J, kept as its
+chunks' sparse rows). :func:`choose_solver` picks dense or matrix-free from a memory and time model. The step
 is taken only if it lowers the loss; mu follows Nielsen's trust-region rule
 (H. B. Nielsen, "Damping parameter in Marquardt's method", IMM-REP-1999-05):
 gain ratio rho = actual / predicted reduction; on success
@@ -30,7 +31,16 @@ broadcast, and the accept/reject test and mu see the global loss, so all ranks t
 steps as one process on the union of the points. CG all-reduces ``J^T J v`` once per iteration;
 QR gathers every rank's triangular factor of its rows (TSQR) instead of forming ``J^T J``.
 
-Jacobians and memory: :mod:`kanpde.train.jacobian`.
+Jacobians and memory: :mod:`kanpde.train.jacobian`. Matrix-free (``solver="cg"``): J is assembled as CSR
+straight from the KAN's layer taps (``nnz(J)`` numbers; no dense ``(M, P)`` J, no concatenated or scaled
+copy) and the step comes from :class:`kanpde.train.matfree.MatrixFree`; its data-parallel ranks all-reduce
+``J^T r``, ``diag(J^T J)``, the Nystrom sketch and one ``J^T J v`` per CG iteration (the "normal"
+preconditioner all-reduces ``J^T J``). :func:`choose_solver` and :func:`memory_model` decide before the stage
+trains (``TrainConfig(max_memory=)``).
+
+Measured (``scripts/bench_matfree.py``, 2 threads on a shared, heavily loaded machine): helmholtz2d's
+recommended schedule with 2 iterations per LM stage: peak RSS 6.44 GiB dense, 1.10 GiB matrix-free, the
+same loss and rel L2; poisson2d default (1 thread): rel L2 1.138e-7 both, peak RSS 1.60 against 0.69 GiB.
 """
 
 from __future__ import annotations
@@ -43,7 +53,9 @@ import torch
 
 from .distributed import DataParallel
 from .galerkin import GalerkinRows
-from .jacobian import jacobian
+from .jacobian import CSR_BELOW, jacobian
+from .matfree import MatrixFree, scaling as _scaling
+from ..memory import available_bytes, human
 from .resume import Position
 
 
@@ -170,14 +182,6 @@ def damped_step(J: torch.Tensor, r: torch.Tensor, mu: float, solver: str = "chol
     return GaussNewton(J, r, solver, normal).step(mu, scaling)
 
 
-def _scaling(diagonal: torch.Tensor, scaling: str = "marquardt") -> torch.Tensor:
-    """The damping's D from ``diag(J^T J)``: Marquardt's diagonal itself, floored so columns no point
-    touches stay damped, or Levenberg's multiple of the identity (its mean, so mu stays scale-free)."""
-    if scaling == "levenberg":
-        return torch.full_like(diagonal, float(diagonal.mean().clamp_min(1e-300)))
-    return diagonal.clamp_min(1e-12 * float(diagonal.max().clamp_min(1e-300)))
-
-
 def nielsen_update(mu: float, nu: float, rho: float, accepted: bool) -> tuple[float, float]:
     """The next ``(mu, nu)``: shrink by ``max(1/3, 1 - (2 rho - 1)^3)`` on success, else grow by nu, nu doubling."""
     if accepted:
@@ -188,10 +192,94 @@ def nielsen_update(mu: float, nu: float, rho: float, accepted: bool) -> tuple[fl
 # -- the stage ------------------------------------------------------------------------------------------
 
 
-def _solver(stage, n_params: int) -> str:
-    if stage.solver != "auto":
-        return stage.solver
-    return "cholesky" if n_params <= stage.dense_limit else "cg"
+SOLVER_NAMES = {"dense": "cholesky"}  # the user-facing alias
+BYTES = 8
+FIXED_BYTES = 64 * 2 ** 20  # measured: helmholtz2d, 5000 points, grid 40: 37 MiB above the rest of the model
+
+
+def row_count(trainer) -> int:
+    """Rows of J on this rank: every training point times its block's residual components (an estimate: the
+    PDE's components are those of the model's output)."""
+    points = trainer.points
+    outputs = getattr(trainer.model, "widths", [0, 1])[-1]
+    return len(points.interior) * outputs + sum(len(where.points) for where in points.conditions)
+
+
+def nonzeros_per_row(trainer, n_params: int) -> int:
+    """Nonzeros of a row of J: a KAN row touches k + 1 coefficients, both scales of every edge and the biases
+    (a Tap-assembled J); any other model, every parameter."""
+    from .jacobian import tapped
+    model = tapped(trainer.model)
+    if model is None:
+        return n_params
+    return min(n_params, sum(layer.in_dim * layer.out_dim * (layer.k + 3) + layer.out_dim for layer in model.layers))
+
+
+def memory_model(rows: int, n_params: int, nonzeros: int, chunk: int, outputs: int = 1,
+                 sketch: int = 200, itemsize: int = BYTES) -> dict[str, float]:
+    """Peak bytes of one LM iteration, per solver (M rows, P parameters, s sketch columns, k outputs, b the
+    bytes of a stored entry of J: 8, or 4 in float32):
+
+        dense  = 8 (3 M P + 2 P^2) + chunks                 (J, its scaled copy; J^T J and its factor)
+        nystrom = min((b + 4) nnz_row, b P) M + 8 P (2 s + 8) + chunks   (J's rows, the sketch, CG vectors)
+        normal  = 2 min((b + 4) nnz_row, b P) M + 8 (3 P^2 + 8 P) + chunks (J's rows and their stacked copy,
+                                                                   J^T J, its factor)
+        chunks  = 3 * 8 chunk k P + 64 MiB                   (one chunk's dense rows while they are assembled;
+                                                              its forward graph, error evaluation, allocator)
+
+    ``scripts/memory_bound_lm.py`` measures a stage's RSS growth against it.
+    """
+    chunk_buffers = 3 * BYTES * chunk * outputs * n_params + FIXED_BYTES
+    stored = min((itemsize + 4) * nonzeros, itemsize * n_params) * rows + chunk_buffers
+    return {"dense": BYTES * (3.0 * rows * n_params + 2.0 * n_params ** 2) + chunk_buffers,
+            "nystrom": stored + BYTES * n_params * (2 * min(sketch, n_params) + 8),
+            "normal": stored + min((itemsize + 4) * nonzeros, itemsize * n_params) * rows  # stacked for J^T J
+            + BYTES * (3.0 * n_params ** 2 + 8 * n_params)}
+
+
+CG_ITERATIONS = 250  # the time model's CG iterations per step (measured 49-500 with a Nystrom sketch of 200)
+DENSE_J_BYTES = 512 * 2 ** 20  # auto: a dense J above this goes matrix-free (its copies cost more than the solve)
+
+
+def choose_solver(stage, trainer, n_params: int) -> tuple[str, int, str]:
+    """The stage's solver, chunk and matrix-free preconditioner.
+
+    The solver is ``stage.solver`` where forced ("dense" is "cholesky"); under "auto", dense while J fits
+    :data:`DENSE_J_BYTES`, its memory model fits the budget (``TrainConfig.max_memory``, else half the
+    machine's memory) and P <= ``stage.dense_limit``; else matrix-free ("cg"). The matrix-free preconditioner
+    is ``stage.preconditioner``; under "auto", "normal" while P <= ``dense_limit``, its ``P^2`` fits the
+    budget and its J^T J (``M e^2`` flops, e the entries a stored row holds: nnz_row where CSR, else P) costs
+    less than the sketch and CG's products (``2 (s + 250) M e``: e <= 2 (s + 250)), else "nystrom". The chunk is halved until the model fits the budget.
+
+    Raises:
+        ValueError: the stage cannot fit the budget even with the smallest chunk.
+    """
+    budget = getattr(trainer.config, "max_memory", None) or available_bytes(trainer.config.device) / 2
+    rows, nonzeros = row_count(trainer), nonzeros_per_row(trainer, n_params)
+    outputs = getattr(trainer.model, "widths", [0, 1])[-1]
+    solver, chunk = SOLVER_NAMES.get(stage.solver, stage.solver), stage.chunk
+
+    def need(kind: str, chunk: int) -> float:
+        return memory_model(rows, n_params, nonzeros, chunk, outputs, stage.sketch,
+                            4 if stage.precision == "float32" else BYTES)[kind]
+
+    if solver == "auto":
+        small = BYTES * rows * n_params <= DENSE_J_BYTES and need("dense", chunk) <= budget
+        solver = "cholesky" if small and n_params <= stage.dense_limit else "cg"
+    preconditioner = stage.preconditioner
+    if preconditioner == "auto":
+        stored = nonzeros if nonzeros <= CSR_BELOW * n_params else n_params  # entries a product touches per row
+        cheap = stored <= 2 * (min(stage.sketch, n_params) + CG_ITERATIONS)  # gram M nnz^2 vs 2 (s + its) M nnz
+        fits = n_params <= stage.dense_limit and need("normal", chunk) <= budget
+        preconditioner = "normal" if cheap and fits else "nystrom"
+    kind = preconditioner if solver == "cg" else "dense"
+    while need(kind, chunk) > budget and chunk > 16:
+        chunk //= 2
+    if need(kind, chunk) > budget:
+        raise ValueError(f"LM(solver={stage.solver!r}) needs about {human(need(kind, chunk))} for {rows} rows and "
+                         f"{n_params} parameters but max_memory allows {human(budget)}; use solver='cg', fewer "
+                         f"points or a smaller model")
+    return solver, chunk, preconditioner
 
 
 def _flat(params: list[torch.Tensor]) -> torch.Tensor:
@@ -210,7 +298,9 @@ def levenberg_marquardt(trainer, index: int, stage, resumed=None) -> None:
 
     Stop reasons: ``"steps"``, ``"gtol"`` (gradient ``J^T r`` below ``gtol``), ``"xtol"``
     (step below ``xtol`` relative to theta), ``"mu_max"`` (no loss-lowering step even with
-    mu past ``mu_max``), ``"nonfinite"`` (J or r not finite), ``"callback"``.
+    mu past ``mu_max``), ``"rtol"`` (converged: :meth:`~kanpde.train.stages.LM.converged`), ``"nonfinite"``
+    (J or r not finite), ``"callback"``. ``stage.wants_more`` decides each next iteration (``steps``, and
+    Galerkin repeats).
 
     The trainer interface it uses: ``trainable()``, ``loss()``, ``parallel``, ``causal``, ``balancer``
     (state restored on resume), ``progress(index, stage, done)``, ``new_record(index, started, iterations,
@@ -221,30 +311,39 @@ def levenberg_marquardt(trainer, index: int, stage, resumed=None) -> None:
     """
     parallel = trainer.parallel
     params = trainer.trainable()
-    solver = _solver(stage, sum(p.numel() for p in params))
+    solver, chunk, preconditioner = choose_solver(stage, trainer, sum(p.numel() for p in params))
+    matrix_free = solver == "cg"
     mu, nu, stop, done = stage.damping, 2.0, "steps", 0
     if resumed is not None:
         done, mu, nu = resumed.position.done, resumed.position.state["mu"], resumed.position.state["nu"]
         trainer.balancer.load_state_dict(resumed.balancer)
     galerkin = GalerkinRows(trainer, stage.galerkin) if stage.galerkin else None
     stage_record = trainer.stage_record()
+    objective: list[float] = []  # the loss (Galerkin rows included) before each accepted iteration
+    terms: dict[str, float] = {}
+    collocation = math.inf
     with trainer.progress(index, stage, done):
-        while done < stage.steps:
+        while stage.wants_more(done, collocation, terms.get("galerkin")):
             started = time.perf_counter()
             terms: dict[str, float] = {}
             if trainer.causal is not None:  # one fixed objective per iteration: the weights of its J
                 trainer.causal.begin_step(freeze=True)
             with torch.enable_grad():
-                r, J = jacobian(trainer, stage.chunk, terms=terms)
+                r, J = jacobian(trainer, chunk, terms=terms, compact=matrix_free,
+                                store=torch.float32 if stage.precision == "float32" else None)
                 if galerkin is not None:  # rank 0 holds the rows, so the summed J^T J counts them once
                     g, G = galerkin.rows(trainer)
                     terms["galerkin"] = float(g @ g)
                     if parallel.is_main:
-                        r, J = torch.cat([r, g]), torch.cat([J, G])
-            if parallel.any(not (torch.isfinite(r).all() and torch.isfinite(J).all())):
+                        r, J = torch.cat([r, g]), (J.append(G) if matrix_free else torch.cat([J, G]))
+            finite = J.all_finite() if matrix_free else bool(torch.isfinite(J).all())
+            if parallel.any(not (torch.isfinite(r).all() and finite)):
                 stop = "nonfinite"
                 break
-            system = GaussNewton(J, r, solver, parallel=parallel)  # J^T J, J^T r, |r|^2 summed over ranks
+            if matrix_free:  # J^T r, diag(J^T J), |r|^2 summed over ranks; products with J per CG iteration
+                system = MatrixFree(J, r, parallel=parallel, sketch=stage.sketch, preconditioner=preconditioner)
+            else:  # J^T J, J^T r, |r|^2 summed over ranks
+                system = GaussNewton(J, r, solver, parallel=parallel)
             loss = system.loss
             if float(system.g.abs().max()) <= stage.gtol:
                 stop = "gtol"
@@ -273,12 +372,18 @@ def levenberg_marquardt(trainer, index: int, stage, resumed=None) -> None:
                 break
             done += 1
             record = trainer.new_record(index, started, 1,
-                                        {**terms, "loss": loss - terms.get("galerkin", 0.0)})  # the collocation loss
+                                        {**terms, "loss": loss - terms.get("galerkin", 0.0),  # the collocation loss
+                                         **trainer.balancer.record()})
             position = Position(index, done, 0, None, {"mu": mu, "nu": nu})
             if trainer.after_step(record, position, postfix={"mu": f"{mu:.1e}"}):
                 trainer.stopped, stop = True, "callback"
                 break
+            objective.append(loss)
+            collocation = record["loss"]
+            if stage.converged(objective):
+                stop = "rtol"
+                break
     if trainer.causal is not None:
         trainer.causal.begin_step(freeze=False)
     trainer.record_error(trainer.last_record())
-    stage_record.update({"stop": stop, "mu": mu})
+    stage_record.update({"stop": stop, "mu": mu, "solver": f"matrix-free ({preconditioner})" if matrix_free else solver})

@@ -68,6 +68,7 @@ class Resumed:
     optimizer: dict
     good: tuple
     balancer: dict      # automatic loss weights as they were (kanpde.train.balance)
+    best: dict | None = None  # the run's best model so far (kanpde.train.best.BestModel.state_dict)
 
 
 def _cpu(state: dict) -> dict:
@@ -108,6 +109,7 @@ def save(trainer, path, position: Position, optimizer=None, good=None) -> Path:
                                    for f in dataclasses.fields(ConditionPoints)} for c in points.conditions]},
         "history": trainer.history.to_dict(),
         "balancer": trainer.balancer.state_dict(),
+        "best": trainer.keeper.state_dict() if getattr(trainer, "keeper", None) is not None else None,
         "derivatives": _derivative_record(trainer),
         "rng": {"torch": torch.get_rng_state(), "numpy": trainer.rng.bit_generator.state,
                 "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None},
@@ -169,7 +171,7 @@ def restore(trainer, payload: dict, path) -> Resumed:
     model_state = {k: v.to(trainer.model.state_dict()[k]) for k, v in good["model"].items()}
     return Resumed(Position(**{f.name: position[f.name] for f in dataclasses.fields(Position) if f.name in position}),
                    payload["optimizer"], (model_state, {k: v.to(**kind) for k, v in good["parameters"].items()}),
-                   payload["balancer"])
+                   payload["balancer"], payload.get("best"))
 
 
 def _restore_model(model, spec: dict | None, state: dict, path) -> None:

@@ -70,10 +70,12 @@ class Stage:
                 network.follow(trainer.solution_model)
             model.refine(self.grid)  # models without a grid (MLP) just run the stage
         if self.update_grid or (cfg.update_grid and (first or self.grid is not None)):
-            if not first and cfg.update_grid == "grow":  # widen only, and not if it costs (train.best)
+            if first:  # an untrained network: fit the input range to the points
+                trainer.update_grid(inputs_only=True)
+            elif cfg.update_grid == "grow":  # widen only, and not if it costs (train.best)
                 grow_grid(trainer)
-            else:
-                trainer.update_grid(inputs_only=first)
+            else:  # a refit may cost the fit; the run's best model (train.best) is kept whatever follows
+                trainer.update_grid()
 
     def make_optimizer(self, trainer, previous):
         """The stage's optimiser (default: none of its own, the previous one is handed on)."""
@@ -280,12 +282,27 @@ class LM(Stage):
             diag(J^T J) times the identity, which damps every parameter alike). Neither wins
             everywhere: on helmholtz2d Levenberg's rejected fewer steps (seed 0: rel L2 4.3e-5 against
             1.8e-4), on poisson2d Marquardt's did better (seeds 1, 2: 6.3e-7, 9.6e-7 against 9.4e-6, 2.2e-6).
-        solver: ``"cholesky"`` (dense, with an lstsq fallback), ``"cg"`` (conjugate gradients
-            on J products; no P x P matrix) or ``"auto"`` (cholesky up to ``dense_limit`` parameters).
+        solver: ``"dense"`` or its old name ``"cholesky"`` (J^T J factorised, with an lstsq fallback),
+            ``"qr"`` (least squares on the stacked J), ``"cg"`` (matrix-free, :mod:`kanpde.train.matfree`:
+            Nystrom-preconditioned conjugate gradients on products with J kept as sparse chunk rows; no P x P
+            matrix) or ``"auto"`` (:func:`kanpde.train.lm.choose_solver`: dense while its memory fits
+            ``TrainConfig.max_memory`` and the time model favours it, P <= ``dense_limit``).
+        preconditioner: the matrix-free solver's: ``"nystrom"`` (a sketch of ``sketch`` columns of J^T J),
+            ``"normal"`` (J^T J summed from J's sparse rows and factorised: exact, ``P x P`` memory) or
+            ``"auto"`` (normal up to ``dense_limit`` parameters).
+        sketch: columns of the Nystrom preconditioner.
+        precision: the matrix-free solver's storage of J: ``"full"`` (the training dtype) or ``"float32"``
+            (half the memory; the step then carries float32 round-off, residuals and the accept test stay
+            in the training dtype).
         chunk: points per Jacobian block (bounds the memory, see :func:`kanpde.train.jacobian.jacobian`).
         gtol: stop when ``max |J^T r| <= gtol``.
         xtol: stop when ``|delta| <= xtol (|theta| + xtol)``.
         mu_max: stop when mu grows past this (no step lowers the loss any more).
+        rtol, patience: stop (``"rtol"``) when the loss fell by less than ``rtol`` times itself over the
+            last ``patience`` iterations: ``steps`` is a cap, not a count to run (0: run them all). The
+            default only stops stages that have stalled: LM often crawls for a few iterations and then
+            moves again (poisson2d seed 0 with rtol=1e-4: the grid-20 and grid-40 stages stopped after
+            11 and 8 of 20 and 10 iterations, rel L2 7.1e-7 against 1.0e-7 running them all).
         galerkin: a :class:`~kanpde.train.options.Galerkin` (or True for its defaults): add the PDE
             residual's projections on smooth test functions, integrated on a fine quadrature, to the
             residual vector (:mod:`kanpde.train.galerkin`); None or False: collocation only.
@@ -302,12 +319,19 @@ class LM(Stage):
     xtol: float = 1e-12
     mu_max: float = 1e12
     dense_limit: int = 6000
+    sketch: int = 200
+    preconditioner: str = "auto"
+    precision: str = "full"
     update_grid: bool = False
     points: int | None = None  # as for Adam
     galerkin: Galerkin | bool | None = None
+    rtol: float = 1e-6
+    patience: int = 4
 
     def __post_init__(self):
         self.steps = check_int("LM", "steps", self.steps, 0)
+        self.rtol = check_float("LM", "rtol", self.rtol, 0.0)
+        self.patience = check_int("LM", "patience", self.patience, 1)
         self.galerkin = _galerkin(self.galerkin)
         self.grid = check_int("LM", "grid", self.grid, 1, allow_none=True)
         self.points = check_int("LM", "points", self.points, 1, allow_none=True)
@@ -319,6 +343,9 @@ class LM(Stage):
         self.xtol = check_float("LM", "xtol", self.xtol, 0.0)
         self.mu_max = check_float("LM", "mu_max", self.mu_max, 0.0, strict=True)
         self.dense_limit = check_int("LM", "dense_limit", self.dense_limit, 1)
+        self.sketch = check_int("LM", "sketch", self.sketch, 1)
+        self.preconditioner = check_choice("LM", "preconditioner", self.preconditioner, PRECONDITIONERS)
+        self.precision = check_choice("LM", "precision", self.precision, ("full", "float32"))
         self.update_grid = check_bool("LM", "update_grid", self.update_grid)
 
     scores_every_step = True  # each iteration changes the model a lot
@@ -327,7 +354,26 @@ class LM(Stage):
         return "LM" + _where(self) + (" galerkin" if self.galerkin else "")
 
     def run(self, trainer, index: int, optimizer, resumed=None) -> None:
+        trainer.balancer.start_stage(trainer, self)  # weights refreshed for this stage (resume: loaded after)
         levenberg_marquardt(trainer, index, self, resumed)  # keeps no optimiser state: ``optimizer`` is unused
+
+    def converged(self, losses: list[float]) -> bool:
+        """Whether the stage should stop before ``steps``: the loss fell by less than ``rtol`` (relative)
+        over the last ``patience`` accepted iterations (``losses``: the loss before each of them)."""
+        if self.rtol <= 0 or len(losses) <= self.patience:
+            return False
+        before, now = losses[-1 - self.patience], losses[-1]
+        return before - now <= self.rtol * before
+
+    def wants_more(self, done: int, loss: float, galerkin: float | None) -> bool:
+        """Whether to run another iteration after ``done``: up to ``steps``; a Galerkin stage beyond them
+        (up to ``galerkin.max_repeats`` iterations in all) while its rows' ``|g|^2`` stays above
+        ``galerkin.repeat_above`` times the collocation ``loss``."""
+        if done < self.steps:
+            return True
+        if galerkin is None or self.galerkin is None:
+            return False
+        return done < self.galerkin.max_repeats and galerkin > self.galerkin.repeat_above * loss
 
 
 def _galerkin(value) -> Galerkin | None:
@@ -347,8 +393,9 @@ def _where(stage) -> str:
     return (f" grid={stage.grid}" if stage.grid else "") + (f" points={stage.points}" if stage.points else "")
 
 
-SOLVERS = ("auto", "cholesky", "qr", "cg")
+SOLVERS = ("auto", "dense", "cholesky", "qr", "cg")
 SCALINGS = ("levenberg", "marquardt")
+PRECONDITIONERS = ("auto", "nystrom", "normal")
 
 LM_STEPS = {5: 15, 10: 15, 20: 20, 40: 10, 80: 12}      # LM iterations per grid of the default schedule
 LBFGS_STEPS = {5: 200, 10: 200, 20: 300, 40: 300, 80: 300}

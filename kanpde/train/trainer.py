@@ -31,6 +31,7 @@ from ..pde.fields import DerivativeRecord
 from ..pde.metrics import chunks, evaluation_points, relative_l2_from, squared_errors
 from ..pde.problem import Problem
 from .balance import make_balancer
+from .best import BestModel, copy_state, restore_state
 from .causal import causal_state
 from .config import TrainConfig
 from .distributed import DataParallel
@@ -84,6 +85,13 @@ class Trainer:
         self.sparsity = 0.0  # the running stage's regulariser weight
         self.bar = None      # the running stage's progress bar
         self.checkpoints = Checkpoints(self, resume)  # resume: continue from that checkpoint
+        # the lowest validation loss (fresh points) over all stages is the model a run ends with; one process
+        # only (each rank would score its own points and could keep a different step)
+        keep = config.keep_best and not self.parallel.enabled
+        self.keeper = BestModel(self, copy_state, restore_state) if keep else None
+        resumed = self.checkpoints.resumed
+        if self.keeper is not None and resumed is not None and resumed.best is not None:
+            self.keeper.load_state_dict(resumed.best)
 
     # -- points ---------------------------------------------------------------------------------------
 
@@ -109,7 +117,25 @@ class Trainer:
             return None, None
         points, _ = evaluation_points(self.problem.domain)  # the one evaluation set: Solution.errors() uses the same
         x = self.parallel.shard(self._tensor(points))
-        return x, self.problem.solution_values(x).detach()
+        exact = self.problem.solution_values(x).detach()
+        return x, exact - self._gauge_shift(x, exact)  # gauged outputs as the gauge states them
+
+    def _gauge_shift(self, x: torch.Tensor, values: torch.Tensor, model=None) -> torch.Tensor:
+        """The constants ``(m,)`` that put ``values`` (the fields at the evaluation points ``x``: exact, or
+        ``model``'s) into the problem's gauge (``Problem(gauge=)``; zero for the other outputs): a ``"mean"``
+        gauge subtracts the mean over all ranks' points, a point gauge ``(p, value)`` the field at p minus
+        ``value``. As :meth:`kanpde.io.solution.Solution.errors` compares them."""
+        shift = values.new_zeros(values.shape[1])
+        for name, spec in self.problem.gauge.items():
+            c = self.problem.outputs.index(name)
+            if spec[0] == "mean":
+                sums = self.parallel.all_reduce_sum(torch.stack([values[:, c].sum(), values.new_tensor(len(values))]))
+                shift[c] = sums[0] / sums[1].clamp_min(1)
+                continue
+            point = x.new_tensor([spec[1]])                                              # (1, D)
+            at = self.problem.solution_values(point) if model is None else model(point)  # (1, m)
+            shift[c] = at.detach()[0, c] - spec[2]
+        return shift
 
     def resample(self) -> None:
         """New interior points: plain, RAD (density ~ |R|) or RAR (add the worst candidates)."""
@@ -201,11 +227,28 @@ class Trainer:
                 self.sparsity = stage.sparsity
                 optimizer = stage.make_optimizer(self, optimizer)
                 self.run_stage(index, stage, optimizer, resumed)
+                if self.keeper is not None and getattr(stage, "galerkin", None):
+                    self.keeper.adopt(self.last_record())  # its own objective: see BestModel.adopt
+                elif self.keeper is not None:  # scored before the next stage refines or refits the model
+                    self.keeper.consider(self.last_record())
                 if self.stopped:
                     break
+        self.keep_best()
         self.record_error(self.last_record())
         self.elapsed = time.perf_counter() - self.start
         return self
+
+    def keep_best(self) -> None:
+        """End on the model with the lowest validation loss of the run; the last stage record says which
+        step that was (``kept_step``), its score (``validation``) and whether it was put back (``restored``)."""
+        if self.keeper is None or not self.history.steps:
+            return
+        restored = self.keeper.restore()
+        self.stage_record().update({"kept_step": self.keeper.step, "validation": self.keeper.best,
+                                    "final_validation": self.keeper.current, "restored": restored})
+        if restored:  # the last row's error was the discarded model's
+            last = self.history.steps[-1]
+            last.pop("rel_l2", None)
 
     def learned_parameters(self) -> dict[str, float]:
         return {k: float(v.detach()) for k, v in self.parameters.items()}
@@ -285,6 +328,8 @@ class Trainer:
                 self.bar.set_postfix(self._postfix(record) | (postfix or {}), refresh=False)
         if iterations == 0:
             return False
+        if self.keeper is not None:
+            self.keeper(record)
         return self.checkpoints.after_step(record, position, optimizer, good)
 
     @contextlib.contextmanager
@@ -326,8 +371,12 @@ class Trainer:
             return
         model = self.solution_model
         with torch.no_grad():  # in chunks (bounded memory), each rank its block of the set
-            sums = sum((squared_errors(model(self.eval_x[s]), self.eval_u[s]) for s in chunks(len(self.eval_x))),
-                       self.eval_u.new_zeros(2))
+            if self.problem.gauge:  # the whole prediction first: the gauge's shift needs all of it
+                u = torch.cat([model(self.eval_x[s]) for s in chunks(len(self.eval_x))])  # (N, m)
+                sums = squared_errors(u - self._gauge_shift(self.eval_x, u, model), self.eval_u)
+            else:
+                sums = sum((squared_errors(model(self.eval_x[s]), self.eval_u[s]) for s in chunks(len(self.eval_x))),
+                           self.eval_u.new_zeros(2))
         record["rel_l2"] = relative_l2_from(self.parallel.all_reduce_sum(sums))
 
     @staticmethod

@@ -1,0 +1,211 @@
+"""The external suite on the automatic path: ``kp.solve(problem)`` with nothing else, per problem and seed.
+
+Every problem of ``suite/`` (public benchmark families, written as a user would) is solved by the automatic
+path; the row holds the problem, its family, the seconds, the rel L2 per output (against the exact solution,
+or the published data where the module has ``reference_errors``), the target and the classical reference
+where one applies (FEM P2 on meshes). ``--quick``: the automatic plan with a tiny schedule (Adam 30, LM 3 on
+grid 5, 400 points), to check every problem runs end to end.
+
+Usage:
+    OMP_WAIT_POLICY=PASSIVE python scripts/suite.py [--seeds 0 1 2] [--only NAME ...] [--quick] [--threads 2]
+    python scripts/suite.py --table          # rebuild the table from the saved rows
+
+Writes one JSON row per problem and seed under results/suite/ (results/suite-quick/ for --quick), and the
+markdown table docs/benchmarks/suite.md (worst of the seeds run) from all rows saved so far.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+import kanpde as kp  # noqa: E402
+import suite  # noqa: E402
+from kanpde.files import atomic_write  # noqa: E402
+from kanpde.io.results import trained_grids  # noqa: E402
+from kanpde.train.sizing import auto_plan, describe  # noqa: E402
+
+TABLE = ROOT / "docs" / "benchmarks" / "suite.md"
+
+# Diagnoses of the misses of the last recorded run (seed 0, 2026-12-07, a 480 s wall limit per problem on a
+# 2-core box at load ~18: about 60-130 CPU seconds each). Kept with the table; update them with the run.
+NOTES = {
+    "kovasznay": "stopped at the limit after about 60 CPU seconds: the plan ([2, 10, 3] KAN to grid 80, 9000 points, "
+                 "4200 parameters x 27 000 residual rows per LM iteration) is estimated at ~5000 s on one thread; "
+                 "it needs the cheaper multi-output LM (matrix-free, #27) and the balancing/best-model fixes "
+                 "(training that cannot lose ground) to meet 1e-4 in 300 s",
+    "cavity_re100": "as kovasznay, plus the lid's corner discontinuity (u jumps from 1 to 0); errors against the "
+                    "Ghia tables",
+    "stokes": "velocity reached 7e-4..9e-4 before the limit, the pressure (fixed by one gauge point) 2e-2",
+    "laplace_annulus": "hard Dirichlet on both named mesh sides: each LM iteration pays the mesh distance function "
+                       "(the issue's non-smooth, per-facet ADF); FEM P2 on the same file 1.6e-6",
+    "reaction_diffusion": "the plan marches 4 time windows (a nonlinear evolution); the limit stopped it inside the "
+                          "first windows, so the later ones are barely trained",
+    "poisson_holes": "hard Dirichlet on the two named mesh sides, as laplace_annulus",
+    "poisson_tet3d": "not scored: still running after 33 min wall (3.5 CPU min, past its 480 s training limit, so in "
+                     "scoring or the FEM reference) when the session ended; point location in a 3-D mesh scans every "
+                     "tetrahedron per point. Its quick run passes (tests/test_suite.py)",
+}
+
+
+def quick_config(config):
+    """The planned config cut to a smoke-test size (the plan's points and grids are kept in its decisions)."""
+    schedule = [kp.Adam(30, lr=1e-2), kp.LM(3, grid=5)]
+    marching = dataclasses.replace(config.marching, windows=2) if config.marching is not None else None
+    return dataclasses.replace(config, interior_points=400, boundary_points=100, schedule=schedule,
+                               marching=marching, verbose=False)
+
+
+def time_limit(seconds: float | None, row: dict):
+    """A callback that stops training once ``seconds`` have passed (and notes it in ``row``)."""
+    started = time.perf_counter()
+
+    def stop(record) -> bool:
+        if seconds is not None and time.perf_counter() - started > seconds:
+            row["stopped_at_limit"] = seconds
+            return True
+        return False
+    return stop
+
+
+def run_one(name: str, seed: int, quick: bool, limit: float | None = None) -> dict:
+    """Solve suite problem ``name`` on the automatic path; the row (an ``error`` entry where it raised).
+    ``limit``: stop training after this many seconds (the model then is the one reached)."""
+    module = suite.load(name)
+    row = {"problem": name, "family": module.FAMILY, "target": module.TARGET, "seed": seed, "quick": quick}
+    started, cpu = time.perf_counter(), time.process_time()
+    try:
+        config = kp.TrainConfig(seed=seed, verbose=False, callbacks=[time_limit(limit, row)])
+        model, config, decisions = auto_plan(module.problem, None, config)
+        print(f"[{name} seed {seed}] {describe(decisions)}", flush=True)
+        if quick:
+            config = quick_config(config)
+        solution = kp.solve(module.problem, model, config)
+        row["train_seconds"] = solution.elapsed
+        row["grids_trained"] = trained_grids(solution)  # where a time limit stopped it
+        errors = module.reference_errors(solution) if hasattr(module, "reference_errors") else solution.errors()
+        row.update(decisions=decisions, errors=errors, rel_l2=per_output(errors, module.problem.outputs),
+                   parameters=dict(solution.parameters) or None)
+    except Exception as exc:  # a miss stays in the table with its reason
+        row["error"] = f"{type(exc).__name__}: {exc}"
+        traceback.print_exc()
+    row["seconds"] = time.perf_counter() - started
+    row["cpu_seconds"] = time.process_time() - cpu  # on a loaded machine far below the wall time
+    if not quick and hasattr(module, "classical"):
+        try:
+            row["classical"] = module.classical()
+        except Exception as exc:
+            row["classical"] = {"method": "FEM", "error": f"{type(exc).__name__}: {exc}"}
+    return row
+
+
+def per_output(errors: dict, outputs) -> dict:
+    """rel L2 per output name (the overall number for one output)."""
+    given = [o for o in outputs if isinstance(errors.get(o), dict)]
+    if len(outputs) == 1 or not given:
+        return {outputs[0] if len(outputs) == 1 else "all": errors["rel_l2"]}
+    return {o: errors[o]["rel_l2"] for o in given}
+
+
+def save_row(row: dict, folder: Path) -> Path:
+    path = folder / f"{row['problem']}_seed{row['seed']}.json"
+    folder.mkdir(parents=True, exist_ok=True)
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(row, indent=1, default=str)))
+
+
+def load_rows(folder: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+
+
+def _fmt(value) -> str:
+    return "-" if value is None or (isinstance(value, float) and not math.isfinite(value)) else f"{value:.2e}"
+
+
+def table(rows: list[dict]) -> str:
+    """Markdown: one line per problem, the worst of its seeds."""
+    lines = ["| problem | family | seeds | seconds (max) | CPU s | rel L2 per output (worst) | target | met | classical |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name in suite.NAMES:
+        mine = [r for r in rows if r["problem"] == name]
+        if not mine:
+            lines.append(f"| {name} | {suite.load(name).FAMILY} | - | - | - | not run | - | - | - |")
+            continue
+        failed = [r for r in mine if "error" in r]
+        worst: dict = {}
+        for r in mine:
+            for out, value in (r.get("rel_l2") or {}).items():
+                worst[out] = max(worst.get(out, 0.0), value if value is not None and math.isfinite(value) else math.inf)
+        errors = ", ".join(f"{o} {_fmt(v)}" for o, v in worst.items()) or "-"
+        if failed:
+            errors += f"; raised: {failed[0]['error'][:80]}"
+        learned = {k: v for r in mine for k, v in (r.get("parameters") or {}).items()}
+        if learned:
+            errors += "; learned " + ", ".join(f"{k} = {v:.5g}" for k, v in learned.items())
+        if any("stopped_at_limit" in r for r in mine):
+            errors += " (stopped at the time limit)"
+        target = mine[0]["target"]
+        met = "yes" if worst and not failed and max(worst.values()) <= target else "no"
+        classical = mine[0].get("classical") or {}
+        cls = f"{classical.get('method', '')} {_fmt(classical.get('rel_l2'))}".strip() if classical else "-"
+        seeds = ",".join(str(r["seed"]) for r in mine)
+        seconds = max(r["seconds"] for r in mine)
+        cpu = max((r["cpu_seconds"] for r in mine if "cpu_seconds" in r), default=None)
+        cpu = "-" if cpu is None else f"{cpu:.0f}"
+        lines.append(f"| {name} | {mine[0]['family']} | {seeds} | {seconds:.0f} | {cpu} | {errors} | {target:.0e} | "
+                     f"{met} | {cls} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_table(rows: list[dict], path: Path = TABLE) -> Path:
+    text = ("# External suite on the automatic path\n\n"
+            "`python scripts/suite.py --seeds 0` (rows from results/suite/); each problem solved by `kp.solve(problem)` "
+            "alone. Seconds are wall time on a shared, loaded 2-core box (CPU s: the run's own CPU time); "
+            "'stopped at the time limit': training was cut at `--limit` seconds and the model reached is scored.\n\n"
+            + table(rows) + "\n## Diagnoses of the misses\n\n"
+            + "".join(f"- **{name}**: {note}\n" for name, note in NOTES.items()))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+
+
+def main(argv=None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--only", nargs="+", choices=suite.NAMES, metavar="NAME")
+    parser.add_argument("--quick", action="store_true", help="a tiny schedule: checks every problem runs")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--limit", type=float, default=600.0,
+                        help="stop a problem's training after this many seconds (default 600, the acceptance bar)")
+    parser.add_argument("--table", action="store_true", help="only rebuild the table from saved rows")
+    parser.add_argument("--out", default=str(ROOT / "results"), help="folder of the JSON rows (default results/)")
+    args = parser.parse_args(argv)
+    folder = Path(args.out) / ("suite-quick" if args.quick else "suite")
+    rows = []
+    if not args.table:
+        torch.set_num_threads(args.threads)
+        for name in args.only or suite.NAMES:
+            for seed in args.seeds:
+                row = run_one(name, seed, args.quick, args.limit)
+                save_row(row, folder)
+                rows.append(row)
+                print(f"{name} seed {seed}: {row.get('rel_l2') or row.get('error')} in {row['seconds']:.0f} s",
+                      flush=True)
+    if not args.quick:
+        print(write_table(load_rows(folder)).read_text())
+    return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Training that cannot lose ground: the run's best model across stages, LM convergence stops, Galerkin repeats."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import kanpde as kp
+
+
+def _problem():
+    def pde(x, u):
+        return u.laplacian() + 2 * math.pi ** 2 * torch.sin(math.pi * x[:, :1]) * torch.sin(math.pi * x[:, 1:])
+
+    return kp.Problem(kp.Rectangle((0, 0), (1, 1)), pde, [kp.Dirichlet(0.0, hard=False)],
+                      exact=lambda x: torch.sin(math.pi * x[:, :1]) * torch.sin(math.pi * x[:, 1:]))
+
+
+def _solve(schedule, **extra):
+    config = kp.TrainConfig(interior_points=100, boundary_points=40, seed=0, verbose=False, dtype=torch.float64,
+                            schedule=schedule, **extra)
+    return kp.solve(_problem(), kp.KAN([2, 3, 1], grid=3, seed=0), config)
+
+
+def test_a_run_ends_on_its_best_model_across_stages():
+    # a reckless last Adam stage wrecks what LM found: the run puts the LM model back (keep_best=False keeps it)
+    schedule = [kp.Adam(5), kp.LM(6, grid=5), kp.Adam(5, lr=1.0)]
+    kept, last = _solve(schedule), _solve(schedule, keep_best=False)
+    stage = kept.history.stages[-1]
+    scores = [r["validation"] for r in kept.history.steps if "validation" in r]
+    assert stage["restored"] and stage["validation"] == min(scores) < stage["final_validation"]
+    assert kept.errors()["rel_l2"] < 0.5 * last.errors()["rel_l2"]
+    assert "kept_step" not in last.history.stages[-1]
+    assert kept.history.steps[-1]["rel_l2"] == pytest.approx(kept.errors()["rel_l2"], rel=1e-9)  # the kept model's
+
+
+def test_lm_stops_on_convergence_and_steps_are_a_cap():
+    loose = _solve([kp.LM(40, grid=5, rtol=0.5, patience=1)])
+    assert loose.history.stages[-1]["stop"] == "rtol" and len(loose.history.steps) < 40
+    with pytest.raises(ValueError, match="LM.patience"):
+        kp.LM(3, patience=0)
+
+
+@pytest.mark.parametrize("repeat_above, iterations", [(0.0, 3), (1e30, 1)])
+def test_galerkin_iterations_repeat_while_the_rows_dwarf_the_loss(repeat_above, iterations):
+    spec = kp.Galerkin(points=256, modes=3, max_repeats=3, repeat_above=repeat_above)
+    solution = _solve([kp.LM(3, grid=5, rtol=0), kp.LM(1, galerkin=spec, rtol=0)], keep_best=False)
+    assert sum(r["stage"] == 1 for r in solution.history.steps) == iterations
