@@ -98,10 +98,14 @@ def _file_module(path: Path):
     return next((m for m in list(sys.modules.values()) if getattr(m, "__file__", None) == target), None)
 
 
-def load_problem(spec: str):
+def load_problem(spec: str, params: dict | None = None):
     """``(problem, name, module or None)`` for a registered name or a .py path (the file's module, so its
-    ``config()`` is the recommended one)."""
+    ``config()`` is the recommended one); ``params`` are keyword arguments of a registered problem's
+    ``problem()`` (``--set``)."""
     if _looks_like_file(spec):
+        if params:
+            raise ValueError(f"--set applies to registered problems' problem(**kwargs); problem file {spec!r} "
+                             "defines its problem itself: edit the file")
         problem = _load_problem_file(Path(spec))
         return problem, problem.name, _file_module(Path(spec))
     registry = _registry()
@@ -109,7 +113,13 @@ def load_problem(spec: str):
     if spec not in names:
         raise ValueError(f"unknown problem {spec!r}. Pick one of {tuple(names)} "
                          "(see 'kanpde list') or pass a .py file defining `problem`")
-    return registry.load_problem(spec), spec, registry.get(spec)
+    if not params:
+        return registry.load_problem(spec), spec, registry.get(spec)
+    try:
+        problem = registry.load_problem(spec, **params)
+    except TypeError as exc:  # the registry names the arguments the problem takes
+        raise ValueError(f"--set: {_message(exc)}") from None
+    return problem, spec, registry.get(spec)
 
 
 def _description(module) -> str:
@@ -164,14 +174,12 @@ def _schedule(args, grids: list[int]) -> list:
 
     if all(getattr(args, o) is None for o in SCHEDULE_OPTIONS):
         return None  # TrainConfig's default, sized to the model by kp.solve
-    optimizer = args.optimizer or ("lbfgs" if args.lbfgs_steps is not None else "lm")
+    optimizer = _optimizer_flags(args, "lm")
     adam = 100 if args.adam_steps is None else args.adam_steps
     stages = [Adam(adam)] if adam > 0 else []
     kind, steps, default = (LM, args.lm_steps, 15) if optimizer == "lm" else (LBFGS, args.lbfgs_steps, 250)
     steps = default if steps is None else steps
-    if args.model == "kan":
-        return stages + [kind(steps, grid=g) for g in grids]
-    return stages + [kind(steps * len(grids))]  # one stage with the KAN's total budget
+    return stages + [kind(steps, grid=g) for g in grids]
 
 
 SCHEDULE_OPTIONS = ("grid_schedule", "adam_steps", "lbfgs_steps", "lm_steps", "optimizer")
@@ -190,6 +198,161 @@ def _automatic(args, module) -> bool:
     own = callable(getattr(module, "config", None))
     return (args.config == "recommended" and not own and args.model == "kan" and not args.hard
             and all(getattr(args, o) is None for o in MODEL_OPTIONS))
+
+
+# ---------------------------------------------------------------------------------- flags on every problem
+# Every solve flag either changes what runs (and summary.json's "cli" entry says so) or is refused with
+# exit status 2 naming why; none is silently dropped (issue #33).
+
+MLP_ADAM_STEPS, MLP_ADAM_LR, MLP_LBFGS_STEPS = 500, 1e-3, 500  # an MLP's schedule: Adam, then L-BFGS
+DEFAULT_LM_STEPS, DEFAULT_LBFGS_STEPS = 15, 250
+
+
+def _problem_params(args) -> dict:
+    """``--set NAME=VALUE`` as keyword arguments of the problem module's ``problem()`` (Python literals,
+    else strings): ``--set d=8`` -> ``{"d": 8}``."""
+    import ast
+
+    params = {}
+    for item in args.set or []:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise ValueError(f"--set must look like NAME=VALUE (e.g. --set d=8), got {item!r}")
+        try:
+            params[name.strip()] = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError):
+            params[name.strip()] = text.strip()
+    return params
+
+
+def _model_flags(args) -> None:
+    """Refuse the model flags that do not apply to ``--model``, then fill in their defaults."""
+    if args.model == "mlp":
+        for option in ("k", "grid_schedule"):
+            if getattr(args, option) is not None:
+                raise ValueError(f"--{option.replace('_', '-')} applies to --model kan only (an MLP has no "
+                                 "spline grid); drop it")
+    elif args.activation is not None:
+        raise ValueError("--activation applies to --model mlp only (a KAN learns its activations); drop it")
+    args.k = 3 if args.k is None else args.k
+    args.activation = args.activation or "tanh"
+
+
+def _optimizer_flags(args, default: str) -> str:
+    """The grid stages' optimizer: --optimizer, else the one whose steps were given, else ``default``;
+    a steps flag for the other optimizer is refused."""
+    optimizer = args.optimizer or ("lbfgs" if args.lbfgs_steps is not None and args.lm_steps is None else
+                                   "lm" if args.lm_steps is not None and args.lbfgs_steps is None else default)
+    unused = "lbfgs_steps" if optimizer == "lm" else "lm_steps"
+    if getattr(args, unused) is not None and args.optimizer is not None:
+        raise ValueError(f"--{unused.replace('_', '-')} does not apply: the schedule runs --optimizer "
+                         f"{optimizer} (drop one of the two)")
+    return optimizer
+
+
+def _mlp_schedule(args) -> list:
+    """An MLP's schedule: Adam (lr 1e-3), then L-BFGS (or LM with --optimizer lm / --lm-steps)."""
+    from .train import LBFGS, LM, Adam
+
+    optimizer = _optimizer_flags(args, "lbfgs")
+    adam = MLP_ADAM_STEPS if args.adam_steps is None else args.adam_steps
+    stages = [Adam(adam, lr=MLP_ADAM_LR)] if adam > 0 else []
+    if optimizer == "lm":
+        return stages + [LM(DEFAULT_LM_STEPS if args.lm_steps is None else args.lm_steps)]
+    return stages + [LBFGS(MLP_LBFGS_STEPS if args.lbfgs_steps is None else args.lbfgs_steps)]
+
+
+def _is_grid_stage(stage) -> bool:
+    return type(stage).__name__ in ("LM", "LBFGS") and not getattr(stage, "galerkin", None)
+
+
+def _regrid(stages: list, grids: list[int], name: str) -> list:
+    """``--grid-schedule`` on a recommended schedule: one grid stage per grid (each like the schedule's
+    stage on that grid, else its last grid stage), the stages before and after kept."""
+    import dataclasses
+
+    at = [i for i, s in enumerate(stages) if _is_grid_stage(s) and s.grid is not None]
+    if not at:
+        raise ValueError(f"--grid-schedule does not apply: the recommended schedule of {name!r} trains on no "
+                         "grid stage; use --config default")
+    own = {stages[i].grid: stages[i] for i in at}
+    middle = [dataclasses.replace(own.get(g, stages[at[-1]]), grid=g) for g in grids]
+    return stages[:at[0]] + middle + stages[at[-1] + 1:]
+
+
+def _switch_optimizer(stages: list, optimizer: str) -> list:
+    """Grid stages turned into ``optimizer`` stages (same grid); Galerkin rows are LM's, so L-BFGS drops them."""
+    from .train import LBFGS, LM
+
+    kind, steps = (LM, DEFAULT_LM_STEPS) if optimizer == "lm" else (LBFGS, DEFAULT_LBFGS_STEPS)
+    out = []
+    for s in stages:
+        if _is_grid_stage(s) and not isinstance(s, kind):
+            out.append(kind(steps, grid=s.grid))
+        elif not (optimizer == "lbfgs" and getattr(s, "galerkin", None)):
+            out.append(s)
+    return out
+
+
+def _set_steps(stages: list, kind: str, steps: int, option: str, name: str) -> list:
+    import dataclasses
+
+    if not any(type(s).__name__ == kind for s in stages):
+        raise ValueError(f"{option} does not apply: the recommended schedule of {name!r} has no {kind} stage "
+                         f"({', '.join(type(s).__name__ for s in stages)}); add --optimizer or use --config default")
+    return [dataclasses.replace(s, steps=steps) if type(s).__name__ == kind and not getattr(s, "galerkin", None)
+            else s for s in stages]
+
+
+def _override_schedule(args, schedule: list, grids: list[int], name: str) -> list:
+    """The recommended ``schedule`` with the command's schedule flags applied on top."""
+    from .train import Adam
+
+    stages = list(schedule)
+    if args.grid_schedule is not None:
+        stages = _regrid(stages, grids, name)
+    if args.optimizer is not None:
+        stages = _switch_optimizer(stages, _optimizer_flags(args, args.optimizer))
+    if args.lm_steps is not None:
+        stages = _set_steps(stages, "LM", args.lm_steps, "--lm-steps", name)
+    if args.lbfgs_steps is not None:
+        stages = _set_steps(stages, "LBFGS", args.lbfgs_steps, "--lbfgs-steps", name)
+    if args.adam_steps == 0:
+        stages = [s for s in stages if not isinstance(s, Adam)]
+    elif args.adam_steps is not None and any(isinstance(s, Adam) for s in stages):
+        stages = _set_steps(stages, "Adam", args.adam_steps, "--adam-steps", name)
+    elif args.adam_steps is not None:
+        stages = [Adam(args.adam_steps), *stages]
+    return stages
+
+
+def _override_config(args, config, grids: list[int], name: str):
+    """A recommended config with the command's points and schedule flags on top (see :func:`_override_schedule`)."""
+    import dataclasses
+
+    given = {"interior_points": args.points, "boundary_points": args.boundary_points}
+    if any(getattr(args, o) is not None for o in SCHEDULE_OPTIONS):
+        given["schedule"] = _override_schedule(args, config.schedule, grids, name)
+    return dataclasses.replace(config, **{k: v for k, v in given.items() if v is not None})
+
+
+def _hard_dirichlet(problem):
+    """``--hard``: the whole-boundary Dirichlet condition built into the output, refused where it already is."""
+    from .pde.conditions import Dirichlet
+
+    if any(isinstance(c, Dirichlet) for c in getattr(problem, "hard", [])):
+        raise ValueError(f"--hard changes nothing: problem {problem.name!r} already builds its Dirichlet condition "
+                         "into the output (Dirichlet(hard='auto')); drop --hard")
+    return problem.with_hard_dirichlet()
+
+
+def _flags_given(args, parser=None) -> dict:
+    """The solve flags given on the command line (those that differ from their defaults), for summary.json."""
+    defaults = vars((parser or build_parser()).parse_args(["solve", args.problem]))
+    skip = {"argv", "func", "command", "problem"}
+    return {"--" + k.replace("_", "-"): v for k, v in vars(args).items()
+            if k not in skip and k in defaults and v != defaults[k]}
+
 
 
 def _recommended_config(args, module, plain):
@@ -256,6 +419,30 @@ def _say(args, text: str) -> None:
 # ---------------------------------------------------------------------------------- commands
 
 
+def _expected(module) -> tuple[str, str]:
+    """A problem's recorded cost with its recommended config: ``EXPECTED = {"time_s": ..., "peak_gib": ...}``
+    in its module (measured, see the module), "-" where nothing is recorded."""
+    expected = getattr(module, "EXPECTED", None) or {}
+    time_s, peak = expected.get("time_s"), expected.get("peak_gib")
+    shown_time = "-" if time_s is None else f"{time_s / 60:.0f} min" if time_s >= 90 else f"{time_s:.0f} s"
+    return shown_time, "-" if peak is None else f"{peak:.1f} GiB"
+
+
+def _parameters(module) -> str:
+    """The ``problem()`` arguments ``--set`` can change, with their defaults (a registry variant's fixed ones
+    excluded): ``d=5``."""
+    import inspect
+
+    factory = getattr(getattr(module, "module", module), "problem", None)
+    fixed = getattr(module, "fixed", None) or {}
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return "-"
+    shown = [f"{n}={p.default!r}" for n, p in params.items() if n not in fixed and p.default is not p.empty]
+    return ",".join(shown) or "-"
+
+
 def cmd_list(args) -> int:
     registry = _registry()
     names = list(registry.names())
@@ -264,11 +451,13 @@ def cmd_list(args) -> int:
         return 0
     rows = [(name, registry.get(name)) for name in names]
     width = max(len("name"), *(len(n) for n in names))
-    print(f"{'name':<{width}}  {'FD':<3}  {'config':<6}  description")
+    print(f"{'name':<{width}}  {'FD':<3}  {'config':<6}  {'time':>7}  {'memory':>8}  {'--set':<14}  description")
     for name, module in rows:
         fd = "yes" if getattr(module, "FD", False) else "no"
         config = "yes" if callable(getattr(module, "config", None)) else "no"  # a recommended TrainConfig
-        print(f"{name:<{width}}  {fd:<3}  {config:<6}  {_description(module)}")
+        time_s, peak_gib = _expected(module)
+        print(f"{name:<{width}}  {fd:<3}  {config:<6}  {time_s:>7}  {peak_gib:>8}  {_parameters(module):<14}  "
+              f"{_description(module)}")
     return 0
 
 
@@ -282,9 +471,12 @@ def cmd_solve(args) -> int:
         raise ValueError(f"--nproc must be an integer >= 1 (local processes), got {args.nproc}")
     if args.nproc > 1:  # data-parallel: each local worker runs this command as one rank of a gloo group
         return launch(cmd_solve, args.nproc, argparse.Namespace(**{**vars(args), "nproc": 1}))
-    problem, name, module = load_problem(args.problem)
+    flags = _flags_given(args)  # before the defaults are filled in
+    _model_flags(args)
+    params = _problem_params(args)
+    problem, name, module = load_problem(args.problem, params)
     if args.hard:
-        problem = problem.with_hard_dirichlet()
+        problem = _hard_dirichlet(problem)
     grids = _ints(args.grid_schedule or "5,10,20,40", "--grid-schedule")
     if args.k < 0:
         raise ValueError(f"--k must be an integer >= 0, got {args.k}")
@@ -297,16 +489,22 @@ def cmd_solve(args) -> int:
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out must be a folder, got the existing file {str(out)!r}")
     given = {"interior_points": args.points, "boundary_points": args.boundary_points,
-             "schedule": _schedule(args, grids)}  # what is not given stays TrainConfig's sized default
+             "schedule": _mlp_schedule(args) if args.model == "mlp" else _schedule(args, grids)}  # what is not given stays TrainConfig's sized default
     config = TrainConfig(**{k: v for k, v in given.items() if v is not None}, seed=args.seed,
                          dtype=torch.float32 if args.float32 else torch.float64, verbose=not args.quiet,
                          checkpoint=str(out / "checkpoint.pt"), checkpoint_every=args.checkpoint_every)
     recommended = _recommended_config(args, module, config)
     if recommended is not None:  # the problem's own schedule, points, causal and marching settings
-        config, grids = recommended, _first_grid(recommended, grids)
+        config = _override_config(args, recommended, grids, name)  # with the command's flags on top
+        grids = _first_grid(config, grids)
         model = _model(args, problem, widths, grids)
     elif _automatic(args, module):  # model, grids, points and windows read from the problem (kp.solve)
         model = None
+    source = "auto" if model is None else "mlp" if args.model == "mlp" else "default"
+    ran = {"config": "recommended" if recommended is not None else source,
+           "flags": flags, "problem_parameters": params, "resumed_from": args.resume,
+           "conditions": [type(c).__name__ for c in problem.conditions],  # what the loss fits
+           "hard": [type(c).__name__ for c in getattr(problem, "hard", [])]}  # built into the output
     out.mkdir(parents=True, exist_ok=True)  # only once the options are known to be good
 
     solution = _solve_resumable(args, solve, problem, model, config)
@@ -318,7 +516,7 @@ def cmd_solve(args) -> int:
     if module is not None and getattr(module, "FD", False):
         fd, fd_row = _run_fd(module, problem)
         rows.append(fd_row)
-    extra = {"problem": name, "source": args.problem, "fd": fd_row}
+    extra = {"problem": name, "source": args.problem, "fd": fd_row, "cli": ran}
     if args.formula:  # distil u, snap, refit and verify (kanpde.symbolic.formula)
         from .symbolic import formula as read_formula
 
@@ -326,7 +524,7 @@ def cmd_solve(args) -> int:
         extra["formula"] = found.to_dict()
         _say(args, f"formula: {found.message}; PDE residual {found.residual:.1e}, {found.seconds:.1f} s")
     results = write_results(solution, out, rows=rows, fd=fd, extra=extra, errors=errors)
-    print(_table(rows))
+    _say(args, _table(rows))
     for path in results.files:
         _say(args, f"wrote {path}")
     for what, why in results.skipped.items():
@@ -466,14 +664,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grid-schedule",
                    help="KAN grids: the model starts on the first; one LM (or L-BFGS) stage per grid (default: "
                         "TrainConfig's, 5,10,20,40 and 80 where the KAN is small enough)")
-    p.add_argument("--k", type=int, default=3, help="spline degree (default 3)")
+    p.add_argument("--k", type=int, help="KAN spline degree (default 3)")
     p.add_argument("--optimizer", choices=("lm", "lbfgs"),
                    help="the stage per grid: Levenberg-Marquardt (default) or L-BFGS (default when --lbfgs-steps is "
                         "given). With no schedule option at all the run uses kp.default_schedule()")
-    p.add_argument("--adam-steps", type=int, help="Adam steps first (default 100)")
+    p.add_argument("--adam-steps", type=int, help="Adam steps first (default 100; an MLP: 500 at lr 1e-3)")
     p.add_argument("--lm-steps", type=int, help="LM iterations per grid (default 15)")
     p.add_argument("--lbfgs-steps", type=int,
-                   help="L-BFGS iterations per grid (default 250); an MLP gets this times the number of grids")
+                   help="L-BFGS iterations per grid (default 250; an MLP: one L-BFGS stage of 500 after Adam)")
     p.add_argument("--hard", action="store_true",
                    help="build the whole-boundary Dirichlet condition into the output (u = g + phi N), "
                         "usually far more accurate")
@@ -481,11 +679,14 @@ def build_parser() -> argparse.ArgumentParser:
                                                   "at least 3000)")
     p.add_argument("--boundary-points", type=int,
                    help="points per boundary/initial condition (default: TrainConfig's, at least 400)")
-    p.add_argument("--activation", default="tanh", help="MLP activation (default tanh)")
+    p.add_argument("--activation", help="MLP activation (default tanh)")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE",
+                   help="an argument of the registered problem's problem() factory, e.g. --set d=8 for poisson_nd "
+                        "(repeatable; 'kanpde list' shows each problem's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--float32", action="store_true", help="train in float32 (default float64)")
     p.add_argument("--out", help="output folder (default results/NAME)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars, only the results table")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors (no progress bars, no table)")
     p.add_argument("--resume", metavar="PATH", help="continue from a training checkpoint (same options as its run)")
     p.add_argument("--checkpoint-every", type=int, metavar="N",
                    help="write OUT/checkpoint.pt every N steps (Ctrl-C always writes it)")
@@ -497,8 +698,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "into summary.json")
     p.add_argument("--config", choices=("recommended", "default", "auto"), default="recommended",
                    help="recommended: the problem's own config() where it has one (schedule, points, causal "
-                        "training, time windows; see 'kanpde list'), overriding the schedule options, else the "
-                        "automatic path when no model or schedule option is given; "
+                        "training, time windows; see 'kanpde list') with the schedule and point options applied "
+                        "on top, else the automatic path when no model or schedule option is given; "
                         "default: the plain defaults and the options above; "
                         "auto: the automatic path (model, grids, points and time windows read from the problem, "
                         "recorded in summary.json's decisions)")

@@ -25,6 +25,7 @@ from ._common import parse_resolution
 NAME = "helmholtz2d"
 DESCRIPTION = "2-D Helmholtz Δu + k²u = f on [-1,1]², u = sin(πx) sin(4πy), k = 1, zero Dirichlet"
 FD = True
+EXPECTED = {"time_s": 420, "peak_gib": 7.8}  # kanpde solve helmholtz2d, measured for issue #33 (2-core box, under load)
 A1, A2, K = 1.0, 4.0, 1.0
 LO, HI = (-1.0, -1.0), (1.0, 1.0)
 DEFAULT_RESOLUTION = 128

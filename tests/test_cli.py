@@ -19,7 +19,7 @@ import kanpde as kp
 from kanpde.cli import load_problem, main
 
 TINY = ["--adam-steps", "5", "--lbfgs-steps", "2", "--grid-schedule", "3,5", "--points", "100",
-        "--boundary-points", "20", "--quiet"]
+        "--boundary-points", "20"]
 
 PROBLEM_FILE = textwrap.dedent("""
     import math
@@ -62,6 +62,7 @@ def _registry():
     """A stand-in for the problems package: names(), get(), load_problem()."""
     entries = {
         "heat1d": types.SimpleNamespace(DESCRIPTION="1-D heat equation\nwith more lines", FD=True,
+                                        EXPECTED={"time_s": 420, "peak_gib": 7.8},
                                         fd_solution=_heat_fd, exact=_heat_exact, problem=_heat_problem),
         "square": types.SimpleNamespace(DESCRIPTION="Laplace on the unit square", FD=False,
                                         fd_solution=None, exact=None, problem=_square_problem),
@@ -120,9 +121,16 @@ def _side_data(names):
 def test_list(registry, capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].split() == ["name", "FD", "config", "description"]
-    assert out[1].split() == ["heat1d", "yes", "no", "1-D", "heat", "equation"]
-    assert out[2].split()[:3] == ["square", "no", "no"]
+    assert out[0].split() == ["name", "FD", "config", "time", "memory", "--set", "description"]
+    assert out[1].split() == ["heat1d", "yes", "no", "7", "min", "7.8", "GiB", "-", "1-D", "heat", "equation"]
+    assert out[2].split()[:6] == ["square", "no", "no", "-", "-", "-"]
+
+
+def test_list_shows_problem_parameters_of_the_real_registry(capsys):
+    assert main(["list"]) == 0
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:]}
+    assert rows["poisson_nd"][5] == "d=5" and rows["poisson5d"][5] == "-"  # the variant fixes d
+    assert rows["helmholtz2d"][3:7] == ["7", "min", "7.8", "GiB"]
 
 
 def _tiny_recommended():
@@ -135,7 +143,7 @@ def test_recommended_config_is_listed_used_and_can_be_turned_off(registry, tmp_p
     assert main(["list"]) == 0
     assert capsys.readouterr().out.splitlines()[1].split()[:3] == ["heat1d", "yes", "yes"]
     out = tmp_path / "recommended"
-    assert main(["solve", "heat1d", "--quiet", "--widths", "2,4,1", "--seed", "3", "--out", str(out)]) == 0
+    assert main(["solve", "heat1d", "--widths", "2,4,1", "--seed", "3", "--out", str(out)]) == 0
     assert capsys.readouterr().out.splitlines()[2].startswith("KAN [2,4,1] G=4 k=3 x 2 windows")
     summary = json.loads((out / "summary.json").read_text())
     assert summary["config"]["marching"]["windows"] == 2 and summary["config"]["causal"]["chunks"] == 4
@@ -231,14 +239,16 @@ def test_solve_registered_space_time_with_fd(registry, tmp_path, capsys):
 
 def test_solve_mlp(registry, problem_file, tmp_path, capsys):
     out = tmp_path / "mlp"
+    tiny = [a for a in TINY if a not in ("--grid-schedule", "3,5")]  # an MLP has no grid
     assert main(["solve", str(problem_file), "--model", "mlp", "--widths", "1,8,1", "--activation", "sin",
-                 "--float32", *TINY, "--out", str(out)]) == 0
+                 "--float32", *tiny, "--out", str(out)]) == 0
     assert "MLP [1,8,1] sin" in capsys.readouterr().out
     assert not (out / "activations.png").exists() and (out / "history.png").exists()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["model"]["type"] == "MLP" and summary["model"]["grid_schedule"] is None
     assert summary["config"]["dtype"] == "float32"
-    assert [(s["type"], s["steps"]) for s in summary["config"]["schedule"]] == [("Adam", 5), ("LBFGS", 4)]
+    assert [(s["type"], s["steps"]) for s in summary["config"]["schedule"]] == [("Adam", 5), ("LBFGS", 2)]
+    assert summary["cli"]["config"] == "mlp" and summary["cli"]["flags"]["--activation"] == "sin"
 
 
 # ---------------------------------------------------------------------------------- fd
@@ -337,14 +347,15 @@ def test_help(capsys):
 
 def test_solve_hard_dirichlet_meets_the_boundary_data(registry, problem_file, tmp_path, capsys):
     out = tmp_path / "hard"
-    assert main(["solve", str(problem_file), *TINY, "--hard", "--out", str(out)]) == 0
+    assert main(["solve", str(problem_file), *TINY, "--out", str(out)]) == 0  # hard="auto" builds it in
     capsys.readouterr()
     solution = kp.Solution.load(out / "model.pt", problem=kp.Problem(
         kp.Interval(0, 1), lambda x, u: u.value, [kp.Dirichlet(0.0, hard=True)], name="bump"))
     assert np.abs(solution.predict(np.array([[0.0], [1.0]]))).max() < 1e-12
-    assert main(["solve", "square", *TINY, "--hard", "--out", str(tmp_path / "sq")]) == 0
-    capsys.readouterr()
-    assert main(["solve", "heat1d", *TINY, "--hard", "--out", str(tmp_path / "h")]) == 0
+    assert json.loads((out / "summary.json").read_text())["cli"]["hard"] == ["Dirichlet"]
+    for name in (str(problem_file), "square", "heat1d"):  # --hard would change nothing: refused, not ignored
+        assert main(["solve", name, *TINY, "--hard", "--out", str(tmp_path / "h")]) == 2
+        _one_error_line(capsys, r"--hard changes nothing: problem '\w+' already builds its Dirichlet condition")
 
 
 # ---------------------------------------------------------------------------------- files and resume
@@ -368,7 +379,7 @@ def test_ctrl_c_writes_a_checkpoint_and_resuming_ends_like_an_uninterrupted_run(
                                                                                 capsys, monkeypatch):
     import kanpde.train
 
-    argv = ["solve", str(problem_file), *TINY]
+    argv = ["solve", str(problem_file), *TINY, "--quiet"]  # errors still print
     assert main([*argv, "--out", str(tmp_path / "whole")]) == 0
     real = kanpde.train.TrainConfig
 
@@ -418,3 +429,12 @@ def test_solve_schedule_options(options, kinds):
         assert schedule is None
     else:
         assert [type(s).__name__ for s in schedule] == kinds
+
+
+def test_set_chooses_problem_arguments_of_the_real_registry(tmp_path, capsys):
+    problem, name, _ = load_problem("poisson_nd", {"d": 8})
+    assert problem.input_dim == 8 and name == "poisson_nd"
+    assert main(["solve", "poisson_nd", "--set", "k=2", "--out", str(tmp_path)]) == 2
+    _one_error_line(capsys, r"--set: problem 'poisson_nd' takes only d; got k$")
+    assert main(["solve", "poisson2d", "--set", "d", "--out", str(tmp_path)]) == 2
+    _one_error_line(capsys, r"--set must look like NAME=VALUE \(e\.g\. --set d=8\), got 'd'$")
