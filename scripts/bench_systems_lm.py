@@ -16,17 +16,18 @@ import argparse
 import math
 import os
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_gram
 
 import torch  # noqa: E402
 
 import kanpde as kp  # noqa: E402
 from kanpde.train import lm  # noqa: E402
 from kanpde.train.trainer import Trainer  # noqa: E402
+from bench_gram import best_time as best  # noqa: E402  (the minimum of repeated timings)
 
 PI = math.pi
 
@@ -45,15 +46,6 @@ def system() -> kp.Problem:
 
     conditions = [kp.Dirichlet(0.0, component=c, hard=False) for c in ("u", "v", "p")]
     return kp.Problem(kp.Rectangle((0, 0), (1, 1)), pde, conditions, outputs=("u", "v", "p"))
-
-
-def best(fn, repeats: int):
-    times, out = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), out
 
 
 def parts(problem: kp.Problem, outputs: int, args) -> dict:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import signal
 
@@ -11,16 +10,9 @@ import torch
 
 import kanpde as kp
 from kanpde.train.resume import TrainingInterrupted
+from test_resume import _problem  # the soft-Dirichlet sine problem the resume tests share
 
 ADAM_STEPS = 3  # the LM stages start at step 4
-
-
-def _problem():
-    def pde(x, u):
-        return u.laplacian() + 2 * math.pi ** 2 * torch.sin(math.pi * x[:, :1]) * torch.sin(math.pi * x[:, 1:])
-
-    return kp.Problem(kp.Rectangle((0, 0), (1, 1)), pde, [kp.Dirichlet(0.0, hard=False)],
-                      exact=lambda x: torch.sin(math.pi * x[:, :1]) * torch.sin(math.pi * x[:, 1:]))
 
 
 def _config(**extra):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import KW_ONLY, dataclass
 
 import pytest
@@ -10,6 +9,7 @@ import torch
 
 import kanpde as kp
 from kanpde.train.stages import FirstOrder, Stage
+from test_resume import _problem  # the soft-Dirichlet sine problem the resume tests share
 
 
 @dataclass
@@ -30,14 +30,6 @@ class SGD(FirstOrder):
         if torch.isfinite(closure()):
             optimizer.step()
         return 1
-
-
-def _problem():
-    def pde(x, u):
-        return u.laplacian() + 2 * math.pi ** 2 * torch.sin(math.pi * x[:, :1]) * torch.sin(math.pi * x[:, 1:])
-
-    return kp.Problem(kp.Rectangle((0, 0), (1, 1)), pde, [kp.Dirichlet(0.0, hard=False)],
-                      exact=lambda x: torch.sin(math.pi * x[:, :1]) * torch.sin(math.pi * x[:, 1:]))
 
 
 def _config(**extra):
