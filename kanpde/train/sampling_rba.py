@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .balance import Balancer
+from .balance import BALANCERS, Balancer
 
 
 def residual_probabilities(residual: torch.Tensor, power: float = 2.0, uniform: float = 0.1) -> np.ndarray:
@@ -115,3 +115,6 @@ class VRBA(Balancer):
 
     def reset_points(self) -> None:
         self.point_weights.clear()
+
+
+BALANCERS["vrba"] = VRBA  # TrainConfig(balance="vrba")

@@ -39,7 +39,7 @@ from .history import History
 from .residuals import loss_terms, total, user_weights
 from .resume import Checkpoints, Position
 from .sizing import sized
-from .sampling_rba import VRBA, importance_sample  # [vrba hook]
+from .sampling_rba import importance_sample
 from .stages import Stage
 from .start import check_size, check_start
 
@@ -70,7 +70,7 @@ class Trainer:
                                             for k, v in problem.parameters.items()})
         self.history = History()
         check_size(problem, model, config)  # before sampling allocates anything
-        self.balancer = VRBA() if config.balance == "vrba" else make_balancer(config.balance)  # [vrba hook]
+        self.balancer = make_balancer(config.balance)  # automatic loss weights (kanpde.train.balance)
         self.rng = np.random.default_rng(config.seed)
         self.step = 0
         self.start = time.perf_counter()
