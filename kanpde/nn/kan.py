@@ -32,7 +32,6 @@ from ..checks import check_float, check_int, check_widths, largest_width
 from ..memory import check_fits
 from . import native
 from .jet import Jet, Pair, _LayerJet, _NativeLayerJet, _silu_derivatives, normalize_pairs
-from .jet import _pair_products, _phi_gradients  # noqa: F401  (re-exported: the jet machinery moved to nn/jet.py)
 from .network import Network, seeded
 from .pykan import from_pykan, to_pykan
 from .splines import cell_table, derivative_table, fit_coefficients, spline_jet, spline_values

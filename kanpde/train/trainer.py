@@ -151,7 +151,7 @@ class Trainer:
         with torch.enable_grad():  # each rank its block of the candidates, then all of them everywhere
             residual = sum(r.detach().pow(2).sum(1) for r in self._residuals(self.parallel.shard(candidates))).sqrt()
         residual = self.parallel.gather_rows(residual)  # (M,)
-        if cfg.adaptive == "vrba":  # [vrba hook] p ~ |R|^2 (90 %) + uniform (10 %), seeded (kanpde.train.sampling_rba)
+        if cfg.adaptive == "vrba":  # vRBA: p ~ |R|^2 (90 %) + uniform (10 %), seeded (kanpde.train.sampling_rba)
             self.points.interior = self.parallel.shard(importance_sample(candidates, residual, self.interior_count,
                                                                          seed=cfg.seed + offset)[0])
             self.balancer.reset_points()
