@@ -289,7 +289,6 @@ class Solution:
 
 
 FORMAT = "kanpde-solution-2"
-MARCHING_FORMAT = "kanpde-marching-1"
 TRANSFORMS = ("none", "constraints", "custom")
 _FIELDS = {"model_spec": (dict, type(None)), "state_dict": dict, "history": dict, "config": dict,
            "parameters": dict, "transform": str, "problem": (dict, type(None)), "elapsed": (float, int)}
@@ -320,8 +319,8 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     except Exception as err:  # zip/pickle/EOF/index errors of corrupt, empty or truncated files
         raise ValueError(f"{str(path)!r} is not a readable kanpde checkpoint (corrupt, empty or truncated?): "
                          f"{type(err).__name__}: {' '.join(str(err).split())[:200]}") from None
-    if isinstance(payload, dict) and payload.get("format") == MARCHING_FORMAT:
-        return payload  # windows stitched in time: checked by MarchedSolution.from_payload
+    if isinstance(payload, dict) and payload.get("format") in Solution.loaders:
+        return payload  # another kind of solution (time-marched windows): checked by its registered loader
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise ValueError(f"{str(path)!r} is not a kanpde solution checkpoint of format {FORMAT!r} (found {found!r})")
