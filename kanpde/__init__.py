@@ -15,8 +15,8 @@ from .io import Solution, export_fd, export_fem, export_solution
 from .nn import KAN, MLP, Jet, KANLayer
 from .geometry import (CSG, Ball, Box, Disk, Domain, Ellipse, Interval, MeshDomain, Polygon, Rectangle, SpaceTime,
                        Sphere, TimeInterval, Triangle)
-from .pde import (BoundaryResidual, Condition, Data, Dirichlet, Field, Initial, Neumann, Periodic, Problem, Robin, corner_singularities,
-                  numpy_function)
+from .pde import (BoundaryResidual, Condition, Data, Dirichlet, Field, Initial, Neumann, Periodic, Problem, Range, Robin,
+                  corner_singularities, numpy_function)
 from .nn.knots import MappedKAN
 from .solve import solve
 from .train import LBFGS, LM, Adam, SSBroyden, Causal, Galerkin, History, TimeMarching, TrainConfig, default_schedule
@@ -27,7 +27,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Adam", "Ball", "BoundaryResidual", "Box", "CSG", "Causal", "Condition", "Data", "Dirichlet", "Disk", "Domain", "Ellipse", "Field",
     "Galerkin", "History", "Initial", "Interval", "Jet", "KAN", "KANLayer", "LBFGS", "LM", "MLP", "MappedKAN", "SSBroyden", "MeshDomain", "Neumann",
-    "Periodic", "Polygon", "Problem", "Rectangle", "Robin", "Solution", "SpaceTime", "Sphere", "TimeInterval",
+    "Periodic", "Polygon", "Problem", "Range", "Rectangle", "Robin", "Solution", "SpaceTime", "Sphere", "TimeInterval",
     "TimeMarching", "TrainConfig", "TrainingInterrupted", "Triangle", "default_schedule", "export_fd", "export_fem",
     "compare", "corner_singularities", "export_solution", "fd", "fem", "numpy_function", "plotting", "prune", "solve", "spectral", "symbolic",
 ]

@@ -15,6 +15,7 @@ from ..checks import check_file_path, check_points_input
 from ..files import atomic_write
 from ..nn.spec import build_model, model_spec
 from ..pde.metrics import CHUNK_SIZE, chunks, column_squared_errors, evaluation_points, relative_l2_from
+from ..pde.params import param_columns, sweep
 from ..pde.problem import Problem
 from ..train.history import History
 
@@ -93,19 +94,54 @@ class Solution:
         ref = self._model_tensor()
         return x.to(dtype=ref.dtype, device=ref.device), is_numpy
 
-    def predict(self, points, check_domain: bool = True, chunk_size: int = CHUNK_SIZE):
+    @property
+    def params(self) -> dict:
+        """The problem's ``params=`` ranges, ``{name: Range}`` (empty for one problem, not a family)."""
+        return self.problem.params if self.problem is not None else {}
+
+    def param_points(self, points, params=None, values: dict | None = None):
+        """Points ``(N, D)`` with the parameter columns appended, ``(N, D + P)`` (numpy or torch as given):
+        one value per name (``values``) or one row per point (``params``), see
+        :func:`kanpde.pde.params.param_columns`.
+
+        Raises:
+            ValueError: points without the domain's D columns, or parameters missing, unknown, out of range
+                or of the wrong shape (each error names the parameter and the choices).
+        """
+        check_points_input("points", points)
+        dim, names = self.problem.space.dim, self.problem.space.names
+        if getattr(points, "ndim", None) != 2 or points.shape[1] != dim:
+            raise ValueError(f"expected points of shape (N, {dim}) (coordinates {names}; the parameters "
+                             f"{tuple(self.params)} come as {next(iter(self.params))}=... or params=), got "
+                             f"{tuple(getattr(points, 'shape', ()))}")
+        mu = param_columns(self.params, len(points), values, params)                  # (N, P)
+        if isinstance(points, torch.Tensor):
+            return torch.cat([points, torch.as_tensor(mu).to(points)], dim=1)
+        return np.column_stack([np.asarray(points, dtype=float), mu])
+
+    def predict(self, points, check_domain: bool = True, chunk_size: int = CHUNK_SIZE, *, params=None, **values):
         """The solution at points ``(N, D)``: numpy in, numpy out; torch in, torch out.
 
         Evaluated ``chunk_size`` points at a time, so memory beyond the ``(N, D)`` input
         and ``(N, m)`` output stays bounded by one chunk's forward pass.
+
+        For a family (``Problem(params=)``), the parameter values come as one number per name
+        (``predict(x, k=3.2)``) or one row per point (``predict(x, params=mu)``, ``mu`` ``(N, P)``
+        or ``{name: (N,) column}``).
 
         Returns:
             ``(N, m)`` values (m components).
 
         Raises:
             ValueError: wrong shape, NaN, (with ``check_domain``) points outside the domain,
-                or a ``chunk_size`` that is not a positive int.
+                a ``chunk_size`` that is not a positive int, or parameters missing, unknown, out of
+                their range or given to a problem without ``params=``.
         """
+        if self.params:
+            points = self.param_points(points, params, values)
+        elif params is not None or values:
+            raise ValueError(f"predict got parameters {sorted(values) or ['params']} but the problem has no "
+                             "params=; call predict(points)")
         x, is_numpy = self._points(points)
         slices = list(chunks(len(x), chunk_size))
         if check_domain and self.problem is not None:
@@ -129,7 +165,7 @@ class Solution:
                                       else getattr(self.model, "out_dim", 1)))
         return values.cpu().numpy() if is_numpy else values.to(points.device)
 
-    def errors(self, points=None, chunk_size: int = CHUNK_SIZE) -> dict:
+    def errors(self, points=None, chunk_size: int = CHUNK_SIZE, *, params=None, **values) -> dict:
         """Errors against the exact (or reference) solution on the dense evaluation set.
 
             rel_l2 = ||u - u*|| / ||u*||,   max_abs = max |u - u*|
@@ -148,12 +184,19 @@ class Solution:
         ``{"rel_l2": .., "max_abs": .., "u": {"rel_l2": .., "max_abs": ..}, "v": {...}, ...}``.
         A scalar problem gets the overall keys only.
 
+        For a family (``Problem(params=)``): ``errors(k=3.2)`` at one parameter value (points ``(N, D)``,
+        default the domain's evaluation set), ``errors(points, params=mu)`` one row per point; without
+        values, over the family (the evaluation set of ``(x, mu)``, mu on a grid over the ranges).
+
         Raises:
             ValueError: the problem has no exact or reference solution.
         """
         if self.problem is None or not self.problem.has_solution():
             raise ValueError("errors() needs a problem with an exact or reference solution")
-        if points is None:
+        if self.params and (params is not None or values):
+            points = self.param_points(evaluation_points(self.problem.space)[0] if points is None else points,
+                                       params, values)
+        elif points is None:
             points, _ = evaluation_points(self.problem.domain)
         x, _ = self._points(points)
         h1 = self.problem.exact is not None
@@ -174,6 +217,25 @@ class Solution:
             for c, name in enumerate(self.problem.outputs):
                 out[name] = _metrics(sums[:, c], gradient_sums[:, c] if h1 else None, float(max_abs[c]))
         return out
+
+    def errors_over(self, chunk_size: int = CHUNK_SIZE, **values) -> dict:
+        """Errors at each value of a parameter sweep, e.g. ``errors_over(k=np.linspace(1, 4, 50))``.
+
+        Returns:
+            ``{"values": [{name: v}, ...], "rel_l2": [...], "max_abs": [...], "worst": {"rel_l2": ..,
+            "max_abs": .., "at": {name: v}}}``: ``worst`` is the sweep's largest rel L2 (and max abs).
+
+        Raises:
+            ValueError: a problem without ``params=``, or as :meth:`predict`.
+        """
+        if not self.params:
+            raise ValueError("errors_over() needs a problem with params=; use errors()")
+        points = sweep(self.params, values)
+        rows = [self.errors(chunk_size=chunk_size, **point) for point in points]
+        rel, top = [r["rel_l2"] for r in rows], [r["max_abs"] for r in rows]
+        worst = int(np.argmax(rel))
+        return {"values": points, "rel_l2": rel, "max_abs": top,
+                "worst": {"rel_l2": rel[worst], "max_abs": max(top), "at": points[worst]}}
 
     def _gauge_shifts(self, x, chunk_size: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The constants ``(c_u, c_exact)`` ``(m,)`` subtracted from the solution and the exact values per
@@ -205,7 +267,7 @@ class Solution:
     def _gradient_sums(self, x, m: int) -> torch.Tensor:
         """Per component: ``(||grad u_c - grad u_c*||², ||grad u_c*||²)``, shape ``(2, m)``."""
         model, exact = self._gradients(x)                                         # (N, m * D) each
-        shape = (len(x), m, x.shape[1])
+        shape = (len(x), m, self.problem.space.dim)
         return torch.stack([(model - exact).reshape(shape).pow(2).sum((0, 2)),
                             exact.reshape(shape).pow(2).sum((0, 2))])             # (2, m)
 
@@ -218,7 +280,8 @@ class Solution:
             values = values.unsqueeze(1) if values.ndim == 1 else values          # (N, m)
             m = values.shape[1]
             # one backward pass per component through the same graph: keep it until the last
-            grads.append(torch.cat([_input_gradient(values[:, c], z, keep=c < m - 1) for c in range(m)], 1))
+            grads.append(torch.cat([_input_gradient(values[:, c], z, keep=c < m - 1)[:, :self.problem.space.dim]
+                                    for c in range(m)], 1))  # along the coordinates (not the params=)
         return grads[0].detach(), grads[1].detach()
 
     def formula(self, **options):

@@ -15,6 +15,7 @@ from .constraints import plan
 from .features import check_features
 from .fields import DerivativeRecord, Field
 from .functions import call_points
+from .params import ParamConstraints, ParamDomain, ParamValues, check_params, lift_condition, lift_function, split
 from .validate import check_conditions_agree, check_pde_signature
 from ..geometry.domains import Domain
 
@@ -147,6 +148,10 @@ class Problem:
             (``u = N(x, f(x))``, :mod:`kanpde.pde.features`), e.g.
             ``kp.corner_singularities(polygon)`` for re-entrant corners; the network then has
             ``problem.input_dim`` inputs.
+        params: ``{name: kp.Range(lo, hi)}``: a family of problems trained at once (:mod:`kanpde.pde.params`).
+            The pde, the conditions' functions and ``exact`` then take the values last (``pde(x, u, p)``,
+            ``value(x, p)``, ``exact(x, p)`` with ``p.name`` an ``(N, 1)`` column) and the network takes
+            ``(x, mu)``; ``problem.domain`` is the domain times the ranges, ``problem.space`` the domain.
 
     Raises:
         TypeError, ValueError: for a domain, pde, condition or exact solution that
@@ -158,20 +163,26 @@ class Problem:
                  *, reference: Callable | None = None, name: str = "problem", outputs: Sequence[str] | None = None,
                  parameters: dict[str, float] | None = None, transform: Callable | None = None,
                  weights: dict[str, float] | None = None, features: Sequence[Callable] | None = None,
-                 gauge: dict | None = None):
+                 gauge: dict | None = None, params: dict | None = None):
         if not isinstance(domain, Domain):
             raise TypeError(f"domain must be a kanpde Domain (Interval, Rectangle, Box, Disk, ...), got {type(domain).__name__}")
         if not callable(pde):
             raise TypeError(f"pde must be a function pde(x, u), got {type(pde).__name__}")
         if not isinstance(name, str) or not name:
             raise TypeError(f"name must be a non-empty str, got {name!r}")
-        self.domain, self.pde, self.name = domain, pde, name
-        self.exact = _check_callable(exact, "exact", "exact(x) -> (N, m)")
-        self.reference = _check_callable(reference, "reference", "reference(x) -> (N, m)")
+        self.space, self.pde, self.name = domain, pde, name
+        self.params = {} if params is None else check_params(params, domain.names)
+        self.user_exact = _check_callable(exact, "exact", "exact(x) -> (N, m)")
+        self.user_reference = _check_callable(reference, "reference", "reference(x) -> (N, m)")
         self.transform = _check_callable(transform, "transform", "transform(x, net_output) -> u")
         self.outputs = _check_outputs(outputs)
         self.parameters = _check_numbers(parameters, "parameters")
-        check_pde_signature(pde, self.parameters)
+        self._check_params_combination(features, gauge)
+        check_pde_signature(pde, self.parameters, self.params)
+        # with params= the problem works on points (x, mu) (kanpde.pde.params): the domain times the ranges
+        self.domain = ParamDomain(domain, self.params) if self.params else domain
+        self.exact, self.reference = (lift_function(f, domain.dim, self.params) if self.params else f
+                                      for f in (self.user_exact, self.user_reference))
         self.weights = _check_numbers(weights, "weights", minimum=0.0)
         self.all_conditions = self._check_conditions(conditions)
         check_conditions_agree(domain, self.all_conditions, self.outputs)
@@ -181,6 +192,8 @@ class Problem:
         # conditions built into the output (kanpde.pde.constraints) and those left as loss terms
         self.constraints = plan(domain, self.all_conditions, self.outputs, allow=transform is None,
                                 features=self.features)
+        if self.params:
+            self.constraints = self._param_constraints()
         self.hard = self.constraints.hard
         self.conditions = [c for c in self.all_conditions if not any(c is h for h in self.hard)]
         self.gauge = _check_gauge(gauge, self.outputs, domain.dim)
@@ -203,9 +216,7 @@ class Problem:
             raise ValueError(f"a hard constraint needs exactly one Dirichlet condition on the whole boundary, "
                              f"problem {self.name!r} has {len(whole)}")
         conditions = [Dirichlet(c.value, hard=True, name=c.name) if c is whole[0] else c for c in self.all_conditions]
-        return Problem(self.domain, self.pde, conditions, self.exact, reference=self.reference, name=self.name,
-                       outputs=self.outputs, parameters=self.parameters, transform=self.transform,
-                       weights=self.weights, features=self.features, gauge=self.gauge_spec())
+        return self._copy(conditions, self.features)
 
     def soft(self, features: bool = True) -> "Problem":
         """This problem with every condition as a loss term (``hard=False``), nothing built in
@@ -214,11 +225,30 @@ class Problem:
         for c in conditions:
             if hasattr(c, "hard"):
                 c.hard = False
-        return Problem(self.domain, self.pde, conditions, self.exact, reference=self.reference, name=self.name,
-                       outputs=self.outputs, parameters=self.parameters, transform=self.transform,
-                       weights=self.weights, features=self.features if features else None, gauge=self.gauge_spec())
+        return self._copy(conditions, self.features if features else None)
+
+    def _copy(self, conditions, features) -> "Problem":
+        """This problem with other conditions and features (the user's domain and functions)."""
+        return Problem(self.space, self.pde, conditions, self.user_exact, reference=self.user_reference,
+                       name=self.name, outputs=self.outputs, parameters=self.parameters, transform=self.transform,
+                       weights=self.weights, features=features, gauge=self.gauge_spec(), params=self.params or None)
 
     # -- validation -------------------------------------------------------------------------------
+
+    def _check_params_combination(self, features, gauge) -> None:
+        """What ``params=`` does not combine with (yet), refused by name."""
+        if not self.params:
+            return
+        for given, what in ((self.parameters, "parameters= (inverse problems)"), (features, "features="),
+                            (gauge, "gauge="), (self.transform, "transform=")):
+            if given:
+                raise ValueError(f"params= cannot be combined with {what}; give one of them")
+
+    def _param_constraints(self) -> ParamConstraints:
+        if self.constraints.periodic:
+            raise ValueError("params= cannot be combined with a built-in Periodic condition; give "
+                             "kp.Periodic(..., hard=False)")
+        return ParamConstraints(self.constraints, self.params)
 
     def _check_conditions(self, conditions) -> list[Condition]:
         if isinstance(conditions, Condition):
@@ -230,6 +260,9 @@ class Problem:
         for c in conditions:
             if not isinstance(c, Condition):
                 raise TypeError(f"conditions must be kanpde conditions (Dirichlet, Neumann, ...), got {type(c).__name__}")
+        if self.params:  # copies whose functions take the points (x, mu)
+            conditions = [lift_condition(c, self.space.dim, self.params) for c in conditions]
+        for c in conditions:
             c.check(self.domain)
             if isinstance(c.component, int) and c.component >= len(self.outputs):
                 raise ValueError(f"{type(c).__name__} component {c.component} is out of range for outputs {self.outputs}")
@@ -282,6 +315,10 @@ class Problem:
         """Raise ValueError unless the model maps the domain's dimension to the outputs."""
         in_dim, out_dim = getattr(model, "in_dim", None), getattr(model, "out_dim", None)
         if in_dim is not None and in_dim != self.input_dim:
+            if self.params:
+                raise ValueError(f"the model takes {in_dim} inputs but the network needs {self.input_dim}: the "
+                                 f"{self.space.dim} coordinates {self.space.names} and the {len(self.params)} "
+                                 f"params {tuple(self.params)} (build it with problem.input_dim inputs)")
             if self.features:
                 raise ValueError(f"the model takes {in_dim} inputs but the network needs {self.input_dim}: the "
                                  f"{self.domain.dim} coordinates {self.domain.names} and {len(self.features)} "
@@ -335,8 +372,8 @@ class Problem:
         ``record``: the derivatives a run's residuals asked for so far (the trainer keeps one per run, so
         later batches compute them in one jet pass); None: a fresh one (the Problem keeps no run state).
         """
-        model = self.model_for_fields(model)
-        return Field(model, x, self.domain.names, self.domain.spatial_axes, backend=backend,
+        model = self.model_for_fields(model)  # with params=, derivatives along the space's coordinates only
+        return Field(model, x, self.space.names, self.space.spatial_axes, backend=backend,
                      outputs=self.outputs, record=DerivativeRecord() if record is None else record)
 
     def residuals(self, model: nn.Module, x: torch.Tensor, backend: str = "auto",
@@ -344,13 +381,25 @@ class Problem:
                   record: DerivativeRecord | None = None) -> list[torch.Tensor]:
         """PDE residuals at interior points x, each ``(N, k)`` (``record``: as for :meth:`field`)."""
         u = self.field(model, x, backend, record)
-        out = self.pde(u.x, u, parameters) if self.parameters else self.pde(u.x, u)
+        out = self.call_pde(u, parameters)
         out = list(out) if isinstance(out, (tuple, list)) else [out]
         if not out:
             raise ValueError("pde returned no residuals (an empty tuple); return at least one (N, 1) residual")
         names = self.residual_names(len(out))
         return [_residual_columns(r, x.shape[0], len(self.outputs), f"pde residual {name!r}")
                 for r, name in zip(out, names)]
+
+    def call_pde(self, u: Field, parameters=None):
+        """The user's ``pde(x, u)``, ``pde(x, u, p)`` with the learned ``parameters``, or, with ``params=``,
+        ``pde(x, u, p)`` with the parameter values at the points (:class:`~kanpde.pde.params.ParamValues`)."""
+        if self.params:
+            x, p = self.split(u.x)
+            return self.pde(x, u, p)
+        return self.pde(u.x, u, parameters) if self.parameters else self.pde(u.x, u)
+
+    def split(self, z: torch.Tensor) -> tuple[torch.Tensor, ParamValues]:
+        """Points ``z = (x, mu)`` as the coordinates ``(N, D)`` and the parameter values (``params=`` only)."""
+        return split(z, self.space.dim, self.params)
 
     def residual_names(self, count: int) -> list[str]:
         return ["pde"] if count == 1 else [f"pde{i}" for i in range(count)]
@@ -364,7 +413,8 @@ class Problem:
         """What a checkpoint records to tell this problem from another: name, domain, outputs, terms."""
         return {"name": self.name, "domain": repr(self.domain), "domain_kind": type(self.domain).__name__,
                 "coordinates": list(self.domain.names), "outputs": list(self.outputs), "terms": list(self.terms),
-                "built_in": list(self.built_in), "transform": self.transform_kind()}
+                "built_in": list(self.built_in), "transform": self.transform_kind(),
+                **({"params": {n: [r.lo, r.hi] for n, r in self.params.items()}} if self.params else {})}
 
     def transform_kind(self) -> str:
         """``"constraints"`` (conditions built into u), ``"custom"`` (a ``transform=``) or ``"none"``."""

@@ -22,13 +22,16 @@ from .conditions import Condition, Dirichlet
 PREFLIGHT_POINTS = 8
 
 
-def check_pde_signature(pde, parameters: dict) -> None:
-    """``pde`` must be callable as ``pde(x, u)``, or ``pde(x, u, p)`` when the problem has ``parameters=``.
+def check_pde_signature(pde, parameters: dict, params: dict | None = None) -> None:
+    """``pde`` must be callable as ``pde(x, u)``, or ``pde(x, u, p)`` when the problem has ``parameters=``
+    or ``params=``.
 
     Raises:
         TypeError: naming ``pde``, the call it must accept and its own signature.
     """
-    if parameters:
+    if params:
+        check_signature("pde", pde, 3, f"pde(x, u, p) with p.{next(iter(params))} a column (the problem has params=)")
+    elif parameters:
         check_signature("pde", pde, 3, f"pde(x, u, p) with p.{next(iter(parameters))} (the problem has parameters=)")
     else:
         check_signature("pde", pde, 2, "pde(x, u) (give parameters= for pde(x, u, p))")
@@ -173,9 +176,9 @@ def _check_model_io(problem, model: nn.Module, x: torch.Tensor) -> None:
 
 def _check_pde_runs(problem, model: nn.Module, x: torch.Tensor, parameters: _NamedParameters) -> None:
     u = problem.field(model, x)
-    call = "pde(x, u, p)" if problem.parameters else "pde(x, u)"
+    call = "pde(x, u, p)" if problem.parameters or problem.params else "pde(x, u)"
     try:
-        problem.pde(u.x, u, parameters) if problem.parameters else problem.pde(u.x, u)
+        problem.call_pde(u, parameters)
     except (RuntimeError, TypeError, AttributeError, IndexError, KeyError) as err:
         kind = TypeError if isinstance(err, TypeError) else ValueError
         raise kind(f"pde raised {type(err).__name__} when called as {call} on points x of shape "
