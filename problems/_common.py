@@ -158,3 +158,17 @@ class SplineField:
 
     def numpy(self, points: np.ndarray) -> np.ndarray:
         return self.spline(np.asarray(points, dtype=float))
+
+
+def bump_wave(x: torch.Tensor, a: torch.Tensor, sign: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """u = sin(πx) sin(πy) cos(a (x + sign y)) on the unit square and its Laplacian, each ``(N, 1)``
+    (``a`` a number or an ``(N, 1)`` column): zero on the boundary, its frequency set by ``a``.
+
+        Δu = -(2π² + 2a²) u - 2aπ sin(a s) sin(π (y + sign x)),   s = x + sign y.
+    """
+    pi = torch.pi
+    px, py = x[:, 0:1], x[:, 1:2]
+    s = px + sign * py
+    u = torch.sin(pi * px) * torch.sin(pi * py) * torch.cos(a * s)
+    lap = -(2 * pi**2 + 2 * a**2) * u - 2 * a * pi * torch.sin(a * s) * torch.sin(pi * (py + sign * px))
+    return u, lap

@@ -458,3 +458,16 @@ def sweep(params: dict[str, Range], values: dict) -> list[dict[str, float]]:
 def label(values: dict[str, float]) -> str:
     """``"k=3.2"`` (``"k=3.2,alpha=0.1"``): the suffix of exported fields and of sweep rows."""
     return ",".join(f"{name}={value:g}" for name, value in values.items())
+
+
+def constant(x: torch.Tensor, values: dict[str, float]) -> ParamValues:
+    """The parameter ``values`` (``{name: number}``) at every point of ``x``."""
+    return ParamValues(tuple(values), x.new_tensor([float(v) for v in values.values()]).expand(x.shape[0], len(values)))
+
+
+def fix(fn: Callable, **values) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``fn(x, p)`` at fixed parameter values as ``f(x)``: one member of the family, e.g. the source of a
+    classical solve at one k, ``kp.fd.helmholtz(fix(source, k=2.0), 2.0, ...)``."""
+    fixed = lambda x: fn(x, constant(x, values))  # noqa: E731
+    fixed.__name__ = getattr(fn, "__name__", "function")
+    return fixed

@@ -1,0 +1,64 @@
+"""Parametric 2-D Helmholtz equation: one training for every wave number k in [1, 4].
+
+PDE:        Δu + k² u = f(x, y; k),   k ∈ [1, 4] (``params={"k": kp.Range(1, 4)}``)
+Domain:     the unit square [0, 1]²
+Conditions: u = 0 on the whole boundary (Dirichlet, built in)
+Exact:      u = sin(πx) sin(πy) cos(k (x + y)): its frequency grows with k (one to four radians per unit
+            along the diagonal), f = Δu + k²u = -(k² + 2π²) u - 2kπ sin(k (x + y)) sin(π (x + y))
+Source:     manufactured for kanpde (issue #32); the Dirichlet data are zero, so the hard-constraint lift
+            carries nothing of the solution.
+FD:         :func:`kanpde.fd.helmholtz` at one k (:func:`fd_solution`), 5-point Laplacian.
+"""
+
+from __future__ import annotations
+
+import torch
+
+import kanpde as kp
+from kanpde.pde.params import fix
+
+from ._common import bump_wave, parse_resolution
+
+NAME = "helmholtz_param"
+DESCRIPTION = "parametric 2-D Helmholtz Δu + k²u = f on [0,1]², k in [1, 4], u = sin(πx) sin(πy) cos(k(x+y))"
+FD = False  # one k at a time: fd_solution(k=...) and scripts/parametric_breakeven.py
+PARAMS = {"k": kp.Range(1.0, 4.0)}
+LO, HI = (0.0, 0.0), (1.0, 1.0)
+DEFAULT_RESOLUTION = 128
+
+
+def exact(x: torch.Tensor, p) -> torch.Tensor:
+    """u = sin(πx) sin(πy) cos(k (x + y)), ``(N, 1)``."""
+    return bump_wave(x, p.k)[0]
+
+
+def source(x: torch.Tensor, p) -> torch.Tensor:
+    """f = Δu + k²u, ``(N, 1)``."""
+    u, lap = bump_wave(x, p.k)
+    return lap + p.k**2 * u
+
+
+def pde(x, u, p):
+    return u.laplacian() + p.k**2 * u.value - source(x, p)
+
+
+def problem() -> kp.Problem:
+    return kp.Problem(kp.Rectangle(LO, HI), pde, [kp.Dirichlet(0.0)], exact=exact, name=NAME, params=PARAMS)
+
+
+def config() -> kp.TrainConfig:
+    """Recommended: a [3, 10, 1] KAN (inputs x, y, k); Adam 100 then Levenberg-Marquardt on grids 5, 10, 20
+    at 6000 points; the zero Dirichlet data built in (u = x(1-x)y(1-y) N), the PDE the only term."""
+    return kp.TrainConfig(interior_points=6000, schedule=[kp.Adam(100), kp.LM(15, grid=5), kp.LM(15, grid=10),
+                                                          kp.LM(20, grid=20)])
+
+
+def model(seed: int = 0) -> kp.KAN:
+    """The [3, 10, 1] KAN of config() (inputs x, y, k)."""
+    return kp.KAN([3, 10, 1], grid=5, k=3, seed=seed)
+
+
+def fd_solution(resolution=None, k: float = 2.0) -> kp.fd.FDSolution:
+    """:func:`kanpde.fd.helmholtz` at one ``k`` on ``n x n`` intervals (``resolution=n``, default 128)."""
+    (n,) = parse_resolution(resolution, (DEFAULT_RESOLUTION,), NAME)
+    return kp.fd.helmholtz(fix(source, k=k), k, LO, HI, n, g=0.0)

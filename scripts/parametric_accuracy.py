@@ -1,0 +1,110 @@
+"""Parametric problems: one training over the family, then the worst error over held-out parameter values
+and the cost of one query (10^4 points at a new parameter value).
+
+    PYTHONPATH=$PWD python scripts/parametric_accuracy.py --problem heat1d_param --seeds 0 1 2 --threads 2
+
+Trains ``problem()`` with the module's ``config()`` and ``model()`` (kp.solve), evaluates
+``solution.errors_over`` on ``--held-out`` evenly spaced values of each parameter (the ends included;
+the training points are quasi-random, so none of these values was trained on as such), times
+``solution.predict(x, **mu)`` on 10^4 points (median of 20 after one warm-up) and writes one row per seed
+to ``docs/benchmarks/parametric_accuracy.json`` (rows of other problems and seeds are kept) and the
+trained solution to ``results/parametric/<problem>_seed<k>.pt`` (read by scripts/parametric_breakeven.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import kanpde as kp  # noqa: E402
+from kanpde.files import atomic_write  # noqa: E402
+
+OUT = ROOT / "docs" / "benchmarks" / "parametric_accuracy.json"
+QUERY_POINTS = 10_000
+
+
+def held_out(problem, count: int) -> dict[str, np.ndarray]:
+    """``count`` evenly spaced values per parameter, ends included (one sweep, all parameters together)."""
+    return {name: np.linspace(r.lo, r.hi, count) for name, r in problem.params.items()}
+
+
+def query_seconds(solution, repeats: int = 20) -> float:
+    """Median wall time of ``predict`` on 10^4 points of the domain at a parameter value not in any sweep."""
+    problem = solution.problem
+    x = problem.space.sample_interior(QUERY_POINTS, method="halton", seed=7)
+    mu = {name: r.lo + 0.3141 * r.width for name, r in problem.params.items()}
+    solution.predict(x, **mu)
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        solution.predict(x, **mu)
+        times.append(time.perf_counter() - started)
+    return float(np.median(times))
+
+
+def run(name: str, seed: int, count: int) -> dict:
+    module = importlib.import_module(f"problems.{name}")
+    problem = module.problem()
+    config = module.config()
+    config = dataclasses.replace(config, seed=seed, verbose=False)
+    model = module.model(seed=seed) if hasattr(module, "model") else None
+    started, cpu = time.perf_counter(), time.process_time()
+    solution = kp.solve(problem, model, config)
+    train_s, cpu_s = time.perf_counter() - started, time.process_time() - cpu
+    sweep = solution.errors_over(**held_out(problem, count))
+    path = ROOT / "results" / "parametric" / f"{name}_seed{seed}.pt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    solution.save(path)
+    return {"problem": name, "seed": seed, "threads": torch.get_num_threads(), "train_s": round(train_s, 1),
+            "train_cpu_s": round(cpu_s, 1), "held_out": count, "worst_rel_l2": sweep["worst"]["rel_l2"],
+            "worst_at": sweep["worst"]["at"], "worst_max_abs": sweep["worst"]["max_abs"],
+            "family_rel_l2": solution.errors()["rel_l2"], "query_points": QUERY_POINTS,
+            "query_s": query_seconds(solution), "rel_l2": sweep["rel_l2"],
+            "values": [v for point in sweep["values"] for v in point.values()],
+            "widths": getattr(solution.network, "widths", None), "saved": str(path.relative_to(ROOT))}
+
+
+def save(rows: list[dict]) -> None:
+    old = json.loads(OUT.read_text()) if OUT.exists() else {"rows": []}
+    keep = [r for r in old["rows"] if (r["problem"], r["seed"]) not in {(n["problem"], n["seed"]) for n in rows}]
+    payload = {"command": "PYTHONPATH=$PWD python scripts/parametric_accuracy.py --problem NAME --seeds S.. "
+                          "--threads T", "note": "wall times on a shared 2-core box under load",
+               "rows": sorted(keep + rows, key=lambda r: (r["problem"], r["seed"]))}
+    atomic_write(OUT, lambda tmp: Path(tmp).write_text(json.dumps(payload, indent=1)))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--problem", required=True)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--held-out", type=int, default=50)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    rows = []
+    for seed in args.seeds:
+        row = run(args.problem, seed, args.held_out)
+        rows.append(row)
+        save([row])
+        print(f"{row['problem']} seed {seed}: worst rel L2 over {row['held_out']} held-out values "
+              f"{row['worst_rel_l2']:.2e} at {row['worst_at']} (family {row['family_rel_l2']:.2e}); training "
+              f"{row['train_s']:.0f} s wall / {row['train_cpu_s']:.0f} s CPU on {row['threads']} threads; query of "
+              f"{QUERY_POINTS} points {1e3 * row['query_s']:.2f} ms", flush=True)
+    worst = max(r["worst_rel_l2"] for r in rows)
+    print(f"{args.problem}: worst over seeds {args.seeds}: {worst:.2e}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
