@@ -8,7 +8,8 @@
     problem = problems.load_problem_file("my_problem.py")
 
 Every module provides ``problem() -> kanpde.Problem`` (named after its registry
-entry), ``exact(x)`` on torch tensors (or ``None`` with a ``reference``),
+entry), ``exact(x)`` on torch tensors (or ``None`` with a ``reference``; ``exact(x, p)`` for the
+parametric families ``*_param``, whose modules also have ``PARAMS``),
 ``fd_solution(resolution=None) -> kanpde.fd.FDSolution`` (raising
 NotImplementedError where ``FD`` is False), ``DESCRIPTION`` (one line) and ``FD``.
 """
@@ -23,9 +24,9 @@ from types import ModuleType
 
 import kanpde as kp
 
-from . import (advection1d, allen_cahn1d, burgers1d, heat1d, heat2d, helmholtz2d, laplace_mesh, laplace_mixed, poisson2d,
-               poisson2d_paper, poisson3d, poisson_disk, poisson_lshape, poisson_nd,
-               poisson_plate_hole, wave1d)
+from . import (advection1d, allen_cahn1d, burgers1d, heat1d, heat1d_param, heat2d, helmholtz2d, helmholtz_param,
+               laplace_mesh, laplace_mixed, plate_param, poisson2d, poisson2d_paper, poisson3d, poisson_disk,
+               poisson_lshape, poisson_nd, poisson_param, poisson_plate_hole, wave1d)
 
 __all__ = ["PROBLEMS", "names", "get", "load_problem", "load_problem_file"]
 
@@ -74,6 +75,10 @@ PROBLEMS: dict[str, ModuleType | Variant] = {
     "poisson_plate_hole": poisson_plate_hole,
     "poisson_lshape": poisson_lshape,
     "laplace_mesh": laplace_mesh,
+    "heat1d_param": heat1d_param,
+    "helmholtz_param": helmholtz_param,
+    "poisson_param": poisson_param,
+    "plate_param": plate_param,
 }
 
 

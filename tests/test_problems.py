@@ -26,6 +26,7 @@ ALL = [
     "helmholtz2d", "heat1d", "heat2d", "burgers1d", "allen_cahn1d", "advection1d", "wave1d", "laplace_mixed",
     "poisson_plate_hole", "poisson_lshape", "laplace_mesh",
 ]
+PARAMETRIC = ["heat1d_param", "helmholtz_param", "poisson_param", "plate_param"]  # tests/test_params.py
 FD_PROBLEMS = [n for n in ALL if problems.get(n).FD]
 EXACT_PROBLEMS = [n for n in ALL if problems.get(n).exact is not None]
 
@@ -80,8 +81,8 @@ def condition_points(problem, condition, n=64):
 
 
 def test_registry_names():
-    assert problems.names() == ALL
-    assert set(problems.PROBLEMS) == set(ALL)
+    assert problems.names() == ALL + PARAMETRIC
+    assert set(problems.PROBLEMS) == set(ALL + PARAMETRIC)
 
 
 @pytest.mark.parametrize("name", ALL)

@@ -17,6 +17,7 @@ from typing import Sequence
 import numpy as np
 
 from ..pde.metrics import CHUNK_SIZE
+from ..pde.params import label, sweep
 from .fields import exact_on, field_names, field_values, problem_of, selected_fields
 from .mesh import Mesh, domain_mesh, fd_mesh
 from .writers import FORMATS, check_format, split_levels, write_mesh_file
@@ -26,7 +27,7 @@ __all__ = ["FORMATS", "Mesh", "domain_mesh", "field_names", "field_values", "exp
 
 
 def export_solution(solution, path: str | os.PathLike, resolution=None, fields: Sequence[str] | str | None = None,
-                    residual: bool = False, chunk_size: int = CHUNK_SIZE) -> Path:
+                    residual: bool = False, chunk_size: int = CHUNK_SIZE, **values) -> Path:
     """Write a solution's fields to a mesh file (format by extension, see the module docstring).
 
     Args:
@@ -43,6 +44,9 @@ def export_solution(solution, path: str | os.PathLike, resolution=None, fields: 
         chunk_size: points per forward pass. Peak memory is the mesh and its point-data
             arrays (O(points)) plus one chunk's evaluation; ``scripts/memory_bound.py``
             measures it (README: "Scaling").
+        **values: for a family (``Problem(params=)``), the parameter values to write, one number or a
+            list per name (``k=[1, 2.5, 4]``): the mesh is the domain's, with one set of fields per value,
+            named ``u[k=2.5]``, ``u_exact[k=2.5]``, ``error[k=2.5]``.
 
     Returns:
         The path written (the ``.pvd`` index for a VTU series).
@@ -54,9 +58,21 @@ def export_solution(solution, path: str | os.PathLike, resolution=None, fields: 
     path = Path(path)
     check_format(path)
     problem = problem_of(solution)
-    mesh = domain_mesh(problem.domain, resolution)
     wanted = selected_fields(solution, fields, residual)
-    arrays = field_values(solution, mesh.all_points(), wanted, chunk_size=chunk_size)
+    if not problem.params:
+        if values:
+            raise ValueError(f"export_solution got parameters {sorted(values)} but the problem has no params=")
+        mesh = domain_mesh(problem.domain, resolution)
+        arrays = field_values(solution, mesh.all_points(), wanted, chunk_size=chunk_size)
+        return write_mesh_file(path, mesh, split_levels(mesh, arrays))
+    mesh = domain_mesh(problem.space, resolution)
+    arrays = {}
+    for point in sweep(problem.params, values) if values else [None]:
+        if point is None:  # names the missing parameter, as predict does
+            solution.param_points(mesh.all_points()[:1], None, {})
+        z = solution.param_points(mesh.all_points(), None, point)
+        found = field_values(solution, z, wanted, chunk_size=chunk_size)
+        arrays.update({f"{name}[{label(point)}]": array for name, array in found.items()})
     return write_mesh_file(path, mesh, split_levels(mesh, arrays))
 
 

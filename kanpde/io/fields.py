@@ -99,7 +99,8 @@ def _exact_values(problem, x: np.ndarray, chunk_size: int) -> np.ndarray:
 
 def field_values(solution, points, fields=None, residual: bool = False,
                  chunk_size: int = CHUNK_SIZE) -> dict[str, np.ndarray]:
-    """Point-data arrays of a solution at points ``(N, D)`` (numpy), each ``(N,)``.
+    """Point-data arrays of a solution at points ``(N, D)`` (numpy), each ``(N,)`` (for a family,
+    ``Problem(params=)``, points ``(N, D + P)`` with the parameter values last).
 
     Args:
         fields: names to compute (see :func:`field_names`); None: prediction, exact and error.
@@ -119,7 +120,9 @@ def field_values(solution, points, fields=None, residual: bool = False,
     need_pred = need_exact or any(n in outputs for n in wanted)
     pred = exact = None
     if need_pred:
-        pred = np.asarray(solution.predict(x, check_domain=False, chunk_size=chunk_size), dtype=float)
+        given = {} if not problem.params else {"params": x[:, problem.space.dim:]}  # points (x, mu): a row each
+        pred = np.asarray(solution.predict(x[:, :problem.space.dim], check_domain=False, chunk_size=chunk_size,
+                                           **given), dtype=float)
         pred = pred.reshape(len(x), -1)                                     # (N, m)
     if need_exact:
         exact = _exact_values(problem, x, chunk_size)                       # (N, m)

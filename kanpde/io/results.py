@@ -183,10 +183,14 @@ def _meshes(results: Results, solution, fd) -> None:
                                        exact=problem if problem.exact is not None else None))
 
 
-def _figures(results: Results, solution, errors: dict | None) -> None:
+def _figures(results: Results, solution, errors: dict | None, member=None) -> None:
+    """The figures; a family's (``member``: its middle member) fields are drawn at that member."""
     problem, folder = solution.problem, results.folder
+    shown = member or solution
+    if member is not None:
+        errors = member.errors() if member.problem.has_solution() else None
     try:
-        results.files.append(save_figure(plot_solution(solution, errors=errors), folder / "solution.png"))
+        results.files.append(save_figure(plot_solution(shown, errors=errors), folder / "solution.png"))
     except ValueError as exc:  # a domain the field plots cannot draw (e.g. 3-D space x time)
         results.skipped["solution.png"] = str(exc)
     if solution.history.steps:
@@ -200,7 +204,7 @@ def _figures(results: Results, solution, errors: dict | None) -> None:
         results.files.append(save_figure(figure, folder / "activations.png"))
     timed = problem.domain.time_axis is not None
     if timed and problem.has_solution() and len(problem.domain.spatial_axes) == 1:
-        results.files.append(save_figure(plot_time_slices(solution, errors=errors), folder / "time_slices.png"))
+        results.files.append(save_figure(plot_time_slices(shown, errors=errors), folder / "time_slices.png"))
 
 
 def write_results(solution, folder: str | os.PathLike, rows: list[dict] | None = None, fd=None,
@@ -232,9 +236,13 @@ def write_results(solution, folder: str | os.PathLike, rows: list[dict] | None =
         errors = solution.errors()
     results = Results(folder)
     results.files.append(solution.save(folder / "model.pt"))
-    _meshes(results, solution, fd)
-    _figures(results, solution, errors)
+    middle = {name: (r.lo + r.hi) / 2 for name, r in solution.problem.params.items()}
+    member = solution.at(**middle) if middle else None  # a family: mesh and figures at its middle member
+    _meshes(results, member or solution, fd)
+    _figures(results, solution, errors, member)
     summary = {**run_summary(solution, errors), "rows": rows or [kan_row(solution, errors)], **(extra or {})}
+    if member is not None:
+        summary["fields_at"] = middle
     summary["files"] = [p.name for p in results.files] + ["summary.json"]
     summary["skipped"] = results.skipped or None
     results.files.append(write_json(folder / "summary.json", summary))

@@ -15,7 +15,7 @@ from ..checks import check_file_path, check_points_input
 from ..files import atomic_write
 from ..nn.spec import build_model, model_spec
 from ..pde.metrics import CHUNK_SIZE, chunks, column_squared_errors, evaluation_points, relative_l2_from
-from ..pde.params import param_columns, sweep
+from ..pde.params import FixedParams, param_columns, sweep
 from ..pde.problem import Problem
 from ..train.history import History
 
@@ -217,6 +217,19 @@ class Solution:
             for c, name in enumerate(self.problem.outputs):
                 out[name] = _metrics(sums[:, c], gradient_sums[:, c] if h1 else None, float(max_abs[c]))
         return out
+
+    def at(self, **values) -> "Solution":
+        """One member of a family's solution, e.g. ``solution.at(k=2.5)``: a plain solution of
+        ``problem.at(k=2.5)`` whose model is the family's at those values (for figures, export, baselines).
+
+        Raises:
+            ValueError: a problem without ``params=``, or as :meth:`predict`.
+        """
+        member = self.problem.at(**values) if self.problem is not None else None
+        if member is None:
+            raise ValueError("at() needs a solution with its problem attached")
+        network = FixedParams(self.network, [values[name] for name in self.params])
+        return Solution(member, network, self.history, self.config, self.parameters, self.elapsed)
 
     def errors_over(self, chunk_size: int = CHUNK_SIZE, **values) -> dict:
         """Errors at each value of a parameter sweep, e.g. ``errors_over(k=np.linspace(1, 4, 50))``.

@@ -471,3 +471,41 @@ def fix(fn: Callable, **values) -> Callable[[torch.Tensor], torch.Tensor]:
     fixed = lambda x: fn(x, constant(x, values))  # noqa: E731
     fixed.__name__ = getattr(fn, "__name__", "function")
     return fixed
+
+
+# --------------------------------------------------------------------------- one member of the family
+
+
+def fix_condition(condition, values: dict[str, float]):
+    """A copy of a lifted condition (:func:`lift_condition`) at fixed parameter ``values``: functions of ``x``."""
+    fixed = copy.copy(condition)
+    for attribute in ("value", "alpha", "beta"):
+        function = getattr(fixed, attribute, None)
+        if isinstance(function, ParamFunction):
+            setattr(fixed, attribute, fix(function.fn, **values))
+    if isinstance(getattr(fixed, "fn", None), ParamResidual):
+        user = fixed.fn.fn
+        fixed.fn = lambda x, f, n: user(x, f, n, constant(x, values))  # noqa: E731
+    if isinstance(getattr(fixed, "on", None), ParamPredicate):
+        fixed.on = fixed.on.fn
+    return fixed
+
+
+class FixedParams(nn.Module):
+    """``x -> net(x, mu)`` at fixed parameter values: a family's network as one member's (``Solution.at``).
+
+    Args:
+        net: the family's network, ``(N, D + P) -> (N, m)``.
+        values: the P parameter values, in the problem's order.
+    """
+
+    def __init__(self, net: nn.Module, values):
+        super().__init__()
+        self.net, self.values = net, tuple(float(v) for v in values)
+        in_dim = getattr(net, "in_dim", None)
+        self.in_dim = None if in_dim is None else in_dim - len(self.values)
+        self.out_dim = getattr(net, "out_dim", None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mu = x.new_tensor(self.values).expand(x.shape[0], len(self.values))     # (N, P)
+        return self.net(torch.cat([x, mu], dim=1))

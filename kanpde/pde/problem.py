@@ -15,7 +15,8 @@ from .constraints import plan
 from .features import check_features
 from .fields import DerivativeRecord, Field
 from .functions import call_points
-from .params import ParamConstraints, ParamDomain, ParamValues, check_params, lift_condition, lift_function, split
+from .params import (ParamConstraints, ParamDomain, ParamValues, check_params, constant, fix, fix_condition, label,
+                     lift_condition, lift_function, param_columns, split)
 from .validate import check_conditions_agree, check_pde_signature
 from ..geometry.domains import Domain
 
@@ -232,6 +233,24 @@ class Problem:
         return Problem(self.space, self.pde, conditions, self.user_exact, reference=self.user_reference,
                        name=self.name, outputs=self.outputs, parameters=self.parameters, transform=self.transform,
                        weights=self.weights, features=features, gauge=self.gauge_spec(), params=self.params or None)
+
+    def at(self, **values) -> "Problem":
+        """One member of the family (``params=``): this problem at fixed values, e.g. ``problem.at(k=2.5)``,
+        a plain problem on the domain (``pde(x, u)``, functions of x), named ``"name[k=2.5]"``.
+
+        Raises:
+            ValueError: a problem without ``params=``; a parameter missing, unknown or out of its range.
+        """
+        if not self.params:
+            raise ValueError(f"at() needs a problem with params=; problem {self.name!r} has none")
+        param_columns(self.params, 1, values)  # names and ranges, with the messages predict gives
+        fixed = {name: float(values[name]) for name in self.params}
+        user_pde = self.pde
+        return Problem(self.space, lambda x, u: user_pde(x, u, constant(x, fixed)),
+                       [fix_condition(c, fixed) for c in self.all_conditions],
+                       fix(self.user_exact, **fixed) if self.user_exact is not None else None,
+                       reference=fix(self.user_reference, **fixed) if self.user_reference is not None else None,
+                       name=f"{self.name}[{label(fixed)}]", outputs=self.outputs, weights=self.weights)
 
     # -- validation -------------------------------------------------------------------------------
 

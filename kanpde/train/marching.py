@@ -34,6 +34,9 @@ def check_marching(problem: Problem) -> int:
         ValueError: no space-time domain, no Initial condition (built in or not), or a custom
             ``transform=`` (the windows carry their own output transform).
     """
+    if problem.params:  # the windows rebuild the problem on a sub-interval of time: not for a family yet
+        raise ValueError(f"time marching does not take a family (params={tuple(problem.params)}) yet; train it "
+                         "in one window (TrainConfig(marching=None)) or causal=kp.Causal()")
     if not isinstance(problem.domain, SpaceTime):
         raise ValueError(f"time marching needs a space-time domain (space * TimeInterval), got {problem.domain!r}")
     if problem.transform is not None:

@@ -318,7 +318,7 @@ def auto_plan(problem, model, config):
     points = changes.get("interior_points", config.interior_points)
     if isinstance(config.boundary_points, Sized) and has_grid:
         changes["boundary_points"] = int(min(4000, max(BASE_BOUNDARY, round(math.sqrt(points) * 6))))
-    if space_time and nonlinear and config.marching is None and config.causal is None:
+    if space_time and nonlinear and config.marching is None and config.causal is None and not problem.params:
         changes["marching"] = TimeMarching(windows=4, keep_best=True)  # a nonlinear evolution: windows in turn
     config = dataclasses.replace(config, **changes) if changes else config
     residuals = _probe(problem.soft(), torch_points(problem, 4)).shape[1]
