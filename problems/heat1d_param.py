@@ -15,6 +15,7 @@ import math
 import torch
 
 import kanpde as kp
+from kanpde.pde.params import fix
 
 from ._common import parse_resolution, save_every
 
@@ -63,3 +64,9 @@ def fd_solution(resolution=None, alpha: float = 0.1) -> kp.fd.FDSolution:
     """:func:`kanpde.fd.heat` at one ``alpha`` with ``resolution = n`` or ``(n, nt)``."""
     n, nt = parse_resolution(resolution, DEFAULT_RESOLUTION, NAME, nt_of_n=lambda n: n)
     return kp.fd.heat(initial, alpha, [LO], [HI], n, T1, nt, g=0.0, t0=T0, save_every=save_every(nt))
+
+
+def baseline(alpha: float = 0.125) -> kp.fd.Linear:
+    """The classical baselines at one ``alpha``: u_t = α u_xx, u = 0, u(x, 0) = sin(πx)."""
+    return kp.fd.Linear(kp.Interval(LO, HI), g=0.0, exact=fix(exact, alpha=alpha), alpha=alpha, u0=initial,
+                        time=(T0, T1))

@@ -62,3 +62,8 @@ def fd_solution(resolution=None, k: float = 2.0) -> kp.fd.FDSolution:
     """:func:`kanpde.fd.helmholtz` at one ``k`` on ``n x n`` intervals (``resolution=n``, default 128)."""
     (n,) = parse_resolution(resolution, (DEFAULT_RESOLUTION,), NAME)
     return kp.fd.helmholtz(fix(source, k=k), k, LO, HI, n, g=0.0)
+
+
+def baseline(k: float = 2.5) -> kp.fd.Linear:
+    """The classical baselines at one ``k``: Δu + k²u = f, u = 0."""
+    return kp.fd.Linear(kp.Rectangle(LO, HI), f=fix(source, k=k), g=0.0, c=k**2, exact=fix(exact, k=k))

@@ -77,3 +77,9 @@ def fd_solution(resolution=None, L: float = 1.5) -> kp.fd.FDSolution:
     """:func:`kanpde.fd.poisson` (Δu = -f) on the physical plate [0, L] x [0, 1], ``n x n`` intervals."""
     (n,) = parse_resolution(resolution, (DEFAULT_RESOLUTION,), NAME)
     return kp.fd.poisson(lambda x: -physical_source(x, L), (0.0, 0.0), (L, 1.0), n, g=0.0)
+
+
+def baseline(L: float = 1.5) -> kp.fd.Linear:
+    """The classical baselines at one ``L``, on the physical plate [0, L] x [0, 1]: Δu = -f, u = 0."""
+    return kp.fd.Linear(kp.Rectangle((0.0, 0.0), (L, 1.0)), f=lambda x: -physical_source(x, L), g=0.0,
+                        exact=lambda x: physical_exact(x, L))

@@ -62,3 +62,9 @@ def fd_solution(resolution=None, omega: float = 1.0, order: int = 2) -> kp.fd.FD
     (n,) = parse_resolution(resolution, (DEFAULT_RESOLUTION,), NAME)
     f = fix(source, omega=omega)
     return kp.fd.poisson(lambda x: -f(x), LO, HI, n, g=0.0, order=order)
+
+
+def baseline(omega: float = 1.25) -> kp.fd.Linear:
+    """The classical baselines at one ``omega``: Δu = -f, u = 0."""
+    f = fix(source, omega=omega)
+    return kp.fd.Linear(kp.Rectangle(LO, HI), f=lambda x: -f(x), g=0.0, exact=fix(exact, omega=omega))

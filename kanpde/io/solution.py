@@ -154,9 +154,10 @@ class Solution:
                     raise ValueError(f"{outside} of {len(x)} points lie outside the domain "
                                      f"{self.problem.domain!r}, e.g. {bad}; pass check_domain=False to extrapolate")
         model, values = self.model, None
+        evaluate = self._query if self.params else model
         with torch.no_grad():
             for s in slices:
-                chunk = model(x[s])                                             # (chunk, m)
+                chunk = evaluate(x[s])                                          # (chunk, m)
                 if values is None:
                     values = chunk.new_empty((len(x), chunk.shape[1]))         # (N, m)
                 values[s] = chunk
@@ -164,6 +165,14 @@ class Solution:
                 values = x.new_empty((0, len(self.problem.outputs) if self.problem is not None
                                       else getattr(self.model, "out_dim", 1)))
         return values.cpu().numpy() if is_numpy else values.to(points.device)
+
+    def _query(self, z: torch.Tensor) -> torch.Tensor:
+        """A family's values at points ``z = (x, mu)`` ``(N, m)``: the value of the model's first-order jet where it
+        has one (the fused kernel's one pass per layer, several times cheaper than the module's forward at 10^4
+        points and equal to it to round-off), else the forward."""
+        if hasattr(self.model, "jet") and getattr(self.model, "supports_jet", True):
+            return self.model.jet(z, order=1).value
+        return self.model(z)
 
     def errors(self, points=None, chunk_size: int = CHUNK_SIZE, *, params=None, **values) -> dict:
         """Errors against the exact (or reference) solution on the dense evaluation set.
