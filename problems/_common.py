@@ -172,3 +172,19 @@ def bump_wave(x: torch.Tensor, a: torch.Tensor, sign: float = 1.0) -> tuple[torc
     u = torch.sin(pi * px) * torch.sin(pi * py) * torch.cos(a * s)
     lap = -(2 * pi**2 + 2 * a**2) * u - 2 * a * pi * torch.sin(a * s) * torch.sin(pi * (py + sign * px))
     return u, lap
+
+
+def family_config(points: int):
+    """The recommended training of the parametric families (``*_param``): Adam 100, then Levenberg-Marquardt
+    on grids 5, 10, 20 (15, 15, 20 iterations) at ``points`` interior points."""
+    import kanpde as kp
+
+    return kp.TrainConfig(interior_points=points, schedule=[kp.Adam(100), kp.LM(15, grid=5), kp.LM(15, grid=10),
+                                                            kp.LM(20, grid=20)])
+
+
+def family_model(seed: int = 0):
+    """The [3, 10, 1] KAN of the parametric families (two coordinates and one parameter), grid 5, k = 3."""
+    import kanpde as kp
+
+    return kp.KAN([3, 10, 1], grid=5, k=3, seed=seed)

@@ -17,7 +17,7 @@ import torch
 import kanpde as kp
 from kanpde.pde.params import fix
 
-from ._common import parse_resolution, save_every
+from ._common import family_config, family_model, parse_resolution, save_every
 
 NAME = "heat1d_param"
 DESCRIPTION = "parametric 1-D heat u_t = α u_xx on [0,1] x [0,1], α in [0.05, 0.2], u = exp(-απ²t) sin(πx)"
@@ -51,13 +51,12 @@ def problem() -> kp.Problem:
 def config() -> kp.TrainConfig:
     """Recommended: a [3, 10, 1] KAN (inputs x, t, α); Adam 100 then Levenberg-Marquardt on grids 5, 10, 20;
     the Dirichlet and initial data built in (u = u0 + t x (1 - x) N), so the PDE residual is the only term."""
-    return kp.TrainConfig(interior_points=4000, schedule=[kp.Adam(100), kp.LM(15, grid=5), kp.LM(15, grid=10),
-                                                          kp.LM(20, grid=20)])
+    return family_config(4000)
 
 
 def model(seed: int = 0) -> kp.KAN:
     """The [3, 10, 1] KAN of config() (inputs x, t, α)."""
-    return kp.KAN([3, 10, 1], grid=5, k=3, seed=seed)
+    return family_model(seed)
 
 
 def fd_solution(resolution=None, alpha: float = 0.1) -> kp.fd.FDSolution:

@@ -17,7 +17,7 @@ import torch
 import kanpde as kp
 from kanpde.pde.params import fix
 
-from ._common import bump_wave, parse_resolution
+from ._common import family_config, family_model, bump_wave, parse_resolution
 
 NAME = "helmholtz_param"
 DESCRIPTION = "parametric 2-D Helmholtz Δu + k²u = f on [0,1]², k in [1, 4], u = sin(πx) sin(πy) cos(k(x+y))"
@@ -49,13 +49,12 @@ def problem() -> kp.Problem:
 def config() -> kp.TrainConfig:
     """Recommended: a [3, 10, 1] KAN (inputs x, y, k); Adam 100 then Levenberg-Marquardt on grids 5, 10, 20
     at 6000 points; the zero Dirichlet data built in (u = x(1-x)y(1-y) N), the PDE the only term."""
-    return kp.TrainConfig(interior_points=6000, schedule=[kp.Adam(100), kp.LM(15, grid=5), kp.LM(15, grid=10),
-                                                          kp.LM(20, grid=20)])
+    return family_config(6000)
 
 
 def model(seed: int = 0) -> kp.KAN:
     """The [3, 10, 1] KAN of config() (inputs x, y, k)."""
-    return kp.KAN([3, 10, 1], grid=5, k=3, seed=seed)
+    return family_model(seed)
 
 
 def fd_solution(resolution=None, k: float = 2.0) -> kp.fd.FDSolution:

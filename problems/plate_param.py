@@ -21,7 +21,7 @@ import torch
 
 import kanpde as kp
 
-from ._common import parse_resolution
+from ._common import family_config, family_model, parse_resolution
 
 NAME = "plate_param"
 DESCRIPTION = "parametric plate [0,L] x [0,1], L in [1, 2] (scaled coordinate ξ = x/L), -Δu = f, zero Dirichlet"
@@ -64,13 +64,12 @@ def problem() -> kp.Problem:
 
 def config() -> kp.TrainConfig:
     """Recommended: a [3, 10, 1] KAN (inputs ξ, y, L); Adam 100 then Levenberg-Marquardt on grids 5, 10, 20."""
-    return kp.TrainConfig(interior_points=4000, schedule=[kp.Adam(100), kp.LM(15, grid=5), kp.LM(15, grid=10),
-                                                          kp.LM(20, grid=20)])
+    return family_config(4000)
 
 
 def model(seed: int = 0) -> kp.KAN:
     """The [3, 10, 1] KAN of config() (inputs ξ, y, L)."""
-    return kp.KAN([3, 10, 1], grid=5, k=3, seed=seed)
+    return family_model(seed)
 
 
 def fd_solution(resolution=None, L: float = 1.5) -> kp.fd.FDSolution:

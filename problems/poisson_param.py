@@ -17,24 +17,23 @@ import torch
 import kanpde as kp
 from kanpde.pde.params import fix
 
-from ._common import bump_wave, parse_resolution
+from ._common import family_config, family_model, bump_wave, parse_resolution
 
 NAME = "poisson_param"
 DESCRIPTION = "parametric 2-D Poisson -Δu = f on [0,1]², source frequency ω in [0.5, 2], zero Dirichlet"
 FD = False  # one ω at a time: fd_solution(omega=...) and scripts/parametric_breakeven.py
 PARAMS = {"omega": kp.Range(0.5, 2.0)}
-LO, HI = (0.0, 0.0), (1.0, 1.0)
-DEFAULT_RESOLUTION = 128
-
-
-def exact(x: torch.Tensor, p) -> torch.Tensor:
-    """u = sin(πx) sin(πy) cos(ωπ (x - y)), ``(N, 1)``."""
-    return bump_wave(x, math.pi * p.omega, sign=-1.0)[0]
+LO, HI, DEFAULT_RESOLUTION = (0.0, 0.0), (1.0, 1.0), 128
 
 
 def source(x: torch.Tensor, p) -> torch.Tensor:
     """f = -Δu, ``(N, 1)``."""
     return -bump_wave(x, math.pi * p.omega, sign=-1.0)[1]
+
+
+def exact(x: torch.Tensor, p) -> torch.Tensor:
+    """u = sin(πx) sin(πy) cos(ωπ (x - y)), ``(N, 1)``."""
+    return bump_wave(x, math.pi * p.omega, sign=-1.0)[0]
 
 
 def pde(x, u, p):
@@ -48,13 +47,12 @@ def problem() -> kp.Problem:
 def config() -> kp.TrainConfig:
     """Recommended: a [3, 10, 1] KAN (inputs x, y, ω); Adam 100 then Levenberg-Marquardt on grids 5, 10, 20
     at 6000 points; the zero Dirichlet data built in."""
-    return kp.TrainConfig(interior_points=6000, schedule=[kp.Adam(100), kp.LM(15, grid=5), kp.LM(15, grid=10),
-                                                          kp.LM(20, grid=20)])
+    return family_config(6000)
 
 
 def model(seed: int = 0) -> kp.KAN:
     """The [3, 10, 1] KAN of config() (inputs x, y, ω)."""
-    return kp.KAN([3, 10, 1], grid=5, k=3, seed=seed)
+    return family_model(seed)
 
 
 def fd_solution(resolution=None, omega: float = 1.0, order: int = 2) -> kp.fd.FDSolution:

@@ -39,11 +39,11 @@ def held_out(problem, count: int) -> dict[str, np.ndarray]:
     return {name: np.linspace(r.lo, r.hi, count) for name, r in problem.params.items()}
 
 
-def query_seconds(solution, repeats: int = 20) -> float:
-    """Median wall time of ``predict`` on 10^4 points of the domain at a parameter value not in any sweep."""
+def query_seconds(solution, mu: dict | None = None, repeats: int = 20) -> float:
+    """Median wall time of ``predict`` on 10^4 points of the domain at ``mu`` (default: a value in no sweep)."""
     problem = solution.problem
     x = problem.space.sample_interior(QUERY_POINTS, method="halton", seed=7)
-    mu = {name: r.lo + 0.3141 * r.width for name, r in problem.params.items()}
+    mu = mu or {name: r.lo + 0.3141 * r.width for name, r in problem.params.items()}
     solution.predict(x, **mu)
     times = []
     for _ in range(repeats):

@@ -39,16 +39,17 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 import kanpde as kp  # noqa: E402
 from kanpde.compare import ladder, ladders  # noqa: E402
 from kanpde.files import atomic_write  # noqa: E402
+from parametric_accuracy import QUERY_POINTS, query_seconds  # noqa: E402  (scripts/, beside this one)
 
 OUT = ROOT / "docs" / "benchmarks" / "parametric_breakeven.json"
 FIGURE = ROOT / "docs" / "img" / "parametric_breakeven.png"
 ACCURACY = ROOT / "docs" / "benchmarks" / "parametric_accuracy.json"
 BASELINES = ("fd2", "fem_p2")
-QUERY_POINTS = 10_000
 
 
 def family(name: str, train: bool, seed: int = 0):
@@ -64,17 +65,6 @@ def family(name: str, train: bool, seed: int = 0):
     started = time.perf_counter()
     solution = kp.solve(problem, module.model(seed=seed), config)
     return solution, time.perf_counter() - started
-
-
-def query_seconds(solution, mu: dict, repeats: int = 5) -> float:
-    x = solution.problem.space.sample_interior(QUERY_POINTS, method="halton", seed=11)
-    solution.predict(x, **mu)
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        solution.predict(x, **mu)
-        times.append(time.perf_counter() - started)
-    return float(np.median(times))
 
 
 def matched_rung(module, mu: dict, method: str, target: float) -> dict | None:
@@ -113,7 +103,7 @@ def run(name: str, queries: int, train: bool) -> dict:
     rows = []
     for mu in values:
         error = solution.errors(**mu)["rel_l2"]
-        row = {"mu": mu, "kan_rel_l2": error, "kan_query_s": query_seconds(solution, mu)}
+        row = {"mu": mu, "kan_rel_l2": error, "kan_query_s": query_seconds(solution, mu, repeats=5)}
         for method in BASELINES:
             row[method] = matched_rung(module, mu, method, error)
         rows.append(row)
