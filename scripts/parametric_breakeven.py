@@ -8,7 +8,7 @@ scripts/parametric_accuracy.py, whose row in docs/benchmarks/parametric_accuracy
 time; ``--train`` trains it here with the problem's config() instead). Then M parameter values spread over
 the range (not the held-out ones), and at each:
 
-- the KAN: one query, ``predict`` on 10^4 points (median of 5), and its rel L2 at that value (``errors(**mu)``,
+- the KAN: one query, ``predict`` on 10^4 points (median of 5, one thread), and its rel L2 at that value (``errors(**mu)``,
   on the dense evaluation set of the domain);
 - FD (2nd order) and FEM (P2): the problem's ``baseline(**mu)`` (:class:`kanpde.fd.Linear`) on the ladders
   of :mod:`kanpde.compare`, climbed until the rung's rel L2 reaches the KAN's at that value (equal accuracy);
@@ -103,7 +103,7 @@ def run(name: str, queries: int, train: bool) -> dict:
     rows = []
     for mu in values:
         error = solution.errors(**mu)["rel_l2"]
-        row = {"mu": mu, "kan_rel_l2": error, "kan_query_s": query_seconds(solution, mu, repeats=5)}
+        row = {"mu": mu, "kan_rel_l2": error, "kan_query_s": query_seconds(solution, mu, repeats=5)[0]}
         for method in BASELINES:
             row[method] = matched_rung(module, mu, method, error)
         rows.append(row)

@@ -213,10 +213,11 @@ class Solution:
         shift_u, shift_exact = self._gauge_shifts(x, chunk_size)                  # (m,) each
         sums, gradient_sums = x.new_zeros(2, m), x.new_zeros(2, m)               # per component
         max_abs = x.new_zeros(m)                                                  # (m,)
+        evaluate = self._query if self.params else self.model
         for s in chunks(len(x), chunk_size):
             exact = self.problem.solution_values(x[s]).detach() - shift_exact     # (chunk, m)
             with torch.no_grad():
-                u = self.model(x[s]) - shift_u                                    # (chunk, m)
+                u = evaluate(x[s]) - shift_u                                      # (chunk, m)
             sums += column_squared_errors(u, exact)
             max_abs = torch.maximum(max_abs, (u - exact).abs().amax(0))
             if h1:
