@@ -208,6 +208,18 @@ def test_space_time_family_and_conditions_with_p():
     assert values[0, 0] == pytest.approx(0.2, abs=1e-12)
 
 
+def test_refinement_matrix_free_lm_and_galerkin_on_a_family():
+    """Grid refinement (5 -> 8), matrix-free LM and a Galerkin iteration run on (x, mu) unchanged."""
+    problem = helmholtz_param.problem()
+    config = kp.TrainConfig(interior_points=400, verbose=False, schedule=[
+        kp.Adam(20, lr=1e-2), kp.LM(3, grid=5, solver="cg"), kp.LM(3, grid=8), kp.LM(1, galerkin=kp.Galerkin(points=2**12))])
+    solution = kp.solve(problem, kp.KAN([3, 6, 1], grid=5, k=3, seed=0), config)
+    assert solution.network.layers[0].grid == 8
+    stages = {r["stage"] for r in solution.history.steps}
+    assert len(stages) == 4
+    assert solution.errors(k=2.0)["rel_l2"] < 0.5
+
+
 def test_marching_refuses_a_family():
     config = kp.TrainConfig(schedule=[kp.Adam(1)], marching=kp.TimeMarching(windows=2), verbose=False)
     with pytest.raises(ValueError, match="time marching does not take a family"):
