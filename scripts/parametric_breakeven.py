@@ -166,8 +166,10 @@ def main(argv=None) -> int:
                   f"break-even after {b['break_even']} queries (a solve {1e3 * b['mean_s']:.1f} ms on average, "
                   f"equal accuracy reached at {b['reached']} of {b['of']} values; KAN training {result['train_s']:.0f} s, "
                   f"query {1e3 * result['query_s']:.2f} ms)"), flush=True)
-    payload = {"command": "PYTHONPATH=$PWD python scripts/parametric_breakeven.py --problems "
-                          + " ".join(args.problems) + f" --queries {args.queries} --threads {args.threads}",
+    old = json.loads(OUT.read_text())["results"] if OUT.exists() else []
+    results = [r for r in old if r["problem"] not in args.problems] + results  # other problems' rows kept
+    payload = {"command": "PYTHONPATH=$PWD python scripts/parametric_breakeven.py --problems NAME.. "
+                          f"--queries {args.queries} --threads {args.threads}",
                "note": "wall times on a shared 2-core machine under load", "results": results}
     atomic_write(OUT, lambda tmp: Path(tmp).write_text(json.dumps(payload, indent=1)))
     from kanpde.io.plotting import _figure, save_figure
