@@ -131,7 +131,8 @@ def test_tiny_training_reduces_loss_and_errors_at_values(helmholtz):
     losses = [r["loss"] for r in helmholtz.history.steps]
     assert losses[-1] < 0.1 * losses[0]
     one = helmholtz.errors(k=2.0)
-    assert set(one) >= {"rel_l2", "max_abs"} and 0 < one["rel_l2"] < 0.5
+    assert set(one) >= {"rel_l2", "max_abs", "rel_h1"} and 0 < one["rel_l2"] < 0.5
+    assert helmholtz.errors(k=2.0, gradients=False) == {"rel_l2": one["rel_l2"], "max_abs": one["max_abs"]}
     sweep = helmholtz.errors_over(k=[1.0, 2.0, 4.0])
     assert sweep["rel_l2"][1] == pytest.approx(one["rel_l2"])
     assert sweep["worst"]["rel_l2"] == max(sweep["rel_l2"]) and sweep["worst"]["at"]["k"] in (1.0, 2.0, 4.0)

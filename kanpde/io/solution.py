@@ -174,7 +174,8 @@ class Solution:
             return self.model.jet(z, order=1).value
         return self.model(z)
 
-    def errors(self, points=None, chunk_size: int = CHUNK_SIZE, *, params=None, **values) -> dict:
+    def errors(self, points=None, chunk_size: int = CHUNK_SIZE, *, params=None, gradients: bool = True,
+               **values) -> dict:
         """Errors against the exact (or reference) solution on the dense evaluation set.
 
             rel_l2 = ||u - u*|| / ||u*||,   max_abs = max |u - u*|
@@ -196,6 +197,7 @@ class Solution:
         For a family (``Problem(params=)``): ``errors(k=3.2)`` at one parameter value (points ``(N, D)``,
         default the domain's evaluation set), ``errors(points, params=mu)`` one row per point; without
         values, over the family (the evaluation set of ``(x, mu)``, mu on a grid over the ranges).
+        ``gradients=False`` leaves out ``rel_h1`` (its autograd pass costs more than the values).
 
         Raises:
             ValueError: the problem has no exact or reference solution.
@@ -208,7 +210,7 @@ class Solution:
         elif points is None:
             points, _ = evaluation_points(self.problem.domain)
         x, _ = self._points(points)
-        h1 = self.problem.exact is not None
+        h1 = self.problem.exact is not None and gradients
         m = len(self.problem.outputs)
         shift_u, shift_exact = self._gauge_shifts(x, chunk_size)                  # (m,) each
         sums, gradient_sums = x.new_zeros(2, m), x.new_zeros(2, m)               # per component
@@ -242,7 +244,8 @@ class Solution:
         return Solution(member, network, self.history, self.config, self.parameters, self.elapsed)
 
     def errors_over(self, chunk_size: int = CHUNK_SIZE, **values) -> dict:
-        """Errors at each value of a parameter sweep, e.g. ``errors_over(k=np.linspace(1, 4, 50))``.
+        """Errors at each value of a parameter sweep, e.g. ``errors_over(k=np.linspace(1, 4, 50))`` (rel L2 and
+        max abs on the domain's evaluation set, as :meth:`errors` at each value; no ``rel_h1``).
 
         Returns:
             ``{"values": [{name: v}, ...], "rel_l2": [...], "max_abs": [...], "worst": {"rel_l2": ..,
@@ -254,7 +257,7 @@ class Solution:
         if not self.params:
             raise ValueError("errors_over() needs a problem with params=; use errors()")
         points = sweep(self.params, values)
-        rows = [self.errors(chunk_size=chunk_size, **point) for point in points]
+        rows = [self.errors(chunk_size=chunk_size, gradients=False, **point) for point in points]
         rel, top = [r["rel_l2"] for r in rows], [r["max_abs"] for r in rows]
         worst = int(np.argmax(rel))
         return {"values": points, "rel_l2": rel, "max_abs": top,
