@@ -174,13 +174,13 @@ def bump_wave(x: torch.Tensor, a: torch.Tensor, sign: float = 1.0) -> tuple[torc
     return u, lap
 
 
-def family_config(points: int):
+def family_config(points: int, final_steps: int = 20):
     """The recommended training of the parametric families (``*_param``): Adam 100, then Levenberg-Marquardt
-    on grids 5, 10, 20 (15, 15, 20 iterations) at ``points`` interior points."""
+    on grids 5, 10, 20 (15, 15, ``final_steps`` iterations) at ``points`` interior points."""
     import kanpde as kp
 
     return kp.TrainConfig(interior_points=points, schedule=[kp.Adam(100), kp.LM(15, grid=5), kp.LM(15, grid=10),
-                                                            kp.LM(20, grid=20)])
+                                                            kp.LM(final_steps, grid=20)])
 
 
 def family_model(seed: int = 0):

@@ -48,8 +48,13 @@ def problem() -> kp.Problem:
 
 def config() -> kp.TrainConfig:
     """Recommended: a [3, 10, 1] KAN (inputs x, y, k); Adam 100 then Levenberg-Marquardt on grids 5, 10, 20
-    at 6000 points; the zero Dirichlet data built in (u = x(1-x)y(1-y) N), the PDE the only term."""
-    return family_config(6000)
+    (15, 15, 30 iterations) at 12 000 points; the zero Dirichlet data built in (u = x(1-x)y(1-y) N), the PDE
+    the only term.
+
+    With 6000 points and 20 iterations at grid 20 (seed 0) the fit overfitted the points: training loss
+    1.4e-3 against 5.3e-2 on fresh points at the end (the best model, validation 2.8e-3, was kept); worst rel L2
+    over 50 held-out k 5.3e-2 (at k = 4), 9.7e-3 over the family."""
+    return family_config(12_000, final_steps=30)
 
 
 def model(seed: int = 0) -> kp.KAN:
