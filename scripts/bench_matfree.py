@@ -86,7 +86,9 @@ def ball_problem() -> kp.Problem:
     return problems.load_problem("poisson3d")
 
 
-def run_case(case: str, solver: str, short: bool, threads: int) -> dict:
+def run_case(case: str, solver: str, short: bool, threads: int, steps: int | None = None) -> dict:
+    """One (case, solver) run in this process; ``steps``: LM iterations of system3 (default 10) and
+    poisson3d_big (default 4, ``short`` 1)."""
     torch.set_num_threads(threads)
     if case == "poisson2d":
         problem, model = problems.load_problem("poisson2d"), kp.KAN([2, 10, 1], grid=5, seed=0)
@@ -97,11 +99,12 @@ def run_case(case: str, solver: str, short: bool, threads: int) -> dict:
     elif case == "system3":
         problem, model = system_problem(), kp.KAN([2, 20, 3], grid=40, seed=0)
         config = kp.TrainConfig(interior_points=20_000, boundary_points=800, seed=0, verbose=False, balance=None,
-                                schedule=[kp.Adam(50, lr=1e-2), kp.LM(10, solver=solver)])
+                                schedule=[kp.Adam(50, lr=1e-2), kp.LM(steps or 10, solver=solver)])
     elif case == "poisson3d_big":
         problem, model = ball_problem(), kp.KAN([3, 20, 20, 1], grid=5, seed=0)
         config = kp.TrainConfig(interior_points=100_000, seed=0, verbose=False, balance=None,
-                                schedule=[kp.Adam(5, lr=1e-2), kp.LM(1 if short else 4, solver=solver, precision="float32")])
+                                schedule=[kp.Adam(5, lr=1e-2), kp.LM(steps or (1 if short else 4), solver=solver,
+                                                                       precision="float32")])
     else:
         raise ValueError(f"unknown case {case!r}. Pick one of {CASES}")
     started = time.perf_counter()
@@ -165,6 +168,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--solvers", nargs="+", default=["dense", "cg"], choices=["dense", "cg"])
     parser.add_argument("--short", action="store_true", help="helmholtz2d: 2 iterations per LM stage, no Galerkin")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=None, help="LM iterations of system3 / poisson3d_big")
     parser.add_argument("--json", default=str(ROOT / "docs" / "benchmarks" / "matfree.json"))
     parser.add_argument("--one", nargs=2, metavar=("CASE", "SOLVER"), help=argparse.SUPPRESS)
     parser.add_argument("--ab", nargs=2, type=int, metavar=("GRID", "POINTS"),
@@ -174,7 +178,7 @@ def main(argv=None) -> dict:
         print("AB " + json.dumps(iteration_ab(*args.ab, repeats=2, threads=args.threads)))
         return {}
     if args.one:
-        print("RESULT " + json.dumps(run_case(*args.one, args.short, args.threads)))
+        print("RESULT " + json.dumps(run_case(*args.one, args.short, args.threads, args.steps)))
         return {}
     rows = []
     for case in args.cases:

@@ -242,21 +242,39 @@ DENSE_J_BYTES = 512 * 2 ** 20  # auto: a dense J above this goes matrix-free (it
 
 
 def choose_solver(stage, trainer, n_params: int) -> tuple[str, int, str]:
-    """The stage's solver, chunk and matrix-free preconditioner.
-
-    The solver is ``stage.solver`` where forced ("dense" is "cholesky"); under "auto", dense while J fits
-    :data:`DENSE_J_BYTES`, its memory model fits the budget (``TrainConfig.max_memory``, else half the
-    machine's memory) and P <= ``stage.dense_limit``; else matrix-free ("cg"). The matrix-free preconditioner
-    is ``stage.preconditioner``; under "auto", "normal" while P <= ``dense_limit``, its ``P^2`` fits the
-    budget and its J^T J (``M e^2`` flops, e the entries a stored row holds: nnz_row where CSR, else P) costs
-    less than the sketch and CG's products (``2 (s + 250) M e``: e <= 2 (s + 250)), else "nystrom". The chunk is halved until the model fits the budget.
+    """The stage's solver, chunk and matrix-free preconditioner for the trainer's points now (:func:`plan`).
 
     Raises:
         ValueError: the stage cannot fit the budget even with the smallest chunk.
     """
-    budget = getattr(trainer.config, "max_memory", None) or available_bytes(trainer.config.device) / 2
-    rows, nonzeros = row_count(trainer), nonzeros_per_row(trainer, n_params)
-    outputs = getattr(trainer.model, "widths", [0, 1])[-1]
+    chosen = plan(stage, row_count(trainer), n_params, nonzeros_per_row(trainer, n_params),
+                  getattr(trainer.model, "widths", [0, 1])[-1], memory_budget(trainer.config))
+    return chosen["solver"], chosen["chunk"], chosen["preconditioner"]
+
+
+def memory_budget(config) -> float:
+    """Bytes an LM stage may use: ``TrainConfig.max_memory``, else half the device's memory."""
+    return getattr(config, "max_memory", None) or available_bytes(config.device) / 2
+
+
+def plan(stage, rows: int, n_params: int, nonzeros: int, outputs: int, budget: float) -> dict:
+    """The solver, chunk, matrix-free preconditioner and estimated peak bytes of an LM stage on ``rows`` rows of J
+    with ``n_params`` parameters (``nonzeros`` per row), within ``budget`` bytes.
+
+    The solver is ``stage.solver`` where forced ("dense" is "cholesky"); under "auto", dense while J fits
+    :data:`DENSE_J_BYTES`, its memory model fits the budget and P <= ``stage.dense_limit``; else matrix-free
+    ("cg"). The matrix-free preconditioner is ``stage.preconditioner``; under "auto", "normal" while
+    P <= ``dense_limit``, its ``P^2`` fits the budget and its J^T J (``M e^2`` flops, e the entries a stored row
+    holds: nnz_row where CSR, else P) costs less than the sketch and CG's products (``2 (s + 250) M e``:
+    e <= 2 (s + 250)), else "nystrom". The chunk is halved (down to 16 points) until the model fits the budget.
+
+    Returns:
+        ``{"solver", "chunk", "preconditioner", "peak_bytes", "budget_bytes"}``.
+
+    Raises:
+        ValueError: the stage cannot fit the budget even with the smallest chunk (the message gives the
+            estimate, the budget and what to change).
+    """
     solver, chunk = SOLVER_NAMES.get(stage.solver, stage.solver), stage.chunk
 
     def need(kind: str, chunk: int) -> float:
@@ -276,10 +294,51 @@ def choose_solver(stage, trainer, n_params: int) -> tuple[str, int, str]:
     while need(kind, chunk) > budget and chunk > 16:
         chunk //= 2
     if need(kind, chunk) > budget:
+        hint = ("use solver='cg', fewer points or a smaller model" if solver != "cg" else
+                "use preconditioner='nystrom', precision='float32', fewer points or a smaller model"
+                if kind == "normal" else "use precision='float32', fewer points or a smaller model")
         raise ValueError(f"LM(solver={stage.solver!r}) needs about {human(need(kind, chunk))} for {rows} rows and "
-                         f"{n_params} parameters but max_memory allows {human(budget)}; use solver='cg', fewer "
-                         f"points or a smaller model")
-    return solver, chunk, preconditioner
+                         f"{n_params} parameters but max_memory allows {human(budget)}; {hint}")
+    return {"solver": solver, "chunk": chunk, "preconditioner": preconditioner, "peak_bytes": need(kind, chunk),
+            "budget_bytes": budget}
+
+
+def plan_schedule(trainer) -> list[dict]:
+    """Every LM stage's :func:`plan` before training: its parameters at the stage's grid and its rows at the
+    stage's points, so a schedule that cannot fit ``TrainConfig.max_memory`` (or half the machine's memory) is
+    refused before its first stage trains, not when the LM stage starts.
+
+    Returns:
+        one dict per LM stage: ``stage`` (its index), ``grid``, ``params``, ``rows`` and :func:`plan`'s keys.
+
+    Raises:
+        ValueError: naming the first stage that cannot fit, with its estimate.
+    """
+    budget, out, grid = memory_budget(trainer.config), [], getattr(trainer.model, "grid", None)
+    outputs = getattr(trainer.model, "widths", [0, 1])[-1]
+    current = sum(p.numel() for p in trainer.trainable())
+    interior, rows_now = max(len(trainer.points.interior), 1), row_count(trainer)
+    points = trainer.config.interior_points
+    for index, stage in enumerate(trainer.config.schedule):
+        grid = stage.grid or grid
+        points = stage.points or points
+        if not getattr(stage, "assembles_jacobian", False):  # LM stages (stages.py sits above this module)
+            continue
+        n_params = current + _coefficients_added(trainer.model, grid)
+        rows = rows_now + round((points / max(trainer.interior_count, 1) - 1) * interior) * outputs
+        try:
+            chosen = plan(stage, rows, n_params, nonzeros_per_row(trainer, n_params), outputs, budget)
+        except ValueError as error:
+            raise ValueError(f"schedule entry {index} ({stage.label()}): {error}") from None
+        out.append({"stage": index, "grid": grid, "params": n_params, "rows": rows, **chosen})
+    return out
+
+
+def _coefficients_added(model, grid: int | None) -> int:
+    """Spline coefficients a KAN gains (or loses) when refined from its grid to ``grid``."""
+    if grid is None or not hasattr(model, "layers") or not hasattr(model, "grid"):
+        return 0
+    return sum(layer.in_dim * layer.out_dim * (grid - layer.grid) for layer in model.layers if hasattr(layer, "grid"))
 
 
 def _flat(params: list[torch.Tensor]) -> torch.Tensor:
@@ -311,7 +370,10 @@ def levenberg_marquardt(trainer, index: int, stage, resumed=None) -> None:
     """
     parallel = trainer.parallel
     params = trainer.trainable()
-    solver, chunk, preconditioner = choose_solver(stage, trainer, sum(p.numel() for p in params))
+    n_params = sum(p.numel() for p in params)
+    chosen = plan(stage, row_count(trainer), n_params, nonzeros_per_row(trainer, n_params),
+                  getattr(trainer.model, "widths", [0, 1])[-1], memory_budget(trainer.config))
+    solver, chunk, preconditioner = chosen["solver"], chosen["chunk"], chosen["preconditioner"]
     matrix_free = solver == "cg"
     mu, nu, stop, done = stage.damping, 2.0, "steps", 0
     if resumed is not None:
@@ -386,4 +448,5 @@ def levenberg_marquardt(trainer, index: int, stage, resumed=None) -> None:
     if trainer.causal is not None:
         trainer.causal.begin_step(freeze=False)
     trainer.record_error(trainer.last_record())
-    stage_record.update({"stop": stop, "mu": mu, "solver": f"matrix-free ({preconditioner})" if matrix_free else solver})
+    stage_record.update({"stop": stop, "mu": mu, "solver": f"matrix-free ({preconditioner})" if matrix_free else solver,
+                         "chunk": chunk, "memory_estimate": chosen["peak_bytes"]})
