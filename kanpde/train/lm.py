@@ -238,6 +238,10 @@ def memory_model(rows: int, n_params: int, nonzeros: int, chunk: int, outputs: i
 
 
 CG_ITERATIONS = 250  # the time model's CG iterations per step (measured 49-500 with a Nystrom sketch of 200)
+# scipy's sparse J^T J product (a dense P x P result) costs this many CSR products J^T (J v) per multiply-add
+# of its M nnz_row^2: measured 2.6 ([2, 20, 3] KAN at grid 40, nnz_row 623) and 5.9 ([2, 10, 1] at grid 120,
+# 4000 rows, where the P^2 result weighs more); dense rows' J^T J is a BLAS product and costs 1.
+SPARSE_GRAM_SLOWDOWN = 3.0
 DENSE_J_BYTES = 512 * 2 ** 20  # auto: a dense J above this goes matrix-free (its copies cost more than the solve)
 
 
@@ -264,9 +268,9 @@ def plan(stage, rows: int, n_params: int, nonzeros: int, outputs: int, budget: f
     The solver is ``stage.solver`` where forced ("dense" is "cholesky"); under "auto", dense while J fits
     :data:`DENSE_J_BYTES`, its memory model fits the budget and P <= ``stage.dense_limit``; else matrix-free
     ("cg"). The matrix-free preconditioner is ``stage.preconditioner``; under "auto", "normal" while
-    P <= ``dense_limit``, its ``P^2`` fits the budget and its J^T J (``M e^2`` flops, e the entries a stored row
-    holds: nnz_row where CSR, else P) costs less than the sketch and CG's products (``2 (s + 250) M e``:
-    e <= 2 (s + 250)), else "nystrom". The chunk is halved (down to 16 points) until the model fits the budget.
+    P <= ``dense_limit``, its ``P^2`` fits the budget and its J^T J (``M e^2`` multiply-adds, e the entries a
+    stored row holds: nnz_row where CSR, else P; CSR ones at a third of the rate, :data:`SPARSE_GRAM_SLOWDOWN`)
+    costs less than the sketch and CG's products (``2 (s + 250) M e``), else "nystrom". The chunk is halved (down to 16 points) until the model fits the budget.
 
     Returns:
         ``{"solver", "chunk", "preconditioner", "peak_bytes", "budget_bytes"}``.
@@ -286,8 +290,10 @@ def plan(stage, rows: int, n_params: int, nonzeros: int, outputs: int, budget: f
         solver = "cholesky" if small and n_params <= stage.dense_limit else "cg"
     preconditioner = stage.preconditioner
     if preconditioner == "auto":
-        stored = nonzeros if nonzeros <= CSR_BELOW * n_params else n_params  # entries a product touches per row
-        cheap = stored <= 2 * (min(stage.sketch, n_params) + CG_ITERATIONS)  # gram M nnz^2 vs 2 (s + its) M nnz
+        sparse = nonzeros <= CSR_BELOW * n_params  # rows kept as CSR
+        stored = nonzeros if sparse else n_params  # entries a product touches per row
+        gram_cost = stored * (SPARSE_GRAM_SLOWDOWN if sparse else 1.0)  # per M e: J^T J's M e^2, scipy's rate
+        cheap = gram_cost <= 2 * (min(stage.sketch, n_params) + CG_ITERATIONS)  # against 2 (s + its) M e
         fits = n_params <= stage.dense_limit and need("normal", chunk) <= budget
         preconditioner = "normal" if cheap and fits else "nystrom"
     kind = preconditioner if solver == "cg" else "dense"
