@@ -394,6 +394,7 @@ def levenberg_marquardt(trainer, index: int, stage, resumed=None) -> None:
         while stage.wants_more(done, collocation, terms.get("galerkin")):
             started = time.perf_counter()
             terms: dict[str, float] = {}
+            r = J = system = None  # the last iteration's rows freed before the next are built: one J at a time
             if trainer.causal is not None:  # one fixed objective per iteration: the weights of its J
                 trainer.causal.begin_step(freeze=True)
             with torch.enable_grad():
