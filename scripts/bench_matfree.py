@@ -124,18 +124,26 @@ def run_case(case: str, solver: str, short: bool, threads: int, steps: int | Non
             "threads": threads, "short": short}
 
 
-def iteration_ab(grid: int, points: int, repeats: int, threads: int) -> dict:
+def iteration_ab(grid: int, points: int, repeats: int, threads: int, case: str = "helmholtz2d") -> dict:
     """One LM iteration's work (assemble J, form and solve the damped system at mu = 1e-3), dense and
-    matrix-free alternately on the same helmholtz2d trainer ([2, 10, 1] KAN at ``grid``): best seconds of
-    each and the steps' relative difference."""
+    matrix-free alternately on the same trainer: helmholtz2d with a [2, 10, 1] KAN at ``grid``, or ``system3``
+    with a [2, 20, 3] KAN (soft boundary data on 800 points, as in :func:`run_case`);
+    the matrix-free side takes the preconditioner ``LM(solver="cg")`` would choose. Best seconds of each,
+    CG iterations and the steps' relative difference."""
     from kanpde.train import lm
     from kanpde.train.matfree import MatrixFree
 
     torch.set_num_threads(threads)
-    model = kp.KAN([2, 10, 1], grid=grid, seed=0).double()
-    config = kp.TrainConfig(interior_points=points, seed=0, verbose=False, balance=None, schedule=[kp.LM(1)])
-    trainer = Trainer(problems.load_problem("helmholtz2d"), model, config)
-    times = {"dense": [], "cg": []}
+    if case == "system3":
+        problem, model, boundary = system_problem(), kp.KAN([2, 20, 3], grid=grid, seed=0).double(), 800
+    else:
+        problem, model, boundary = problems.load_problem("helmholtz2d"), kp.KAN([2, 10, 1], grid=grid, seed=0).double(), 400
+    config = kp.TrainConfig(interior_points=points, boundary_points=boundary, seed=0, verbose=False, balance=None,
+                            schedule=[kp.LM(1)])
+    trainer = Trainer(problem, model, config)
+    n_params = sum(p.numel() for p in trainer.trainable())
+    preconditioner = lm.choose_solver(kp.LM(1, solver="cg"), trainer, n_params)[2]
+    times, iterations = {"dense": [], "cg": []}, []
     with torch.enable_grad():
         trainer.total(trainer.loss_terms())
         for _ in range(repeats):
@@ -146,11 +154,16 @@ def iteration_ab(grid: int, points: int, repeats: int, threads: int) -> dict:
             del J
             started = time.perf_counter()
             r, rows = lm.jacobian(trainer, compact=True)
-            step = MatrixFree(rows, r, preconditioner="normal").step(1e-3)
+            system = MatrixFree(rows, r, preconditioner=preconditioner)
+            step = system.step(1e-3)
             times["cg"].append(time.perf_counter() - started)
+            iterations += system.iterations
+            del rows, system
     best = {k: min(v) for k, v in times.items()}
-    return {"grid": grid, "points": points, "threads": threads, "dense_s": best["dense"], "cg_s": best["cg"],
-            "ratio": best["cg"] / best["dense"], "step_rel_diff": float((step - dense).norm() / dense.norm())}
+    return {"case": case, "grid": grid, "points": points, "threads": threads, "params": n_params,
+            "preconditioner": preconditioner, "cg_iterations": iterations, "dense_s": best["dense"],
+            "cg_s": best["cg"], "ratio": best["cg"] / best["dense"],
+            "step_rel_diff": float((step - dense).norm() / dense.norm())}
 
 
 def _is_lm(config, record) -> bool:
@@ -171,11 +184,14 @@ def main(argv=None) -> dict:
     parser.add_argument("--steps", type=int, default=None, help="LM iterations of system3 / poisson3d_big")
     parser.add_argument("--json", default=str(ROOT / "docs" / "benchmarks" / "matfree.json"))
     parser.add_argument("--one", nargs=2, metavar=("CASE", "SOLVER"), help=argparse.SUPPRESS)
+    parser.add_argument("--ab-case", default="helmholtz2d", choices=["helmholtz2d", "system3"])
+    parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--ab", nargs=2, type=int, metavar=("GRID", "POINTS"),
-                        help="only time one LM iteration's work, dense and matrix-free alternately (helmholtz2d)")
+                        help="only time one LM iteration's work, dense and matrix-free alternately (--ab-case)")
     args = parser.parse_args(argv)
     if args.ab:
-        print("AB " + json.dumps(iteration_ab(*args.ab, repeats=2, threads=args.threads)))
+        print("AB " + json.dumps(iteration_ab(*args.ab, repeats=args.repeats, threads=args.threads,
+                                                 case=args.ab_case)))
         return {}
     if args.one:
         print("RESULT " + json.dumps(run_case(*args.one, args.short, args.threads, args.steps)))

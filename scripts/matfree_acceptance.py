@@ -9,6 +9,10 @@ one after the other, and the machine's load average is recorded before and after
   cg rel L2 <= 2e-5.
 - ``system3``: three coupled Poisson equations, a [2, 20, 3] KAN at grid 40 on 20 000 points, 10 LM
   iterations. Targets: seconds per LM iteration cg <= 0.3x dense, the loss after 10 iterations within 10 %.
+- ``system3_iteration``: the same system and KAN, one LM iteration's work (J, the damped system, the step at
+  mu = 1e-3) dense and matrix-free alternately in one process (``bench_matfree.py --ab 40 POINTS --ab-case
+  system3``; ``--points``, default 20 000): the per-iteration ratio where the 10-iteration runs do not fit the
+  time at hand. Target: <= 0.3x.
 - ``poisson2d``: the problem's recommended config with solver="cg" (matrix-free only). Target: rel L2 <= 2e-7.
 - ``poisson3d_big``: a [3, 20, 20, 1] KAN on 100 000 points in 3-D, ``--steps`` LM iterations (matrix-free
   only: the dense J alone is 3.9 GB). Target: peak RSS <= 4 GiB; the rel L2 reached is reported.
@@ -51,6 +55,7 @@ CASES = {
                                    "ratio", 0.3),
                                   ("loss after 10 iterations: abs(matrix-free / dense - 1)", "final_loss",
                                    "ratio-1", 0.1)]),
+    "system3_iteration": ((), [("one LM iteration, matrix-free / dense", "ratio", "ab", 0.3)]),
     "poisson2d": (("cg",), [("rel L2, matrix-free", "rel_l2", "cg", 2e-7)]),
     "poisson3d_big": (("cg",), [("peak RSS (GiB), matrix-free", "peak_rss_gib", "cg", 4.0)]),
 }
@@ -83,6 +88,20 @@ def run_side(case: str, solver: str, threads: int, steps: int | None) -> dict:
     return row
 
 
+def run_iteration_ab(case: str, threads: int, points: int) -> dict:
+    """``system3_iteration``: bench_matfree's one-iteration A/B in a child process, plus the load."""
+    command = [sys.executable, str(BENCH), "--ab", "40", str(points), "--ab-case", case.removesuffix("_iteration"),
+               "--repeats", "1", "--threads", str(threads)]
+    before = load()
+    done = subprocess.run(command, capture_output=True, text=True,
+                          env={**os.environ, "OMP_NUM_THREADS": str(threads), "OMP_WAIT_POLICY": "PASSIVE"})
+    found = [x for x in done.stdout.splitlines() if x.startswith("AB ")]
+    row = json.loads(found[-1][3:]) if found else {"case": case, "error": done.stderr[-3000:]}
+    row.update(solver="dense and cg, alternately", load_before=before, load_after=load())
+    print(json.dumps(row), flush=True)
+    return row
+
+
 def measured(key: str, side: str, rows: dict) -> float | None:
     """A target's measured value: a side's row entry, or matrix-free over dense (``ratio-1``: |ratio - 1|)."""
     if side in rows:
@@ -93,17 +112,19 @@ def measured(key: str, side: str, rows: dict) -> float | None:
     return cg / dense if side == "ratio" else abs(cg / dense - 1)
 
 
-def run_case(case: str, threads: int, steps: int | None) -> dict:
+def run_case(case: str, threads: int, steps: int | None, points: int = 20_000) -> dict:
     solvers, targets = CASES[case]
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     rows = {solver: run_side(case, solver, threads, steps) for solver in solvers}
+    if not solvers:  # the one-process iteration A/B
+        rows = {"ab": run_iteration_ab(case, threads, points)}
     checks = []
     for what, key, side, limit in targets:
         value = measured(key, side, rows)
         checks.append({"target": what, "limit": limit, "measured": value,
                        "met": value is not None and value <= limit})
     command = f"python scripts/matfree_acceptance.py {case} --threads {threads}" + (
-        f" --steps {steps}" if steps is not None else "")
+        f" --steps {steps}" if steps is not None else "") + (f" --points {points}" if not solvers else "")
     return {"date": started, "machine": machine(threads), "threads": threads, "command": command,
             "rows": list(rows.values()), "targets": checks}
 
@@ -135,6 +156,12 @@ def page(data: dict) -> str:
                   "| solver | wall s | LM iterations | s per LM iteration | peak RSS GiB | rel L2 | final loss | "
                   "load before |", "|---|---|---|---|---|---|---|---|"]
         for row in entry["rows"]:
+            if "dense_s" in row:  # the one-process iteration A/B
+                lines.append(f"| one iteration: dense {row['dense_s']:.1f} s, matrix-free ({row['preconditioner']}, "
+                             f"{row['cg_iterations']} CG iterations) {row['cg_s']:.1f} s, {row['points']} points, "
+                             f"{row['params']} parameters, steps within {row['step_rel_diff']:.1e} | | | | | | | "
+                             f"{' / '.join(str(x) for x in row.get('load_before', []))} |")
+                continue
             if "error" in row:
                 lines.append(f"| {row['solver']} | failed: {row['error'].strip().splitlines()[-1][:80] if row['error'].strip() else 'killed'} "
                              "| | | | | | |")
@@ -159,6 +186,7 @@ def main(argv=None) -> int:
     parser.add_argument("cases", nargs="*", choices=[*CASES, []], help="cases to measure")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=None, help="LM iterations (poisson3d_big, system3)")
+    parser.add_argument("--points", type=int, default=20_000, help="interior points (system3_iteration)")
     parser.add_argument("--table-only", action="store_true", help="only regenerate performance.md from the JSON")
     parser.add_argument("--json", type=Path, default=JSON)
     parser.add_argument("--page", type=Path, default=PAGE)
@@ -169,7 +197,7 @@ def main(argv=None) -> int:
         data = json.loads(args.json.read_text())
     else:
         for case in args.cases:  # merged after each case: a later failure keeps the earlier ones
-            data = update_json({case: run_case(case, args.threads, args.steps)}, args.json)
+            data = update_json({case: run_case(case, args.threads, args.steps, args.points)}, args.json)
     write_page(data, args.page)
     missed = [(case, t["target"]) for case in args.cases for t in data["cases"][case]["targets"] if not t["met"]]
     for case, target in missed:
