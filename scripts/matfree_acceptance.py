@@ -173,7 +173,7 @@ def page(data: dict) -> str:
         lines += ["", "| target | limit | measured | met |", "|---|---|---|---|"]
         lines += [f"| {t['target']} | {t['limit']:g} | {_fmt(t['measured'])} | {'yes' if t['met'] else 'no'} |"
                   for t in entry["targets"]]
-        lines.append("")
+        lines += [""] + [f"- {note}" for note in entry.get("notes", [])] + [""] * bool(entry.get("notes"))
     return "\n".join(lines)
 
 
@@ -188,6 +188,8 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=None, help="LM iterations (poisson3d_big, system3)")
     parser.add_argument("--points", type=int, default=20_000, help="interior points (system3_iteration)")
     parser.add_argument("--table-only", action="store_true", help="only regenerate performance.md from the JSON")
+    parser.add_argument("--note", nargs=2, action="append", default=[], metavar=("CASE", "TEXT"),
+                        help="add a note to a case's JSON entry (what the rows cannot say: a side killed, ...)")
     parser.add_argument("--json", type=Path, default=JSON)
     parser.add_argument("--page", type=Path, default=PAGE)
     args = parser.parse_args(argv)
@@ -195,6 +197,10 @@ def main(argv=None) -> int:
         parser.error(f"name a case (one of {list(CASES)}) or --table-only")
     if args.table_only:
         data = json.loads(args.json.read_text())
+        for case, text in args.note:
+            data["cases"][case].setdefault("notes", []).append(text)
+        if args.note:
+            data = update_json(data["cases"], args.json)
     else:
         for case in args.cases:  # merged after each case: a later failure keeps the earlier ones
             data = update_json({case: run_case(case, args.threads, args.steps, args.points)}, args.json)
