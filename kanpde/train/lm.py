@@ -326,8 +326,8 @@ def plan_schedule(trainer) -> list[dict]:
     interior, rows_now = max(len(trainer.points.interior), 1), row_count(trainer)
     points = trainer.config.interior_points
     for index, stage in enumerate(trainer.config.schedule):
-        grid = stage.grid or grid
-        points = stage.points or points
+        grid = getattr(stage, "grid", None) or grid  # a user's Stage subclass may have neither
+        points = getattr(stage, "points", None) or points
         if not getattr(stage, "assembles_jacobian", False):  # LM stages (stages.py sits above this module)
             continue
         n_params = current + _coefficients_added(trainer.model, grid)
