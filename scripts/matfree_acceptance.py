@@ -70,7 +70,7 @@ def machine(threads: int) -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / GIB
-    return f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB RAM, {threads} threads per run (CPU; no GPU)"
+    return f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB RAM, {threads} thread{'s' * (threads > 1)} per run (CPU; no GPU)"
 
 
 def run_side(case: str, solver: str, threads: int, steps: int | None) -> dict:
