@@ -86,7 +86,9 @@ def ball_problem() -> kp.Problem:
     return problems.load_problem("poisson3d")
 
 
-def run_case(case: str, solver: str, short: bool, threads: int) -> dict:
+def run_case(case: str, solver: str, short: bool, threads: int, steps: int | None = None) -> dict:
+    """One (case, solver) run in this process; ``steps``: LM iterations of system3 (default 10) and
+    poisson3d_big (default 4, ``short`` 1)."""
     torch.set_num_threads(threads)
     if case == "poisson2d":
         problem, model = problems.load_problem("poisson2d"), kp.KAN([2, 10, 1], grid=5, seed=0)
@@ -97,11 +99,12 @@ def run_case(case: str, solver: str, short: bool, threads: int) -> dict:
     elif case == "system3":
         problem, model = system_problem(), kp.KAN([2, 20, 3], grid=40, seed=0)
         config = kp.TrainConfig(interior_points=20_000, boundary_points=800, seed=0, verbose=False, balance=None,
-                                schedule=[kp.Adam(50, lr=1e-2), kp.LM(10, solver=solver)])
+                                schedule=[kp.Adam(50, lr=1e-2), kp.LM(steps or 10, solver=solver)])
     elif case == "poisson3d_big":
         problem, model = ball_problem(), kp.KAN([3, 20, 20, 1], grid=5, seed=0)
         config = kp.TrainConfig(interior_points=100_000, seed=0, verbose=False, balance=None,
-                                schedule=[kp.Adam(5, lr=1e-2), kp.LM(1 if short else 4, solver=solver, precision="float32")])
+                                schedule=[kp.Adam(5, lr=1e-2), kp.LM(steps or (1 if short else 4), solver=solver,
+                                                                       precision="float32")])
     else:
         raise ValueError(f"unknown case {case!r}. Pick one of {CASES}")
     started = time.perf_counter()
@@ -121,18 +124,26 @@ def run_case(case: str, solver: str, short: bool, threads: int) -> dict:
             "threads": threads, "short": short}
 
 
-def iteration_ab(grid: int, points: int, repeats: int, threads: int) -> dict:
+def iteration_ab(grid: int, points: int, repeats: int, threads: int, case: str = "helmholtz2d") -> dict:
     """One LM iteration's work (assemble J, form and solve the damped system at mu = 1e-3), dense and
-    matrix-free alternately on the same helmholtz2d trainer ([2, 10, 1] KAN at ``grid``): best seconds of
-    each and the steps' relative difference."""
+    matrix-free alternately on the same trainer: helmholtz2d with a [2, 10, 1] KAN at ``grid``, or ``system3``
+    with a [2, 20, 3] KAN (soft boundary data on 800 points, as in :func:`run_case`);
+    the matrix-free side takes the preconditioner ``LM(solver="cg")`` would choose. Best seconds of each,
+    CG iterations and the steps' relative difference."""
     from kanpde.train import lm
     from kanpde.train.matfree import MatrixFree
 
     torch.set_num_threads(threads)
-    model = kp.KAN([2, 10, 1], grid=grid, seed=0).double()
-    config = kp.TrainConfig(interior_points=points, seed=0, verbose=False, balance=None, schedule=[kp.LM(1)])
-    trainer = Trainer(problems.load_problem("helmholtz2d"), model, config)
-    times = {"dense": [], "cg": []}
+    if case == "system3":
+        problem, model, boundary = system_problem(), kp.KAN([2, 20, 3], grid=grid, seed=0).double(), 800
+    else:
+        problem, model, boundary = problems.load_problem("helmholtz2d"), kp.KAN([2, 10, 1], grid=grid, seed=0).double(), 400
+    config = kp.TrainConfig(interior_points=points, boundary_points=boundary, seed=0, verbose=False, balance=None,
+                            schedule=[kp.LM(1)])
+    trainer = Trainer(problem, model, config)
+    n_params = sum(p.numel() for p in trainer.trainable())
+    preconditioner = lm.choose_solver(kp.LM(1, solver="cg"), trainer, n_params)[2]
+    times, iterations = {"dense": [], "cg": []}, []
     with torch.enable_grad():
         trainer.total(trainer.loss_terms())
         for _ in range(repeats):
@@ -143,11 +154,16 @@ def iteration_ab(grid: int, points: int, repeats: int, threads: int) -> dict:
             del J
             started = time.perf_counter()
             r, rows = lm.jacobian(trainer, compact=True)
-            step = MatrixFree(rows, r, preconditioner="normal").step(1e-3)
+            system = MatrixFree(rows, r, preconditioner=preconditioner)
+            step = system.step(1e-3)
             times["cg"].append(time.perf_counter() - started)
+            iterations += system.iterations
+            del rows, system
     best = {k: min(v) for k, v in times.items()}
-    return {"grid": grid, "points": points, "threads": threads, "dense_s": best["dense"], "cg_s": best["cg"],
-            "ratio": best["cg"] / best["dense"], "step_rel_diff": float((step - dense).norm() / dense.norm())}
+    return {"case": case, "grid": grid, "points": points, "threads": threads, "params": n_params,
+            "preconditioner": preconditioner, "cg_iterations": iterations, "dense_s": best["dense"],
+            "cg_s": best["cg"], "ratio": best["cg"] / best["dense"],
+            "step_rel_diff": float((step - dense).norm() / dense.norm())}
 
 
 def _is_lm(config, record) -> bool:
@@ -165,16 +181,20 @@ def main(argv=None) -> dict:
     parser.add_argument("--solvers", nargs="+", default=["dense", "cg"], choices=["dense", "cg"])
     parser.add_argument("--short", action="store_true", help="helmholtz2d: 2 iterations per LM stage, no Galerkin")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=None, help="LM iterations of system3 / poisson3d_big")
     parser.add_argument("--json", default=str(ROOT / "docs" / "benchmarks" / "matfree.json"))
     parser.add_argument("--one", nargs=2, metavar=("CASE", "SOLVER"), help=argparse.SUPPRESS)
+    parser.add_argument("--ab-case", default="helmholtz2d", choices=["helmholtz2d", "system3"])
+    parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--ab", nargs=2, type=int, metavar=("GRID", "POINTS"),
-                        help="only time one LM iteration's work, dense and matrix-free alternately (helmholtz2d)")
+                        help="only time one LM iteration's work, dense and matrix-free alternately (--ab-case)")
     args = parser.parse_args(argv)
     if args.ab:
-        print("AB " + json.dumps(iteration_ab(*args.ab, repeats=2, threads=args.threads)))
+        print("AB " + json.dumps(iteration_ab(*args.ab, repeats=args.repeats, threads=args.threads,
+                                                 case=args.ab_case)))
         return {}
     if args.one:
-        print("RESULT " + json.dumps(run_case(*args.one, args.short, args.threads)))
+        print("RESULT " + json.dumps(run_case(*args.one, args.short, args.threads, args.steps)))
         return {}
     rows = []
     for case in args.cases:

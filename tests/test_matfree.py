@@ -169,3 +169,42 @@ def test_sparse_rows_from_the_taps_equal_the_dense_jacobian(case):
     single = lm.jacobian(trainer, chunk=13, compact=True, store=torch.float32)[1]
     torch.testing.assert_close(single.matmul(torch.eye(J.shape[1], dtype=J.dtype)), J, rtol=0,
                                atol=1e-6 * float(J.abs().max()))      # float32 storage: its round-off only
+
+
+@pytest.mark.parametrize("kind", ["dense", "nystrom", "normal"])
+def test_memory_model_grows_with_rows_parameters_nonzeros_and_chunk(kind):
+    base = dict(rows=20000, n_params=3000, nonzeros=200, chunk=512)
+    at = lm.memory_model(**base)[kind]
+    for name in base:
+        assert lm.memory_model(**{**base, name: 2 * base[name]})[kind] >= at, name
+    assert lm.memory_model(**{**base, "rows": 40000})[kind] > at          # every kind stores J's rows
+    assert lm.memory_model(**base, itemsize=4)[kind] <= at               # float32 rows are never larger
+
+
+def test_the_schedule_is_planned_before_training_and_refused_naming_the_stage():
+    model = kp.KAN([2, 6, 1], grid=5, seed=0)
+    config = kp.TrainConfig(interior_points=3000, boundary_points=200, seed=0, verbose=False, balance=None,
+                            schedule=[kp.Adam(3), kp.LM(2), kp.LM(2, grid=60, points=60000)])
+    trainer = Trainer(soft_problem(), model.double(), config)
+    planned = lm.plan_schedule(trainer)
+    assert [p["stage"] for p in planned] == [1, 2] and [p["grid"] for p in planned] == [5, 60]
+    assert planned[1]["params"] == sum(p.numel() for p in model.refine(60).parameters())  # P at the stage's grid
+    assert planned[1]["rows"] == planned[0]["rows"] + 57000               # the stage's points: 57 000 more rows
+    assert planned[0]["peak_bytes"] < planned[1]["peak_bytes"]
+    # a budget between the two: the grid-60 stage changes solver, preconditioner or chunk to fit it
+    config.max_memory = (planned[0]["peak_bytes"] + planned[1]["peak_bytes"]) / 2
+    replanned = lm.plan_schedule(trainer)
+    assert replanned[1]["peak_bytes"] <= config.max_memory < planned[1]["peak_bytes"]
+    choice = ("solver", "preconditioner", "chunk")
+    assert [replanned[1][k] for k in choice] != [planned[1][k] for k in choice]
+    # a budget below the grid-60 stage's least (the sketch, 16-point chunks) but above the grid-5 one's:
+    # refused before the Adam stage takes a step, naming the stage
+    def least(p):
+        return lm.memory_model(p["rows"], p["params"], lm.nonzeros_per_row(trainer, p["params"]), 16)["nystrom"]
+    assert least(planned[0]) < 0.9 * least(planned[1])
+    config.max_memory = 0.9 * least(planned[1])
+    trainer = Trainer(soft_problem(), kp.KAN([2, 6, 1], grid=5, seed=0).double(), config)
+    with pytest.raises(ValueError, match=r"schedule entry 2 \(LM grid=60 points=60000\): LM\(solver='auto'\) needs about "
+                                         r".* but max_memory allows .*; use precision='float32'"):
+        trainer.run()
+    assert trainer.history.steps == []

@@ -144,9 +144,11 @@ class TrainConfig:
         causal: :class:`Causal` weights on the interior residual along the time axis.
         marching: :class:`TimeMarching`: train time windows one after another
             (``kp.solve`` returns one stitched solution); the schedule runs per window.
-        max_memory: bytes an LM stage may use (None: half the machine's memory). Its memory model
-            (:func:`kanpde.train.lm.choose_solver`) picks the matrix-free solver or a smaller chunk to stay
-            within it, and raises ValueError at the stage's start where nothing fits.
+        max_memory: bytes an LM stage may use (None: half the machine's memory). Before training, every LM
+            stage's peak is estimated at its grid and points (:func:`kanpde.train.lm.plan_schedule`, the model
+            :func:`kanpde.train.lm.memory_model`): the plan picks the matrix-free solver, the sketch
+            preconditioner or a smaller chunk to stay within it, and raises ValueError naming the stage where
+            nothing fits. The estimate and the choice are in the stage's record (``memory_estimate``, ``chunk``).
     """
 
     interior_points: int = SizedInt(3000)

@@ -41,6 +41,12 @@ trains (``TrainConfig(max_memory=)``).
 Measured (``scripts/bench_matfree.py``, 2 threads on a shared, heavily loaded machine): helmholtz2d's
 recommended schedule with 2 iterations per LM stage: peak RSS 6.44 GiB dense, 1.10 GiB matrix-free, the
 same loss and rel L2; poisson2d default (1 thread): rel L2 1.138e-7 both, peak RSS 1.60 against 0.69 GiB.
+#27's acceptance (``scripts/matfree_acceptance.py``, docs/benchmarks/performance.md): a [3, 20, 20, 1] KAN on
+100 000 points in 3-D, 2 matrix-free iterations within 3.22 GiB; a 3-output [2, 20, 3] KAN at grid 40, one
+iteration 0.41x dense (Nystrom; the "normal" J^T J from sparse rows is as slow as dense there).
+
+Memory is planned before training (:func:`plan_schedule`, ``TrainConfig(max_memory=)``), and one J is alive at a
+time: the last iteration's rows are freed before the next are assembled.
 """
 
 from __future__ import annotations
@@ -238,25 +244,47 @@ def memory_model(rows: int, n_params: int, nonzeros: int, chunk: int, outputs: i
 
 
 CG_ITERATIONS = 250  # the time model's CG iterations per step (measured 49-500 with a Nystrom sketch of 200)
+# scipy's sparse J^T J product (a dense P x P result) costs this many CSR products J^T (J v) per multiply-add
+# of its M nnz_row^2: measured 2.6 ([2, 20, 3] KAN at grid 40, nnz_row 623) and 5.9 ([2, 10, 1] at grid 120,
+# 4000 rows, where the P^2 result weighs more); dense rows' J^T J is a BLAS product and costs 1.
+SPARSE_GRAM_SLOWDOWN = 3.0
 DENSE_J_BYTES = 512 * 2 ** 20  # auto: a dense J above this goes matrix-free (its copies cost more than the solve)
 
 
 def choose_solver(stage, trainer, n_params: int) -> tuple[str, int, str]:
-    """The stage's solver, chunk and matrix-free preconditioner.
-
-    The solver is ``stage.solver`` where forced ("dense" is "cholesky"); under "auto", dense while J fits
-    :data:`DENSE_J_BYTES`, its memory model fits the budget (``TrainConfig.max_memory``, else half the
-    machine's memory) and P <= ``stage.dense_limit``; else matrix-free ("cg"). The matrix-free preconditioner
-    is ``stage.preconditioner``; under "auto", "normal" while P <= ``dense_limit``, its ``P^2`` fits the
-    budget and its J^T J (``M e^2`` flops, e the entries a stored row holds: nnz_row where CSR, else P) costs
-    less than the sketch and CG's products (``2 (s + 250) M e``: e <= 2 (s + 250)), else "nystrom". The chunk is halved until the model fits the budget.
+    """The stage's solver, chunk and matrix-free preconditioner for the trainer's points now (:func:`plan`).
 
     Raises:
         ValueError: the stage cannot fit the budget even with the smallest chunk.
     """
-    budget = getattr(trainer.config, "max_memory", None) or available_bytes(trainer.config.device) / 2
-    rows, nonzeros = row_count(trainer), nonzeros_per_row(trainer, n_params)
-    outputs = getattr(trainer.model, "widths", [0, 1])[-1]
+    chosen = plan(stage, row_count(trainer), n_params, nonzeros_per_row(trainer, n_params),
+                  getattr(trainer.model, "widths", [0, 1])[-1], memory_budget(trainer.config))
+    return chosen["solver"], chosen["chunk"], chosen["preconditioner"]
+
+
+def memory_budget(config) -> float:
+    """Bytes an LM stage may use: ``TrainConfig.max_memory``, else half the device's memory."""
+    return getattr(config, "max_memory", None) or available_bytes(config.device) / 2
+
+
+def plan(stage, rows: int, n_params: int, nonzeros: int, outputs: int, budget: float) -> dict:
+    """The solver, chunk, matrix-free preconditioner and estimated peak bytes of an LM stage on ``rows`` rows of J
+    with ``n_params`` parameters (``nonzeros`` per row), within ``budget`` bytes.
+
+    The solver is ``stage.solver`` where forced ("dense" is "cholesky"); under "auto", dense while J fits
+    :data:`DENSE_J_BYTES`, its memory model fits the budget and P <= ``stage.dense_limit``; else matrix-free
+    ("cg"). The matrix-free preconditioner is ``stage.preconditioner``; under "auto", "normal" while
+    P <= ``dense_limit``, its ``P^2`` fits the budget and its J^T J (``M e^2`` multiply-adds, e the entries a
+    stored row holds: nnz_row where CSR, else P; CSR ones at a third of the rate, :data:`SPARSE_GRAM_SLOWDOWN`)
+    costs less than the sketch and CG's products (``2 (s + 250) M e``), else "nystrom". The chunk is halved (down to 16 points) until the model fits the budget.
+
+    Returns:
+        ``{"solver", "chunk", "preconditioner", "peak_bytes", "budget_bytes"}``.
+
+    Raises:
+        ValueError: the stage cannot fit the budget even with the smallest chunk (the message gives the
+            estimate, the budget and what to change).
+    """
     solver, chunk = SOLVER_NAMES.get(stage.solver, stage.solver), stage.chunk
 
     def need(kind: str, chunk: int) -> float:
@@ -268,18 +296,61 @@ def choose_solver(stage, trainer, n_params: int) -> tuple[str, int, str]:
         solver = "cholesky" if small and n_params <= stage.dense_limit else "cg"
     preconditioner = stage.preconditioner
     if preconditioner == "auto":
-        stored = nonzeros if nonzeros <= CSR_BELOW * n_params else n_params  # entries a product touches per row
-        cheap = stored <= 2 * (min(stage.sketch, n_params) + CG_ITERATIONS)  # gram M nnz^2 vs 2 (s + its) M nnz
+        sparse = nonzeros <= CSR_BELOW * n_params  # rows kept as CSR
+        stored = nonzeros if sparse else n_params  # entries a product touches per row
+        gram_cost = stored * (SPARSE_GRAM_SLOWDOWN if sparse else 1.0)  # per M e: J^T J's M e^2, scipy's rate
+        cheap = gram_cost <= 2 * (min(stage.sketch, n_params) + CG_ITERATIONS)  # against 2 (s + its) M e
         fits = n_params <= stage.dense_limit and need("normal", chunk) <= budget
         preconditioner = "normal" if cheap and fits else "nystrom"
     kind = preconditioner if solver == "cg" else "dense"
     while need(kind, chunk) > budget and chunk > 16:
         chunk //= 2
     if need(kind, chunk) > budget:
+        hint = ("use solver='cg', fewer points or a smaller model" if solver != "cg" else
+                "use preconditioner='nystrom', precision='float32', fewer points or a smaller model"
+                if kind == "normal" else "use precision='float32', fewer points or a smaller model")
         raise ValueError(f"LM(solver={stage.solver!r}) needs about {human(need(kind, chunk))} for {rows} rows and "
-                         f"{n_params} parameters but max_memory allows {human(budget)}; use solver='cg', fewer "
-                         f"points or a smaller model")
-    return solver, chunk, preconditioner
+                         f"{n_params} parameters but max_memory allows {human(budget)}; {hint}")
+    return {"solver": solver, "chunk": chunk, "preconditioner": preconditioner, "peak_bytes": need(kind, chunk),
+            "budget_bytes": budget}
+
+
+def plan_schedule(trainer) -> list[dict]:
+    """Every LM stage's :func:`plan` before training: its parameters at the stage's grid and its rows at the
+    stage's points, so a schedule that cannot fit ``TrainConfig.max_memory`` (or half the machine's memory) is
+    refused before its first stage trains, not when the LM stage starts.
+
+    Returns:
+        one dict per LM stage: ``stage`` (its index), ``grid``, ``params``, ``rows`` and :func:`plan`'s keys.
+
+    Raises:
+        ValueError: naming the first stage that cannot fit, with its estimate.
+    """
+    budget, out, grid = memory_budget(trainer.config), [], getattr(trainer.model, "grid", None)
+    outputs = getattr(trainer.model, "widths", [0, 1])[-1]
+    current = sum(p.numel() for p in trainer.trainable())
+    interior, rows_now = max(len(trainer.points.interior), 1), row_count(trainer)
+    points = trainer.config.interior_points
+    for index, stage in enumerate(trainer.config.schedule):
+        grid = getattr(stage, "grid", None) or grid  # a user's Stage subclass may have neither
+        points = getattr(stage, "points", None) or points
+        if not getattr(stage, "assembles_jacobian", False):  # LM stages (stages.py sits above this module)
+            continue
+        n_params = current + _coefficients_added(trainer.model, grid)
+        rows = rows_now + round((points / max(trainer.interior_count, 1) - 1) * interior) * outputs
+        try:
+            chosen = plan(stage, rows, n_params, nonzeros_per_row(trainer, n_params), outputs, budget)
+        except ValueError as error:
+            raise ValueError(f"schedule entry {index} ({stage.label()}): {error}") from None
+        out.append({"stage": index, "grid": grid, "params": n_params, "rows": rows, **chosen})
+    return out
+
+
+def _coefficients_added(model, grid: int | None) -> int:
+    """Spline coefficients a KAN gains (or loses) when refined from its grid to ``grid``."""
+    if grid is None or not hasattr(model, "layers") or not hasattr(model, "grid"):
+        return 0
+    return sum(layer.in_dim * layer.out_dim * (grid - layer.grid) for layer in model.layers if hasattr(layer, "grid"))
 
 
 def _flat(params: list[torch.Tensor]) -> torch.Tensor:
@@ -311,7 +382,10 @@ def levenberg_marquardt(trainer, index: int, stage, resumed=None) -> None:
     """
     parallel = trainer.parallel
     params = trainer.trainable()
-    solver, chunk, preconditioner = choose_solver(stage, trainer, sum(p.numel() for p in params))
+    n_params = sum(p.numel() for p in params)
+    chosen = plan(stage, row_count(trainer), n_params, nonzeros_per_row(trainer, n_params),
+                  getattr(trainer.model, "widths", [0, 1])[-1], memory_budget(trainer.config))
+    solver, chunk, preconditioner = chosen["solver"], chosen["chunk"], chosen["preconditioner"]
     matrix_free = solver == "cg"
     mu, nu, stop, done = stage.damping, 2.0, "steps", 0
     if resumed is not None:
@@ -326,6 +400,7 @@ def levenberg_marquardt(trainer, index: int, stage, resumed=None) -> None:
         while stage.wants_more(done, collocation, terms.get("galerkin")):
             started = time.perf_counter()
             terms: dict[str, float] = {}
+            r = J = system = None  # the last iteration's rows freed before the next are built: one J at a time
             if trainer.causal is not None:  # one fixed objective per iteration: the weights of its J
                 trainer.causal.begin_step(freeze=True)
             with torch.enable_grad():
@@ -386,4 +461,5 @@ def levenberg_marquardt(trainer, index: int, stage, resumed=None) -> None:
     if trainer.causal is not None:
         trainer.causal.begin_step(freeze=False)
     trainer.record_error(trainer.last_record())
-    stage_record.update({"stop": stop, "mu": mu, "solver": f"matrix-free ({preconditioner})" if matrix_free else solver})
+    stage_record.update({"stop": stop, "mu": mu, "solver": f"matrix-free ({preconditioner})" if matrix_free else solver,
+                         "chunk": chunk, "memory_estimate": chosen["peak_bytes"]})

@@ -28,6 +28,15 @@ factorised, so the step is one direct solve (helmholtz2d and poisson2d at fine g
 is for P too large for ``P^2`` or rows too dense for the sparse product (a [3, 20, 20, 1] KAN: 2921 of
 4841 entries per row).
 
+Measured and not kept (A/B in one run, 3-output system, [2, 20, 3] KAN at grid 40, 2000 points, 4 LM iterations,
+1 thread, load 17-19): reusing the sketch for 4 iterations (a stale sketch still preconditions) raised CG's
+iterations after the first iteration from 30-81 to 60-158 per solve; LM seconds 186.5 and 235.0 against 191.0 and
+193.1 with a new sketch each iteration. ``LM(precision="float32")`` (J's rows stored and multiplied in float32,
+sums and the solve in float64): poisson2d, [2, 10, 1] KAN, Adam 100 + LM 15 at grids 5 and 10 on 3000 points,
+rel L2 2.26e-5 (normal) and 2.57e-5 (Nystrom) against 2.55e-5 and 2.55e-5 in float64; 44 s and 36 s against
+66 s and 51 s (1 thread, loaded, one after the other); it stays an option (float32 round-off in J^T J may
+bind near 1e-7).
+
 Data parallel: each rank holds its rows; ``g``, ``diag(J^T J)``, ``|r|^2``, the sketch ``Y`` (``P x s``)
 and one ``J^T J v`` per CG iteration are all-reduced (vectors and one thin block, never ``P x P``), and
 ``Omega`` comes from a fixed seed, so every rank runs the same iterations on the same numbers.

@@ -47,11 +47,14 @@ class Stage:
       Jacobian), so the balancer freezes its weights and causal weights are held per step;
     - ``scores_every_step``: best-model selection (:mod:`kanpde.train.best`) scores every step, not
       every ``eval_every`` (steps that each change the model a lot);
+    - ``assembles_jacobian``: the stage's memory is planned before training from J's size
+      (:func:`kanpde.train.lm.plan_schedule`);
     - ``sparsity``: the sparsity regulariser's weight (0: none).
     """
 
     fixed_objective = True
     scores_every_step = False
+    assembles_jacobian = False
     sparsity = 0.0
     steps: int
     grid: int | None
@@ -349,6 +352,7 @@ class LM(Stage):
         self.update_grid = check_bool("LM", "update_grid", self.update_grid)
 
     scores_every_step = True  # each iteration changes the model a lot
+    assembles_jacobian = True  # its memory is planned before training (kanpde.train.lm.plan_schedule)
 
     def label(self) -> str:
         return "LM" + _where(self) + (" galerkin" if self.galerkin else "")

@@ -36,6 +36,7 @@ from .causal import causal_state
 from .config import TrainConfig
 from .distributed import DataParallel
 from .history import History
+from .lm import plan_schedule
 from .residuals import loss_terms, total, user_weights
 from .resume import Checkpoints, Position
 from .sizing import sized
@@ -214,6 +215,7 @@ class Trainer:
     def run(self) -> "Trainer":
         """Run every stage; the trained model, history and parameters stay on the trainer."""
         check_start(self)  # NaN/inf input is a ValueError naming it, not a divergence
+        self.memory_plan = plan_schedule(self)  # LM stages that cannot fit max_memory: refused before any training
         optimizer = None
         with self.checkpoints.holding_interrupts():
             for index, stage in enumerate(self.config.schedule):
