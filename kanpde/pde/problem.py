@@ -15,6 +15,7 @@ from .constraints import plan
 from .features import check_features
 from .fields import DerivativeRecord, Field
 from .functions import call_points
+from .known import check_known, with_known
 from .validate import check_conditions_agree, check_pde_signature
 from ..geometry.domains import Domain
 
@@ -147,6 +148,9 @@ class Problem:
             (``u = N(x, f(x))``, :mod:`kanpde.pde.features`), e.g.
             ``kp.corner_singularities(polygon)`` for re-entrant corners; the network then has
             ``problem.input_dim`` inputs.
+        known: a known part of the solution ``known(x) -> (N, m)``: ``u = known + w`` with the network (and
+            what is built in) representing w (:mod:`kanpde.pde.known`), e.g. a kink the network's
+            embedding cannot hold; it must vanish at the initial time and on a built-in Dirichlet boundary.
 
     Raises:
         TypeError, ValueError: for a domain, pde, condition or exact solution that
@@ -158,7 +162,7 @@ class Problem:
                  *, reference: Callable | None = None, name: str = "problem", outputs: Sequence[str] | None = None,
                  parameters: dict[str, float] | None = None, transform: Callable | None = None,
                  weights: dict[str, float] | None = None, features: Sequence[Callable] | None = None,
-                 gauge: dict | None = None):
+                 gauge: dict | None = None, known: Callable | None = None):
         if not isinstance(domain, Domain):
             raise TypeError(f"domain must be a kanpde Domain (Interval, Rectangle, Box, Disk, ...), got {type(domain).__name__}")
         if not callable(pde):
@@ -187,6 +191,11 @@ class Problem:
         self.conditions += self._gauge_conditions()
         self.terms = self._term_names(self.conditions)  # the Problem's names; conditions stay untouched
         self.built_in = self._term_names(self.hard)     # names of the conditions built into u
+        self.known = _check_callable(known, "known", "known(x) -> (N, m)")
+        if known is not None:
+            if transform is not None:
+                raise ValueError("known= and transform= cannot be combined: put the known part into the transform")
+            check_known(known, domain, self.all_conditions, self.hard, len(self.outputs))
         if exact is not None:
             self._check_exact()
 
@@ -205,18 +214,20 @@ class Problem:
         conditions = [Dirichlet(c.value, hard=True, name=c.name) if c is whole[0] else c for c in self.all_conditions]
         return Problem(self.domain, self.pde, conditions, self.exact, reference=self.reference, name=self.name,
                        outputs=self.outputs, parameters=self.parameters, transform=self.transform,
-                       weights=self.weights, features=self.features, gauge=self.gauge_spec())
+                       weights=self.weights, features=self.features, gauge=self.gauge_spec(), known=self.known)
 
-    def soft(self, features: bool = True) -> "Problem":
+    def soft(self, features: bool = True, known: bool = True) -> "Problem":
         """This problem with every condition as a loss term (``hard=False``), nothing built in
-        (``features=False``: without the ``features=`` inputs too)."""
+        (``features=False``: without the ``features=`` inputs too; ``known=False``: without the known part,
+        so a model given to it is u itself)."""
         conditions = [copy.copy(c) for c in self.all_conditions]
         for c in conditions:
             if hasattr(c, "hard"):
                 c.hard = False
         return Problem(self.domain, self.pde, conditions, self.exact, reference=self.reference, name=self.name,
                        outputs=self.outputs, parameters=self.parameters, transform=self.transform,
-                       weights=self.weights, features=self.features if features else None, gauge=self.gauge_spec())
+                       weights=self.weights, features=self.features if features else None, gauge=self.gauge_spec(),
+                       known=self.known if known else None)
 
     # -- validation -------------------------------------------------------------------------------
 
@@ -323,10 +334,13 @@ class Problem:
         return call_points(self.reference, x, "reference", columns=len(self.outputs))
 
     def model_for_fields(self, model: nn.Module) -> nn.Module:
-        """The model as the solution sees it: with the hard constraint or transform applied."""
+        """The model as the solution sees it: with the hard constraint or transform applied (and ``known``
+        added)."""
         if self.hard or self.features:
-            return self.constraints.wrap(model)
-        return TransformedModel(model, self.transform) if self.transform is not None else model
+            model = self.constraints.wrap(model)
+        elif self.transform is not None:
+            model = TransformedModel(model, self.transform)
+        return model if self.known is None else with_known(model, self.known, len(self.outputs))
 
     def field(self, model: nn.Module, x: torch.Tensor, backend: str = "auto",
               record: DerivativeRecord | None = None) -> Field:
