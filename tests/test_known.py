@@ -73,3 +73,13 @@ def test_known_must_vanish_where_data_are_built_in():
         kp.Problem(square, lambda x, u: u.laplacian(), [kp.Dirichlet(0.0)], known=lambda x: x[:, 0:1])
     soft = kp.Problem(square, lambda x, u: u.laplacian(), [kp.Dirichlet(0.0, hard=False)], known=lambda x: x[:, 0:1])
     assert soft.known is not None  # a loss term sees u = known + w: nothing to keep
+
+
+def test_formula_refuses_a_known_part_it_cannot_write():
+    from kanpde.symbolic import network_formula
+    from test_symbolic import _snapped_kan
+
+    problem = kp.Problem(kp.Rectangle((-1, -1), (1, 1)), lambda x, u: u.laplacian(), [kp.Dirichlet(0.0, hard=False)],
+                         known=lambda x: x[:, :1] * x[:, 1:])
+    with pytest.raises(ValueError, match="known= part"):
+        network_formula(kp.Solution(problem, _snapped_kan([2, 1])))
