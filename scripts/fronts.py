@@ -1,4 +1,12 @@
-"""Burgers (problems/burgers1d) with moving knots: no shock coordinate, the knots find the front.
+"""Sharp fronts: Burgers (problems/burgers1d) with moving knots, and the benchmark rows of both front problems.
+
+``--problem NAME --recommended [--plain]``: the problem's ``config()`` on ``problem()`` (burgers1d with its shock
+coordinate, allen_cahn1d with its known seam part; ``--plain`` without them) on a ``[inputs, 10, 1]`` KAN, as
+``kanpde solve NAME`` runs it; writes ``NAME_recommended_seed{S}.json`` (rel L2, wall and CPU seconds, threads,
+load, hardware) and ``.png`` (u with the first layer's knots in x per window, and the error map).
+``--page docs/benchmarks/fronts.md --from docs/benchmarks/fronts``: the benchmark page from those JSON files.
+
+Without ``--recommended`` (burgers1d only):
 
 A :class:`kanpde.MappedKAN` of (x, t) (``problem(features=False)``: no hand-made asinh coordinate) is
 trained in rounds, one per grid; after each round the first layer's x-knots move to equidistribute the
@@ -22,6 +30,8 @@ Measured, seed 0 (1 thread each, two runs side by side at load 10-14, so the sec
 
 Usage: OMP_WAIT_POLICY=PASSIVE python scripts/fronts.py [--seed 0] [--grids 5 10 20] [--lm 15]
        [--points 3000] [--ssbroyden 0] [--width 10] [--threads 2] [--no-move] [--sampling vrba|rad|none]
+       python scripts/fronts.py --problem allen_cahn1d --recommended --seed 0 --threads 1 --out docs/benchmarks/fronts
+       python scripts/fronts.py --page docs/benchmarks/fronts.md --from docs/benchmarks/fronts
 """
 
 from __future__ import annotations
@@ -219,6 +229,16 @@ RECORDS = {  # as quoted in issue #29 (not rerun here): rel L2, method, hardware
 }
 
 
+EARLIER = [  # runs of earlier sessions, as their commits and the problem docstrings record them
+    "burgers1d, `config()` with the shock coordinate (16 LM windows): 7.25e-4 / 6.14e-4 / 9.49e-4 (seeds 0 / 1 / 2), "
+    "2 threads, 496 / 465 / 506 s wall at load 3-4 (`scripts/time_accuracy.py --problems burgers1d`)",
+    "burgers1d without the shock coordinate, moving knots that follow u (`scripts/fronts.py --marching`): 1.87e-2 "
+    "(seed 0, 2 threads, 1041 s wall at load ~10); uniform knots 3.29e-2",
+    "allen_cahn1d, the same `config()` without the known seam part: 8.3e-4 / 8.2e-4 / 8.6e-4 (seeds 0 / 1 / 2, "
+    "1 thread, 441 CPU s for seed 0)",
+]
+
+
 def page(folder: Path) -> str:
     """The benchmark page (markdown) from the JSON files ``scripts/fronts.py --recommended`` wrote in ``folder``:
     one row per problem and mode (every seed, the worst, wall and CPU seconds, threads, load, hardware), the
@@ -245,6 +265,10 @@ def page(folder: Path) -> str:
                      f"{max(r['rel_l2'] for r in runs):.2e} | {max(r['wall_seconds'] for r in runs):.0f} | "
                      f"{max(r['cpu_seconds'] for r in runs):.0f} | {runs[0]['threads']} | "
                      f"{max(max(r['load_average']) for r in runs):.1f} | {runs[0]['hardware']} |")
+    if not rows:
+        lines.append("| (no runs in the folder yet) | | | | | | | | | |")
+    lines += ["", "Measured earlier, not in these JSON files (the problem modules' docstrings say how):", ""]
+    lines += [f"- {line}" for line in EARLIER]
     lines += ["", "## Published records (quoted, not rerun here)", "",
               "| problem | rel L2 | method | hardware, time |", "|---|---|---|---|"]
     for name, records in RECORDS.items():
