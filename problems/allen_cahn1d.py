@@ -8,10 +8,14 @@ Conditions: periodic in x: u(-1, t) = u(1, t) and u_x(-1, t) = u_x(1, t)
             the derivative condition holds only for t > 0, where diffusion has
             smoothed the corner (within a few ε-lengths of t = 0 it is violated
             by the true solution, as in the original benchmark).
+Training:   ``problem()`` adds the known part :func:`seam` (``kp.Problem(known=)``): the decay of u0's kink at
+            the periodic seam, which a periodic network cannot hold; ``problem(seam_part=False)`` is the
+            plain problem.
 Reference:  a fine :func:`kanpde.fd.allen_cahn` run (Strang splitting, exact
             reaction flow + Crank-Nicolson diffusion) on n = 4096 intervals and
             nt = 4000 steps, 201 saved time levels; its estimated max error is
-            ~5e-5 (spatial, from an h-refinement study). It is computed on first use (about
+            ~5e-5 (spatial, from an h-refinement study); against a 2x finer run (8192, 8000) it
+            differs by 1.2e-6 rel L2 (3.6e-5 max) on the evaluation grid. It is computed on first use (about
             a second), cached in memory and as ``allen_cahn1d_*.npz`` under
             ``results/cache/`` (or ``$KANPDE_CACHE_DIR``), never downloaded.
             :func:`reference` interpolates it with the not-a-knot cubic tensor
@@ -130,14 +134,21 @@ def config() -> kp.TrainConfig:
       (grids 20-40 fit the training points 10-100x better than fresh ones; the windows mostly keep
       a step of the grid-20 or grid-40 stage before its last).
 
-    Measured on one thread by a runner doing exactly the row of
+    With the known seam part (``problem()``, :func:`seam`): rel L2 **3.77e-05** (seed 0, 1 thread, 218 CPU s;
+    2798 s wall under ``nice -n 19`` at load 19), by
+    ``python scripts/fronts.py --problem allen_cahn1d --recommended --seed 0 --threads 1``
+    (docs/benchmarks/fronts.md); seeds 1 and 2 were not run (the shared machine's CPU ran out).
+
+    Without it (``problem(seam_part=False)``), measured on one thread by a runner doing exactly the row of
     ``python scripts/time_accuracy.py --problems allen_cahn1d --seeds 0 1 2 --threads 1``:
     rel L2 8.3e-4 / 8.2e-4 / 8.6e-4 (seeds 0 / 1 / 2; CPU time 441 s for seeds 0 and 2 (user + sys),
     wall 790-875 s on the shared 2-core box under a load average of 6-8).
-    Floor: the initial data are not C¹-periodic, and the windows, exact at their start with a
-    periodic network, keep that slope jump (u_x(1) - u_x(-1) = -4) at the seam x = ±1 forever where the
-    reference smooths it (at t = 1: -1.006 against -1.000); without the two seam columns of the
-    evaluation grid the rel L2 is 3.6e-5 / 6.0e-5 / 1.2e-4, so the seam is nearly all of it. Before (every refinement refitted, 3000 points, 2 threads):
+    That floor was the seam: the initial data are not C¹-periodic, and the windows, exact at their start
+    with a periodic network, kept that slope jump (u_x(1) - u_x(-1) = -4) at x = ±1 for ever where the
+    reference smooths it (at t = 1: -1.006 against -1.000); without the two seam columns of the evaluation
+    grid the rel L2 was 3.6e-5 / 6.0e-5 / 1.2e-4. :func:`seam` carries the kink's decay, so the seam columns
+    are as good as the rest; what is left sits at the interfaces of the last window (t > 0.75, ~1e-4
+    pointwise; the figure on the benchmark page). Before (every refinement refitted, 3000 points, 2 threads):
     9.7e-3 / 8.3e-4 / 8.3e-4.
     """
     return kp.TrainConfig(schedule=[kp.Adam(100), kp.LM(15, grid=5), kp.LM(15, grid=10), kp.LM(20, grid=20),
