@@ -254,7 +254,8 @@ def page(folder: Path) -> str:
              "problem's `config()` on a `[inputs, 10, 1]` KAN, one process on one thread under `nice -n 19` on a "
              "shared, loaded 2-core machine, so the wall seconds are inflated (CPU s: the process's own CPU time). "
              "Errors: rel L2 against the problem's reference on its dense evaluation grid.", "",
-             "| problem | setup | seeds | rel L2 per seed | worst | wall s (max) | CPU s (max) | threads | load | hardware |",
+             "| problem | setup | seeds | rel L2 per seed | worst | wall s (max) | CPU s (max) | threads | load "
+             "| hardware |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for (name, mode), runs in sorted(rows.items()):
         runs = sorted(runs, key=lambda r: r["seed"])
@@ -316,7 +317,8 @@ def main(argv=None) -> None:
         summary, solution = run_marching(args.seed, args.move, args.width) if args.marching else \
             run(args.seed, args.grids, args.lm, args.points, args.ssbroyden, args.width, args.move,
                 None if args.sampling == "none" else args.sampling)
-        stem = args.out / f"burgers1d_{'marching_' if args.marching else ''}{'moved' if args.move else 'uniform'}_seed{args.seed}"
+        kind = f"{'marching_' if args.marching else ''}{'moved' if args.move else 'uniform'}"
+        stem = args.out / f"burgers1d_{kind}_seed{args.seed}"
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(stem.with_suffix(".json"), summary)
     figure(solution, stem.with_suffix(".png"), args.problem)

@@ -7,7 +7,8 @@ decaying kink of Allen-Cahn's initial data at its periodic seam (problems/allen_
 and errors see u; the jet adds K's derivatives (autograd, cached per point set) to the network's.
 
 K must vanish where the network's data are built in, so u keeps them: at the initial time (its time
-derivative too for a second-order-in-time problem) and on a built-in Dirichlet boundary (:func:`check_known` checks sample points).
+derivative too for a second-order-in-time problem) and on a built-in Dirichlet boundary
+(:func:`check_known` checks sample points).
 """
 
 from __future__ import annotations
