@@ -134,10 +134,10 @@ def config() -> kp.TrainConfig:
       (grids 20-40 fit the training points 10-100x better than fresh ones; the windows mostly keep
       a step of the grid-20 or grid-40 stage before its last).
 
-    With the known seam part (``problem()``, :func:`seam`): rel L2 **3.77e-05** (seed 0, 1 thread, 218 CPU s;
-    2798 s wall under ``nice -n 19`` at load 19), by
-    ``python scripts/fronts.py --problem allen_cahn1d --recommended --seed 0 --threads 1``
-    (docs/benchmarks/fronts.md); seeds 1 and 2 were not run (the shared machine's CPU ran out).
+    With the known seam part (``problem()``, :func:`seam`): rel L2 **3.77e-05 / 1.15e-05 / 3.79e-05**
+    (seeds 0 / 1 / 2; 1 thread each, 218 / 220 / 221 CPU s; wall 2798 s at most under ``nice -n 19`` at load 19), by
+    ``python scripts/fronts.py --problem allen_cahn1d --recommended --seed S --threads 1``
+    (docs/benchmarks/fronts.md).
 
     Without it (``problem(seam_part=False)``), measured on one thread by a runner doing exactly the row of
     ``python scripts/time_accuracy.py --problems allen_cahn1d --seeds 0 1 2 --threads 1``:
