@@ -20,9 +20,10 @@ FORMAT = "kanpde-marching-1"
 class MarchedSolution(Solution):
     """Time windows stitched into one solution.
 
-    ``model`` is u, a :class:`TimeWindows` (each window builds in its initial data and what
-    :func:`kanpde.pde.windows.window_plan` says); ``network`` is that same module (the
-    windows' trained networks are ``[w.net for w in network.windows]``). Predictions,
+    ``network`` is a :class:`TimeWindows` (each window builds in its initial data and what
+    :func:`kanpde.pde.windows.window_plan` says; the windows' trained networks are
+    ``[w.net for w in network.windows]``); ``model`` is u: that same module, plus the problem's
+    ``known`` part where it has one. Predictions,
     errors, export and figures cover the whole interval like any :class:`Solution`;
     :meth:`save` / :meth:`Solution.load` keep every window. The windows hold their own
     transform and feature inputs, so ``problem`` is kept as ``problem.soft(features=False)`` (nothing
@@ -37,11 +38,11 @@ class MarchedSolution(Solution):
     @property
     def edges(self) -> list[float]:
         """Window edges ``[t_0, ..., t_K]``."""
-        return list(self.model.edges)
+        return list(self.network.edges)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write a checkpoint atomically: every window's network, the edges, history and config."""
-        windows = self.model.windows
+        windows = self.network.windows
         specs = [model_spec(w.net) for w in windows]
         if any(s is None for s in specs):
             raise ValueError("only KAN and MLP windows can be saved; got "
@@ -50,9 +51,9 @@ class MarchedSolution(Solution):
             "format": FORMAT,
             "window_specs": specs,
             "edges": self.edges,
-            "time_axis": int(self.model.axis),
+            "time_axis": int(self.network.axis),
             "order": int(windows[0].order),
-            "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "state_dict": {k: v.detach().cpu() for k, v in self.network.state_dict().items()},
             "history": self.history.to_dict(),
             "config": _plain(self.config),
             "parameters": {k: float(v) for k, v in self.parameters.items()},

@@ -17,6 +17,7 @@ from .fields import DerivativeRecord, Field
 from .functions import call_points
 from .params import (ParamConstraints, ParamDomain, ParamValues, check_params, constant, fix, fix_condition, label,
                      lift_condition, lift_function, param_columns, split)
+from .known import check_known, with_known
 from .validate import check_conditions_agree, check_pde_signature
 from ..geometry.domains import Domain
 
@@ -153,6 +154,9 @@ class Problem:
             The pde, the conditions' functions and ``exact`` then take the values last (``pde(x, u, p)``,
             ``value(x, p)``, ``exact(x, p)`` with ``p.name`` an ``(N, 1)`` column) and the network takes
             ``(x, mu)``; ``problem.domain`` is the domain times the ranges, ``problem.space`` the domain.
+        known: a known part of the solution ``known(x) -> (N, m)``: ``u = known + w`` with the network (and
+            what is built in) representing w (:mod:`kanpde.pde.known`), e.g. a kink the network's
+            embedding cannot hold; it must vanish at the initial time and on a built-in Dirichlet boundary.
 
     Raises:
         TypeError, ValueError: for a domain, pde, condition or exact solution that
@@ -164,7 +168,7 @@ class Problem:
                  *, reference: Callable | None = None, name: str = "problem", outputs: Sequence[str] | None = None,
                  parameters: dict[str, float] | None = None, transform: Callable | None = None,
                  weights: dict[str, float] | None = None, features: Sequence[Callable] | None = None,
-                 gauge: dict | None = None, params: dict | None = None):
+                 gauge: dict | None = None, params: dict | None = None, known: Callable | None = None):
         if not isinstance(domain, Domain):
             raise TypeError(f"domain must be a kanpde Domain (Interval, Rectangle, Box, Disk, ...), got {type(domain).__name__}")
         if not callable(pde):
@@ -201,6 +205,13 @@ class Problem:
         self.conditions += self._gauge_conditions()
         self.terms = self._term_names(self.conditions)  # the Problem's names; conditions stay untouched
         self.built_in = self._term_names(self.hard)     # names of the conditions built into u
+        self.known = _check_callable(known, "known", "known(x) -> (N, m)")
+        if known is not None:
+            if self.params:
+                raise ValueError("params= cannot be combined with known=; give one of them")
+            if transform is not None:
+                raise ValueError("known= and transform= cannot be combined: put the known part into the transform")
+            check_known(known, domain, self.all_conditions, self.hard, len(self.outputs))
         if exact is not None:
             self._check_exact()
 
@@ -217,22 +228,24 @@ class Problem:
             raise ValueError(f"a hard constraint needs exactly one Dirichlet condition on the whole boundary, "
                              f"problem {self.name!r} has {len(whole)}")
         conditions = [Dirichlet(c.value, hard=True, name=c.name) if c is whole[0] else c for c in self.all_conditions]
-        return self._copy(conditions, self.features)
+        return self._copy(conditions, self.features, self.known)
 
-    def soft(self, features: bool = True) -> "Problem":
+    def soft(self, features: bool = True, known: bool = True) -> "Problem":
         """This problem with every condition as a loss term (``hard=False``), nothing built in
-        (``features=False``: without the ``features=`` inputs too)."""
+        (``features=False``: without the ``features=`` inputs too; ``known=False``: without the known part,
+        so a model given to it is u itself)."""
         conditions = [copy.copy(c) for c in self.all_conditions]
         for c in conditions:
             if hasattr(c, "hard"):
                 c.hard = False
-        return self._copy(conditions, self.features if features else None)
+        return self._copy(conditions, self.features if features else None, self.known if known else None)
 
-    def _copy(self, conditions, features) -> "Problem":
-        """This problem with other conditions and features (the user's domain and functions)."""
+    def _copy(self, conditions, features, known) -> "Problem":
+        """This problem with other conditions, features and known part (the user's domain and functions)."""
         return Problem(self.space, self.pde, conditions, self.user_exact, reference=self.user_reference,
                        name=self.name, outputs=self.outputs, parameters=self.parameters, transform=self.transform,
-                       weights=self.weights, features=features, gauge=self.gauge_spec(), params=self.params or None)
+                       weights=self.weights, features=features, gauge=self.gauge_spec(), params=self.params or None,
+                       known=known)
 
     def at(self, **values) -> "Problem":
         """One member of the family (``params=``): this problem at fixed values, e.g. ``problem.at(k=2.5)``,
@@ -379,10 +392,13 @@ class Problem:
         return call_points(self.reference, x, "reference", columns=len(self.outputs))
 
     def model_for_fields(self, model: nn.Module) -> nn.Module:
-        """The model as the solution sees it: with the hard constraint or transform applied."""
+        """The model as the solution sees it: with the hard constraint or transform applied (and ``known``
+        added)."""
         if self.hard or self.features:
-            return self.constraints.wrap(model)
-        return TransformedModel(model, self.transform) if self.transform is not None else model
+            model = self.constraints.wrap(model)
+        elif self.transform is not None:
+            model = TransformedModel(model, self.transform)
+        return model if self.known is None else with_known(model, self.known, len(self.outputs))
 
     def field(self, model: nn.Module, x: torch.Tensor, backend: str = "auto",
               record: DerivativeRecord | None = None) -> Field:

@@ -64,6 +64,9 @@ def sympy_solution_expr(solution, simplify: bool = True, digits: int | None = No
     if problem is not None and getattr(problem, "features", None):
         raise ValueError(f"formula() cannot write the problem's {len(problem.features)} features= inputs (torch "
                          "functions) as sympy; solve without features= for a formula")
+    if problem is not None and getattr(problem, "known", None) is not None:
+        raise ValueError("formula() cannot write the problem's known= part (a torch function) as sympy; solve "
+                         "without known= for a formula")
     names = problem.domain.names if problem is not None else [f"x{i}" for i in range(model.in_dim)]
     symbols = sp.symbols(list(names), real=True)
     inputs, lift, factor = transform(problem, symbols) if problem is not None and problem.hard else \

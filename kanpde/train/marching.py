@@ -58,7 +58,8 @@ def window_problem(problem: Problem, start: float, end: float, plan: WindowPlan 
     domain = problem.domain
     sub = SpaceTime(domain.spatial, TimeInterval(start, end, name=domain.names[domain.time_axis]))
     return Problem(sub, problem.pde, window_conditions(problem, plan), problem.exact, reference=problem.reference,
-                   name=problem.name, outputs=problem.outputs, parameters=problem.parameters, weights=problem.weights)
+                   name=problem.name, outputs=problem.outputs, parameters=problem.parameters, weights=problem.weights,
+                   known=problem.known)
 
 
 def _merge(history: History, part: History, window: int) -> None:
