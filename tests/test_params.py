@@ -63,6 +63,8 @@ def test_problem_params_validation():
         kp.Problem(domain, lambda x, u: u.laplacian(), [kp.Dirichlet(0.0)], params={"k": kp.Range(0, 1)})
     with pytest.raises(ValueError, match="parameters="):
         kp.Problem(domain, pde, [kp.Dirichlet(0.0)], params={"k": kp.Range(0, 1)}, parameters={"c": 1.0})
+    with pytest.raises(ValueError, match="known="):
+        kp.Problem(domain, pde, [kp.Dirichlet(0.0)], params={"k": kp.Range(0, 1)}, known=lambda x: 0 * x[:, :1])
     # a (lo, hi) pair is a Range; a problem without params keeps pde(x, u)
     p = kp.Problem(domain, pde, [kp.Dirichlet(0.0)], params={"k": (1, 2)})
     assert p.params == {"k": kp.Range(1, 2)} and p.input_dim == 3 and p.space is domain
