@@ -19,7 +19,9 @@ keep their corner nodes). Then:
   it, its normals are radial, and its distance function is the circle's;
 - distance functions (2-D): :class:`~kanpde.geometry.distance.SmoothDistance` of a few
   primitives per side: whole circles, arcs (part of a circle loop), and straight runs of
-  facets merged into one segment each; smooth (no dip at every mesh vertex) and O(primitives)
+  facets merged into one segment each; a closed outer loop of at most 8 straight runs that is
+  convex becomes one :class:`~kanpde.geometry.distance.ConvexPolygon` (smooth at its corners,
+  where segments give a Hessian ~ 1/r); smooth (no dip at every mesh vertex) and O(primitives)
   per point, with closed-form derivatives;
 - export: :func:`kanpde.export_solution` writes on the file's own points and cells.
 """
@@ -32,7 +34,7 @@ from itertools import combinations
 import numpy as np
 import torch
 
-from .distance import Arc, Circle, SmoothDistance, merge_collinear
+from .distance import Arc, Circle, ConvexPolygon, SmoothDistance, convex_loop, merge_collinear
 from .domains import Domain, _check_names, _default_names, _Patch
 from .shapes import box_grid_inside, simplex_measures, simplex_points
 
@@ -534,13 +536,25 @@ class MeshDomain(Domain):
                 c = owner[run[0]]
                 if c < 0:
                     whole = bool(closed and len(cuts) == 0)
-                    out += merge_collinear(pts[:-1] if whole else pts, whole, tol)
+                    segments = merge_collinear(pts[:-1] if whole else pts, whole, tol)
+                    out += self._convex_outer(segments, chain) if whole else segments
                 else:
                     circle = self._circles[c]
                     mid = pts[len(pts) // 2] if len(pts) > 2 else \
                         circle.center + circle.radius * _unit(pts.mean(axis=0) - circle.center)
                     out.append(Arc(circle.center, circle.radius, circle.sign, pts[0], pts[-1], mid))
         return out
+
+    def _convex_outer(self, segments: list, chain: np.ndarray) -> list:
+        """A closed loop of merged segments as one :class:`ConvexPolygon` when it is convex, has few edges and
+        holds the domain (its facets' outward normals point away from its centre); else the segments."""
+        vertices = np.array([s.p for s in segments])
+        if not convex_loop(vertices):
+            return segments
+        mid = self._points_[self._facets[chain]].mean(axis=1)                     # (m, 2)
+        if np.mean(((mid - vertices.mean(axis=0)) * self._normals[chain]).sum(1)) <= 0:
+            return segments  # a polygonal hole: its lines pass through the domain
+        return [ConvexPolygon(vertices)]
 
     def adf(self, sides=None) -> SmoothDistance:
         """Smooth distance function zero on the boundary facets of the chosen sides (2-D meshes);
