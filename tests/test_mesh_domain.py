@@ -382,6 +382,12 @@ def test_convex_outer_loop_is_one_polygon_with_bounded_second_derivatives():
     assert laplacian(phi, near).max() < 10
     segments = SmoothDistance(merge_collinear(np.array([(-1, -1), (1, -1), (1, 1), (-1, 1)], float), True, 1e-12))
     assert laplacian(segments, near).max() > 1000                                # the four segments: ~0.5 / r
+    # exact zeros (corners and sides in an evaluation grid): autograd gradients stay finite (1 / 0 gave NaN)
+    corners = torch.tensor([[1.0, 1.0], [-1.0, 1.0], [1.0, 0.0], [0.35, 0.0]], dtype=torch.float64,
+                           requires_grad=True)
+    value = phi(corners)
+    (grad,) = torch.autograd.grad(value.sum(), corners)
+    assert value.abs().max() < 1e-12 and torch.isfinite(grad).all()
 
 
 def test_a_polygonal_hole_keeps_its_segments():

@@ -366,7 +366,16 @@ class SmoothDistance:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         y = self._spatial(x)
         parts = torch.stack([p.value(y) for p in self.primitives], dim=1)   # (N, k)
-        return parts[:, :1] if parts.shape[1] == 1 else r_equivalence(parts)
+        if parts.shape[1] == 1:
+            return parts
+        # a point where a primitive is exactly 0 (a mesh corner in an evaluation grid): 1 / 0 would give
+        # autograd inf * 0 = NaN; there phi is that primitive (value 0, gradient its own: r_i = 1)
+        zero = parts == 0
+        phi = r_equivalence(torch.where(zero, torch.ones_like(parts), parts))
+        if not zero.any():
+            return phi
+        vanishing = parts.gather(1, zero.to(torch.int8).argmax(dim=1, keepdim=True))  # (N, 1)
+        return torch.where(zero.any(dim=1, keepdim=True), vanishing, phi)
 
     def jet(self, x: torch.Tensor):
         """``(value (N,), gradient (N, D), Hessian (N, D, D))`` in the full input columns."""
