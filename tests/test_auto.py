@@ -68,7 +68,9 @@ def test_nonlinear_evolution_gets_time_windows_and_a_linear_one_does_not():
     # each of the 4 windows gets a quarter of the coefficient budget: the ladder stops at the floor, grid 40
     # (reaction_diffusion: grid 80 in every window ran past 10 minutes; its first window was 7.8e-8 at 40)
     assert heat_d["final_grid"] == 80 and fisher_d["final_grid"] == 40 and fisher_d["grids"][-1] == 40
-    assert fisher_d["estimate_seconds"] > 3 * heat_d["estimate_seconds"] * (43 / 83) ** 2  # four windows
+    assert fisher_d["estimate_seconds"] > 3 * heat_d["estimate_seconds"] * (43 / 83) ** 2 * 3000 / 6000  # 4 windows
+    # the windows split the time axis' points (70 x 70 / 4 per window): the floor of 3000
+    assert fisher_d["interior_points"] == 3000 < heat_d["interior_points"]
 
 
 def test_final_grid_takes_a_ladder_grid_within_its_slack():

@@ -244,11 +244,12 @@ def auto_final_grid(widths: list[int], waves: list[float], k: int = 3, windows: 
     return next((g for g in AUTO_GRIDS if g >= max(budget, wanted)), AUTO_GRIDS[-1])
 
 
-def auto_points(dim: int, waves: list[float], coefficients: int) -> int:
+def auto_points(dim: int, waves: list[float], coefficients: int, windows: int = 1) -> int:
     """Interior points: ``prod_i n_D * max(1, w_i)`` over the spatial-temporal axes (n_D from
-    :data:`POINTS_PER_AXIS`), at least two per coefficient and 3000, at most 40 000, in 500s."""
+    :data:`POINTS_PER_AXIS`), split among ``windows`` time windows (each holds its share of the time axis),
+    at least two per coefficient and 3000, at most 40 000, in 500s."""
     per_axis = POINTS_PER_AXIS.get(dim, 0)
-    resolved = math.prod(per_axis * max(1.0, w) for w in waves) if per_axis else 0
+    resolved = math.prod(per_axis * max(1.0, w) for w in waves) / windows if per_axis else 0
     points = max(BASE_POINTS, POINTS_PER_COEFFICIENT * coefficients, resolved)
     return int(min(MAX_AUTO_POINTS, 500 * math.ceil(points / 500)))
 
@@ -322,7 +323,7 @@ def auto_plan(problem, model, config):
     if isinstance(config.schedule, Sized) and has_grid:  # a model without a grid keeps TrainConfig's sizing
         changes["schedule"] = auto_schedule(final)
     if isinstance(config.interior_points, Sized) and has_grid:
-        changes["interior_points"] = auto_points(problem.domain.dim, waves, coefficients)
+        changes["interior_points"] = auto_points(problem.domain.dim, waves, coefficients, windows)
     points = changes.get("interior_points", config.interior_points)
     if isinstance(config.boundary_points, Sized) and has_grid:
         changes["boundary_points"] = int(min(4000, max(BASE_BOUNDARY, round(math.sqrt(points) * 6))))
