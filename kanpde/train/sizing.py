@@ -328,7 +328,7 @@ def auto_plan(problem, model, config):
     if isinstance(config.boundary_points, Sized) and has_grid:
         changes["boundary_points"] = int(min(4000, max(BASE_BOUNDARY, round(math.sqrt(points) * 6))))
     if marching:  # a nonlinear evolution: windows in turn
-        changes["marching"] = TimeMarching(windows=MARCHING_WINDOWS, keep_best=True)
+        changes["marching"] = TimeMarching(windows=MARCHING_WINDOWS, keep_best=True, warm_start=False)
     config = dataclasses.replace(config, **changes) if changes else config
     residuals = _probe(problem.soft(), torch_points(problem, 4)).shape[1]
     boundary_rows = config.boundary_points * len(problem.conditions) * len(problem.outputs)
