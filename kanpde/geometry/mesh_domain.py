@@ -38,7 +38,7 @@ from .distance import Arc, Circle, ConvexPolygon, SmoothDistance, convex_loop, m
 from .domains import Domain, _check_names, _default_names, _Patch
 from .shapes import box_grid_inside, simplex_measures, simplex_points
 
-__all__ = ["MeshDomain"]
+__all__ = ["MeshDomain", "SimplexLocator"]
 
 _SIMPLEX = {"triangle": 3, "triangle6": 3, "triangle7": 3, "tetra": 4, "tetra10": 4}
 _QUAD = {"quad": 4, "quad8": 4, "quad9": 4}
@@ -65,6 +65,50 @@ def _facet_simplices(kind: str, cells: np.ndarray) -> np.ndarray:
 
 def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v)
+
+
+class SimplexLocator:
+    """The cell holding each point of a simplicial mesh, in O(log cells) per point: a KD-tree of the cell
+    centroids gives candidates (the k nearest, k growing for the points not yet found), a barycentric test
+    decides; no cell whose centroid lies farther than ``reach`` (the largest centroid-vertex distance) can
+    hold the point, so the search stops there.
+
+    Args:
+        points: ``(P, d)`` node coordinates.  simplices: ``(C, d + 1)`` node indices.
+    """
+
+    def __init__(self, points: np.ndarray, simplices: np.ndarray):
+        from scipy.spatial import cKDTree
+
+        self.vertices = np.asarray(points, float)[np.asarray(simplices)]            # (C, d+1, d)
+        edge = self.vertices[:, 1:] - self.vertices[:, :1]
+        self.inverse = np.linalg.inv(np.transpose(edge, (0, 2, 1)))                # (C, d, d): x -> barycentric
+        centroids = self.vertices.mean(axis=1)
+        self.reach = float(np.linalg.norm(self.vertices - centroids[:, None], axis=-1).max())
+        self.tree = cKDTree(centroids)
+
+    def inside(self, x: np.ndarray, cells: np.ndarray, eps: float) -> np.ndarray:
+        """``(n, k)`` bool: point i inside candidate cell ``cells[i, j]``."""
+        rel = x[:, None, :] - self.vertices[cells, 0]                              # (n, k, d)
+        lam = np.einsum("nkij,nkj->nki", self.inverse[cells], rel)
+        return np.all(lam >= -eps, axis=-1) & (lam.sum(-1) <= 1 + eps)
+
+    def __call__(self, x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+        """``(n,)`` index of a cell holding each point of ``x`` ``(n, d)``, -1 outside the mesh."""
+        cells = len(self.vertices)
+        found, todo, k = np.full(len(x), -1), np.arange(len(x)), 8
+        while len(todo):
+            k = min(k, cells)
+            dist, near = self.tree.query(x[todo], k=k, distance_upper_bound=self.reach * (1 + 1e-9))
+            dist, near = dist.reshape(len(todo), k), near.reshape(len(todo), k)
+            valid = near < cells
+            hit = self.inside(x[todo], np.where(valid, near, 0), eps) & valid
+            first = hit.argmax(axis=1)
+            found[todo] = np.where(hit.any(axis=1), near[np.arange(len(todo)), first], -1)
+            # a point whose k-th neighbour is still within reach may sit in a cell further down the list
+            todo = todo[(found[todo] < 0) & np.isfinite(dist[:, -1]) & (k < cells)]
+            k *= 4
+        return found
 
 
 class MeshDomain(Domain):
@@ -107,9 +151,6 @@ class MeshDomain(Domain):
         edge = self._vertices[:, 1:] - self._vertices[:, :1]
         self._inverse = np.linalg.inv(np.transpose(edge, (0, 2, 1)))               # (C, d, d): x -> barycentric
         self._tree, self._facet_trees = None, {}
-        centroids = self._vertices.mean(axis=1)
-        self._centroids = centroids
-        self._reach = float(np.linalg.norm(self._vertices - centroids[:, None], axis=-1).max())
         self._circles, self._facet_circle = self._find_circles() if d == 2 else ([], np.full(len(self._facets), -1))
 
     # -- construction ---------------------------------------------------------------
@@ -258,11 +299,7 @@ class MeshDomain(Domain):
         return np.all(lam >= -eps, axis=-1) & (lam.sum(-1) <= 1 + eps)
 
     def _inside(self, x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
-        """2-D: matplotlib's trapezoid map (O(log cells) per point). 3-D: barycentric test against the
-        cells whose centroids lie within ``reach`` (the largest centroid-vertex distance) of each
-        point: no cell farther away can hold it."""
-        from scipy.spatial import cKDTree
-
+        """2-D: matplotlib's trapezoid map (O(log cells) per point). 3-D: :class:`SimplexLocator`."""
         if self.dim == 2:
             if self._tree is None:
                 from matplotlib.tri import TrapezoidMapTriFinder, Triangulation
@@ -270,19 +307,8 @@ class MeshDomain(Domain):
                 self._tree = TrapezoidMapTriFinder(Triangulation(*self._points_.T, self._cells))
             return np.asarray(self._tree(x[:, 0], x[:, 1])) >= 0
         if self._tree is None:
-            self._tree = cKDTree(self._centroids)
-        found, todo, k = np.zeros(len(x), bool), np.arange(len(x)), 8
-        while len(todo):
-            k = min(k, len(self._cells))
-            dist, near = self._tree.query(x[todo], k=k, distance_upper_bound=self._reach * (1 + 1e-9))
-            dist, near = dist.reshape(len(todo), k), near.reshape(len(todo), k)
-            valid = near < len(self._cells)
-            hit = self._in_cells(x[todo], np.where(valid, near, 0), eps) & valid
-            found[todo] = hit.any(axis=1)
-            # a point whose k-th neighbour is still within reach may sit in a cell further down the list
-            todo = todo[~found[todo] & np.isfinite(dist[:, -1]) & (k < len(self._cells))]
-            k *= 4
-        return found
+            self._tree = SimplexLocator(self._points_, self._cells)
+        return self._tree(x, eps) >= 0
 
     def _facet_distances(self, x: np.ndarray, cand: np.ndarray) -> np.ndarray:
         """``(n, k)`` distances from point i to the boundary facets ``cand[i, j]`` (2-D: a facet of a
