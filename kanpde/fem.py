@@ -198,8 +198,12 @@ class FEMSolution:
 
     def _cells(self, pts: np.ndarray) -> np.ndarray:
         """Containing cell per point, -1 outside (matplotlib's trapezoid map: fast on many points)."""
-        if self.mesh.p.shape[0] != 2:
-            return self.mesh.element_finder(mapping=self.basis.mapping)(*pts.T)
+        if self.mesh.p.shape[0] != 2:  # skfem's finder tests every point against every candidate of all points
+            from .geometry.mesh_domain import SimplexLocator
+
+            if getattr(self, "_locator", None) is None:
+                self._locator = SimplexLocator(self.mesh.p.T, self.mesh.t.T)
+            return self._locator(pts)
         from matplotlib.tri import Triangulation
         finder = Triangulation(self.mesh.p[0], self.mesh.p[1], self.mesh.t.T).get_trifinder()
         return np.asarray(finder(pts[:, 0], pts[:, 1]))

@@ -1,14 +1,15 @@
 """Cost per point of a mesh domain's smooth distance function against its facet count.
 
-Builds annulus meshes (two circles, sides "inner" and "outer") and bracket-like polygon meshes
-with about 1k, 10k and 100k boundary facets, and times, on one point set each:
+Builds annulus meshes (two circles, sides "inner" and "outer") with about 1k, 10k and 100k boundary
+facets, and times, on one point set each:
 ``adf()`` construction (once per mesh and side set), building the point-location trees (once
 per mesh), the value, the closed-form jet (value, gradient, Hessian), point location
 (``contains``, trees built), and the previous per-facet R-equivalence for comparison (on at most
 10k facets: it needs an (N, facets) array). Per-point costs are the ones that must not grow.
 
-Usage:  python scripts/mesh_distance_cost.py [--facets 1000 10000 100000] [--points 4000]
-Prints one row per size and the ratio of the largest to the smallest time per point.
+Usage:  python scripts/mesh_distance_cost.py [--facets 1000 10000 100000] [--points 4000] [--json FILE]
+Prints one row per size and the ratio of the largest to the smallest time per point; ``--json`` also
+writes the rows and ratios (docs/benchmarks/mesh_distance_cost.json holds the recorded run).
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--facets", type=int, nargs="+", default=[1000, 10_000, 100_000])
     parser.add_argument("--points", type=int, default=4000)
+    parser.add_argument("--json", help="write the rows and the per-point ratios to this file")
     args = parser.parse_args(argv)
     rows = [measure(f, args.points) for f in args.facets]
     keys = ["build", "index", "value", "jet", "contains", "old_value"]
@@ -93,9 +95,15 @@ def main(argv=None) -> list[dict]:
         print(f"{r['facets']:>8} {r['points']:>7} " + " ".join(
             f"{r[k]:>12.4g}" if k in r else f"{'-':>12}" for k in keys))
     first, last = rows[0], rows[-1]
-    for k in ("value", "jet", "contains"):
+    ratios = {k: last[k] / first[k] for k in ("value", "jet", "contains")}
+    for k, ratio in ratios.items():
         print(f"{k}: time per point at {last['facets']} facets / at {first['facets']} facets = "
-              f"{last[k] / first[k]:.2f} (facets x{last['facets'] / first['facets']:.0f})")
+              f"{ratio:.2f} (facets x{last['facets'] / first['facets']:.0f})")
+    if args.json:
+        from kanpde.io.results import write_json
+
+        write_json(args.json, {"command": "python scripts/mesh_distance_cost.py " + " ".join(argv or sys.argv[1:]),
+                               "threads": torch.get_num_threads(), "rows": rows, "ratio_largest_to_smallest": ratios})
     return rows
 
 

@@ -9,7 +9,7 @@ import torch
 import kanpde as kp
 from kanpde.cli import main
 from kanpde.train import sizing
-from kanpde.train.sizing import auto_plan, describe, wavelengths
+from kanpde.train.sizing import auto_final_grid, auto_plan, describe, wavelengths
 
 PI = math.pi
 
@@ -65,6 +65,17 @@ def test_nonlinear_evolution_gets_time_windows_and_a_linear_one_does_not():
     _, fisher_config, fisher_d = auto_plan(fisher, None, kp.TrainConfig(verbose=False))
     assert heat_config.marching is None and heat_d["windows"] == 1 and not heat_d["nonlinear"]
     assert fisher_config.marching.windows == 4 and fisher_d["nonlinear"]
+    # each of the 4 windows gets a quarter of the coefficient budget: the ladder stops at the floor, grid 40
+    # (reaction_diffusion: grid 80 in every window ran past 10 minutes; its first window was 7.8e-8 at 40)
+    assert heat_d["final_grid"] == 80 and fisher_d["final_grid"] == 40 and fisher_d["grids"][-1] == 40
+    assert fisher_d["estimate_seconds"] > 3 * heat_d["estimate_seconds"] * (43 / 83) ** 2 * 3000 / 6000  # 4 windows
+    # the windows split the time axis' points (70 x 70 / 4 per window): the floor of 3000
+    assert fisher_d["interior_points"] == 3000 < heat_d["interior_points"]
+
+
+def test_final_grid_takes_a_ladder_grid_within_its_slack():
+    assert auto_final_grid([2, 10, 1], [1.63], windows=4) == 40   # 25 x 1.63 = 40.75 knots: within 10 % of 40
+    assert auto_final_grid([2, 10, 1], [1.9], windows=4) == 80 and auto_final_grid([2, 10, 1], [0.5]) == 80
 
 
 def tiny_schedule(final, lm=True):

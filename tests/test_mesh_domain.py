@@ -261,12 +261,17 @@ def test_polygon_with_many_collinear_edges():
     assert torch.allclose(poly.adf()(x), plain.adf()(x), atol=1e-14, rtol=0)
 
 
-def test_cost_script_runs(capsys):
+def test_cost_script_runs(capsys, tmp_path):
+    import json
+
     import mesh_distance_cost
 
-    rows = mesh_distance_cost.main(["--facets", "40", "400", "--points", "50"])
+    rows = mesh_distance_cost.main(["--facets", "40", "400", "--points", "50", "--json", str(tmp_path / "c.json")])
     assert [r["facets"] for r in rows] == [40, 400] and all(r["jet"] > 0 for r in rows)
     assert "time per point" in capsys.readouterr().out
+    saved = json.loads((tmp_path / "c.json").read_text())
+    assert [r["facets"] for r in saved["rows"]] == [40, 400] and set(saved["ratio_largest_to_smallest"]) == \
+        {"value", "jet", "contains"}
 
 
 def test_three_d_mesh_says_why_no_side_is_built_in(tmp_path):
@@ -305,3 +310,111 @@ def test_annulus_laplace_with_both_sides_built_in(annulus):
                             boundary_points=100, seed=0, verbose=False)
     solution = kp.solve(problem, kp.KAN([2, 6, 1], grid=5, seed=0), config)
     assert solution.errors()["rel_l2"] < 1e-4
+
+
+# -- convex outer loops: one smooth polygon factor, no 1/r Hessian at the corners --------------------
+
+from kanpde.geometry.distance import ConvexPolygon, PointSetCache, convex_loop, merge_collinear  # noqa: E402
+
+
+def ring_mesh(inner, outer, n_ring=6, n_around=64):
+    """Triangles between two closed curves ``inner(t)``, ``outer(t)`` (rings of points): sides "inner", "outer"."""
+    t = np.linspace(0.0, 2 * np.pi, n_around, endpoint=False)
+    s = np.linspace(0.0, 1.0, n_ring + 1)[:, None, None]
+    points = ((1 - s) * inner(t).T[None] + s * outer(t).T[None]).reshape(-1, 2)
+    idx = np.arange(len(points)).reshape(n_ring + 1, n_around)
+    nxt = np.roll(idx, -1, axis=1)
+    quads = np.stack([idx[:-1], nxt[:-1], nxt[1:], idx[1:]], axis=-1).reshape(-1, 4)
+    loop = lambda ring: np.stack([ring, np.roll(ring, -1)], axis=1)  # noqa: E731
+    return kp.MeshDomain(points, np.concatenate([quads[:, [0, 1, 2]], quads[:, [0, 2, 3]]]),
+                         {"inner": loop(idx[0]), "outer": loop(idx[-1])})
+
+
+def circle(r):
+    return lambda t: np.stack([r * np.cos(t), r * np.sin(t)])
+
+
+def square(half):
+    """The square of half-width ``half`` along direction t (corners at t = pi/4 + k pi/2)."""
+    return lambda t: half * np.stack([np.cos(t), np.sin(t)]) / np.maximum(np.abs(np.cos(t)), np.abs(np.sin(t)))
+
+
+def laplacian(phi, x):
+    _, _, second = phi.derivatives(x, PAIRS)
+    return (second[:, 0, 0] + second[:, 0, 2]).abs()
+
+
+@pytest.mark.parametrize("vertices", [[(0, 0), (4, 0), (4, 2), (0, 2)], [(0, 0), (0, 2), (4, 2), (4, 0)],
+                                      [(0, 0), (1, 0), (1.5, 0.8), (0.5, 1.4), (-0.3, 0.7)]])
+def test_convex_polygon_zero_on_edges_positive_inside_jet_equals_autograd(vertices):
+    """Either orientation; the product of the edges' line factors (a polynomial)."""
+    v = np.array(vertices, float)
+    assert convex_loop(v) and not convex_loop(v[[0, 2, 1, 3]]) if len(v) == 4 else convex_loop(v)
+    phi = SmoothDistance([ConvexPolygon(v)])
+    s = np.linspace(0, 1, 50)[:, None]
+    edges = torch.as_tensor(np.concatenate([(1 - s) * v[i] + s * v[(i + 1) % len(v)] for i in range(len(v))]))
+    assert phi(edges).abs().max() < 1e-12
+    w = np.random.default_rng(0).dirichlet(np.ones(len(v)), 200)
+    x = torch.as_tensor(w @ v)                                                   # convex combinations: inside
+    assert (phi(x) > 0).all()
+    value, grad, second = phi.derivatives(x, PAIRS)
+    u, g, h = function_derivatives(phi, x, PAIRS, 2)
+    assert torch.allclose(value, u, atol=1e-12, rtol=0) and torch.allclose(grad, g, atol=1e-10, rtol=0)
+    assert torch.allclose(second, h, atol=1e-10, rtol=0)
+
+
+def test_convex_outer_loop_is_one_polygon_with_bounded_second_derivatives():
+    """A square plate with a round hole: the square is one ConvexPolygon (the R-equivalence of its four
+    segments had a Laplacian of -0.5/r at each corner); zero on both sides, jet equal to autograd."""
+    plate = ring_mesh(circle(0.35), square(1.0))
+    phi = plate.adf()
+    assert sorted(type(p).__name__ for p in phi.primitives) == ["Circle", "ConvexPolygon"]
+    for side in ("inner", "outer"):
+        b = torch.as_tensor(plate.sample_boundary(300, "halton", 0, side=side))
+        assert phi(b).abs().max() < 1e-10 and plate.adf([side])(b).abs().max() < 1e-10
+    x = interior(plate)
+    assert (phi(x) > 0).all()
+    value, grad, second = phi.derivatives(x, PAIRS)
+    v, g, s = function_derivatives(phi, x, PAIRS, 2)
+    assert torch.allclose(value, v, atol=1e-10, rtol=0) and torch.allclose(grad, g, atol=1e-10, rtol=0)
+    assert torch.allclose(second, s, atol=1e-10, rtol=0)
+    near = torch.tensor([[1 - r, 1 - r] for r in (1e-2, 1e-3, 1e-4)], dtype=torch.float64)
+    assert laplacian(phi, near).max() < 10
+    segments = SmoothDistance(merge_collinear(np.array([(-1, -1), (1, -1), (1, 1), (-1, 1)], float), True, 1e-12))
+    assert laplacian(segments, near).max() > 1000                                # the four segments: ~0.5 / r
+    # exact zeros (corners and sides in an evaluation grid): autograd gradients stay finite (1 / 0 gave NaN)
+    corners = torch.tensor([[1.0, 1.0], [-1.0, 1.0], [1.0, 0.0], [0.35, 0.0]], dtype=torch.float64,
+                           requires_grad=True)
+    value = phi(corners)
+    (grad,) = torch.autograd.grad(value.sum(), corners)
+    assert value.abs().max() < 1e-12 and torch.isfinite(grad).all()
+
+
+def test_a_polygonal_hole_keeps_its_segments():
+    """The lines of a hole's edges pass through the domain: the product would vanish there."""
+    holed = ring_mesh(square(0.3), circle(1.0))
+    phi = holed.adf()
+    assert sorted(type(p).__name__ for p in phi.primitives) == ["Circle"] + ["Segment"] * 4
+    assert (phi(interior(holed)) > 0).all()
+
+
+def test_point_set_cache_holds_a_jacobians_chunks():
+    """An LM iteration evaluates its points in chunks of 1024 rows, the validation and the evaluation sets:
+    the cache keeps more sets than that (4 thrashed: every chunk recomputed the lift and the factor)."""
+    calls, cache = [], PointSetCache()
+    chunks = [torch.full((3, 2), float(i)) for i in range(8)]
+    for _ in range(2):
+        for c in chunks:
+            cache.get(c, "key", lambda: calls.append(1) or len(calls))
+    assert len(calls) == len(chunks)
+
+
+def test_auto_path_says_why_a_dirichlet_condition_stays_soft(tmp_path):
+    """A 3-D mesh has no distance function: the plan records (and prints) the reason."""
+    from kanpde.train.sizing import auto_plan, describe
+
+    domain = kp.MeshDomain.from_file(hex_box_file(tmp_path))
+    problem = kp.Problem(domain, lambda x, u: u.laplacian(), [kp.Dirichlet(0.0)])
+    _, _, decisions = auto_plan(problem, None, kp.TrainConfig(verbose=False))
+    assert decisions["built_in"] == [] and "3-D mesh" in decisions["soft_dirichlet"]["Dirichlet(on=None)"]
+    assert "Dirichlet(on=None) soft: distance functions of 3-D mesh" in describe(decisions)

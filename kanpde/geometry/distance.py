@@ -21,7 +21,8 @@ Building blocks:
 disks, the domain's own ``signed_adf()`` / ``adf(side)`` methods for the others.
 
 :class:`SmoothDistance` is the R-equivalence of a few primitives (:class:`Segment`,
-:class:`Arc` = circle function trimmed by the half-plane of its chord, whole :class:`Circle`)
+:class:`Arc` = circle function trimmed by the half-plane of its chord, whole :class:`Circle`,
+:class:`ConvexPolygon` = product of its edges' line factors, smooth at its corners)
 with the value, gradient and Hessian in closed form (cached per point set by
 :class:`PointSetCache`). Polygons and 2-D meshes build theirs from merged primitives
 (:func:`merge_collinear`; meshes also recognise circles and arcs), so the function has no dip
@@ -38,7 +39,8 @@ import torch
 from .domains import Box, Disk, Domain
 
 __all__ = ["adf", "signed_adf", "segment_adf", "r_equivalence", "r_and", "r_or", "r_not", "SmoothDistance", "Segment",
-           "Circle", "Arc", "PointSetCache", "merge_collinear"]
+           "Circle", "Arc", "ConvexPolygon", "PointSetCache", "merge_collinear",
+           "convex_loop"]
 
 TorchFn = Callable[[torch.Tensor], torch.Tensor]
 
@@ -263,6 +265,62 @@ class Arc(Circle):
         return _trim_jet(*self._ft(x))
 
 
+class ConvexPolygon:
+    """A closed convex polygon with the domain inside it, as one primitive:
+    ``phi = prod_i 2 f_i / h_i`` over its edges, ``f_i`` the distance to edge i's line (positive inside) and
+    ``h_i`` the polygon's width across that line (the box factor for a rectangle). A polynomial: zero on every
+    edge, positive inside, and smooth at the corners, where the R-equivalence of trimmed segments has a
+    Hessian growing like 1/r (the plate of poisson_holes: Laplacian of phi -0.5/r at its corners; seed 0
+    with the segments 5.6e-5 rel L2 and max error 2.4e-4, with this factor 3.2e-5 and 8.5e-5). Not
+    normalised (``|grad phi|`` varies along each edge and vanishes at the corners); hard Dirichlet does
+    not need that.
+
+    Args:
+        vertices: ``(k, 2)`` corners in order (either orientation), the polygon convex.
+    """
+
+    def __init__(self, vertices):
+        v = np.asarray(vertices, float)
+        d = np.roll(v, -1, axis=0) - v                                      # (k, 2) edge vectors
+        inward = np.column_stack([-d[:, 1], d[:, 0]]) / np.linalg.norm(d, axis=1, keepdims=True)
+        if np.sum((v.mean(axis=0) - v) * inward) < 0:  # clockwise: flip to the inside
+            inward = -inward
+        width = np.array([np.max((v - v[i]) @ inward[i]) for i in range(len(v))])
+        self.vertices, self.slopes = v, 2 * inward / width[:, None]       # grad of each factor, (k, 2)
+        self.offsets = -(self.slopes * v).sum(1)                            # factor_i = slopes_i . x + offsets_i
+
+    def _factors(self, x):
+        a = torch.as_tensor(self.slopes).to(x)                              # (k, 2)
+        return x @ a.T + torch.as_tensor(self.offsets).to(x), a            # (N, k), (k, 2)
+
+    def value(self, x):
+        return self._factors(x)[0].prod(dim=1)
+
+    def jet(self, x):
+        g, a = self._factors(x)
+        k = g.shape[1]
+
+        def product_without(*skip):
+            keep = [i for i in range(k) if i not in skip]
+            return g[:, keep].prod(dim=1) if keep else torch.ones_like(g[:, 0])
+
+        grad = sum(product_without(i)[:, None] * a[i] for i in range(k))                      # (N, 2)
+        hess = sum(product_without(i, j)[:, None, None] * torch.outer(a[i], a[j])
+                   for i in range(k) for j in range(k) if i != j)                               # (N, 2, 2)
+        return g.prod(dim=1), grad, hess
+
+
+def convex_loop(vertices: np.ndarray, max_edges: int = 8) -> bool:
+    """Whether the closed polygon ``vertices`` ``(k, 2)`` is strictly convex with at most ``max_edges`` edges
+    (beyond that a product of factors in [0, 1] shrinks towards 0 inside: keep the segments)."""
+    v = np.asarray(vertices, float)
+    if not 3 <= len(v) <= max_edges:
+        return False
+    d = np.roll(v, -1, axis=0) - v
+    turn = d[:, 0] * np.roll(d, -1, axis=0)[:, 1] - d[:, 1] * np.roll(d, -1, axis=0)[:, 0]
+    return bool(np.all(turn > 0) or np.all(turn < 0))
+
+
 def _r_equivalence_jet(jets):
     """Jet of ``phi = 1 / sum_i 1 / phi_i`` with the ratios ``r_i = phi / phi_i`` (sum 1):
     ``grad = sum r_i^2 g_i``, ``H = sum r_i^2 H_i - 2 S (sum r_i^3 g_i g_i^T - grad grad^T)``, ``S = 1 / phi``."""
@@ -309,7 +367,16 @@ class SmoothDistance:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         y = self._spatial(x)
         parts = torch.stack([p.value(y) for p in self.primitives], dim=1)   # (N, k)
-        return parts[:, :1] if parts.shape[1] == 1 else r_equivalence(parts)
+        if parts.shape[1] == 1:
+            return parts
+        # a point where a primitive is exactly 0 (a mesh corner in an evaluation grid): 1 / 0 would give
+        # autograd inf * 0 = NaN; there phi is that primitive (value 0, gradient its own: r_i = 1)
+        zero = parts == 0
+        phi = r_equivalence(torch.where(zero, torch.ones_like(parts), parts))
+        if not zero.any():
+            return phi
+        vanishing = parts.gather(1, zero.to(torch.int8).argmax(dim=1, keepdim=True))  # (N, 1)
+        return torch.where(zero.any(dim=1, keepdim=True), vanishing, phi)
 
     def jet(self, x: torch.Tensor):
         """``(value (N,), gradient (N, D), Hessian (N, D, D))`` in the full input columns."""
@@ -344,7 +411,7 @@ class PointSetCache:
     A hit needs the same shape, dtype, device, extra key and equal values (``torch.equal``,
     O(N D), far below the cost of what it saves)."""
 
-    def __init__(self, size: int = 4):
+    def __init__(self, size: int = 16):
         self.size, self._entries = size, []
 
     def get(self, x: torch.Tensor, key, compute: Callable):

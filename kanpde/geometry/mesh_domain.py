@@ -19,7 +19,9 @@ keep their corner nodes). Then:
   it, its normals are radial, and its distance function is the circle's;
 - distance functions (2-D): :class:`~kanpde.geometry.distance.SmoothDistance` of a few
   primitives per side: whole circles, arcs (part of a circle loop), and straight runs of
-  facets merged into one segment each; smooth (no dip at every mesh vertex) and O(primitives)
+  facets merged into one segment each; a closed outer loop of at most 8 straight runs that is
+  convex becomes one :class:`~kanpde.geometry.distance.ConvexPolygon` (smooth at its corners,
+  where segments give a Hessian ~ 1/r); smooth (no dip at every mesh vertex) and O(primitives)
   per point, with closed-form derivatives;
 - export: :func:`kanpde.export_solution` writes on the file's own points and cells.
 """
@@ -32,11 +34,11 @@ from itertools import combinations
 import numpy as np
 import torch
 
-from .distance import Arc, Circle, SmoothDistance, merge_collinear
+from .distance import Arc, Circle, ConvexPolygon, SmoothDistance, convex_loop, merge_collinear
 from .domains import Domain, _check_names, _default_names, _Patch
 from .shapes import box_grid_inside, simplex_measures, simplex_points
 
-__all__ = ["MeshDomain"]
+__all__ = ["MeshDomain", "SimplexLocator"]
 
 _SIMPLEX = {"triangle": 3, "triangle6": 3, "triangle7": 3, "tetra": 4, "tetra10": 4}
 _QUAD = {"quad": 4, "quad8": 4, "quad9": 4}
@@ -63,6 +65,50 @@ def _facet_simplices(kind: str, cells: np.ndarray) -> np.ndarray:
 
 def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v)
+
+
+class SimplexLocator:
+    """The cell holding each point of a simplicial mesh, in O(log cells) per point: a KD-tree of the cell
+    centroids gives candidates (the k nearest, k growing for the points not yet found), a barycentric test
+    decides; no cell whose centroid lies farther than ``reach`` (the largest centroid-vertex distance) can
+    hold the point, so the search stops there.
+
+    Args:
+        points: ``(P, d)`` node coordinates.  simplices: ``(C, d + 1)`` node indices.
+    """
+
+    def __init__(self, points: np.ndarray, simplices: np.ndarray):
+        from scipy.spatial import cKDTree
+
+        self.vertices = np.asarray(points, float)[np.asarray(simplices)]            # (C, d+1, d)
+        edge = self.vertices[:, 1:] - self.vertices[:, :1]
+        self.inverse = np.linalg.inv(np.transpose(edge, (0, 2, 1)))                # (C, d, d): x -> barycentric
+        centroids = self.vertices.mean(axis=1)
+        self.reach = float(np.linalg.norm(self.vertices - centroids[:, None], axis=-1).max())
+        self.tree = cKDTree(centroids)
+
+    def inside(self, x: np.ndarray, cells: np.ndarray, eps: float) -> np.ndarray:
+        """``(n, k)`` bool: point i inside candidate cell ``cells[i, j]``."""
+        rel = x[:, None, :] - self.vertices[cells, 0]                              # (n, k, d)
+        lam = np.einsum("nkij,nkj->nki", self.inverse[cells], rel)
+        return np.all(lam >= -eps, axis=-1) & (lam.sum(-1) <= 1 + eps)
+
+    def __call__(self, x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+        """``(n,)`` index of a cell holding each point of ``x`` ``(n, d)``, -1 outside the mesh."""
+        cells = len(self.vertices)
+        found, todo, k = np.full(len(x), -1), np.arange(len(x)), 8
+        while len(todo):
+            k = min(k, cells)
+            dist, near = self.tree.query(x[todo], k=k, distance_upper_bound=self.reach * (1 + 1e-9))
+            dist, near = dist.reshape(len(todo), k), near.reshape(len(todo), k)
+            valid = near < cells
+            hit = self.inside(x[todo], np.where(valid, near, 0), eps) & valid
+            first = hit.argmax(axis=1)
+            found[todo] = np.where(hit.any(axis=1), near[np.arange(len(todo)), first], -1)
+            # a point whose k-th neighbour is still within reach may sit in a cell further down the list
+            todo = todo[(found[todo] < 0) & np.isfinite(dist[:, -1]) & (k < cells)]
+            k *= 4
+        return found
 
 
 class MeshDomain(Domain):
@@ -105,9 +151,6 @@ class MeshDomain(Domain):
         edge = self._vertices[:, 1:] - self._vertices[:, :1]
         self._inverse = np.linalg.inv(np.transpose(edge, (0, 2, 1)))               # (C, d, d): x -> barycentric
         self._tree, self._facet_trees = None, {}
-        centroids = self._vertices.mean(axis=1)
-        self._centroids = centroids
-        self._reach = float(np.linalg.norm(self._vertices - centroids[:, None], axis=-1).max())
         self._circles, self._facet_circle = self._find_circles() if d == 2 else ([], np.full(len(self._facets), -1))
 
     # -- construction ---------------------------------------------------------------
@@ -256,11 +299,7 @@ class MeshDomain(Domain):
         return np.all(lam >= -eps, axis=-1) & (lam.sum(-1) <= 1 + eps)
 
     def _inside(self, x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
-        """2-D: matplotlib's trapezoid map (O(log cells) per point). 3-D: barycentric test against the
-        cells whose centroids lie within ``reach`` (the largest centroid-vertex distance) of each
-        point: no cell farther away can hold it."""
-        from scipy.spatial import cKDTree
-
+        """2-D: matplotlib's trapezoid map (O(log cells) per point). 3-D: :class:`SimplexLocator`."""
         if self.dim == 2:
             if self._tree is None:
                 from matplotlib.tri import TrapezoidMapTriFinder, Triangulation
@@ -268,19 +307,8 @@ class MeshDomain(Domain):
                 self._tree = TrapezoidMapTriFinder(Triangulation(*self._points_.T, self._cells))
             return np.asarray(self._tree(x[:, 0], x[:, 1])) >= 0
         if self._tree is None:
-            self._tree = cKDTree(self._centroids)
-        found, todo, k = np.zeros(len(x), bool), np.arange(len(x)), 8
-        while len(todo):
-            k = min(k, len(self._cells))
-            dist, near = self._tree.query(x[todo], k=k, distance_upper_bound=self._reach * (1 + 1e-9))
-            dist, near = dist.reshape(len(todo), k), near.reshape(len(todo), k)
-            valid = near < len(self._cells)
-            hit = self._in_cells(x[todo], np.where(valid, near, 0), eps) & valid
-            found[todo] = hit.any(axis=1)
-            # a point whose k-th neighbour is still within reach may sit in a cell further down the list
-            todo = todo[~found[todo] & np.isfinite(dist[:, -1]) & (k < len(self._cells))]
-            k *= 4
-        return found
+            self._tree = SimplexLocator(self._points_, self._cells)
+        return self._tree(x, eps) >= 0
 
     def _facet_distances(self, x: np.ndarray, cand: np.ndarray) -> np.ndarray:
         """``(n, k)`` distances from point i to the boundary facets ``cand[i, j]`` (2-D: a facet of a
@@ -534,13 +562,25 @@ class MeshDomain(Domain):
                 c = owner[run[0]]
                 if c < 0:
                     whole = bool(closed and len(cuts) == 0)
-                    out += merge_collinear(pts[:-1] if whole else pts, whole, tol)
+                    segments = merge_collinear(pts[:-1] if whole else pts, whole, tol)
+                    out += self._convex_outer(segments, chain) if whole else segments
                 else:
                     circle = self._circles[c]
                     mid = pts[len(pts) // 2] if len(pts) > 2 else \
                         circle.center + circle.radius * _unit(pts.mean(axis=0) - circle.center)
                     out.append(Arc(circle.center, circle.radius, circle.sign, pts[0], pts[-1], mid))
         return out
+
+    def _convex_outer(self, segments: list, chain: np.ndarray) -> list:
+        """A closed loop of merged segments as one :class:`ConvexPolygon` when it is convex, has few edges and
+        holds the domain (its facets' outward normals point away from its centre); else the segments."""
+        vertices = np.array([s.p for s in segments])
+        if not convex_loop(vertices):
+            return segments
+        mid = self._points_[self._facets[chain]].mean(axis=1)                     # (m, 2)
+        if np.mean(((mid - vertices.mean(axis=0)) * self._normals[chain]).sum(1)) <= 0:
+            return segments  # a polygonal hole: its lines pass through the domain
+        return [ConvexPolygon(vertices)]
 
     def adf(self, sides=None) -> SmoothDistance:
         """Smooth distance function zero on the boundary facets of the chosen sides (2-D meshes);

@@ -386,6 +386,17 @@ def plan(domain: Domain, conditions: Sequence[Condition], outputs: Sequence[str]
     return Constraints(domain, chosen, len(outputs), features)
 
 
+def soft_reasons(domain: Domain, soft: Sequence[Condition]) -> dict[str, str]:
+    """Why each Dirichlet condition of ``soft`` (the problem's loss-term conditions) is not built in, by
+    its label: the domain's reason (no distance function for it), ``hard=False``, or the all-or-none rule."""
+    out = {}
+    for condition in soft:
+        if isinstance(condition, Dirichlet):
+            out[_label(condition)] = "hard=False" if condition.hard is False else (
+                _eligible(condition, domain) or "the other Dirichlet sides could not be built in (all or none)")
+    return out
+
+
 def _label(condition: Condition) -> str:
     on = condition.on
     return f"{type(condition).__name__}(on={on if on is None or isinstance(on, str) else 'a predicate'})"

@@ -28,6 +28,7 @@ from torch import nn
 
 from .. import memory
 from ..nn.kan import KAN
+from ..pde.constraints import soft_reasons
 from .options import TimeMarching
 from .stages import default_schedule
 
@@ -115,9 +116,11 @@ def sized(config, model: nn.Module):
 AUTO_GRIDS = (5, 10, 20, 40, 80, 120, 160)        # the grid ladder; the final grid is chosen from it
 AUTO_LM_STEPS = {5: 15, 10: 15, 20: 20, 40: 10, 80: 12, 120: 8, 160: 8}
 INTERVALS_PER_WAVELENGTH = 25  # knots per wavelength of the finest axis (helmholtz2d: 4 wavelengths -> grid 120)
+GRID_SLACK = 1.1  # a ladder grid within 10 % of the wanted knots per wavelength is taken
 POINTS_PER_AXIS = {1: 400, 2: 70, 3: 20}           # interior points per wavelength and axis, by dimension
 MAX_AUTO_POINTS = 40_000
 FLOPS_PER_SECOND = 4e9                            # a conservative dense-BLAS rate per thread, for the estimate
+MARCHING_WINDOWS = 4                              # time windows of a nonlinear evolution
 MEMORY_FRACTION = 0.8                             # of the machine's memory a run may plan to use
 
 
@@ -228,22 +231,25 @@ def auto_widths(problem) -> list[int]:
     return [problem.input_dim, 10, len(problem.outputs)]
 
 
-def auto_final_grid(widths: list[int], waves: list[float], k: int = 3) -> int:
+def auto_final_grid(widths: list[int], waves: list[float], k: int = 3, windows: int = 1) -> int:
     """The final grid: the budget's (:func:`final_grid` of the one-output network, so more outputs never
     mean a coarser grid), raised to :data:`INTERVALS_PER_WAVELENGTH` knots per wavelength of the most
-    oscillatory axis, from the ladder :data:`AUTO_GRIDS` (at most 160)."""
+    oscillatory axis, from the ladder :data:`AUTO_GRIDS` (at most 160). Time marching trains ``windows``
+    networks in turn, so each gets ``1 / windows`` of the coefficient budget (``waves`` are then the
+    wavelengths within one window)."""
     scalar = [*widths[:-1], 1]
     edges = sum(a * b for a, b in zip(scalar[:-1], scalar[1:]))
-    budget = next((g for g in FINAL_GRIDS if edges * (g + k) <= COEFFICIENT_BUDGET), FINAL_GRIDS[-1])
-    wanted = INTERVALS_PER_WAVELENGTH * max(waves, default=0.0)
+    budget = next((g for g in FINAL_GRIDS if edges * (g + k) <= COEFFICIENT_BUDGET / windows), FINAL_GRIDS[-1])
+    wanted = INTERVALS_PER_WAVELENGTH * max(waves, default=0.0) / GRID_SLACK  # about 25: 1.6 waves take grid 40
     return next((g for g in AUTO_GRIDS if g >= max(budget, wanted)), AUTO_GRIDS[-1])
 
 
-def auto_points(dim: int, waves: list[float], coefficients: int) -> int:
+def auto_points(dim: int, waves: list[float], coefficients: int, windows: int = 1) -> int:
     """Interior points: ``prod_i n_D * max(1, w_i)`` over the spatial-temporal axes (n_D from
-    :data:`POINTS_PER_AXIS`), at least two per coefficient and 3000, at most 40 000, in 500s."""
+    :data:`POINTS_PER_AXIS`), split among ``windows`` time windows (each holds its share of the time axis),
+    at least two per coefficient and 3000, at most 40 000, in 500s."""
     per_axis = POINTS_PER_AXIS.get(dim, 0)
-    resolved = math.prod(per_axis * max(1.0, w) for w in waves) if per_axis else 0
+    resolved = math.prod(per_axis * max(1.0, w) for w in waves) / windows if per_axis else 0
     points = max(BASE_POINTS, POINTS_PER_COEFFICIENT * coefficients, resolved)
     return int(min(MAX_AUTO_POINTS, 500 * math.ceil(points / 500)))
 
@@ -301,29 +307,34 @@ def auto_plan(problem, model, config):
     else:
         widths = list(getattr(model, "widths", None) or [problem.input_dim, 10, len(problem.outputs)])
     has_grid = model is None or getattr(model, "grid", None) is not None
-    final = auto_final_grid(widths, waves) if has_grid else None
+    space_time = problem.domain.time_axis is not None
+    nonlinear = _is_nonlinear(problem, config.seed)
+    marching = (space_time and nonlinear and config.marching is None and config.causal is None
+                and not problem.params)
+    windows = MARCHING_WINDOWS if marching else 1
+    window_waves = [w / windows if axis == problem.domain.time_axis else w for axis, w in enumerate(waves)]
+    final = auto_final_grid(widths, window_waves, windows=windows) if has_grid else None
     built = model is None
     if built:
         model = KAN(widths, grid=5, k=3, seed=config.seed)
     k = getattr(model, "k", 3)
     edges = sum(a * b for a, b in zip(widths[:-1], widths[1:]))
     coefficients = edges * ((final or 40) + k)
-    space_time = problem.domain.time_axis is not None
-    nonlinear = _is_nonlinear(problem, config.seed)
     changes = {}
     if isinstance(config.schedule, Sized) and has_grid:  # a model without a grid keeps TrainConfig's sizing
         changes["schedule"] = auto_schedule(final)
     if isinstance(config.interior_points, Sized) and has_grid:
-        changes["interior_points"] = auto_points(problem.domain.dim, waves, coefficients)
+        changes["interior_points"] = auto_points(problem.domain.dim, waves, coefficients, windows)
     points = changes.get("interior_points", config.interior_points)
     if isinstance(config.boundary_points, Sized) and has_grid:
         changes["boundary_points"] = int(min(4000, max(BASE_BOUNDARY, round(math.sqrt(points) * 6))))
-    if space_time and nonlinear and config.marching is None and config.causal is None and not problem.params:
-        changes["marching"] = TimeMarching(windows=4, keep_best=True)  # a nonlinear evolution: windows in turn
+    if marching:  # a nonlinear evolution: windows in turn
+        changes["marching"] = TimeMarching(windows=MARCHING_WINDOWS, keep_best=True, warm_start=False)
     config = dataclasses.replace(config, **changes) if changes else config
     residuals = _probe(problem.soft(), torch_points(problem, 4)).shape[1]
     boundary_rows = config.boundary_points * len(problem.conditions) * len(problem.outputs)
     cost = estimate(widths, final or 0, config.interior_points, boundary_rows, residuals, config.schedule, k)
+    cost["seconds"] = round(cost["seconds"] * windows, 1)  # every window runs the schedule
     limit = MEMORY_FRACTION * memory.available_bytes(config.device)
     if cost["bytes"] > limit:
         raise ValueError(f"the automatic plan for problem {problem.name!r} ({widths} KAN to grid {final}, "
@@ -336,6 +347,7 @@ def auto_plan(problem, model, config):
                  "windows": config.marching.windows if config.marching is not None else 1,
                  "domain": type(problem.domain).__name__, "outputs": list(problem.outputs),
                  "built_in": list(problem.built_in), "soft_terms": list(problem.terms),
+                 "soft_dirichlet": soft_reasons(problem.domain, problem.conditions),
                  "estimate_seconds": cost["seconds"], "estimate_bytes": cost["bytes"],
                  "parameters": cost["parameters"], "chosen": sorted(changes) + (["model"] if built else [])}
     return model, config, decisions
@@ -354,6 +366,7 @@ def describe(decisions: dict) -> str:
     waves = ",".join(f"{w:.2g}" for w in d["wavelengths"])
     return (f"kanpde auto: KAN {d['widths']}, grids {grids}, {d['interior_points']} points "
             f"(+{d['boundary_points']} per condition), wavelengths per axis [{waves}], "
-            f"{'nonlinear' if d['nonlinear'] else 'linear'}, windows {d['windows']}, built in {d['built_in'] or '-'}; "
+            f"{'nonlinear' if d['nonlinear'] else 'linear'}, windows {d['windows']}, built in {d['built_in'] or '-'}"
+            + "".join(f", {label} soft: {why}" for label, why in d.get("soft_dirichlet", {}).items()) + "; "
             f"estimate {d['parameters']} parameters, ~{d['estimate_bytes'] / 2**20:.0f} MiB, "
             f"~{d['estimate_seconds']:.0f} s")
