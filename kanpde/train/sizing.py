@@ -117,7 +117,9 @@ AUTO_LM_STEPS = {5: 15, 10: 15, 20: 20, 40: 10, 80: 12, 120: 8, 160: 8}
 INTERVALS_PER_WAVELENGTH = 25  # knots per wavelength of the finest axis (helmholtz2d: 4 wavelengths -> grid 120)
 POINTS_PER_AXIS = {1: 400, 2: 70, 3: 20}           # interior points per wavelength and axis, by dimension
 MAX_AUTO_POINTS = 40_000
-FLOPS_PER_SECOND = 4e9                            # a conservative dense-BLAS rate per thread, for the estimate
+FLOPS_PER_SECOND = 3e10  # dense-BLAS rate per thread for the estimate (measured: J^T J of Kovasznay's grid-40
+                         # J, 1.4e11 multiply-adds, 6.2 CPU s = 4.6e10 flop/s per thread; the whole 9000-point
+                         # plan, estimated 5097 thread-seconds at 4e9, took 342 CPU seconds)
 MEMORY_FRACTION = 0.8                             # of the machine's memory a run may plan to use
 
 
@@ -243,10 +245,11 @@ def auto_points(dim: int, waves: list[float], coefficients: int) -> int:
     """Interior points: ``prod_i n_D * max(1, w_i)`` over the spatial-temporal axes (n_D from
     :data:`POINTS_PER_AXIS`), at least two per coefficient and 3000, at most 40 000, in 500s.
 
-    A system's point gives one row of J per residual, but its points are not shared among them: Kovasznay
-    ([2, 10, 3] KAN to grid 80, 4263 parameters, 1 thread under load): 9000 points (6.6 rows per parameter)
-    u 1.1e-5, v 4.4e-5, p 6.0e-5; 3000 points (2.2 rows per parameter) overfit at grid 80 (rel L2 1.1e-4 after
-    grid 40, 6.0e-4 after grid 80) and end at v 2.2e-4, p 5.0e-4.
+    A system's point gives one row of J per residual, but its points are not shared among them (the rows an LM
+    iteration costs stay ``residuals`` times the points): Kovasznay ([2, 10, 3] KAN to grid 80, 4263 parameters,
+    seed 0): 9000 points (6.6 rows of J per parameter) u 1.1e-5, v 4.4e-5, p 6.0e-5 in 342 CPU seconds;
+    6000 points (4.4) and 3000 points (2.2) overfit at grid 80 (rel L2 1.2e-4 -> 3.0e-4 and 1.1e-4 -> 6.0e-4 from
+    grid 40 to 80) and end at v 1.6e-4, p 3.8e-4 (230 CPU s) and v 2.2e-4, p 5.0e-4 (164 CPU s).
     """
     per_axis = POINTS_PER_AXIS.get(dim, 0)
     resolved = math.prod(per_axis * max(1.0, w) for w in waves) if per_axis else 0
