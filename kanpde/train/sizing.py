@@ -119,7 +119,9 @@ INTERVALS_PER_WAVELENGTH = 25  # knots per wavelength of the finest axis (helmho
 GRID_SLACK = 1.1  # a ladder grid within 10 % of the wanted knots per wavelength is taken
 POINTS_PER_AXIS = {1: 400, 2: 70, 3: 20}           # interior points per wavelength and axis, by dimension
 MAX_AUTO_POINTS = 40_000
-FLOPS_PER_SECOND = 4e9                            # a conservative dense-BLAS rate per thread, for the estimate
+FLOPS_PER_SECOND = 3e10  # dense-BLAS rate per thread for the estimate (measured: J^T J of Kovasznay's grid-40
+                         # J, 1.4e11 multiply-adds, 6.2 CPU s = 4.6e10 flop/s per thread; the whole 9000-point
+                         # plan, estimated 5097 thread-seconds at 4e9, took 342 CPU seconds)
 MARCHING_WINDOWS = 4                              # time windows of a nonlinear evolution
 MEMORY_FRACTION = 0.8                             # of the machine's memory a run may plan to use
 
@@ -247,7 +249,14 @@ def auto_final_grid(widths: list[int], waves: list[float], k: int = 3, windows: 
 def auto_points(dim: int, waves: list[float], coefficients: int, windows: int = 1) -> int:
     """Interior points: ``prod_i n_D * max(1, w_i)`` over the spatial-temporal axes (n_D from
     :data:`POINTS_PER_AXIS`), split among ``windows`` time windows (each holds its share of the time axis),
-    at least two per coefficient and 3000, at most 40 000, in 500s."""
+    at least two per coefficient and 3000, at most 40 000, in 500s.
+
+    A system's point gives one row of J per residual, but its points are not shared among them (the rows an LM
+    iteration costs stay ``residuals`` times the points): Kovasznay ([2, 10, 3] KAN to grid 80, 4263 parameters,
+    seed 0): 9000 points (6.6 rows of J per parameter) u 1.1e-5, v 4.4e-5, p 6.0e-5 in 342 CPU seconds;
+    6000 points (4.4) and 3000 points (2.2) overfit at grid 80 (rel L2 1.2e-4 -> 3.0e-4 and 1.1e-4 -> 6.0e-4 from
+    grid 40 to 80) and end at v 1.6e-4, p 3.8e-4 (230 CPU s) and v 2.2e-4, p 5.0e-4 (164 CPU s).
+    """
     per_axis = POINTS_PER_AXIS.get(dim, 0)
     resolved = math.prod(per_axis * max(1.0, w) for w in waves) / windows if per_axis else 0
     points = max(BASE_POINTS, POINTS_PER_COEFFICIENT * coefficients, resolved)
@@ -320,6 +329,7 @@ def auto_plan(problem, model, config):
     k = getattr(model, "k", 3)
     edges = sum(a * b for a, b in zip(widths[:-1], widths[1:]))
     coefficients = edges * ((final or 40) + k)
+    residuals = _probe(problem.soft(), torch_points(problem, 4)).shape[1]  # rows of J per interior point
     changes = {}
     if isinstance(config.schedule, Sized) and has_grid:  # a model without a grid keeps TrainConfig's sizing
         changes["schedule"] = auto_schedule(final)
@@ -331,7 +341,6 @@ def auto_plan(problem, model, config):
     if marching:  # a nonlinear evolution: windows in turn
         changes["marching"] = TimeMarching(windows=MARCHING_WINDOWS, keep_best=True, warm_start=False)
     config = dataclasses.replace(config, **changes) if changes else config
-    residuals = _probe(problem.soft(), torch_points(problem, 4)).shape[1]
     boundary_rows = config.boundary_points * len(problem.conditions) * len(problem.outputs)
     cost = estimate(widths, final or 0, config.interior_points, boundary_rows, residuals, config.schedule, k)
     cost["seconds"] = round(cost["seconds"] * windows, 1)  # every window runs the schedule
