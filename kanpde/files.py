@@ -126,3 +126,19 @@ def atomic_write_set(index: str | os.PathLike, write: Callable[[Path, str], obje
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return index
+
+
+def replace_block(path: str | os.PathLike, start: str, end: str, block: str) -> bool:
+    """Replace the text between the markers ``start`` and ``end`` of a text file (markers kept), atomically.
+
+    Returns:
+        False (and leaves the file alone) when the file lacks either marker.
+    """
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    if start not in text or end not in text:
+        return False
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    atomic_write(path, lambda tmp: Path(tmp).write_text(f"{head}{start}\n{block}\n{end}{tail}", encoding="utf-8"))
+    return True

@@ -71,3 +71,25 @@ def test_suite_accuracy_on_the_automatic_path(name):
     row = SUITE.run_one(name, seed=0, quick=False)
     assert "error" not in row, row.get("error")
     assert max(row["rel_l2"].values()) <= suite.load(name).TARGET, row["rel_l2"]
+
+
+def test_table_and_readme_block_say_which_problems_miss(tmp_path):
+    rows = [{"problem": "kovasznay", "family": "Navier-Stokes", "seed": s, "seconds": 100.0 + s, "cpu_seconds": 90.0,
+             "rel_l2": {"u": 1e-5, "v": 2e-4 if s else 3e-5}, "target": 1e-4} for s in (0, 1)]
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- suite:start -->\nold\n<!-- suite:end -->\nafter\n")
+    page = SUITE.write_table(rows, tmp_path / "suite.md", readme)
+    line = next(l for l in page.read_text().splitlines() if l.startswith("| kovasznay |"))
+    assert "0,1" in line and "v 2.00e-04" in line and "| no |" in line  # the worst seed decides
+    block = readme.read_text()
+    assert block.startswith("intro\n") and block.endswith("after\n") and "old" not in block
+    assert "Not met or not run in these rows: kovasznay, cavity_re100" in block  # unrun problems are named too
+
+
+def test_replace_block_leaves_a_file_without_markers_alone(tmp_path):
+    from kanpde.files import replace_block
+
+    path = tmp_path / "a.md"
+    path.write_text("no markers\n")
+    assert not replace_block(path, "<!-- a -->", "<!-- b -->", "new")
+    assert path.read_text() == "no markers\n"
