@@ -61,11 +61,12 @@ NOTES = {
     "reaction_diffusion": "met on seeds 0-2 (2.4e-7, 9.4e-5, 1.4e-7) with cold time windows on grids 5..40 and 3000 "
                           "points each; the three seeds ran side by side at load ~16 (~100 CPU s each) and reached the "
                           "600 s limit in the last window's last stage; seed 1 (9.4e-5) is the closest to the target",
-    "poisson_tet3d": "training is not the problem: seed 0 alone reached 4.2e-5 in 155 s wall (load ~5; 1.3e-5 "
-                     "before the Galerkin iterate was adopted). The row waits on the classical reference: kp.fem.poisson "
-                     "P2 on the refined tetrahedral mesh did not finish in 250 s under load ~16 (session 8). Point "
-                     "location in 3-D meshes is O(log cells) (geometry.mesh_domain.SimplexLocator, also in FEM "
-                     "interpolation, where scikit-fem's finder tested every point against every candidate cell)",
+    "poisson_tet3d": "met on seeds 0-2 (4.2e-5, 2.4e-5, 2.7e-6; 47-73 s wall on 1 thread at load ~3): the Dirichlet "
+                     "condition stays soft (no distance function for 3-D mesh domains yet: the plan says so); the "
+                     "Galerkin iterate the run ends on cost seed 0 a factor 3 (1.3e-5 before it). Point location in "
+                     "3-D meshes is O(log cells) (geometry.mesh_domain.SimplexLocator, also in FEM interpolation); the "
+                     "FEM P2 reference runs on the file's mesh (h=0.2 refined it to 31k tetrahedra and did not finish "
+                     "in 300 s)",
     "elasticity": "not rerun in session 8 (the CPU went to the misses); the previous row (session 7, seed 0 only, cut at a "
                  "480-520 s wall limit at load ~18, before the session-8 changes): u 5.71e-08, v 4.31e-08, target met",
     "helmholtz_square_k4": "not rerun in session 8 (the CPU went to the misses); the previous row (session 7, seed 0 only, cut at a "
