@@ -17,7 +17,7 @@ import torch
 import kanpde as kp
 from kanpde.pde.params import fix
 
-from ._common import family_config, family_model, bump_wave, parse_resolution
+from ._common import family_config, bump_wave, parse_resolution
 
 NAME = "helmholtz_param"
 DESCRIPTION = "parametric 2-D Helmholtz Δu + k²u = f on [0,1]², k in [1, 4], u = sin(πx) sin(πy) cos(k(x+y))"
@@ -47,22 +47,25 @@ def problem() -> kp.Problem:
 
 
 def config() -> kp.TrainConfig:
-    """Recommended: a [3, 10, 1] KAN (inputs x, y, k); Adam 100 then Levenberg-Marquardt on grids 5, 10, 20
+    """Recommended (with model()): Adam 100 then Levenberg-Marquardt on grids 5, 10, 20
     (15, 15, 30 iterations) at 12 000 points; the zero Dirichlet data built in (u = x(1-x)y(1-y) N), the PDE
     the only term.
 
     With 6000 points and 20 iterations at grid 20 (seed 0) the fit overfitted the points: training loss
     1.4e-3 against 5.3e-2 on fresh points at the end (the best model, validation 2.8e-3, was kept); worst rel L2
-    over 50 held-out k 5.3e-2 (at k = 4), 9.7e-3 over the family. With this config (seed 0, 2 threads, 1378 s
-    wall / 321 s CPU on the loaded box): worst 1.56e-2 (at k = 4), 2.95e-3 over the family; the PDE loss was
-    still falling (8.2e-4 at the last iteration, fresh points 2.4e-3): issue #32's 1e-3 is not met yet
-    (more LM iterations, points and a finer grid in k are the next things to try)."""
+    over 50 held-out k 5.3e-2 (at k = 4), 9.7e-3 over the family. With this config on a [3, 10, 1] KAN (seed 0,
+    2 threads, 1378 s wall / 321 s CPU on the loaded box): worst 1.56e-2 (at k = 4), 2.95e-3 over the family.
+    On model()'s [3, 8, 8, 1] KAN with uniform k: 1.1e-3 (at k = 4; 60 LM iterations or grid 40 at the end gave
+    the same: the best model by validation was the grid-20 one); with kp.Range's Chebyshev spacing: 2.3e-4
+    (seed 0, 187 CPU s on one thread; ``scripts/parametric_accuracy.py --problem helmholtz_param``)."""
     return family_config(12_000, final_steps=30)
 
 
 def model(seed: int = 0) -> kp.KAN:
-    """The [3, 10, 1] KAN of config() (inputs x, y, k)."""
-    return family_model(seed)
+    """A [3, 8, 8, 1] KAN (inputs x, y, k), grid 5: two layers hold the product of the bump and the k-dependent
+    wave (seed 0, config(), k spaced uniformly in training: worst rel L2 over 50 held-out k 1.1e-3 against 1.6e-2
+    for the [3, 10, 1] KAN; with the Chebyshev spacing of kp.Range 2.3e-4)."""
+    return kp.KAN([3, 8, 8, 1], grid=5, k=3, seed=seed)
 
 
 def fd_solution(resolution=None, k: float = 2.0) -> kp.fd.FDSolution:

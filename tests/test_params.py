@@ -48,6 +48,16 @@ def test_range_validation():
         kp.Range(0, float("inf"))
     with pytest.raises(TypeError, match="lo must be a number"):
         kp.Range("a", 2)
+    with pytest.raises(ValueError, match="Pick one of"):
+        kp.Range(1, 4, spacing="log")
+
+
+def test_chebyshev_spacing_is_denser_at_the_ends_and_stays_in_the_range():
+    unit = np.linspace(0, 1, 10001)
+    cheb, uniform = kp.Range(1, 4).sample(unit), kp.Range(1, 4, spacing="uniform").sample(unit)
+    assert cheb.min() == 1.0 and cheb.max() == 4.0 and np.allclose(uniform, 1 + 3 * unit)
+    ends = lambda v: np.mean((v < 1.3) | (v > 3.7))  # noqa: E731  (the outer 10 % at each end)
+    assert ends(cheb) > 1.9 * ends(uniform)
 
 
 def test_problem_params_validation():
