@@ -1,6 +1,7 @@
 """The external suite: every problem runs end to end on the automatic path (quick size); the accuracy runs
 are slow tests. Its data are what the modules say they are."""
 
+import json
 import math
 import sys
 from pathlib import Path
@@ -93,3 +94,13 @@ def test_replace_block_leaves_a_file_without_markers_alone(tmp_path):
     path.write_text("no markers\n")
     assert not replace_block(path, "<!-- a -->", "<!-- b -->", "new")
     assert path.read_text() == "no markers\n"
+
+
+def test_a_seed_row_replaces_the_recorded_summary_of_its_problem(tmp_path):
+    summary = {"problem": "stokes", "family": "Stokes", "seed": "0,1", "seconds": 9.0, "rel_l2": {"u": 1e-2},
+               "target": 1e-3}
+    (tmp_path / "stokes_seeds.json").write_text(json.dumps(summary))
+    assert SUITE.load_rows(tmp_path)[0]["seed"] == "0,1"
+    SUITE.save_row(dict(summary, seed=2, rel_l2={"u": 1e-5}), tmp_path)
+    rows = SUITE.load_rows(tmp_path)
+    assert [r["seed"] for r in rows] == [2] and "| stokes | Stokes | 2 |" in SUITE.table(rows)
