@@ -1,10 +1,10 @@
-"""J^T J of a Levenberg-Marquardt iteration: the dense product against the sparse (CSR) one, side by side.
+"""J^T J of a Levenberg-Marquardt iteration: the dense product, scipy's CSR product and kanpde's supported
+gram (``lm.gram``: pieces of 1024 rows, each a dense product on the columns it touches), side by side.
 
 For each grid, the residual Jacobian J of helmholtz2d (a [2, 10, 1] KAN, hard Dirichlet data) on N
-Sobol points is assembled once (``kanpde.train.jacobian.jacobian``); then ``J.T @ J`` and
-``lm.gram(J, sparse_below=1.0)`` (the CSR path) are timed alternately in one process, with J's fill
-(the share of nonzero entries), the time ratio and the largest difference relative to max|J^T J|.
-``lm.gram`` itself takes the sparse path where the fill is at most ``lm.SPARSE_GRAM_DENSITY``.
+Sobol points (kept in the trainer's local order) is assembled once (``kanpde.train.jacobian.jacobian``); then
+``J.T @ J``, the CSR product and ``lm.gram(J)`` are timed alternately in one process, with J's fill (the share
+of nonzero entries), the ratios to the dense product and the largest difference relative to max|J^T J|.
 
 Usage: OMP_WAIT_POLICY=PASSIVE python scripts/bench_gram.py [--grids 20 40 80 120] [--points 5000 20000]
 """
@@ -20,6 +20,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import scipy.sparse  # noqa: E402
 import torch  # noqa: E402
 
 import kanpde as kp  # noqa: E402
@@ -54,20 +55,23 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    print(f"float64, {args.threads} threads; seconds, best of {args.repeats}")
-    print(f"{'N':>6s} {'grid':>5s} {'P':>5s} {'fill':>6s} {'dense s':>8s} {'sparse s':>9s} {'ratio':>6s} {'rel diff':>9s}")
+    print(f"float64, {args.threads} threads; seconds, best of {args.repeats}; ratios to the dense product")
+    print(f"{'N':>6s} {'grid':>5s} {'P':>5s} {'fill':>6s} {'dense s':>8s} {'csr s':>7s} {'ratio':>6s} "
+          f"{'supported s':>11s} {'ratio':>6s} {'rel diff':>9s}")
     rows = []
     for n in args.points:
         for grid in args.grids:
             J = jacobian(grid, n)
             dense, reference = best_time(lambda: J.T @ J, args.repeats)
-            sparse, result = best_time(lambda: lm.gram(J, sparse_below=1.0), args.repeats)
+            csr = scipy.sparse.csr_matrix(J.numpy())
+            sparse, _ = best_time(lambda: torch.from_numpy((csr.T @ csr).toarray()), args.repeats)
+            supported, result = best_time(lambda: lm.gram(J), args.repeats)
             row = {"points": n, "grid": grid, "params": J.shape[1], "fill": float((J != 0).double().mean()),
-                   "dense_s": dense, "sparse_s": sparse,
+                   "dense_s": dense, "sparse_s": sparse, "supported_s": supported,
                    "rel_diff": float((result - reference).abs().max() / reference.abs().max())}
             rows.append(row)
-            print(f"{n:6d} {grid:5d} {row['params']:5d} {row['fill']:6.1%} {dense:8.3f} {sparse:9.3f} "
-                  f"{sparse / dense:6.2f} {row['rel_diff']:9.1e}", flush=True)
+            print(f"{n:6d} {grid:5d} {row['params']:5d} {row['fill']:6.1%} {dense:8.3f} {sparse:7.3f} "
+                  f"{sparse / dense:6.2f} {supported:11.3f} {supported / dense:6.2f} {row['rel_diff']:9.1e}", flush=True)
     return rows
 
 

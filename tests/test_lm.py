@@ -153,20 +153,20 @@ def test_damped_step_solves_the_normal_equations_and_cg_agrees():
     assert torch.allclose(lm.damped_step(J, r, mu, "cg"), expected, atol=1e-8)
 
 
-def test_gram_of_a_kan_jacobian_takes_the_sparse_path_and_equals_the_dense_product(monkeypatch):
+def test_gram_of_a_kan_jacobian_multiplies_each_piece_on_its_support_and_equals_the_dense_product():
+    from kanpde.train.jacobian import Rows, RowBlock, dense_pieces
+
     trainer = _trainer(poisson_problem(), kp.KAN([2, 4, 1], grid=80, seed=0))
     J = lm.jacobian(trainer)[1]
-    fill = float((J != 0).double().mean())
-    assert fill < lm.SPARSE_GRAM_DENSITY, f"a grid-80 KAN's J should be sparse, fill {fill:.1%}"
-    calls = []
-    to_sparse = torch.Tensor.to_sparse_csr
-    monkeypatch.setattr(torch.Tensor, "to_sparse_csr", lambda self: calls.append(1) or to_sparse(self))
+    supports = [len(columns) for columns, _ in dense_pieces(J, rows=8)]
+    assert len(supports) > 2 and max(supports) < J.shape[1] / 2, f"8 nearby points' rows should touch few cells: {supports}"
     expected = J.T @ J
     assert (lm.gram(J) - expected).abs().max() <= 1e-13 * float(expected.abs().max())
-    assert calls, "gram should multiply through CSR below SPARSE_GRAM_DENSITY"
-    calls.clear()
-    dense = torch.randn(30, 8, dtype=torch.float64)
-    assert torch.allclose(lm.gram(dense), dense.T @ dense, rtol=0, atol=1e-12) and not calls
+    rows = Rows([RowBlock(J[:25]), RowBlock(J[25:])], J.shape[1])         # CSR blocks (a fine grid's rows)
+    assert all(b.sparse for b in rows.blocks)
+    assert (rows.gram() - expected).abs().max() <= 1e-13 * float(expected.abs().max())
+    dense = torch.randn(30, 8, dtype=torch.float64)                       # full support: one product
+    assert torch.allclose(lm.gram(dense), dense.T @ dense, rtol=0, atol=1e-12)
     system = lm.GaussNewton(J, torch.ones(len(J), dtype=torch.float64))
     assert (system.normal - expected).abs().max() <= 1e-13 * float(expected.abs().max())
 
@@ -293,7 +293,7 @@ def test_lm_accuracy_script_runs_both_sides(capsys):
 def test_gram_benchmark_times_both_products_and_they_agree(capsys):
     rows = _script("bench_gram").main(["--grids", "10", "80", "--points", "300", "--repeats", "1", "--threads", "1"])
     assert [r["grid"] for r in rows] == [10, 80] and rows[1]["fill"] < rows[0]["fill"]
-    assert all(r["rel_diff"] < 1e-12 and r["dense_s"] > 0 and r["sparse_s"] > 0 for r in rows)
+    assert all(r["rel_diff"] < 1e-12 and r["dense_s"] > 0 and r["sparse_s"] > 0 and r["supported_s"] > 0 for r in rows)
     assert "ratio" in capsys.readouterr().out
 
 
@@ -398,3 +398,14 @@ def test_taps_jacobian_inside_a_time_window_equals_the_batched_one():
     r2, J2 = lm.jacobian(trainer, chunk=11, method="batched")
     assert torch.allclose(r1, r2, rtol=0, atol=1e-13)
     assert J1.abs().max() > 0 and (J1 - J2).abs().max() <= 1e-10 * float(J2.abs().max())
+
+
+def test_local_order_is_a_permutation_that_keeps_neighbours_together():
+    from kanpde.train.jacobian import local_order
+
+    x = torch.rand(4096, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    order = local_order(x)
+    assert sorted(order.tolist()) == list(range(4096))
+    step = lambda p: float((p[1:] - p[:-1]).norm(dim=1).mean())  # noqa: E731
+    assert step(x[order]) < step(x) / 10                               # consecutive points lie close
+    assert len(local_order(x[:1])) == 1 and len(local_order(torch.rand(50, 9))) == 50  # 9-D: fewer bits each

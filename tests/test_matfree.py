@@ -191,8 +191,12 @@ def test_the_schedule_is_planned_before_training_and_refused_naming_the_stage():
     assert planned[1]["params"] == sum(p.numel() for p in model.refine(60).parameters())  # P at the stage's grid
     assert planned[1]["rows"] == planned[0]["rows"] + 57000               # the stage's points: 57 000 more rows
     assert planned[0]["peak_bytes"] < planned[1]["peak_bytes"]
-    # a budget between the two: the grid-60 stage changes solver, preconditioner or chunk to fit it
-    config.max_memory = (planned[0]["peak_bytes"] + planned[1]["peak_bytes"]) / 2
+    # a budget between the sketch's need and the planned one: the grid-60 stage changes solver, preconditioner
+    # or chunk to fit it
+    sketch = lm.memory_model(planned[1]["rows"], planned[1]["params"],
+                             lm.nonzeros_per_row(trainer, planned[1]["params"]), 1024)["nystrom"]
+    assert sketch < planned[1]["peak_bytes"]
+    config.max_memory = (sketch + planned[1]["peak_bytes"]) / 2
     replanned = lm.plan_schedule(trainer)
     assert replanned[1]["peak_bytes"] <= config.max_memory < planned[1]["peak_bytes"]
     choice = ("solver", "preconditioner", "chunk")

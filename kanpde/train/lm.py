@@ -53,13 +53,12 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 
 import torch
 
 from .distributed import DataParallel
 from .galerkin import GalerkinRows
-from .jacobian import CSR_BELOW, jacobian
+from .jacobian import dense_pieces, jacobian, supported_gram
 from .matfree import MatrixFree, scaling as _scaling
 from ..memory import available_bytes, human
 from .resume import Position
@@ -155,23 +154,15 @@ class GaussNewton:
         return float(self.parallel.all_reduce_sum((self.r + self.J @ delta).pow(2).sum().reshape(1)))
 
 
-SPARSE_GRAM_DENSITY = 0.1
-
-
-def gram(J: torch.Tensor, sparse_below: float = SPARSE_GRAM_DENSITY) -> torch.Tensor:
-    """``J^T J``, ``(P, P)``; on the CPU through a sparse (CSR) copy of J when at most ``sparse_below`` of
-    its entries are nonzero.
-
-    Why: a KAN's residual row touches k + 1 spline coefficients per edge, so J is 5-8 % full at
-    grid 80-120 on a [2, 10, 1] KAN, and the sparse product takes about half the dense one's time
-    there (``scripts/bench_gram.py`` times both); coarser grids and MLPs stay dense.
+def gram(J: torch.Tensor) -> torch.Tensor:
+    """``J^T J``, ``(P, P)``: on the CPU summed from pieces of J's rows on the columns each touches
+    (:func:`kanpde.train.jacobian.supported_gram`; a KAN's rows touch k + 1 coefficients per edge, and the
+    trainer keeps its points in a local order, so a piece touches a fraction of the columns); elsewhere
+    (GPU) the dense product.
     """
-    if J.device.type != "cpu" or J.numel() == 0 or torch.count_nonzero(J) > sparse_below * J.numel():
+    if J.device.type != "cpu" or J.numel() == 0:
         return J.T @ J
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*[Ss]parse CSR tensor support is in beta")
-        rows = J.to_sparse_csr()                                         # (M, P), nnz ~ M (k+1) edges
-        return (rows.t() @ rows).to_dense()                              # (P, P)
+    return supported_gram(dense_pieces(J), J.shape[1], J.dtype)
 
 
 def damped_step(J: torch.Tensor, r: torch.Tensor, mu: float, solver: str = "cholesky",
@@ -228,8 +219,7 @@ def memory_model(rows: int, n_params: int, nonzeros: int, chunk: int, outputs: i
 
         dense  = 8 (3 M P + 2 P^2) + chunks                 (J, its scaled copy; J^T J and its factor)
         nystrom = min((b + 4) nnz_row, b P) M + 8 P (2 s + 8) + chunks   (J's rows, the sketch, CG vectors)
-        normal  = 2 min((b + 4) nnz_row, b P) M + 8 (3 P^2 + 8 P) + chunks (J's rows and their stacked copy,
-                                                                   J^T J, its factor)
+        normal  = min((b + 4) nnz_row, b P) M + 8 (3 P^2 + 8 P) + chunks  (J's rows, J^T J, its factor)
         chunks  = 3 * 8 chunk k P + 64 MiB                   (one chunk's dense rows while they are assembled;
                                                               its forward graph, error evaluation, allocator)
 
@@ -239,15 +229,9 @@ def memory_model(rows: int, n_params: int, nonzeros: int, chunk: int, outputs: i
     stored = min((itemsize + 4) * nonzeros, itemsize * n_params) * rows + chunk_buffers
     return {"dense": BYTES * (3.0 * rows * n_params + 2.0 * n_params ** 2) + chunk_buffers,
             "nystrom": stored + BYTES * n_params * (2 * min(sketch, n_params) + 8),
-            "normal": stored + min((itemsize + 4) * nonzeros, itemsize * n_params) * rows  # stacked for J^T J
-            + BYTES * (3.0 * n_params ** 2 + 8 * n_params)}
+            "normal": stored + BYTES * (3.0 * n_params ** 2 + 8 * n_params)}
 
 
-CG_ITERATIONS = 250  # the time model's CG iterations per step (measured 49-500 with a Nystrom sketch of 200)
-# scipy's sparse J^T J product (a dense P x P result) costs this many CSR products J^T (J v) per multiply-add
-# of its M nnz_row^2: measured 2.6 ([2, 20, 3] KAN at grid 40, nnz_row 623) and 5.9 ([2, 10, 1] at grid 120,
-# 4000 rows, where the P^2 result weighs more); dense rows' J^T J is a BLAS product and costs 1.
-SPARSE_GRAM_SLOWDOWN = 3.0
 DENSE_J_BYTES = 512 * 2 ** 20  # auto: a dense J above this goes matrix-free (its copies cost more than the solve)
 
 
@@ -273,10 +257,12 @@ def plan(stage, rows: int, n_params: int, nonzeros: int, outputs: int, budget: f
 
     The solver is ``stage.solver`` where forced ("dense" is "cholesky"); under "auto", dense while J fits
     :data:`DENSE_J_BYTES`, its memory model fits the budget and P <= ``stage.dense_limit``; else matrix-free
-    ("cg"). The matrix-free preconditioner is ``stage.preconditioner``; under "auto", "normal" while
-    P <= ``dense_limit``, its ``P^2`` fits the budget and its J^T J (``M e^2`` multiply-adds, e the entries a
-    stored row holds: nnz_row where CSR, else P; CSR ones at a third of the rate, :data:`SPARSE_GRAM_SLOWDOWN`)
-    costs less than the sketch and CG's products (``2 (s + 250) M e``), else "nystrom". The chunk is halved (down to 16 points) until the model fits the budget.
+    ("cg"). The matrix-free preconditioner is ``stage.preconditioner``; under "auto", "normal" (J^T J from
+    J's rows by :func:`kanpde.train.jacobian.supported_gram`, then one direct solve) while P <= ``dense_limit``
+    and its ``P^2`` fits the budget, else "nystrom" (a [2, 20, 3] KAN at grid 40 on 20 000 points, 2 threads:
+    the Nystrom sketch and CG took 39.7 s an iteration, the dense path with scipy's sparse J^T J 46.1 s;
+    ``scripts/matfree_acceptance.py system3``). The chunk is halved (down to 16 points) until the model fits
+    the budget.
 
     Returns:
         ``{"solver", "chunk", "preconditioner", "peak_bytes", "budget_bytes"}``.
@@ -296,12 +282,8 @@ def plan(stage, rows: int, n_params: int, nonzeros: int, outputs: int, budget: f
         solver = "cholesky" if small and n_params <= stage.dense_limit else "cg"
     preconditioner = stage.preconditioner
     if preconditioner == "auto":
-        sparse = nonzeros <= CSR_BELOW * n_params  # rows kept as CSR
-        stored = nonzeros if sparse else n_params  # entries a product touches per row
-        gram_cost = stored * (SPARSE_GRAM_SLOWDOWN if sparse else 1.0)  # per M e: J^T J's M e^2, scipy's rate
-        cheap = gram_cost <= 2 * (min(stage.sketch, n_params) + CG_ITERATIONS)  # against 2 (s + its) M e
         fits = n_params <= stage.dense_limit and need("normal", chunk) <= budget
-        preconditioner = "normal" if cheap and fits else "nystrom"
+        preconditioner = "normal" if fits else "nystrom"
     kind = preconditioner if solver == "cg" else "dense"
     while need(kind, chunk) > budget and chunk > 16:
         chunk //= 2
