@@ -6,12 +6,16 @@ Sobol points (kept in the trainer's local order) is assembled once (``kanpde.tra
 ``J.T @ J``, the CSR product and ``lm.gram(J)`` are timed alternately in one process, with J's fill (the share
 of nonzero entries), the ratios to the dense product and the largest difference relative to max|J^T J|.
 
-Usage: OMP_WAIT_POLICY=PASSIVE python scripts/bench_gram.py [--grids 20 40 80 120] [--points 5000 20000]
+Usage: OMP_WAIT_POLICY=PASSIVE python scripts/bench_gram.py [--grids 20 40 80 120] [--points 5000 20000] [--json]
+
+``--json`` writes docs/benchmarks/gram.json, which docs/benchmarks/performance.md shows
+(``scripts/matfree_acceptance.py --table-only`` regenerates the page).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -26,7 +30,10 @@ import torch  # noqa: E402
 import kanpde as kp  # noqa: E402
 import problems  # noqa: E402
 from kanpde.train import lm  # noqa: E402
+from kanpde.files import atomic_write  # noqa: E402
 from kanpde.train.trainer import Trainer  # noqa: E402
+
+JSON = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "gram.json"
 
 
 def jacobian(grid: int, points: int) -> torch.Tensor:
@@ -53,7 +60,9 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--points", type=int, nargs="+", default=[5_000, 20_000])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", action="store_true", help="write docs/benchmarks/gram.json")
     args = parser.parse_args(argv)
+    load = round(os.getloadavg()[0], 2)
     torch.set_num_threads(args.threads)
     print(f"float64, {args.threads} threads; seconds, best of {args.repeats}; ratios to the dense product")
     print(f"{'N':>6s} {'grid':>5s} {'P':>5s} {'fill':>6s} {'dense s':>8s} {'csr s':>7s} {'ratio':>6s} "
@@ -72,6 +81,11 @@ def main(argv=None) -> list[dict]:
             rows.append(row)
             print(f"{n:6d} {grid:5d} {row['params']:5d} {row['fill']:6.1%} {dense:8.3f} {sparse:7.3f} "
                   f"{sparse / dense:6.2f} {supported:11.3f} {supported / dense:6.2f} {row['rel_diff']:9.1e}", flush=True)
+    if args.json:
+        payload = {"command": "python scripts/bench_gram.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+                   "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "threads": args.threads,
+                   "repeats": args.repeats, "load": load, "rows": rows}
+        atomic_write(JSON, lambda tmp: Path(tmp).write_text(json.dumps(payload, indent=1)))
     return rows
 
 

@@ -44,6 +44,7 @@ from kanpde.files import atomic_write  # noqa: E402
 BENCH = ROOT / "scripts" / "bench_matfree.py"
 JSON = ROOT / "docs" / "benchmarks" / "matfree_acceptance.json"
 PAGE = ROOT / "docs" / "benchmarks" / "performance.md"
+GRAM_JSON = ROOT / "docs" / "benchmarks" / "gram.json"  # written by scripts/bench_gram.py --json
 GIB = 2 ** 30
 
 # case -> (solvers, targets); a target is (description, row key or ratio key, side, limit)
@@ -73,19 +74,29 @@ def machine(threads: int) -> str:
     return f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB RAM, {threads} thread{'s' * (threads > 1)} per run (CPU; no GPU)"
 
 
-def run_side(case: str, solver: str, threads: int, steps: int | None) -> dict:
-    """One side in a child process: bench_matfree's row, plus the load before and after."""
-    command = [sys.executable, str(BENCH), "--one", case, solver, "--threads", str(threads)]
+def run_side(case: str, solver: str, threads: int, steps: int | None, root: Path = ROOT) -> dict:
+    """One side in a child process: bench_matfree's row, plus the load before and after. ``root``: the checkout
+    whose code runs it (``--dense-from``: the dense side as an older commit had it)."""
+    command = [sys.executable, str(root / BENCH.relative_to(ROOT)), "--one", case, solver, "--threads", str(threads)]
     if steps is not None:
         command += ["--steps", str(steps)]
     before = load()
-    done = subprocess.run(command, capture_output=True, text=True,
-                          env={**os.environ, "OMP_NUM_THREADS": str(threads), "OMP_WAIT_POLICY": "PASSIVE"})
+    done = subprocess.run(command, capture_output=True, text=True, cwd=root,
+                          env={**os.environ, "OMP_NUM_THREADS": str(threads), "OMP_WAIT_POLICY": "PASSIVE",
+                               "PYTHONPATH": str(root)})
     found = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
     row = json.loads(found[-1][7:]) if found else {"case": case, "solver": solver, "error": done.stderr[-3000:]}
     row.update(load_before=before, load_after=load())
+    if root != ROOT:
+        row["code"] = commit_of(root)
     print(json.dumps({k: v for k, v in row.items() if k != "lm_losses"}), flush=True)
     return row
+
+
+def commit_of(root: Path) -> str:
+    """The commit a checkout is at (``git rev-parse HEAD``), or its path where it is no git checkout."""
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=root)
+    return done.stdout.strip() or str(root)
 
 
 def run_iteration_ab(case: str, threads: int, points: int) -> dict:
@@ -112,10 +123,11 @@ def measured(key: str, side: str, rows: dict) -> float | None:
     return cg / dense if side == "ratio" else abs(cg / dense - 1)
 
 
-def run_case(case: str, threads: int, steps: int | None, points: int = 20_000) -> dict:
+def run_case(case: str, threads: int, steps: int | None, points: int = 20_000, dense_from: Path | None = None) -> dict:
     solvers, targets = CASES[case]
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    rows = {solver: run_side(case, solver, threads, steps) for solver in solvers}
+    rows = {solver: run_side(case, solver, threads, steps, dense_from if solver == "dense" and dense_from else ROOT)
+            for solver in solvers}
     if not solvers:  # the one-process iteration A/B
         rows = {"ab": run_iteration_ab(case, threads, points)}
     checks = []
@@ -124,7 +136,8 @@ def run_case(case: str, threads: int, steps: int | None, points: int = 20_000) -
         checks.append({"target": what, "limit": limit, "measured": value,
                        "met": value is not None and value <= limit})
     command = f"python scripts/matfree_acceptance.py {case} --threads {threads}" + (
-        f" --steps {steps}" if steps is not None else "") + (f" --points {points}" if not solvers else "")
+        f" --steps {steps}" if steps is not None else "") + (f" --points {points}" if not solvers else "") + (
+        f" --dense-from CHECKOUT (at {commit_of(dense_from)})" if dense_from and "dense" in solvers else "")
     return {"date": started, "machine": machine(threads), "threads": threads, "command": command,
             "rows": list(rows.values()), "targets": checks}
 
@@ -166,7 +179,8 @@ def page(data: dict) -> str:
                 lines.append(f"| {row['solver']} | failed: {row['error'].strip().splitlines()[-1][:80] if row['error'].strip() else 'killed'} "
                              "| | | | | | |")
                 continue
-            lines.append(f"| {row['solver']} ({', '.join(sorted(set(row['stage_solvers'])))}) | {row['wall_s']:.0f} | "
+            code = f" (code at {row['code']})" if "code" in row else ""
+            lines.append(f"| {row['solver']}{code} ({', '.join(sorted(set(row['stage_solvers'])))}) | {row['wall_s']:.0f} | "
                          f"{row['lm_iterations']} | {row['lm_seconds_per_iteration']:.2f} | {row['peak_rss_gib']:.2f} | "
                          f"{row['rel_l2']:.3g} | {row['final_loss']:.4g} | "
                          f"{' / '.join(str(x) for x in row.get('load_before', []))} |")
@@ -174,7 +188,24 @@ def page(data: dict) -> str:
         lines += [f"| {t['target']} | {t['limit']:g} | {_fmt(t['measured'])} | {'yes' if t['met'] else 'no'} |"
                   for t in entry["targets"]]
         lines += [""] + [f"- {note}" for note in entry.get("notes", [])] + [""] * bool(entry.get("notes"))
-    return "\n".join(lines)
+    return "\n".join(lines + gram_section())
+
+
+def gram_section(path: Path = GRAM_JSON) -> list[str]:
+    """The J^T J table of ``scripts/bench_gram.py --json`` (nothing where it has not been run)."""
+    if not path.exists():
+        return []
+    data = json.loads(path.read_text())
+    lines = ["## J^T J: dense, CSR and supported products", "",
+             f"`{data['command']}` on {data['date']} ({data['threads']} threads, best of {data['repeats']}, load "
+             f"{data['load']}): J of helmholtz2d for a [2, 10, 1] KAN; ratios to the dense product.", "",
+             "| points | grid | P | fill | dense s | CSR s (ratio) | supported s (ratio) | rel diff |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in data["rows"]:
+        lines.append(f"| {r['points']} | {r['grid']} | {r['params']} | {r['fill']:.1%} | {r['dense_s']:.3f} | "
+                     f"{r['sparse_s']:.3f} ({r['sparse_s'] / r['dense_s']:.2f}) | {r['supported_s']:.3f} "
+                     f"({r['supported_s'] / r['dense_s']:.2f}) | {r['rel_diff']:.1e} |")
+    return lines + [""]
 
 
 def write_page(data: dict, path: Path = PAGE) -> None:
@@ -190,6 +221,9 @@ def main(argv=None) -> int:
     parser.add_argument("--table-only", action="store_true", help="only regenerate performance.md from the JSON")
     parser.add_argument("--note", nargs=2, action="append", default=[], metavar=("CASE", "TEXT"),
                         help="add a note to a case's JSON entry (what the rows cannot say: a side killed, ...)")
+    parser.add_argument("--dense-from", type=Path, default=None, metavar="CHECKOUT",
+                        help="run the dense side with another checkout's code (e.g. a worktree of the commit "
+                             "before a change to the dense path), the matrix-free side with this one's")
     parser.add_argument("--json", type=Path, default=JSON)
     parser.add_argument("--page", type=Path, default=PAGE)
     args = parser.parse_args(argv)
@@ -203,7 +237,8 @@ def main(argv=None) -> int:
             data = update_json(data["cases"], args.json)
     else:
         for case in args.cases:  # merged after each case: a later failure keeps the earlier ones
-            data = update_json({case: run_case(case, args.threads, args.steps, args.points)}, args.json)
+            data = update_json({case: run_case(case, args.threads, args.steps, args.points, args.dense_from)},
+                               args.json)
     write_page(data, args.page)
     missed = [(case, t["target"]) for case in args.cases for t in data["cases"][case]["targets"] if not t["met"]]
     for case, target in missed:

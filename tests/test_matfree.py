@@ -212,3 +212,23 @@ def test_the_schedule_is_planned_before_training_and_refused_naming_the_stage():
                                          r".* but max_memory allows .*; use precision='float32'"):
         trainer.run()
     assert trainer.history.steps == []
+
+
+def test_performance_page_names_the_dense_side_code_and_shows_the_gram_table(tmp_path):
+    from conftest import load_script
+
+    script = load_script("matfree_acceptance")
+    side = {"wall_s": 10.0, "lm_iterations": 2, "lm_seconds_per_iteration": 4.0, "peak_rss_gib": 1.0,
+            "rel_l2": 1e-5, "final_loss": 1e-9, "load_before": [1.0, 1.0, 1.0]}
+    rows = [dict(side, solver="dense", stage_solvers=["cholesky"], code="abc1234"),
+            dict(side, solver="cg", stage_solvers=["matrix-free (normal)"], wall_s=4.0)]
+    data = {"cases": {"demo": {"command": "python x", "date": "today", "machine": "box", "rows": rows,
+                               "targets": [{"target": "wall", "limit": 0.5, "measured": 0.4, "met": True}]}}}
+    text = script.page(data)
+    assert "| dense (code at abc1234) (cholesky) | 10 |" in text and "| wall | 0.5 | 0.4 | yes |" in text
+    gram = tmp_path / "gram.json"
+    gram.write_text('{"command": "python scripts/bench_gram.py", "date": "today", "threads": 2, "repeats": 1, '
+                    '"load": 0.5, "rows": [{"points": 10, "grid": 80, "params": 9, "fill": 0.05, "dense_s": 2.0, '
+                    '"sparse_s": 1.0, "supported_s": 0.5, "rel_diff": 1e-15}]}')
+    assert "| 10 | 80 | 9 | 5.0% | 2.000 | 1.000 (0.50) | 0.500 (0.25) | 1.0e-15 |" in script.gram_section(gram)
+    assert script.gram_section(tmp_path / "none.json") == []

@@ -115,12 +115,12 @@ def test_bad_gauges_are_refused_by_name(gauge, match):
 
 def test_kovasznay_small_run_trains_every_component_and_reports_each():
     config = kp.TrainConfig(interior_points=800, boundary_points=120, seed=0, verbose=False,
-                            schedule=[kp.Adam(30, lr=1e-2), kp.LM(15, grid=5)])
-    solution = kp.solve(kovasznay.problem(), kp.KAN([2, 5, 3], grid=3, seed=0), config)
+                            schedule=[kp.Adam(60, lr=1e-2), kp.LM(15, grid=5)])  # Adam(30): seed 0 (of 0-2) got
+    solution = kp.solve(kovasznay.problem(), kp.KAN([2, 5, 3], grid=3, seed=0), config)  # stuck at u 0.6
     errors = solution.errors()
     assert set(errors) >= {"rel_l2", "max_abs", "u", "v", "p"}
     assert all(math.isfinite(errors[c]["rel_l2"]) for c in "uvp")
-    assert errors["u"]["rel_l2"] < 0.5  # from about 1 untrained: the system is being solved
+    assert errors["u"]["rel_l2"] < 0.3  # from about 1 untrained (measured 0.04-0.08, seeds 0-2): it is being solved
     last, steps = solution.history.stages[-1], solution.history.steps
     assert last["validation"] == min(r["validation"] for r in steps if "validation" in r)  # it ends on its best
     assert all(f"weight:{t}" in steps[-1] for t in ("pde0", "pde1", "pde2", "dirichlet", "dirichlet_2"))

@@ -138,7 +138,8 @@ def test_a_stage_with_points_extends_the_interior_set_and_later_stages_keep_it()
     first = box[0].points.interior.clone()
     box[0].run()
     assert {stage: n for stage, n in seen} == {0: 200, 1: 450, 2: 450}
-    assert torch.equal(box[0].points.interior[:200], first)  # Sobol: the larger set extends the smaller one
+    gaps = torch.cdist(first, box[0].points.interior, compute_mode="donot_use_mm_for_euclid_dist").min(1).values
+    assert float(gaps.max()) == 0.0  # Sobol: the larger set extends the smaller one (both kept in local order)
     assert [s["label"] for s in box[0].history.stages] == ["Adam lr=0.01", "LM grid=5 points=450", "Adam lr=0.001"]
     with pytest.raises(ValueError, match="LM.points must be an int >= 1, got 0"):
         kp.LM(2, points=0)

@@ -48,8 +48,8 @@ class Range:
     ``lo + (hi - lo) s``.
 
     Raises:
-        TypeError: a bound that is not a number.  ValueError: ``lo >= hi``, a bound not finite or an
-        unknown ``spacing``.
+        TypeError: a bound that is not a number.
+        ValueError: ``lo >= hi``, a bound not finite or an unknown ``spacing``.
     """
 
     lo: float

@@ -42,8 +42,10 @@ Measured (``scripts/bench_matfree.py``, 2 threads on a shared, heavily loaded ma
 recommended schedule with 2 iterations per LM stage: peak RSS 6.44 GiB dense, 1.10 GiB matrix-free, the
 same loss and rel L2; poisson2d default (1 thread): rel L2 1.138e-7 both, peak RSS 1.60 against 0.69 GiB.
 #27's acceptance (``scripts/matfree_acceptance.py``, docs/benchmarks/performance.md): a [3, 20, 20, 1] KAN on
-100 000 points in 3-D, 2 matrix-free iterations within 3.22 GiB; a 3-output [2, 20, 3] KAN at grid 40, one
-iteration 0.41x dense (Nystrom; the "normal" J^T J from sparse rows is as slow as dense there).
+100 000 points in 3-D, 2 matrix-free iterations within 3.22 GiB; a 3-output [2, 20, 3] KAN at grid 40 on 20 000
+points (2 threads, quiet machine): 10 iterations took 46.1 s each dense and 39.7 s matrix-free (Nystrom) with
+scipy's CSR J^T J; with the supported gram (:func:`kanpde.train.jacobian.supported_gram`) one iteration takes
+14.9 s dense and 6.2 s matrix-free ("normal": J^T J from J's rows, then one direct solve), 0.42x.
 
 Memory is planned before training (:func:`plan_schedule`, ``TrainConfig(max_memory=)``), and one J is alive at a
 time: the last iteration's rows are freed before the next are assembled.
@@ -369,6 +371,9 @@ def levenberg_marquardt(trainer, index: int, stage, resumed=None) -> None:
                   getattr(trainer.model, "widths", [0, 1])[-1], memory_budget(trainer.config))
     solver, chunk, preconditioner = chosen["solver"], chosen["chunk"], chosen["preconditioner"]
     matrix_free = solver == "cg"
+    # the direct solve on the CPU reads J as compact rows too: J^T J from them by the supported gram, the same
+    # normal equations without a dense (M, P) J (qr and other devices keep the dense J)
+    compact = matrix_free or (solver == "cholesky" and all(p.device.type == "cpu" for p in params))
     mu, nu, stop, done = stage.damping, 2.0, "steps", 0
     if resumed is not None:
         done, mu, nu = resumed.position.done, resumed.position.state["mu"], resumed.position.state["nu"]
@@ -386,19 +391,20 @@ def levenberg_marquardt(trainer, index: int, stage, resumed=None) -> None:
             if trainer.causal is not None:  # one fixed objective per iteration: the weights of its J
                 trainer.causal.begin_step(freeze=True)
             with torch.enable_grad():
-                r, J = jacobian(trainer, chunk, terms=terms, compact=matrix_free,
+                r, J = jacobian(trainer, chunk, terms=terms, compact=compact,
                                 store=torch.float32 if stage.precision == "float32" else None)
                 if galerkin is not None:  # rank 0 holds the rows, so the summed J^T J counts them once
                     g, G = galerkin.rows(trainer)
                     terms["galerkin"] = float(g @ g)
                     if parallel.is_main:
-                        r, J = torch.cat([r, g]), (J.append(G) if matrix_free else torch.cat([J, G]))
-            finite = J.all_finite() if matrix_free else bool(torch.isfinite(J).all())
+                        r, J = torch.cat([r, g]), (J.append(G) if compact else torch.cat([J, G]))
+            finite = J.all_finite() if compact else bool(torch.isfinite(J).all())
             if parallel.any(not (torch.isfinite(r).all() and finite)):
                 stop = "nonfinite"
                 break
-            if matrix_free:  # J^T r, diag(J^T J), |r|^2 summed over ranks; products with J per CG iteration
-                system = MatrixFree(J, r, parallel=parallel, sketch=stage.sketch, preconditioner=preconditioner)
+            if compact:  # J^T r, diag(J^T J), |r|^2 summed over ranks; J^T J ("normal") or CG's products with J
+                system = MatrixFree(J, r, parallel=parallel, sketch=stage.sketch,
+                                    preconditioner=preconditioner if matrix_free else "normal")
             else:  # J^T J, J^T r, |r|^2 summed over ranks
                 system = GaussNewton(J, r, solver, parallel=parallel)
             loss = system.loss

@@ -23,10 +23,9 @@ depends on J but not on mu, so the retries of one iteration (mu grown after a re
 Measured: a KAN's Gauss-Newton spectrum has a heavy tail (a [2, 4, 1] KAN at grid 12: eigenvalues of H from
 12 down past mu), so at small mu CG needs many iterations unless s nears P (s = 40 of 209: 500 iterations,
 s = 100: 162-179, s = 209: 2). Where ``P^2`` fits and a row's nonzeros are few, the ``"normal"``
-preconditioner is exact and cheaper: ``J^T J`` summed from J's sparse rows (``M nnz_row^2`` flops) and
-factorised, so the step is one direct solve (helmholtz2d and poisson2d at fine grids); the Nystrom sketch
-is for P too large for ``P^2`` or rows too dense for the sparse product (a [3, 20, 20, 1] KAN: 2921 of
-4841 entries per row).
+preconditioner is exact and cheaper: ``J^T J`` summed from J's rows, a piece at a time on the columns each
+piece touches (:func:`kanpde.train.jacobian.supported_gram`), and factorised, so the step is one direct solve;
+the Nystrom sketch is for P too large for ``P^2``.
 
 Measured and not kept (A/B in one run, 3-output system, [2, 20, 3] KAN at grid 40, 2000 points, 4 LM iterations,
 1 thread, load 17-19): reusing the sketch for 4 iterations (a stale sketch still preconditions) raised CG's
