@@ -48,13 +48,13 @@ README, START, END = ROOT / "README.md", "<!-- suite:start -->", "<!-- suite:end
 # Diagnoses of the misses of the last recorded runs (2026-12-07, on a 2-core box at load 15-23; kovasznay, stokes
 # and cavity_re100 with --limit 1500, the others 480-600 s). Kept with the table; update them with the run.
 NOTES = {
-    "kovasznay": "seeds 0-2 on 2 threads on the quiet machine (2026-12-07 afternoon, nothing else running): u 1.8e-5, "
-                 "4.9e-5, 2.1e-5; v 5.6e-5, 1.6e-4, 8.5e-5; p 5.5e-5, 9.8e-5, 1.6e-4 in 296, 284, 308 s wall (371 CPU s "
-                 "for seed 1), every grid to 80 trained. The suite's 1e-3 is met on all three; the peer bar of issue "
-                 "#26 (u, v <= 1e-4 within 300 s) on seed 0 only: seed 1's v is 1.6e-4, seed 2 took 308 s. The plan "
-                 "([2, 10, 3] KAN to grid 80, 9000 points, 28 100 rows x 4263 parameters at grid 80) puts 70-80 % of an "
-                 "LM iteration into J^T J; fewer points overfit at grid 80 (earlier runs, seed 1: 6000 points v 1.6e-4, "
-                 "3000: v 2.2e-4)",
+    "kovasznay": "seeds 0-2 on 2 threads on the quiet machine (2026-12-07 afternoon, nothing else running), with J^T J "
+                 "from the supported gram (commit 43e31a8): u 1.2e-5, 5.8e-5, 2.7e-5; v 4.4e-5, 1.7e-4, 1.1e-4; p 3.3e-5, "
+                 "1.0e-4, 5.9e-5 in 197, 189, 182 s wall (with scipy's CSR J^T J an hour earlier: v 5.6e-5, 1.6e-4, 8.5e-5 "
+                 "in 296, 284, 308 s). The suite's 1e-3 is met on all three; the peer bar of issue #26 (u, v <= 1e-4 within "
+                 "300 s) on seed 0 only: now within the time on every seed, v misses on seeds 1 and 2 (1.7e-4, 1.1e-4). "
+                 "The plan: [2, 10, 3] KAN to grid 80, 9000 points, 28 100 rows x 4263 parameters at grid 80; fewer "
+                 "points overfit at grid 80 (earlier runs, seed 1: 6000 points v 1.6e-4, 3000: v 2.2e-4)",
     "cavity_re100": "not a time problem: seed 0 trained all grids to 80 (266 CPU s, cut at the 1500 s wall limit "
                     "inside grid 80) and stands at u 0.11, v 0.41 against the Ghia tables; the lid's corner "
                     "discontinuity (u jumps from 1 to 0) stays in the data as in the benchmark. Not yet diagnosed "
