@@ -162,8 +162,10 @@ def page(data: dict) -> str:
              "ran one after the other in one invocation, each in its own process (peak RSS: the process's high-water "
              "mark), on the same problem, model, seed and threads. The machine is a shared CPU box: the load average "
              "(1 / 5 / 15 min) before each side is stated, wall times are inflated by it, and only the ratios of a "
-             "case's two sides are meant to be compared. No GPU was available for these runs, so there are no GPU "
-             "rows.", ""]
+             "case's two sides are meant to be compared. A side that names its code (`code at 6cd689e`) ran with that "
+             "commit's code (`--dense-from`): the dense path as the issue found it, before J^T J was summed on each "
+             "piece's support (commit 43e31a8) and the direct solve read J's compact rows (commit b5b0dd9). No GPU "
+             "was available for these runs, so there are no GPU rows.", ""]
     for case, entry in data["cases"].items():
         lines += [f"## {case}", "", f"`{entry['command']}` on {entry['date']}: {entry['machine']}.", "",
                   "| solver | wall s | LM iterations | s per LM iteration | peak RSS GiB | rel L2 | final loss | "
