@@ -43,9 +43,10 @@ recommended schedule with 2 iterations per LM stage: peak RSS 6.44 GiB dense, 1.
 same loss and rel L2; poisson2d default (1 thread): rel L2 1.138e-7 both, peak RSS 1.60 against 0.69 GiB.
 #27's acceptance (``scripts/matfree_acceptance.py``, docs/benchmarks/performance.md): a [3, 20, 20, 1] KAN on
 100 000 points in 3-D, 2 matrix-free iterations within 3.22 GiB; a 3-output [2, 20, 3] KAN at grid 40 on 20 000
-points (2 threads, quiet machine): 10 iterations took 46.1 s each dense and 39.7 s matrix-free (Nystrom) with
-scipy's CSR J^T J; with the supported gram (:func:`kanpde.train.jacobian.supported_gram`) one iteration takes
-14.9 s dense and 6.2 s matrix-free ("normal": J^T J from J's rows, then one direct solve), 0.42x.
+points (2 threads, quiet machine): 46.5 s an iteration with the dense path as it was at commit 6cd689e, 7.5 s
+matrix-free ("normal": J^T J from J's compact rows by :func:`kanpde.train.jacobian.supported_gram`, then one
+direct solve), 0.16x; helmholtz2d's schedule 310 s and 6.09 GiB against 147 s and 1.05 GiB, the same rel L2
+(``--dense-from``, docs/benchmarks/performance.md). The direct solve on the CPU now reads compact rows too.
 
 Memory is planned before training (:func:`plan_schedule`, ``TrainConfig(max_memory=)``), and one J is alive at a
 time: the last iteration's rows are freed before the next are assembled.
