@@ -48,3 +48,19 @@ def test_galerkin_iterations_repeat_while_the_rows_dwarf_the_loss(repeat_above, 
     spec = kp.Galerkin(points=256, modes=3, max_repeats=3, repeat_above=repeat_above)
     solution = _solve([kp.LM(3, grid=5, rtol=0), kp.LM(1, galerkin=spec, rtol=0)], keep_best=False)
     assert sum(r["stage"] == 1 for r in solution.history.steps) == iterations
+
+
+def test_the_kept_state_holds_an_inverse_problems_learned_parameters():
+    """Best-model selection puts the learned coefficient back with the network it was learned with (it used to
+    restore the network alone: inverse_diffusion ended on D = 0.40 beside the best network, the true D 0.7)."""
+    from kanpde.train.best import copy_state, restore_state
+
+    model, learned = kp.KAN([2, 3, 1], grid=5, seed=0).double(), {"D": torch.nn.Parameter(torch.tensor(1.0))}
+    state = copy_state(model, learned)
+    with torch.no_grad():
+        learned["D"].fill_(0.4)
+        next(model.parameters()).add_(1.0)
+    model.refine(10)
+    restore_state(model, state, learned)
+    assert float(learned["D"]) == 1.0 and model.grid == 5
+    assert all(torch.equal(v, state[1][k]) for k, v in model.state_dict().items())

@@ -96,7 +96,8 @@ class Trainer:
         # the lowest validation loss (fresh points) over all stages is the model a run ends with; one process
         # only (each rank would score its own points and could keep a different step)
         keep = config.keep_best and not self.parallel.enabled
-        self.keeper = BestModel(self, copy_state, restore_state) if keep else None
+        self.keeper = (BestModel(self, lambda model: copy_state(model, self.parameters),
+                                 lambda model, state: restore_state(model, state, self.parameters)) if keep else None)
         resumed = self.checkpoints.resumed
         if self.keeper is not None and resumed is not None and resumed.best is not None:
             self.keeper.load_state_dict(resumed.best)
@@ -235,8 +236,9 @@ class Trainer:
                                                 "grid": getattr(self.model, "grid", None)})
                 self.sparsity = stage.sparsity
                 optimizer = stage.make_optimizer(self, optimizer)
+                from_best = self.keeper is not None and self.keeper.holds_current()
                 self.run_stage(index, stage, optimizer, resumed)
-                if self.keeper is not None and getattr(stage, "galerkin", None):
+                if from_best and getattr(stage, "galerkin", None):
                     self.keeper.adopt(self.last_record())  # its own objective: see BestModel.adopt
                 elif self.keeper is not None:  # scored before the next stage refines or refits the model
                     self.keeper.consider(self.last_record())
