@@ -64,3 +64,20 @@ def test_the_kept_state_holds_an_inverse_problems_learned_parameters():
     restore_state(model, state, learned)
     assert float(learned["D"]) == 1.0 and model.grid == 5
     assert all(torch.equal(v, state[1][k]) for k, v in model.state_dict().items())
+
+
+@pytest.mark.parametrize("wreck, adopted", [(False, True), (True, False)])
+def test_a_galerkin_stage_is_adopted_only_when_it_started_from_the_best_model(wreck, adopted):
+    """Galerkin rows trade collocation loss for the projections, so the run takes their iterate over its score,
+    but only from the best model: from a model that had already lost (here a reckless Adam stage), it is scored
+    like any other stage and the run ends on the LM model."""
+    spec = kp.Galerkin(points=256, modes=3, max_repeats=1)
+    schedule = [kp.Adam(5), kp.LM(6, grid=5), *([kp.Adam(5, lr=1.0)] if wreck else []), kp.LM(1, galerkin=spec)]
+    solution = _solve(schedule)
+    last = solution.history.stages[-1]
+    galerkin_steps = [r["step"] for r in solution.history.steps if r["stage"] == len(schedule) - 1]
+    assert (last["kept_step"] == galerkin_steps[-1]) is adopted, (last, galerkin_steps)
+    assert last["restored"] is not adopted
+    if wreck:  # the kept model is an LM step's, before the wreck
+        lm_steps = [r["step"] for r in solution.history.steps if r["stage"] == 1]
+        assert last["kept_step"] in lm_steps
