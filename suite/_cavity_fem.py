@@ -36,12 +36,12 @@ def _pressure(u, q, w):
 
 @BilinearForm
 def _convection_jacobian(du, v, w):  # d/du of (u . grad u) at u = w
-    return dot(_dot_grad(w["w"].value, grad(du)) + _dot_grad(du.value, w["w"].grad), v)
+    return dot(_dot_grad(np.asarray(w["w"]), grad(du)) + _dot_grad(np.asarray(du), w["w"].grad), v)
 
 
 @LinearForm
 def _convection(v, w):
-    return dot(_dot_grad(w["w"].value, w["w"].grad), v)
+    return dot(_dot_grad(np.asarray(w["w"]), w["w"].grad), v)
 
 
 def solve(n: int = 64, re: float = 100.0, tol: float = 1e-10, max_newton: int = 30):
