@@ -79,8 +79,9 @@ NOTES = {
                     "centre lines by only 8.7e-4; the KAN still ends at u 0.085, v 0.26 at grid 20), so the corner "
                     "singularity is not the cause either. What the runs share: the momentum residual stalls at a mean "
                     "square ~5e-3 spread over the whole cavity, the size of the viscous term itself in the core, so "
-                    "the core is an inviscid-like flow that the residual does not pin down. Next to try: separate "
-                    "hidden layers per output, a deeper KAN, and a residual that reaches ~1e-6 there",
+                    "the core is an inviscid-like flow that the residual does not pin down. A deeper [2, 10, 10, 3] KAN "
+                    "is no better (u 0.096, v 0.32 at grid 20, 351 s). Next to try: separate hidden layers per "
+                    "output, and a residual that reaches ~1e-6 in the core",
     "stokes": "seed 0 (a recorded row: cut at the 1500 s wall limit inside grid 80, 279 CPU s, load 15-23): u 7.0e-6, "
               "v 6.0e-7, p 1.5e-4; seeds 1, 2 on the quiet machine (2026-12-07 afternoon, 2 threads, commit 78197c9): "
               "p 7.2e-4, 1.6e-4 in 184, 149 s; met on all three",
