@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 import kanpde as kp
+from kanpde.pde.metrics import error_metrics
 
 FAMILY, TARGET = "Navier-Stokes", 1e-3  # issue #26's bar for systems, against the converged FEM centre lines
 RE = 100.0
@@ -69,18 +70,15 @@ def _stations():
     return u_pts, v_pts
 
 
-def _rel(a, b) -> float:
-    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
-
-
 def centre_line_errors(predict) -> dict:
     """rel L2 of u on x = 0.5 and of v on y = 0.5 at the tables' interior stations (the walls excluded), against
     the converged FEM values, and (``ghia``) against the tables. ``predict(points (M, 2)) -> (M, >= 2)``."""
     u_pts, v_pts = _stations()
     u, v = predict(u_pts)[:, 0], predict(v_pts)[:, 1]
-    return {"rel_l2": max(_rel(u, FEM_U), _rel(v, FEM_V)), "u": {"rel_l2": _rel(u, FEM_U)},
-            "v": {"rel_l2": _rel(v, FEM_V)},
-            "ghia": {"u": _rel(u, GHIA_U[1:-1, 1]), "v": _rel(v, GHIA_V[1:-1, 1])}}
+    fem = {"u": error_metrics(u, FEM_U)["rel_l2"], "v": error_metrics(v, FEM_V)["rel_l2"]}
+    return {"rel_l2": max(fem.values()), **{name: {"rel_l2": error} for name, error in fem.items()},
+            "ghia": {"u": error_metrics(u, GHIA_U[1:-1, 1])["rel_l2"],
+                     "v": error_metrics(v, GHIA_V[1:-1, 1])["rel_l2"]}}
 
 
 def reference_errors(solution) -> dict:
