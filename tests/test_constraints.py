@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -94,3 +95,19 @@ def test_hard_false_and_transform_keep_loss_terms():
     own = kp.Problem(domain, lambda x, u: u.laplacian(), [kp.Dirichlet(0.0)], transform=lambda x, n: n)
     assert own.hard == [] and own.input_dim == 2
     assert problem.soft().terms == ["dirichlet"]
+
+
+def test_a_numpy_function_value_stays_a_loss_term_since_a_built_in_value_needs_its_derivatives():
+    # built in, u = g + t N would see g's x-derivatives as zero: the residual of the wrong PDE, silently
+    domain = kp.Interval(-1, 1) * kp.TimeInterval(0, 1)
+    numpy_sine = kp.numpy_function(lambda x: -np.sin(PI * x[:, :1]))
+    heat = lambda x, u: u.d("t") - u.d("x", "x")  # noqa: E731
+    problem = kp.Problem(domain, heat, [kp.Dirichlet(0.0), kp.Initial(numpy_sine)])
+    assert [type(c).__name__ for c in problem.hard] == ["Dirichlet"] and problem.terms[-1] == "initial"
+    torch_sine = kp.Problem(domain, heat, [kp.Dirichlet(0.0), kp.Initial(lambda x: -torch.sin(PI * x[:, :1]))])
+    assert len(torch_sine.hard) == 2
+    with pytest.raises(ValueError, match="numpy_function"):
+        kp.Problem(domain, heat, [kp.Dirichlet(0.0), kp.Initial(numpy_sine, hard=True)])
+    marching = kp.TrainConfig(schedule=[kp.Adam(1)], interior_points=16, marching=kp.TimeMarching(2), verbose=False)
+    with pytest.raises(ValueError, match="time marching .* kp.numpy_function"):
+        kp.solve(problem, kp.KAN([2, 2, 1], grid=3), marching)

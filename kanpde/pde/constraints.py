@@ -45,6 +45,7 @@ from .conditions import Condition, Dirichlet, Initial, Periodic, evaluate_value
 from .embedding import PeriodicEmbedding, embedded_dim
 from .features import FeatureEmbedding
 from .fields import Field, function_derivatives, grad_or_zeros
+from .functions import is_differentiable
 from ..geometry.distance import PointSetCache, SmoothDistance
 from ..geometry.domains import Box, Disk, Domain, SpaceTime
 from ..nn.jet import Jet
@@ -332,6 +333,9 @@ def _eligible(condition: Condition, domain: Domain) -> str | None:
     """Why ``condition`` cannot be built in on ``domain`` (None when it can be tried)."""
     if condition.component is not None:
         return "it applies to one component only"
+    if not is_differentiable(getattr(condition, "value", None)):
+        return ("its value is a kp.numpy_function, which has no derivatives, and a built-in value's derivatives "
+                "enter the residual (write it with torch functions to build it in)")
     if isinstance(condition, Dirichlet):
         if callable(condition.on):
             return "its on= predicate gives no distance function (name a side instead)"

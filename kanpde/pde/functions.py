@@ -26,7 +26,9 @@ import torch
 def numpy_function(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[torch.Tensor], torch.Tensor]:
     """``fn`` on numpy ``(N, D)`` arrays as a function on torch points (the kanpde convention).
 
-    The result keeps the input's dtype and device; it is not differentiable.
+    The result keeps the input's dtype and device; it is not differentiable, and says so
+    (``differentiable = False``): a condition it gives is kept a loss term, never built in, since a
+    built-in value's derivatives enter the residual (see :func:`is_differentiable`).
 
     Raises:
         TypeError: ``fn`` is not callable.
@@ -39,7 +41,14 @@ def numpy_function(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[torch.Te
         values = np.asarray(fn(x.detach().cpu().numpy()), dtype=float)
         return torch.as_tensor(values).to(dtype=x.dtype, device=x.device)
 
+    wrapped.differentiable = False
     return wrapped
+
+
+def is_differentiable(value) -> bool:
+    """False for a value marked not differentiable (a :func:`numpy_function`); numbers and torch functions
+    are taken as differentiable."""
+    return getattr(value, "differentiable", True) is not False
 
 
 def _as_tensor(values, x: torch.Tensor, role: str) -> torch.Tensor:
