@@ -237,8 +237,25 @@ class InitialWindow(HardConstraint):
     def jet(self, x: torch.Tensor, pairs=None, order: int = 2) -> Jet:
         inner = self.inner.jet(x, pairs, order)
         pairs = inner.pairs
-        lift = self._cache.get(("jet", tuple(pairs), order), x, lambda: function_derivatives(self.lift, x, pairs, order))
+        lift = self._cache.get(("jet", tuple(pairs), order), x, lambda: self._lift_jet(x, pairs, order))
         return product_jet(lift, function_derivatives(self.factor, x, pairs, order), inner)
+
+    def _lift_jet(self, x: torch.Tensor, pairs, order: int) -> tuple:
+        """``(value, grad, second)`` of the lift. First order in time, after a window with a jet: the previous
+        window's own jet at ``t = t_k`` with the time derivatives dropped (the lift is constant in t). Each
+        window then costs one jet per earlier window, where autograd through the chain of windows held a
+        second-order graph of all of them (burgers1d in 40 windows: 12 GB, killed)."""
+        previous = self._previous[0] if self._previous else None
+        if self.order != 1 or previous is None or not getattr(previous, "supports_jet", False):
+            return function_derivatives(self.lift, x, pairs, order)
+        with torch.no_grad():  # the lift is data: no graph to the earlier windows' parameters
+            jet = previous.jet(self._at_start(x), pairs, order)
+        grad = jet.grad.clone()                                                # (N, m, D)
+        grad[..., self.axis] = 0
+        timed = [p for p, (a, b) in enumerate(jet.pairs) if self.axis in (a, b)]
+        second = jet.second.clone() if order > 1 and jet.pairs else jet.value.new_zeros(*jet.value.shape, len(pairs))
+        second[..., timed] = 0                                                 # (N, m, P)
+        return jet.value, grad, second
 
     # -- what the trainer asks a KAN for --------------------------------------------------------
 
