@@ -242,3 +242,47 @@ def test_a_solution_trained_with_sized_defaults_saves_and_loads(tmp_path):
     solution = kp.Solution(heat_problem(), model, config=config.to_dict())
     loaded = kp.Solution.load(solution.save(tmp_path / "sized.pt"), problem=heat_problem())
     assert type(loaded.config["interior_points"]) is int and loaded.config["interior_points"] == config.interior_points
+
+
+@pytest.mark.parametrize("keep_best", [True, False])
+def test_adaptive_windows_halve_where_the_held_out_residual_misses_and_never_past_max_halvings(keep_best):
+    # an unmeetable tolerance: the first window is tried at 1/2, then 1/4 (the floor) and kept; the rest start
+    # at the floor and are kept at once. A tolerance met everywhere gives the fixed windows.
+    strict = _march(heat_problem(), windows=2, steps=10, tolerance=1e-30, max_halvings=1, keep_best=keep_best)
+    assert solution_edges(strict) == pytest.approx([0, 0.25, 0.5, 0.75, 1.0])
+    spans = [s for s in strict.history.stages if "span" in s]
+    assert [s["tries"] for s in spans] == [2, 1, 1, 1]
+    assert [s["span"] for s in spans] == [pytest.approx([a, a + 0.25]) for a in (0, 0.25, 0.5, 0.75)]
+    assert {r["window"] for r in strict.history.steps} == {0, 1, 2, 3}  # the rejected try is not in the history
+    lax = _march(heat_problem(), windows=2, steps=10, tolerance=1e30, keep_best=keep_best)
+    assert solution_edges(lax) == pytest.approx([0, 0.5, 1.0])
+    assert np.isfinite(lax.errors()["rel_l2"]) and np.isfinite(strict.errors()["rel_l2"])
+
+
+def solution_edges(solution):
+    lo = solution.problem.domain.t0
+    return [e - lo for e in solution.edges]
+
+
+@pytest.mark.parametrize("bad, message", [(dict(tolerance=0.0), "tolerance must be a positive number"),
+                                          (dict(tolerance=True), "tolerance must be a positive number"),
+                                          (dict(max_halvings=-1), "max_halvings must be an int >= 0")])
+def test_adaptive_window_options_are_checked(bad, message):
+    with pytest.raises(ValueError, match=message):
+        kp.TimeMarching(4, **bad)
+
+
+def test_a_later_windows_jet_reads_the_earlier_windows_jets_and_equals_autograd(heat_marched):
+    # the lift of window k is window k-1 at t_k, read through its jet (no autograd chain through all windows)
+    window = heat_marched.model.windows[2]
+    x = torch.as_tensor(np.random.default_rng(5).uniform([-1, 0.7], [1, 1], (30, 2)))
+    y = x.clone().requires_grad_(True)
+    u = window(y)
+    grad = torch.autograd.grad(u.sum(), y, create_graph=True)[0]                    # (N, 2)
+    pairs = [(0, 0), (0, 1), (1, 1)]
+    second = [torch.autograd.grad(grad[:, a].sum(), y, retain_graph=True)[0][:, b] for a, b in pairs]
+    jet = window.jet(x, pairs, 2)
+    torch.testing.assert_close(jet.value[:, 0], u[:, 0].detach())
+    torch.testing.assert_close(jet.grad[:, 0, :], grad.detach())
+    torch.testing.assert_close(jet.second[:, 0, :], torch.stack(second, 1))
+    assert not window._lift_jet(x, pairs, 2)[0].requires_grad  # the lift is data: no graph to earlier windows

@@ -86,3 +86,18 @@ def test_sizing_study_runs_a_schedule_spec(capsys):
     rows = _script("sizing_study").main(["--runs", "poisson2d 60 4:2,8:1:l", "--threads", "1"])
     assert rows[0]["run"] == "poisson2d 60 4:2,8:1:l" and rows[0]["rel_l2"] > 0
     assert "| poisson2d 60 4:2,8:1:l | 0 |" in capsys.readouterr().out
+
+
+def test_burgers_windows_start_from_the_exact_state_and_check_their_span():
+    import torch
+
+    from problems import burgers1d
+    script = _script("burgers_windows")
+    problem = script.from_exact_state(0.25, 0.5)
+    x = torch.tensor([[-0.5, 0.25], [0.01, 0.25], [0.7, 0.25]], dtype=torch.float64)
+    start = problem.all_conditions[1].value(x)
+    torch.testing.assert_close(start.reshape(-1), burgers1d.reference(x).reshape(-1))
+    assert problem.domain.t0 == 0.25 and problem.input_dim == 3  # x, t and the shock coordinate
+    torch.testing.assert_close(script.from_exact_state(0.0, 0.1).all_conditions[1].value(x), burgers1d.initial(x))  # u0 at t = 0
+    with pytest.raises(ValueError, match="expected 0 <= t0 < t1"):
+        script.from_exact_state(0.5, 0.25)

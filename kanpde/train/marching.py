@@ -1,6 +1,7 @@
 """Time marching (sequence-to-sequence training): one time window after another.
 
-The interval ``[t0, t1]`` is cut into K equal windows. Window k is trained as its
+The interval ``[t0, t1]`` is cut into K equal windows (or, with ``TimeMarching(tolerance=)``, windows
+whose lengths adapt to a held-out residual, like an ODE solver's steps). Window k is trained as its
 own problem on ``[t_k, t_{k+1} + overlap (t_{k+1} - t_k)]`` (clipped to t1) with the
 full schedule, its initial data taken exactly from window k-1 (see
 :mod:`kanpde.pde.windows`), its network optionally warm-started from window k-1's.
@@ -21,9 +22,10 @@ from torch import nn
 from ..geometry.domains import SpaceTime, TimeInterval
 from ..pde.problem import Problem
 from ..pde.windows import TimeWindows, WindowPlan, initial_data, initial_order, window_conditions, window_plan
-from .best import BestModel
+from .best import VALIDATION_SEED_OFFSET, BestModel
 from .history import History
 from .options import TimeMarching
+from .residuals import plain_loss
 from .trainer import Trainer
 
 
@@ -117,37 +119,68 @@ def _keep_best(trainer) -> None:
                                            "final_validation": best.current, "restored": restored})
 
 
+GROW_BELOW = 1 / 32  # a window this far under the tolerance lets the next one double: halving a window cut
+# its held-out residual 40x on burgers1d's shock formation (t in [0.3125, 0.375], exact initial data:
+# 8.0e-5 on the whole window, 1.8e-6 on its first half), so doubling one under tolerance / 32 stays near it
+
+
 def march(problem: Problem, model: nn.Module, config) -> tuple[TimeWindows, History, dict[str, float], float]:
     """Train the windows of ``config.marching`` in order.
 
+    With ``TimeMarching(tolerance=)`` the window lengths adapt: a window whose held-out residual stays above
+    the tolerance is trained again on half its length (:data:`GROW_BELOW` sets when the next one doubles).
+
     Returns:
         ``(stitched model, merged history, learned parameters, seconds)``; the history's rows
-        carry ``window``.
+        carry ``window``, its stages the windows' ``span`` and (adaptive) ``tries``.
     """
     spec: TimeMarching = config.marching
     order = check_marching(problem)
     data = initial_data(problem.all_conditions, order)
     plan = window_plan(problem)
     t0, t1, axis = problem.domain.t0, problem.domain.t1, problem.domain.time_axis
-    edges = np.linspace(t0, t1, spec.windows + 1)
+    first = (t1 - t0) / spec.windows
     per_window = dataclasses.replace(config, marching=None)
     untrained = copy.deepcopy(model)
-    history, windows, parameters, start = History(), [], {}, time.perf_counter()
-    net = model
-    for k in range(spec.windows):
-        end = min(t1, edges[k + 1] + spec.overlap * (edges[k + 1] - edges[k]))
-        window = plan.window(net, edges[k], axis, order, previous=windows[-1] if windows else None,
-                             data=None if windows else data)
-        trainer = _window_trainer(Trainer, window_problem(problem, edges[k], end, plan), window, per_window,
+    history, windows, edges, parameters, clock = History(), [], [t0], {}, time.perf_counter()
+    net, length, tries = model, first, 0
+    while edges[-1] < t1 - 1e-9 * (t1 - t0):
+        start = edges[-1]
+        stop = t1 if t1 - (start + length) < 1e-9 * (t1 - t0) else start + length
+        end = min(t1, stop + spec.overlap * (stop - start))
+        window = plan.window(copy.deepcopy(net) if spec.tolerance else net, start, axis, order,
+                             previous=windows[-1] if windows else None, data=None if windows else data)
+        trainer = _window_trainer(Trainer, window_problem(problem, start, end, plan), window, per_window,
                                   spec.keep_best)
         trainer.run()
         if spec.keep_best:
             _keep_best(trainer)
-        _merge(history, trainer.history, k)
+        tries += 1
+        score = _score(trainer, spec) if spec.tolerance else None
+        if score is not None and score > spec.tolerance and length > first / 2 ** spec.max_halvings * 1.5 \
+                and not trainer.stopped:
+            length /= 2  # not met: the same start again, half as far
+            if config.verbose:
+                print(f"window [{start:.4g}, {stop:.4g}]: held-out residual {score:.2e} above the tolerance "
+                      f"{spec.tolerance:.0e}; again on [{start:.4g}, {start + length:.4g}]", flush=True)
+            continue
+        _merge(history, trainer.history, len(windows))
+        if history.stages:
+            history.stages[-1].update({"span": [start, stop], "tries": tries})
         parameters = trainer.learned_parameters()
         windows.append(window)
+        edges.append(stop)
         if trainer.stopped:
             break
-        net = copy.deepcopy(window.net if spec.warm_start else untrained)
-    stitched = TimeWindows(windows, list(edges[:len(windows)]) + [t1], axis)
-    return stitched, history, parameters, time.perf_counter() - start
+        if score is not None and score < GROW_BELOW * spec.tolerance:
+            length = min(first, 2 * length)
+        net, tries = copy.deepcopy(window.net if spec.warm_start else untrained), 0
+    stitched = TimeWindows(windows, edges[:-1] + [t1], axis)
+    return stitched, history, parameters, time.perf_counter() - clock
+
+
+def _score(trainer, spec: TimeMarching) -> float:
+    """The window's held-out residual: its kept model's validation loss, or the final model's."""
+    if spec.keep_best:
+        return trainer.best.best
+    return plain_loss(trainer, trainer.sample(VALIDATION_SEED_OFFSET))

@@ -102,18 +102,32 @@ class TimeMarching:
             a copy of the untrained model).
         keep_best: each window keeps the model with the lowest residual on held-out points
             seen during its training, not the last one (:mod:`kanpde.train.best`).
+        tolerance: adaptive windows, like an ODE solver's step-size control: a window whose held-out
+            residual (the validation loss of :mod:`kanpde.train.best`, a mean square) stays above
+            ``tolerance`` is trained again on half its length, down to ``1 / 2**max_halvings`` of the
+            first length; after one under ``tolerance / 32`` the next is twice as long, up to the first
+            length. ``windows`` then sets the first length only. None: K equal windows.
+        max_halvings: how often a window may be halved (with ``tolerance``).
 
     Raises:
-        ValueError: ``windows`` < 1 or ``overlap`` outside [0, 1].
+        ValueError: ``windows`` < 1, ``overlap`` outside [0, 1], a ``tolerance`` that is not positive or a
+            negative ``max_halvings``.
     """
 
     windows: int = 4
     overlap: float = 0.0
     warm_start: bool = True
     keep_best: bool = False
+    tolerance: float | None = None
+    max_halvings: int = 4
 
     def __post_init__(self):
         if isinstance(self.windows, bool) or not isinstance(self.windows, int) or self.windows < 1:
             raise ValueError(f"TimeMarching.windows must be an int >= 1, got {self.windows!r}")
         if not 0 <= self.overlap <= 1:
             raise ValueError(f"TimeMarching.overlap must lie in [0, 1], got {self.overlap!r}")
+        if self.tolerance is not None and not (isinstance(self.tolerance, (int, float)) and self.tolerance > 0
+                                               and not isinstance(self.tolerance, bool)):
+            raise ValueError(f"TimeMarching.tolerance must be a positive number or None, got {self.tolerance!r}")
+        if isinstance(self.max_halvings, bool) or not isinstance(self.max_halvings, int) or self.max_halvings < 0:
+            raise ValueError(f"TimeMarching.max_halvings must be an int >= 0, got {self.max_halvings!r}")
