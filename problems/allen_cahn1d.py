@@ -134,10 +134,12 @@ def config() -> kp.TrainConfig:
       (grids 20-40 fit the training points 10-100x better than fresh ones; the windows mostly keep
       a step of the grid-20 or grid-40 stage before its last).
 
-    With the known seam part (``problem()``, :func:`seam`): rel L2 **3.77e-05 / 1.15e-05 / 3.79e-05**
-    (seeds 0 / 1 / 2; 1 thread each, 218 / 220 / 221 CPU s; wall 2798 s at most under ``nice -n 19`` at load 19), by
-    ``python scripts/fronts.py --problem allen_cahn1d --recommended --seed S --threads 1``
-    (docs/benchmarks/fronts.md).
+    With the known seam part (``problem()``, :func:`seam`): rel L2 **3.09e-05 / 1.14e-05 / 1.08e-04**
+    (seeds 0 / 1 / 2; 2 threads, at most 140 s wall and 151 CPU s), by
+    ``python scripts/fronts.py --problem allen_cahn1d --recommended --seed S --threads 2``
+    (docs/benchmarks/fronts.md). Before the windows read their start values through the previous window's
+    jet (the same function to 1e-15, another summation order): 3.77e-05 / 1.15e-05 / 3.79e-05 on 1 thread,
+    and seed 2 on 2 threads 4.34e-05; so the margin under 1e-4 is round-off-thin.
 
     Without it (``problem(seam_part=False)``), measured on one thread by a runner doing exactly the row of
     ``python scripts/time_accuracy.py --problems allen_cahn1d --seeds 0 1 2 --threads 1``:

@@ -120,9 +120,11 @@ def config() -> kp.TrainConfig:
       the residual is large, i.e. into the shock layer, which uniform points hardly sample;
     - ``update_grid="grow"`` and ``keep_best=True`` as for allen_cahn1d.
 
-    Measured with the fused C jet kernel, 2 threads: rel L2 **7.25e-4 / 6.14e-4 / 9.49e-4** (seeds 0 / 1 / 2)
-    in 496 / 465 / 506 s at load 3-4 (another run beside it; seed 2 alone at load 1.6: 341 s, the same 9.49e-4), by
-    ``python scripts/time_accuracy.py --problems burgers1d --seeds 0 1 2`` (the same row, run one seed at a time).
+    Measured with the fused C jet kernel, 2 threads: rel L2 **1.04e-3 / 3.34e-4 / 4.68e-4** (seeds 0 / 1 / 2)
+    in 171 / 198 / 199 s wall at load 1.1-1.5, by ``python scripts/fronts.py --problem burgers1d --recommended
+    --seed S --threads 2`` (docs/benchmarks/fronts). On 1 thread: 9.5e-4 / 1.14e-3 / 1.55e-3. Before the windows
+    read their start values through the previous window's jet (the same function to 4e-15, in another summation
+    order): 7.25e-4 / 6.14e-4 / 9.49e-4 in 496 / 465 / 506 s at load 3-4 (``scripts/time_accuracy.py``).
     The result follows the summation order, so treat the margin under 1e-3 as thin: with 12 windows
     the same script gave 1.11e-3 / 1.22e-3 (seeds 0 / 2; 6.2e-4 / 4.1e-4 / 6.8e-4 on the PyTorch jet kernels,
     2.4e-3 on 1 thread), with 20 windows seed 2 gave 3.50e-3 (711 s at load 4), with 8 windows
@@ -134,6 +136,12 @@ def config() -> kp.TrainConfig:
     the feature, LM windows to grid 40 on 6000 points 2.8e-2 (1061 s wall, 2 threads). What is left sits
     at the shock after t ≈ 0.3 (RMS error there ~1e-2 against ~1e-5 before the shock forms): the windows'
     held-out residual stays ~1e-3 from t = 0.375 on and the error carries from window to window.
+    Why it carries (``scripts/burgers_windows.py``, windows started from the exact state): a window from the
+    exact state reaches a held-out residual of 5.7e-6 (t in [0.375, 0.390625]); one from another window's end
+    inherits that window's second x-derivatives at the shock, and the residuals grow window after window
+    (from t = 0.25: 4.3e-6, 9.5e-5, 2.4e-4, 1.4e-3). Shorter windows alone do not cure it: 8 instead of 4
+    windows over [0.25, 0.5] gave 2.1e-4 against 1.4e-4; adaptive windows (``TimeMarching(tolerance=1e-5)``)
+    gave 3.2e-5 with 46 windows in 795 s, against 58 s.
     """
     return kp.TrainConfig(schedule=[kp.Adam(100), kp.LM(15, grid=5), kp.LM(15, grid=10), kp.LM(30, grid=20)],
                           interior_points=3000, update_grid="grow", adaptive="rad", resample_every=50,
