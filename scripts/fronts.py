@@ -239,9 +239,10 @@ EARLIER = [  # runs of earlier sessions, as their commits and the problem docstr
     "windows (`TimeMarching(tolerance=1e-5)`) give 3.2e-5 with 46 windows in 795 s",
     "burgers1d without the shock coordinate, moving knots that follow u (`scripts/fronts.py --marching`): 1.87e-2 "
     "(seed 0, 2 threads, 1041 s wall at load ~10); uniform knots 3.29e-2",
-    "allen_cahn1d, `config()` before the windows read their start values through the previous window's jet: "
-    "3.77e-5 / 1.15e-5 / 3.79e-5 (seeds 0 / 1 / 2, 1 thread); seed 2 on 2 threads 4.34e-5, where the code of "
-    "this page gives 1.08e-4 (the same function to 1e-15: the margin under 1e-4 is round-off-thin)",
+    "allen_cahn1d, `config()` without its window overlap (0.25): 3.09e-5 / 1.14e-5 / 1.08e-4 (seeds 0 / 1 / 2, "
+    "2 threads, 140 s at most); before the windows read their start values through the previous window's jet "
+    "(the same function to 1e-15, another summation order): 3.77e-5 / 1.15e-5 / 3.79e-5 (1 thread), seed 2 on "
+    "2 threads 4.34e-5",
     "allen_cahn1d, the same `config()` without the known seam part: 8.3e-4 / 8.2e-4 / 8.6e-4 (seeds 0 / 1 / 2, "
     "1 thread, 441 CPU s for seed 0)",
 ]
