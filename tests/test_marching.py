@@ -286,3 +286,16 @@ def test_a_later_windows_jet_reads_the_earlier_windows_jets_and_equals_autograd(
     torch.testing.assert_close(jet.grad[:, 0, :], grad.detach())
     torch.testing.assert_close(jet.second[:, 0, :], torch.stack(second, 1))
     assert not window._lift_jet(x, pairs, 2)[0].requires_grad  # the lift is data: no graph to earlier windows
+
+
+def test_adaptive_windows_grow_after_a_low_residual_and_halve_a_short_last_window_from_its_own_length(monkeypatch):
+    # scripted held-out residuals (tolerance 1): [0, 1] and [0, 0.5] miss, [0, 0.25] is far under (the next
+    # doubles), [0.25, 0.75] passes, the short last [0.75, 1] misses and is tried on [0.75, 0.875], not again
+    # on [0.75, 1] (half the current length, 0.25, would reach t1 and repeat it)
+    scores = iter([2.0, 2.0, 1e-3, 0.5, 2.0, 0.5, 0.5])
+    monkeypatch.setattr("kanpde.train.marching._score", lambda trainer, spec: next(scores))
+    solution = _march(heat_problem(), windows=1, steps=3, tolerance=1.0, max_halvings=3, keep_best=True)
+    kept = [s for s in solution.history.stages if "span" in s]
+    assert [s["span"] for s in kept] == [pytest.approx(v) for v in ([0, 0.25], [0.25, 0.75], [0.75, 0.875],
+                                                                      [0.875, 1.0])]
+    assert [s["tries"] for s in kept] == [3, 1, 2, 1]

@@ -157,9 +157,8 @@ def march(problem: Problem, model: nn.Module, config) -> tuple[TimeWindows, Hist
             _keep_best(trainer)
         tries += 1
         score = _score(trainer, spec) if spec.tolerance else None
-        if score is not None and score > spec.tolerance and length > first / 2 ** spec.max_halvings * 1.5 \
-                and not trainer.stopped:
-            length /= 2  # not met: the same start again, half as far
+        if _retry(spec, score, stop - start, first) and not trainer.stopped:
+            length = (stop - start) / 2  # not met: the same start again, half as far (a last window may be short)
             if config.verbose:
                 print(f"window [{start:.4g}, {stop:.4g}]: held-out residual {score:.2e} above the tolerance "
                       f"{spec.tolerance:.0e}; again on [{start:.4g}, {start + length:.4g}]", flush=True)
@@ -177,6 +176,11 @@ def march(problem: Problem, model: nn.Module, config) -> tuple[TimeWindows, Hist
         net, tries = copy.deepcopy(window.net if spec.warm_start else untrained), 0
     stitched = TimeWindows(windows, edges[:-1] + [t1], axis)
     return stitched, history, parameters, time.perf_counter() - clock
+
+
+def _retry(spec: TimeMarching, score: float | None, span: float, first: float) -> bool:
+    """Whether an adaptive window of length ``span`` missed the tolerance and may still be halved."""
+    return score is not None and score > spec.tolerance and span > 1.5 * first / 2 ** spec.max_halvings
 
 
 def _score(trainer, spec: TimeMarching) -> float:
