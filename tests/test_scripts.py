@@ -101,3 +101,17 @@ def test_burgers_windows_start_from_the_exact_state_and_check_their_span():
     torch.testing.assert_close(script.from_exact_state(0.0, 0.1).all_conditions[1].value(x), burgers1d.initial(x))  # u0 at t = 0
     with pytest.raises(ValueError, match="expected 0 <= t0 < t1"):
         script.from_exact_state(0.5, 0.25)
+
+
+def test_burgers_windows_perturb_adds_a_smooth_error_that_keeps_the_boundary_data():
+    import math
+
+    import torch
+
+    script = _script("burgers_windows")
+    x = torch.tensor([[-1.0, 0.25], [0.3, 0.25], [1.0, 0.25]], dtype=torch.float64)
+    plain = script.from_exact_state(0.25, 0.5).all_conditions[1].value(x).reshape(-1)
+    moved = script.from_exact_state(0.25, 0.5, perturb=1e-3).all_conditions[1].value(x).reshape(-1)
+    expected = 1e-3 * math.sin(0.3 * math.pi) * math.cos(0.9 * math.pi)
+    assert float(moved[1] - plain[1]) == pytest.approx(expected, rel=1e-12)
+    assert float((moved[[0, 2]] - plain[[0, 2]]).abs().max()) < 1e-15  # u(+-1) = 0 stays met
