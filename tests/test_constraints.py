@@ -111,3 +111,16 @@ def test_a_numpy_function_value_stays_a_loss_term_since_a_built_in_value_needs_i
     marching = kp.TrainConfig(schedule=[kp.Adam(1)], interior_points=16, marching=kp.TimeMarching(2), verbose=False)
     with pytest.raises(ValueError, match="time marching .* kp.numpy_function"):
         kp.solve(problem, kp.KAN([2, 2, 1], grid=3), marching)
+
+
+def test_a_numpy_function_is_refused_as_a_feature_or_known_part_whose_derivatives_the_residual_takes():
+    domain = kp.Interval(-1, 1)
+    laplace = lambda x, u: u.d("x", "x")  # noqa: E731
+    numpy_tanh = kp.numpy_function(lambda x: np.tanh(x[:, :1] / 0.1))
+    with pytest.raises(ValueError, match=r"features\[0\] is a kp.numpy_function.*chain rule"):
+        kp.Problem(domain, laplace, [kp.Dirichlet(0.0)], features=[numpy_tanh])
+    with pytest.raises(ValueError, match="known is a kp.numpy_function.*residual takes its derivatives"):
+        kp.Problem(domain, laplace, [kp.Dirichlet(0.0, hard=False)],
+                   known=kp.numpy_function(lambda x: x[:, :1] ** 2 - 1))
+    torch_tanh = lambda x: torch.tanh(x[:, :1] / 0.1)  # noqa: E731
+    assert kp.Problem(domain, laplace, [kp.Dirichlet(0.0)], features=[torch_tanh]).input_dim == 2

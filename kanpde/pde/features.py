@@ -21,14 +21,15 @@ from torch import nn
 
 from ..nn.jet import Jet, requested_pairs
 from .fields import function_derivatives
-from .functions import call_points
+from .functions import call_points, check_differentiable
 
 
 def check_features(features, dim: int) -> tuple[Callable, ...]:
     """``features`` as a tuple of functions ``f(x) -> (N, 1)`` (None or empty: none).
 
     Raises:
-        TypeError: not a list of callables.  ValueError: a feature that is not ``(N, 1)`` and finite.
+        TypeError: not a list of callables.  ValueError: a feature that is not ``(N, 1)`` and finite, or a
+        :func:`~kanpde.pde.functions.numpy_function` (no derivatives for the chain rule).
     """
     if features is None:
         return ()
@@ -38,6 +39,7 @@ def check_features(features, dim: int) -> tuple[Callable, ...]:
         raise TypeError(f"features must be a list of functions f(x) -> (N, 1), got {features!r:.80}")
     probe = torch.rand(4, dim, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     for i, f in enumerate(features):
+        check_differentiable(f, f"features[{i}]", "the network's derivatives take the feature's by the chain rule")
         call_points(f, probe, f"features[{i}]", columns=1)
     return tuple(features)
 

@@ -51,6 +51,17 @@ def is_differentiable(value) -> bool:
     return getattr(value, "differentiable", True) is not False
 
 
+def check_differentiable(fn, role: str, why: str) -> None:
+    """Refuse a :func:`numpy_function` where its derivatives are taken (autograd would read them as zero).
+
+    Raises:
+        ValueError: ``fn`` is marked not differentiable; the message names ``role`` and ``why``.
+    """
+    if not is_differentiable(fn):
+        raise ValueError(f"{role} is a kp.numpy_function, which has no derivatives, but {why}: write it with "
+                         f"torch functions")
+
+
 def _as_tensor(values, x: torch.Tensor, role: str) -> torch.Tensor:
     if isinstance(values, torch.Tensor):
         return values

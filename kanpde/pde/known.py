@@ -21,7 +21,7 @@ from torch import nn
 from .conditions import Dirichlet, Initial
 from .constraints import HardConstraint
 from .fields import function_derivatives
-from .functions import call_points
+from .functions import call_points, check_differentiable
 
 TOLERANCE = 1e-10
 
@@ -43,8 +43,10 @@ def check_known(known: Callable, domain, conditions, built_in, outputs: int) -> 
     derivative for ``Initial(derivative=1)``) and every built-in Dirichlet condition.
 
     Raises:
-        ValueError: ``known`` is nonzero there (the data u must meet would move by K).
+        ValueError: ``known`` is nonzero there (the data u must meet would move by K), or it is a
+            :func:`~kanpde.pde.functions.numpy_function` (the residual takes its derivatives).
     """
+    check_differentiable(known, "known", "the residual takes its derivatives")
     for condition in conditions:
         initial = isinstance(condition, Initial)
         if not initial and not (isinstance(condition, Dirichlet) and any(condition is c for c in built_in)):

@@ -42,7 +42,7 @@ from .constraints import HardConstraint, boundary_factor, product_jet
 from .embedding import PeriodicEmbedding
 from .features import FeatureEmbedding
 from .fields import function_derivatives
-from .functions import is_differentiable
+from .functions import check_differentiable
 from ..nn.jet import Jet
 
 
@@ -130,10 +130,9 @@ def initial_data(conditions, order: int) -> list:
             values[c.derivative] = c.value
     if any(v is None for v in values):
         raise ValueError(f"time marching needs Initial conditions for derivatives 0..{order - 1}")
-    if not all(is_differentiable(v) for v in values):
-        raise ValueError("time marching builds the Initial values into the first window, whose residual needs their "
-                         "derivatives, but one is a kp.numpy_function (not differentiable): write it with torch "
-                         "functions")
+    for derivative, value in enumerate(values):
+        check_differentiable(value, f"the Initial value (derivative {derivative}) that time marching builds into the "
+                             "first window", "the window's residual takes its derivatives")
     return values
 
 
