@@ -39,10 +39,12 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmark
 
 import torch  # noqa: E402
 
 import kanpde as kp  # noqa: E402
+from benchmark import first_grid  # noqa: E402
 from problems import burgers1d  # noqa: E402
 
 
@@ -72,7 +74,7 @@ def run(t0: float, t1: float, windows: int, tolerance: float | None, overlap: fl
     config = dataclasses.replace(config, marching=marching, seed=seed, verbose=False)
     problem = from_exact_state(t0, t1, perturb)
     start = time.perf_counter()
-    solution = kp.solve(problem, kp.KAN([3, 10, 1], grid=config.schedule[1].grid, seed=seed), config)
+    solution = kp.solve(problem, kp.KAN([problem.input_dim, 10, 1], grid=first_grid(config), seed=seed), config)
     seconds = time.perf_counter() - start
     x = torch.linspace(burgers1d.LO, burgers1d.HI, 2001, dtype=torch.float64)[:, None]
     end = torch.cat([x, torch.full_like(x, t1)], 1)

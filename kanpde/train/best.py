@@ -40,6 +40,11 @@ def grow_grid(trainer) -> bool:
     return False
 
 
+def validation_points(trainer):
+    """The held-out point set V is scored on: the training sampler with its own seed offset."""
+    return trainer.sample(VALIDATION_SEED_OFFSET)
+
+
 LEARNED = "learned:"  # the key prefix of an inverse problem's learned parameters in a copied state
 
 
@@ -76,7 +81,7 @@ class BestModel:
 
     def __init__(self, trainer, copy_model, restore_model):
         self.trainer, self.copy_model, self.restore_model = trainer, copy_model, restore_model
-        self.points = trainer.sample(VALIDATION_SEED_OFFSET)
+        self.points = validation_points(trainer)
         self.best, self.state, self.step, self.current = math.inf, None, None, math.inf
 
     def validation_loss(self) -> float:

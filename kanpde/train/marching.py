@@ -22,7 +22,7 @@ from torch import nn
 from ..geometry.domains import SpaceTime, TimeInterval
 from ..pde.problem import Problem
 from ..pde.windows import TimeWindows, WindowPlan, initial_data, initial_order, window_conditions, window_plan
-from .best import VALIDATION_SEED_OFFSET, BestModel
+from .best import BestModel, validation_points
 from .history import History
 from .options import TimeMarching
 from .residuals import plain_loss
@@ -143,10 +143,10 @@ def march(problem: Problem, model: nn.Module, config) -> tuple[TimeWindows, Hist
     per_window = dataclasses.replace(config, marching=None)
     untrained = copy.deepcopy(model)
     history, windows, edges, parameters, clock = History(), [], [t0], {}, time.perf_counter()
-    net, length, tries = model, first, 0
-    while edges[-1] < t1 - 1e-9 * (t1 - t0):
+    net, length, tries, slack = model, first, 0, 1e-9 * (t1 - t0)  # slack: no sliver window from round-off
+    while edges[-1] < t1 - slack:
         start = edges[-1]
-        stop = t1 if t1 - (start + length) < 1e-9 * (t1 - t0) else start + length
+        stop = t1 if start + length > t1 - slack else start + length
         end = min(t1, stop + spec.overlap * (stop - start))
         window = plan.window(copy.deepcopy(net) if spec.tolerance else net, start, axis, order,
                              previous=windows[-1] if windows else None, data=None if windows else data)
@@ -187,4 +187,4 @@ def _score(trainer, spec: TimeMarching) -> float:
     """The window's held-out residual: its kept model's validation loss, or the final model's."""
     if spec.keep_best:
         return trainer.best.best
-    return plain_loss(trainer, trainer.sample(VALIDATION_SEED_OFFSET))
+    return plain_loss(trainer, validation_points(trainer))
