@@ -139,7 +139,7 @@ def initial_data(conditions, order: int) -> list:
 class _Cache:
     """The last few results of a function of the points, reused while the points stay the same."""
 
-    def __init__(self, size: int = 6):
+    def __init__(self, size: int = 64):  # an LM Jacobian asks chunk by chunk (12000 points: 12 chunks of 1024)
         self.size, self.entries = size, []
 
     def get(self, key, x: torch.Tensor, compute: Callable):
