@@ -122,8 +122,9 @@ def config() -> kp.TrainConfig:
     - ``update_grid="grow"`` and ``keep_best=True`` as for allen_cahn1d.
 
     This config (12 000 points, a grid-40 stage, windows trained half their length past their end):
-    rel L2 **1.99e-5 / 4.11e-5** (seeds 0 / 1; seed 2 not yet run) on 1 thread beside another run, 1192 / 741 s
-    (the second after the window cache stopped missing LM's Jacobian chunks). Per step, seed 0, 1 thread:
+    rel L2 **1.99e-5 / 4.11e-5** (seeds 0 / 1) on 1 thread beside another run, 1192 / 741 s (the second after
+    the window cache stopped missing LM's Jacobian chunks); seed 2 on 2 threads **5.13e-5** in 682 s wall
+    (``python scripts/fronts.py --problem burgers1d --recommended --seed 2 --threads 2``). Per step, seed 0, 1 thread:
     12 000 points and grid 40 without overlap 5.4e-4 (1140 s); overlap 0.25 5.4e-5 (1123 s); overlap 0.5
     1.99e-5. A window from the exact state at t = 0.375 (one 1/16 window): 3000 points 5.2e-5, 6000 8.8e-6,
     12 000 4.8e-6, 6000 with grid 40 3.6e-6; at t = 0.75 with 12 000 points and grid 40: 7.4e-7.
