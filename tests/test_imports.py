@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1] / PACKAGE
 # Lowest first. A module belongs to the layer of the longest prefix that names it (``kanpde.nn`` covers
 # ``kanpde.nn.kan``); the package itself and ``__main__`` sit on top.
 LAYERS: list[tuple[str, ...]] = [
-    ("kanpde.files", "kanpde.memory", "kanpde.checks"),
+    ("kanpde.files", "kanpde.memory", "kanpde.checks", "kanpde.cache"),
     ("kanpde.nn",),
     ("kanpde.geometry",),
     ("kanpde.pde",),

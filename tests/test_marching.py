@@ -264,12 +264,17 @@ def solution_edges(solution):
     return [e - lo for e in solution.edges]
 
 
-@pytest.mark.parametrize("bad, message", [(dict(tolerance=0.0), "tolerance must be a positive number"),
-                                          (dict(tolerance=True), "tolerance must be a positive number"),
-                                          (dict(max_halvings=-1), "max_halvings must be an int >= 0")])
-def test_adaptive_window_options_are_checked(bad, message):
-    with pytest.raises(ValueError, match=message):
-        kp.TimeMarching(4, **bad)
+@pytest.mark.parametrize("bad, error, message", [
+    (dict(tolerance=0.0), ValueError, "tolerance must be a finite number > 0"),
+    (dict(tolerance=True), TypeError, "tolerance must be a number, got bool"),
+    (dict(max_halvings=-1), ValueError, "max_halvings must be an int >= 0"),
+    (dict(overlap=-0.1), ValueError, "overlap must be a finite number >= 0"),
+    (dict(overlap=1.5), ValueError, r"overlap must lie in \[0, 1\]"),
+    (dict(windows=2.0), TypeError, "windows must be an int"),
+    (dict(warm_start="yes"), TypeError, "warm_start must be True or False")])
+def test_marching_options_are_checked(bad, error, message):
+    with pytest.raises(error, match=message):
+        kp.TimeMarching(**{"windows": 4, **bad})
 
 
 def test_a_later_windows_jet_reads_the_earlier_windows_jets_and_equals_autograd(heat_marched):

@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from .domains import Box, Disk, Domain
+from ..cache import PointSetCache
 
 __all__ = ["adf", "signed_adf", "segment_adf", "r_equivalence", "r_and", "r_or", "r_not", "SmoothDistance", "Segment",
            "Circle", "Arc", "ConvexPolygon", "PointSetCache", "merge_collinear",
@@ -403,26 +404,6 @@ class SmoothDistance:
                 v.new_zeros(v.shape[0], len(pairs))
             return v[:, None], g[:, None, :], second[:, None, :]
         return self._cache.get(x, (tuple(pairs), order), compute)
-
-
-class PointSetCache:
-    """Results of a pure function of a point set, kept for the last few point sets.
-
-    A hit needs the same shape, dtype, device, extra key and equal values (``torch.equal``,
-    O(N D), far below the cost of what it saves)."""
-
-    def __init__(self, size: int = 16):
-        self.size, self._entries = size, []
-
-    def get(self, x: torch.Tensor, key, compute: Callable):
-        x = x.detach()
-        for points, k, result in self._entries:
-            if k == key and points.shape == x.shape and points.dtype == x.dtype and points.device == x.device \
-                    and torch.equal(points, x):
-                return result
-        result = compute()
-        self._entries = [(x.clone(), key, result)] + self._entries[:self.size - 1]
-        return result
 
 
 def merge_collinear(chain: np.ndarray, closed: bool, tol: float) -> list[Segment]:

@@ -46,7 +46,8 @@ from .embedding import PeriodicEmbedding, embedded_dim
 from .features import FeatureEmbedding
 from .fields import Field, function_derivatives, grad_or_zeros
 from .functions import is_differentiable
-from ..geometry.distance import PointSetCache, SmoothDistance
+from ..cache import PointSetCache
+from ..geometry.distance import SmoothDistance
 from ..geometry.domains import Box, Disk, Domain, SpaceTime
 from ..nn.jet import Jet
 

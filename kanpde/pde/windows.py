@@ -37,6 +37,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
+from ..cache import PointSetCache
 from .conditions import Condition, Dirichlet, Initial, Periodic, evaluate_value
 from .constraints import HardConstraint, boundary_factor, product_jet
 from .embedding import PeriodicEmbedding
@@ -136,21 +137,6 @@ def initial_data(conditions, order: int) -> list:
     return values
 
 
-class _Cache:
-    """The last few results of a function of the points, reused while the points stay the same."""
-
-    def __init__(self, size: int = 64):  # an LM Jacobian asks chunk by chunk (12000 points: 12 chunks of 1024)
-        self.size, self.entries = size, []
-
-    def get(self, key, x: torch.Tensor, compute: Callable):
-        for k, cx, value in self.entries:
-            if k == key and cx.shape == x.shape and cx.dtype == x.dtype and torch.equal(cx, x):
-                return value
-        value = compute()
-        self.entries = [(key, x.detach().clone(), value)] + self.entries[:self.size - 1]
-        return value
-
-
 class InitialWindow(HardConstraint):
     """``u = lift + (t - t_k)^order N`` on one time window (see the module docstring).
 
@@ -193,7 +179,11 @@ class InitialWindow(HardConstraint):
         if hasattr(net, "k"):
             self.k = net.k
         self.boundary = boundary
-        self._cache = _Cache()
+        self._cache = PointSetCache()
+
+    def clear_cache(self) -> None:
+        """Forget the cached start values (the point sets of this window's training are done)."""
+        self._cache.clear()
 
     # -- the pieces of u = lift + factor * N ------------------------------------------------------
 
@@ -230,13 +220,13 @@ class InitialWindow(HardConstraint):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.requires_grad:  # derivatives of u wanted by autograd: no cache
             return self.lift(x) + self.factor(x) * self.inner(x)
-        lift = self._cache.get("value", x, lambda: self.lift(x).detach())
+        lift = self._cache.get(x, "value", lambda: self.lift(x).detach())
         return lift + self.factor(x) * self.inner(x)
 
     def jet(self, x: torch.Tensor, pairs=None, order: int = 2) -> Jet:
         inner = self.inner.jet(x, pairs, order)
         pairs = inner.pairs
-        lift = self._cache.get(("jet", tuple(pairs), order), x, lambda: self._lift_jet(x, pairs, order))
+        lift = self._cache.get(x, ("jet", tuple(pairs), order), lambda: self._lift_jet(x, pairs, order))
         return product_jet(lift, function_derivatives(self.factor, x, pairs, order), inner)
 
     def _lift_jet(self, x: torch.Tensor, pairs, order: int) -> tuple:

@@ -155,6 +155,7 @@ def march(problem: Problem, model: nn.Module, config) -> tuple[TimeWindows, Hist
         trainer.run()
         if spec.keep_best:
             _keep_best(trainer)
+        window.clear_cache()  # its training point sets will not come again
         tries += 1
         score = _score(trainer, spec) if spec.tolerance else None
         if _retry(spec, score, stop - start, first) and not trainer.stopped:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Sequence
 
-from .checks import check_float, check_int
+from .checks import check_bool, check_float, check_int
 
 
 @dataclass
@@ -122,12 +122,11 @@ class TimeMarching:
     max_halvings: int = 4
 
     def __post_init__(self):
-        if isinstance(self.windows, bool) or not isinstance(self.windows, int) or self.windows < 1:
-            raise ValueError(f"TimeMarching.windows must be an int >= 1, got {self.windows!r}")
-        if not 0 <= self.overlap <= 1:
+        self.windows = check_int("TimeMarching", "windows", self.windows, 1)
+        self.overlap = check_float("TimeMarching", "overlap", self.overlap, 0.0)
+        if self.overlap > 1:
             raise ValueError(f"TimeMarching.overlap must lie in [0, 1], got {self.overlap!r}")
-        if self.tolerance is not None and not (isinstance(self.tolerance, (int, float)) and self.tolerance > 0
-                                               and not isinstance(self.tolerance, bool)):
-            raise ValueError(f"TimeMarching.tolerance must be a positive number or None, got {self.tolerance!r}")
-        if isinstance(self.max_halvings, bool) or not isinstance(self.max_halvings, int) or self.max_halvings < 0:
-            raise ValueError(f"TimeMarching.max_halvings must be an int >= 0, got {self.max_halvings!r}")
+        self.tolerance = check_float("TimeMarching", "tolerance", self.tolerance, 0.0, strict=True, allow_none=True)
+        self.max_halvings = check_int("TimeMarching", "max_halvings", self.max_halvings, 0)
+        check_bool("TimeMarching", "warm_start", self.warm_start)
+        check_bool("TimeMarching", "keep_best", self.keep_best)

@@ -32,6 +32,7 @@ import torch
 from ..files import atomic_write
 from ..nn.spec import model_spec
 from ..pde.conditions import ConditionPoints
+from .best import LEARNED
 from .history import History
 
 FORMAT = "kanpde-train-checkpoint-1"
@@ -93,13 +94,14 @@ def save(trainer, path, position: Position, optimizer=None, good=None) -> Path:
     ``optimizer``: the stage's (None: a stage without one, such as LM); ``good``: the last parameters
     with a finite loss (None: the current ones)."""
     points = trainer.points
-    good = trainer.snapshot() if good is None else good
+    _, good = trainer.snapshot() if good is None else good  # (grid, values): the grid is the model's
     payload = {
         "format": FORMAT,
         "model_spec": model_spec(trainer.model),
         "model": _cpu(trainer.model.state_dict()),
         "parameters": _cpu(dict(trainer.parameters)),
-        "good": {"model": _cpu(good[0]), "parameters": _cpu(good[1])},
+        "good": {"model": _cpu({k: v for k, v in good.items() if not k.startswith(LEARNED)}),
+                 "parameters": _cpu({k[len(LEARNED):]: v for k, v in good.items() if k.startswith(LEARNED)})},
         "optimizer": {} if optimizer is None else optimizer.state_dict(),
         "position": {**dataclasses.asdict(position), "step": trainer.step,
                      "elapsed": time.perf_counter() - trainer.start},
@@ -168,9 +170,10 @@ def restore(trainer, payload: dict, path) -> Resumed:
         torch.cuda.set_rng_state_all(payload["rng"]["cuda"])
     trainer.rng.bit_generator.state = payload["rng"]["numpy"]
     good = payload["good"]
-    model_state = {k: v.to(trainer.model.state_dict()[k]) for k, v in good["model"].items()}
+    values = {k: v.to(trainer.model.state_dict()[k]) for k, v in good["model"].items()}
+    values.update({LEARNED + k: v.to(**kind) for k, v in good["parameters"].items()})
     return Resumed(Position(**{f.name: position[f.name] for f in dataclasses.fields(Position) if f.name in position}),
-                   payload["optimizer"], (model_state, {k: v.to(**kind) for k, v in good["parameters"].items()}),
+                   payload["optimizer"], (getattr(trainer.model, "grid", None), values),
                    payload["balancer"], payload.get("best"))
 
 

@@ -16,7 +16,6 @@ record, the solution model, the training points, the balancer and the checkpoint
 from __future__ import annotations
 
 import contextlib
-import copy
 import dataclasses
 import math
 import time
@@ -367,15 +366,13 @@ class Trainer:
     def parameters_finite(self) -> bool:
         return all(bool(torch.isfinite(p).all()) for p in self.trainable())
 
-    def snapshot(self):
-        return copy.deepcopy(self.model.state_dict()), {k: v.detach().clone() for k, v in self.parameters.items()}
+    def snapshot(self) -> tuple:
+        """A copy of the model and the learned parameters (:func:`kanpde.train.best.copy_state`)."""
+        return copy_state(self.model, self.parameters)
 
     def restore(self, snapshot) -> None:
-        state, params = snapshot
-        self.model.load_state_dict(state)
-        with torch.no_grad():
-            for k, v in params.items():
-                self.parameters[k].copy_(v)
+        """Put a :meth:`snapshot` back."""
+        restore_state(self.model, snapshot, self.parameters)
 
     def record_error(self, record: dict | None) -> None:
         if record is None or self.eval_x is None or "rel_l2" in record:
