@@ -232,3 +232,19 @@ def test_performance_page_names_the_dense_side_code_and_shows_the_gram_table(tmp
                     '"sparse_s": 1.0, "supported_s": 0.5, "rel_diff": 1e-15}]}')
     assert "| 10 | 80 | 9 | 5.0% | 2.000 | 1.000 (0.50) | 0.500 (0.25) | 1.0e-15 |" in script.gram_section(gram)
     assert script.gram_section(tmp_path / "none.json") == []
+
+
+def test_a_forced_dense_solve_on_the_cpu_is_sized_by_its_compact_rows():
+    """On the CPU the direct solve forms J^T J from compact rows (no dense J): a forced ``solver="dense"`` that
+    fits that need is planned with it, not refused by the dense J's; elsewhere the dense model still holds."""
+    trainer = _trainer(kp.KAN([2, 6, 1], grid=40, seed=0), interior_points=20000)
+    P = sum(p.numel() for p in trainer.trainable())
+    rows, nonzeros = lm.row_count(trainer), lm.nonzeros_per_row(trainer, P)
+    model = lm.memory_model(rows, P, nonzeros, 1024)
+    budget = (model["normal"] + model["dense"]) / 2
+    chosen = lm.plan(kp.LM(1, solver="dense"), rows, P, nonzeros, 1, budget, compact=True)
+    assert chosen["solver"] == "cholesky" and chosen["chunk"] == 1024 and chosen["peak_bytes"] == model["normal"]
+    with pytest.raises(ValueError, match="max_memory allows"):
+        lm.plan(kp.LM(1, solver="dense"), rows, P, nonzeros, 1, model["normal"] / 10, compact=False)
+    trainer.config.max_memory = budget
+    assert lm.choose_solver(kp.LM(1, solver="dense"), trainer, P)[:2] == ("cholesky", 1024)

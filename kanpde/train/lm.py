@@ -245,8 +245,13 @@ def choose_solver(stage, trainer, n_params: int) -> tuple[str, int, str]:
         ValueError: the stage cannot fit the budget even with the smallest chunk.
     """
     chosen = plan(stage, row_count(trainer), n_params, nonzeros_per_row(trainer, n_params),
-                  getattr(trainer.model, "widths", [0, 1])[-1], memory_budget(trainer.config))
+                  getattr(trainer.model, "widths", [0, 1])[-1], memory_budget(trainer.config), on_cpu(trainer))
     return chosen["solver"], chosen["chunk"], chosen["preconditioner"]
+
+
+def on_cpu(trainer) -> bool:
+    """Whether all trainable parameters live on the CPU (where the direct solve reads compact rows of J)."""
+    return all(p.device.type == "cpu" for p in trainer.trainable())
 
 
 def memory_budget(config) -> float:
@@ -254,7 +259,7 @@ def memory_budget(config) -> float:
     return getattr(config, "max_memory", None) or available_bytes(config.device) / 2
 
 
-def plan(stage, rows: int, n_params: int, nonzeros: int, outputs: int, budget: float) -> dict:
+def plan(stage, rows: int, n_params: int, nonzeros: int, outputs: int, budget: float, compact: bool = False) -> dict:
     """The solver, chunk, matrix-free preconditioner and estimated peak bytes of an LM stage on ``rows`` rows of J
     with ``n_params`` parameters (``nonzeros`` per row), within ``budget`` bytes.
 
@@ -265,7 +270,8 @@ def plan(stage, rows: int, n_params: int, nonzeros: int, outputs: int, budget: f
     and its ``P^2`` fits the budget, else "nystrom" (a [2, 20, 3] KAN at grid 40 on 20 000 points, 2 threads:
     the Nystrom sketch and CG took 39.7 s an iteration, the dense path with scipy's sparse J^T J 46.1 s;
     ``scripts/matfree_acceptance.py system3``). The chunk is halved (down to 16 points) until the model fits
-    the budget.
+    the budget. ``compact``: the direct solve reads J as compact rows (on the CPU: J^T J by the supported gram,
+    no dense J), so its peak is the "normal" model's, not the dense one's.
 
     Returns:
         ``{"solver", "chunk", "preconditioner", "peak_bytes", "budget_bytes"}``.
@@ -287,7 +293,7 @@ def plan(stage, rows: int, n_params: int, nonzeros: int, outputs: int, budget: f
     if preconditioner == "auto":
         fits = n_params <= stage.dense_limit and need("normal", chunk) <= budget
         preconditioner = "normal" if fits else "nystrom"
-    kind = preconditioner if solver == "cg" else "dense"
+    kind = preconditioner if solver == "cg" else "normal" if compact and solver == "cholesky" else "dense"
     while need(kind, chunk) > budget and chunk > 16:
         chunk //= 2
     if need(kind, chunk) > budget:
@@ -324,7 +330,7 @@ def plan_schedule(trainer) -> list[dict]:
         n_params = current + _coefficients_added(trainer.model, grid)
         rows = rows_now + round((points / max(trainer.interior_count, 1) - 1) * interior) * outputs
         try:
-            chosen = plan(stage, rows, n_params, nonzeros_per_row(trainer, n_params), outputs, budget)
+            chosen = plan(stage, rows, n_params, nonzeros_per_row(trainer, n_params), outputs, budget, on_cpu(trainer))
         except ValueError as error:
             raise ValueError(f"schedule entry {index} ({stage.label()}): {error}") from None
         out.append({"stage": index, "grid": grid, "params": n_params, "rows": rows, **chosen})
@@ -368,13 +374,14 @@ def levenberg_marquardt(trainer, index: int, stage, resumed=None) -> None:
     parallel = trainer.parallel
     params = trainer.trainable()
     n_params = sum(p.numel() for p in params)
+    cpu = on_cpu(trainer)
     chosen = plan(stage, row_count(trainer), n_params, nonzeros_per_row(trainer, n_params),
-                  getattr(trainer.model, "widths", [0, 1])[-1], memory_budget(trainer.config))
+                  getattr(trainer.model, "widths", [0, 1])[-1], memory_budget(trainer.config), cpu)
     solver, chunk, preconditioner = chosen["solver"], chosen["chunk"], chosen["preconditioner"]
     matrix_free = solver == "cg"
     # the direct solve on the CPU reads J as compact rows too: J^T J from them by the supported gram, the same
     # normal equations without a dense (M, P) J (qr and other devices keep the dense J)
-    compact = matrix_free or (solver == "cholesky" and all(p.device.type == "cpu" for p in params))
+    compact = matrix_free or (solver == "cholesky" and cpu)
     mu, nu, stop, done = stage.damping, 2.0, "steps", 0
     if resumed is not None:
         done, mu, nu = resumed.position.done, resumed.position.state["mu"], resumed.position.state["nu"]
