@@ -230,6 +230,11 @@ RECORDS = {  # as quoted in issue #29 (not rerun here): rel L2, method, hardware
 
 
 EARLIER = [  # runs of earlier sessions, as their commits and the problem docstrings record them
+    "burgers1d, `config()` without its grid-80 stage (12 000 points, grids to 40, windows overlap 0.5): 1.99e-5 / "
+    "4.11e-5 (seeds 0 / 1, 1 thread beside another run), 5.13e-5 (seed 2, 2 threads, 682 s); seed 2 on 1 thread "
+    "1.52e-4, 99 % of it the error's part even in x: the shock moved off x = 0 after the mean of u drifted to "
+    "-1.4e-5 in the window from t = 0.5; the config before that (3000 points, grids to 20, no overlap): "
+    "1.04e-3 / 3.34e-4 / 4.68e-4 (2 threads, 199 s at most)",
     "burgers1d, `config()` before its windows read their start values through the previous window's jet (the same "
     "function in another summation order): 7.25e-4 / 6.14e-4 / 9.49e-4 (seeds 0 / 1 / 2), 2 threads, 496 / 465 / "
     "506 s wall at load 3-4 (`scripts/time_accuracy.py --problems burgers1d`)",
