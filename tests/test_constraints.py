@@ -124,3 +124,14 @@ def test_a_numpy_function_is_refused_as_a_feature_or_known_part_whose_derivative
                    known=kp.numpy_function(lambda x: x[:, :1] ** 2 - 1))
     torch_tanh = lambda x: torch.tanh(x[:, :1] / 0.1)  # noqa: E731
     assert kp.Problem(domain, laplace, [kp.Dirichlet(0.0)], features=[torch_tanh]).input_dim == 2
+
+
+def test_dirichlet_sides_that_cannot_all_be_built_in_are_all_soft_and_the_user_is_told():
+    """A named side beside a predicate side: the predicate has no distance function, so neither is built in,
+    and a warning says which condition and why."""
+    conditions = [kp.Dirichlet(0.0, on="left"), kp.Dirichlet(1.0, on=lambda x: x[:, 0] > 0.99)]
+    with pytest.warns(UserWarning, match=r"Dirichlet conditions on several sides: 1 cannot be built in "
+                                         r"\(Dirichlet\(on=a predicate\): its on= predicate gives no distance "
+                                         r"function \(name a side instead\)\), so none is built in"):
+        problem = kp.Problem(kp.Rectangle((0, 0), (1, 1)), lambda x, u: u.laplacian(), conditions)
+    assert problem.hard == []

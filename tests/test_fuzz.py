@@ -860,6 +860,7 @@ def test_any_dtype_other_than_float32_or_64_is_refused(dtype):
         kp.TrainConfig(dtype=dtype)
 
 
+@pytest.mark.filterwarnings("ignore:Dirichlet conditions on several sides")  # intended here; test_constraints asserts it
 @settings(max_examples=10, deadline=None)
 @given(a=st.floats(-5, 5), b=st.floats(-5, 5))
 def test_dirichlet_values_that_agree_or_sides_that_only_touch_are_accepted(a, b):

@@ -62,7 +62,7 @@ def test_the_kept_state_holds_an_inverse_problems_learned_parameters():
         next(model.parameters()).add_(1.0)
     model.refine(10)
     restore_state(model, state, learned)
-    assert float(learned["D"]) == 1.0 and model.grid == 5
+    assert learned["D"].item() == 1.0 and model.grid == 5
     assert all(torch.equal(v, state[1][k]) for k, v in model.state_dict().items())
 
 
