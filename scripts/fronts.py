@@ -217,8 +217,16 @@ def run_recommended(name: str, seed: int, plain: bool) -> tuple[dict, object]:
                "wall_seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu,
                "threads": torch.get_num_threads(), "load_average": [load, os.getloadavg()[0]],
                "hardware": hardware(), "schedule": [repr(stage) for stage in config.schedule],
-               "points": config.interior_points, "windows": config.marching.windows if config.marching else 1}
+               "points": config.interior_points, "windows": config.marching.windows if config.marching else 1,
+               "window_residuals": window_residuals(solution)}
     return summary, solution
+
+
+def window_residuals(solution) -> list[dict]:
+    """Each time window's span and the held-out residual its kept model reached (``keep_best``): a window far
+    above its neighbours is where the stitched error jumps."""
+    return [{"span": stage["span"], "validation": stage.get("validation")}
+            for stage in solution.history.stages if "span" in stage]
 
 
 RECORDS = {  # as quoted in issue #29 (not rerun here): rel L2, method, hardware and time as published

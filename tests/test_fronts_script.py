@@ -2,6 +2,7 @@
 where each network input crosses its knots."""
 
 import json
+import math
 
 import numpy as np
 import torch
@@ -34,3 +35,15 @@ def test_knots_in_x_of_the_periodic_embedding_and_of_x_itself():
     embedded = lambda x: torch.stack([torch.cos(np.pi * x[:, 0]), x[:, 1]], 1)  # noqa: E731
     knots = fronts.knots_in_x(net, embedded, 0.5, xs)  # cos(pi x) = -0.5: x = +-2/3; = 0.5: x = +-1/3; ...
     assert np.allclose(knots, [-1, -2 / 3, -0.5, -1 / 3, 0, 1 / 3, 0.5, 2 / 3, 1], atol=1e-5)
+
+
+def test_window_residuals_list_each_kept_windows_span_and_held_out_residual():
+    fronts = load_script("fronts")
+    problem = kp.Problem(kp.Interval(0, 1) * kp.TimeInterval(0, 0.2), lambda x, u: u.d("t") - 0.1 * u.d("x", "x"),
+                         [kp.Dirichlet(0.0), kp.Initial(lambda x: torch.sin(math.pi * x[:, :1]))])
+    config = kp.TrainConfig(schedule=[kp.Adam(3), kp.LM(2)], interior_points=60, boundary_points=10, verbose=False,
+                            marching=kp.TimeMarching(2, keep_best=True, warm_start=False))
+    solution = kp.solve(problem, kp.KAN([2, 3, 1], grid=4, seed=0), config)
+    rows = fronts.window_residuals(solution)
+    assert [r["span"] for r in rows] == [[0.0, 0.1], [0.1, 0.2]]
+    assert all(r["validation"] is not None and r["validation"] >= 0 for r in rows)
