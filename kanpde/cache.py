@@ -14,6 +14,8 @@ from typing import Callable
 
 import torch
 
+from .checks import check_int
+
 DEFAULT_ROWS = 262_144  # rows (points) kept: a few full training sets with their LM chunks
 
 
@@ -26,12 +28,13 @@ class PointSetCache:
 
     Args:
         rows: the most rows (points) kept over all entries.
+
+    Raises:
+        TypeError: ``rows`` not an int. ValueError: ``rows`` < 1.
     """
 
     def __init__(self, rows: int = DEFAULT_ROWS):
-        if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
-            raise ValueError(f"PointSetCache: rows must be a positive int, got {rows!r}")
-        self.rows, self._entries = rows, []
+        self.rows, self._entries = check_int("PointSetCache rows", rows, 1), []
 
     def get(self, x: torch.Tensor, key, compute: Callable):
         """``compute()``'s result for the point set ``x`` (and ``key``), computed at the first request only."""

@@ -54,7 +54,10 @@ def test_the_row_bound_drops_the_oldest_entries():
     assert len(cache) == 0
 
 
-@pytest.mark.parametrize("rows", [0, -3, 2.5, True])
-def test_bad_bound(rows):
-    with pytest.raises(ValueError, match="rows must be a positive int"):
+@pytest.mark.parametrize("rows, error, message", [(0, ValueError, "rows must be an int >= 1, got 0"),
+                                                  (-3, ValueError, "rows must be an int >= 1, got -3"),
+                                                  (2.5, TypeError, "rows must be an int, got float"),
+                                                  (True, TypeError, "rows must be an int, got bool")])
+def test_bad_bound(rows, error, message):
+    with pytest.raises(error, match=message):
         PointSetCache(rows=rows)

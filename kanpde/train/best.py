@@ -56,17 +56,24 @@ def copy_state(model, parameters: dict | None = None) -> tuple:
     return getattr(model, "grid", None), values
 
 
+def split_learned(values: dict) -> tuple[dict, dict]:
+    """A :func:`copy_state`'s values as ``(model state, learned parameters by their own names)``."""
+    model = {k: v for k, v in values.items() if not k.startswith(LEARNED)}
+    return model, {k[len(LEARNED):]: v for k, v in values.items() if k.startswith(LEARNED)}
+
+
 def restore_state(model, state: tuple, parameters: dict | None = None) -> None:
     """Put a :func:`copy_state` back into ``model`` (refined to the copy's grid first: shapes follow it) and
     its learned values into ``parameters``."""
     grid, values = state
     if grid is not None and getattr(model, "grid", None) != grid:
         model.refine(grid)
-    model.load_state_dict({k: v for k, v in values.items() if not k.startswith(LEARNED)})
+    model_values, learned = split_learned(values)
+    model.load_state_dict(model_values)
     with torch.no_grad():
         for name, tensor in (parameters or {}).items():
-            if LEARNED + name in values:
-                tensor.copy_(values[LEARNED + name])
+            if name in learned:
+                tensor.copy_(learned[name])
 
 
 class BestModel:

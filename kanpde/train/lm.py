@@ -321,7 +321,7 @@ def plan_schedule(trainer) -> list[dict]:
     outputs = getattr(trainer.model, "widths", [0, 1])[-1]
     current = sum(p.numel() for p in trainer.trainable())
     interior, rows_now = max(len(trainer.points.interior), 1), row_count(trainer)
-    points = trainer.config.interior_points
+    points, cpu = trainer.config.interior_points, on_cpu(trainer)
     for index, stage in enumerate(trainer.config.schedule):
         grid = getattr(stage, "grid", None) or grid  # a user's Stage subclass may have neither
         points = getattr(stage, "points", None) or points
@@ -330,7 +330,7 @@ def plan_schedule(trainer) -> list[dict]:
         n_params = current + _coefficients_added(trainer.model, grid)
         rows = rows_now + round((points / max(trainer.interior_count, 1) - 1) * interior) * outputs
         try:
-            chosen = plan(stage, rows, n_params, nonzeros_per_row(trainer, n_params), outputs, budget, on_cpu(trainer))
+            chosen = plan(stage, rows, n_params, nonzeros_per_row(trainer, n_params), outputs, budget, cpu)
         except ValueError as error:
             raise ValueError(f"schedule entry {index} ({stage.label()}): {error}") from None
         out.append({"stage": index, "grid": grid, "params": n_params, "rows": rows, **chosen})

@@ -32,7 +32,7 @@ import torch
 from ..files import atomic_write
 from ..nn.spec import model_spec
 from ..pde.conditions import ConditionPoints
-from .best import LEARNED
+from .best import LEARNED, split_learned
 from .history import History
 
 FORMAT = "kanpde-train-checkpoint-1"
@@ -95,13 +95,13 @@ def save(trainer, path, position: Position, optimizer=None, good=None) -> Path:
     with a finite loss (None: the current ones)."""
     points = trainer.points
     _, good = trainer.snapshot() if good is None else good  # (grid, values): the grid is the model's
+    good_model, good_learned = split_learned(good)
     payload = {
         "format": FORMAT,
         "model_spec": model_spec(trainer.model),
         "model": _cpu(trainer.model.state_dict()),
         "parameters": _cpu(dict(trainer.parameters)),
-        "good": {"model": _cpu({k: v for k, v in good.items() if not k.startswith(LEARNED)}),
-                 "parameters": _cpu({k[len(LEARNED):]: v for k, v in good.items() if k.startswith(LEARNED)})},
+        "good": {"model": _cpu(good_model), "parameters": _cpu(good_learned)},
         "optimizer": {} if optimizer is None else optimizer.state_dict(),
         "position": {**dataclasses.asdict(position), "step": trainer.step,
                      "elapsed": time.perf_counter() - trainer.start},
