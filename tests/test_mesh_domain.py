@@ -314,7 +314,7 @@ def test_annulus_laplace_with_both_sides_built_in(annulus):
 
 # -- convex outer loops: one smooth polygon factor, no 1/r Hessian at the corners --------------------
 
-from kanpde.geometry.distance import ConvexPolygon, PointSetCache, convex_loop, merge_collinear  # noqa: E402
+from kanpde.geometry.distance import ConvexPolygon, convex_loop, merge_collinear  # noqa: E402
 
 
 def ring_mesh(inner, outer, n_ring=6, n_around=64):
@@ -396,17 +396,6 @@ def test_a_polygonal_hole_keeps_its_segments():
     phi = holed.adf()
     assert sorted(type(p).__name__ for p in phi.primitives) == ["Circle"] + ["Segment"] * 4
     assert (phi(interior(holed)) > 0).all()
-
-
-def test_point_set_cache_holds_a_jacobians_chunks():
-    """An LM iteration evaluates its points in chunks of 1024 rows, the validation and the evaluation sets:
-    the cache keeps more sets than that (4 thrashed: every chunk recomputed the lift and the factor)."""
-    calls, cache = [], PointSetCache()
-    chunks = [torch.full((3, 2), float(i)) for i in range(8)]
-    for _ in range(2):
-        for c in chunks:
-            cache.get(c, "key", lambda: calls.append(1) or len(calls))
-    assert len(calls) == len(chunks)
 
 
 def test_auto_path_says_why_a_dirichlet_condition_stays_soft(tmp_path):
