@@ -250,6 +250,17 @@ EARLIER = [  # runs of earlier sessions, as their commits and the problem docstr
     "t = 0.25, seed 0, 1 thread): 4 windows to t = 0.5 give 1.4e-4 in 58 s, their held-out residuals growing window "
     "after window (4.3e-6 to 1.4e-3) as each inherits the last one's second derivatives at the shock; adaptive "
     "windows (`TimeMarching(tolerance=1e-5)`) give 3.2e-5 with 46 windows in 795 s",
+    "burgers1d, `config()` with adaptive windows (`TimeMarching(tolerance=5e-6, max_halvings=1)`, with "
+    "`kanpde.train.marching.GROW_BELOW` set to 1/8: a window under tolerance / 8 lets the next one double): 2.69e-5"
+    " / 1.83e-5 (seeds 1 / 2, 1 thread beside another run), 22 windows in 2487 / 2498 s, about 1.6x the fixed "
+    "windows' cost, so past 30 minutes on 2 threads; the error left is the shock's position (u(0, t), 0 exactly, "
+    "jumps to 1.8e-4 between t = 0.5 and 0.55: a displacement of ~1e-6); one window from the exact state at t = "
+    "0.4375 or 0.5 (`scripts/burgers_windows.py --windows 1 --overlap 0.5 --seed 1`) reaches rel L2 5.2e-7 / 4.1e-7"
+    " with held-out residuals 4.6e-8 / 8.2e-9, against 1e-6 .. 5e-6 for marched windows there: the hand-over is the"
+    " limit",
+    "burgers1d on x in [0, 1] by its odd symmetry (u(0, t) = 0 as a side, same `config()`): 2.24e-3 / 1.40e-3 "
+    "(seeds 1 / 2, built in: u / phi peaks at the shock) and 1.22e-3 (seed 1, soft at x = 0: 1.4e-6 .. 7.8e-6 per "
+    "1/16 slab to t = 0.5, then the window from t = 0.5 fails), 1 thread",
     "burgers1d without the shock coordinate, moving knots that follow u (`scripts/fronts.py --marching`): 1.87e-2 "
     "(seed 0, 2 threads, 1041 s wall at load ~10); uniform knots 3.29e-2",
     "allen_cahn1d, `config()` without its window overlap (0.25): 3.09e-5 / 1.14e-5 / 1.08e-4 (seeds 0 / 1 / 2, "
