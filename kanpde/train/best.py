@@ -51,9 +51,14 @@ LEARNED = "learned:"  # the key prefix of an inverse problem's learned parameter
 def copy_state(model, parameters: dict | None = None) -> tuple:
     """What defines the run's function: ``model``'s grid (None without one) and a copy of its state, with the
     learned ``parameters`` of an inverse problem (``Problem(parameters=)``) under ``"learned:<name>"``."""
-    values = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    values.update({LEARNED + k: v.detach().clone() for k, v in (parameters or {}).items()})
-    return getattr(model, "grid", None), values
+    copied = lambda values: {k: v.detach().clone() for k, v in values.items()}  # noqa: E731
+    return getattr(model, "grid", None), join_learned(copied(model.state_dict()), copied(parameters or {}))
+
+
+def join_learned(model_values: dict, learned: dict) -> dict:
+    """A model state and learned parameters as one :func:`copy_state` values dict (the inverse of
+    :func:`split_learned`)."""
+    return {**model_values, **{LEARNED + k: v for k, v in learned.items()}}
 
 
 def split_learned(values: dict) -> tuple[dict, dict]:

@@ -32,7 +32,7 @@ import torch
 from ..files import atomic_write
 from ..nn.spec import model_spec
 from ..pde.conditions import ConditionPoints
-from .best import LEARNED, split_learned
+from .best import join_learned, split_learned
 from .history import History
 
 FORMAT = "kanpde-train-checkpoint-1"
@@ -170,8 +170,9 @@ def restore(trainer, payload: dict, path) -> Resumed:
         torch.cuda.set_rng_state_all(payload["rng"]["cuda"])
     trainer.rng.bit_generator.state = payload["rng"]["numpy"]
     good = payload["good"]
-    values = {k: v.to(trainer.model.state_dict()[k]) for k, v in good["model"].items()}
-    values.update({LEARNED + k: v.to(**kind) for k, v in good["parameters"].items()})
+    model_state = trainer.model.state_dict()
+    values = join_learned({k: v.to(model_state[k]) for k, v in good["model"].items()},
+                          {k: v.to(**kind) for k, v in good["parameters"].items()})
     return Resumed(Position(**{f.name: position[f.name] for f in dataclasses.fields(Position) if f.name in position}),
                    payload["optimizer"], (getattr(trainer.model, "grid", None), values),
                    payload["balancer"], payload.get("best"))
